@@ -1,0 +1,143 @@
+//! Per-architecture data. Every arch difference (QEMU binary, machine,
+//! console, kernel image, cross prefix, guest target) lives in
+//! `kernels/arch/<name>.toml`; code never branches on the arch name.
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Arch {
+    pub name: String,
+    pub kernel_arch: String,
+    pub cross_compile: String,
+    pub image_target: String,
+    pub image_path: String,
+    pub image_magic_offset: u64,
+    pub image_magic: String,
+    pub rust_target: String,
+    pub linker: String,
+    pub qemu: String,
+    /// Debian package that ships `qemu`, named in "not found" errors.
+    pub qemu_package: String,
+    pub machine: String,
+    pub cpu: String,
+    pub console: String,
+    pub kvm_host_arch: String,
+    pub kvm_cpu: String,
+    pub panic_device: String,
+    /// Config fragment for this arch (kernels/arch/<name>.config).
+    #[serde(skip)]
+    pub fragment: String,
+}
+
+/// (toml, fragment) per arch, embedded so the binary works outside the checkout.
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        include_str!("../../kernels/arch/x86_64.toml"),
+        include_str!("../../kernels/arch/x86_64.config"),
+    ),
+    (
+        include_str!("../../kernels/arch/arm64.toml"),
+        include_str!("../../kernels/arch/arm64.config"),
+    ),
+];
+
+pub fn all() -> Vec<Arch> {
+    BUILTIN
+        .iter()
+        .map(|(t, f)| {
+            let mut a: Arch = toml::from_str(t).expect("built-in arch table is valid TOML");
+            a.fragment = f.to_string();
+            a
+        })
+        .collect()
+}
+
+/// Looks an arch up by its kmatrix name or an alias users type (aarch64, amd64).
+pub fn by_name(name: &str) -> Result<Arch> {
+    let want = match name {
+        "aarch64" => "arm64",
+        "amd64" | "x86-64" => "x86_64",
+        n => n,
+    };
+    let all = all();
+    if let Some(a) = all.iter().find(|a| a.name == want) {
+        return Ok(a.clone());
+    }
+    let names: Vec<_> = all.iter().map(|a| a.name.as_str()).collect();
+    bail!("unknown arch '{name}' (known: {})", names.join(", "))
+}
+
+impl Arch {
+    /// Checks that a kernel image file is a boot image for this arch, so a
+    /// wrong `--kernel` fails here with a clear message, not as a silent hang.
+    pub fn check_image(&self, path: &std::path::Path) -> Result<()> {
+        std::fs::File::open(path).with_context(|| format!("kernel image {} cannot be opened", path.display()))?;
+        if !self.has_magic(path) {
+            let other = all().into_iter().filter(|a| a.name != self.name).find(|a| a.has_magic(path));
+            match other {
+                Some(o) => bail!(
+                    "kernel image {} is an {} image, not {} (wrong --arch?)",
+                    path.display(),
+                    o.name,
+                    self.name
+                ),
+                None => bail!(
+                    "kernel image {} is not a {} boot image ({} expected at offset {:#x})",
+                    path.display(),
+                    self.name,
+                    self.image_target,
+                    self.image_magic_offset
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    fn has_magic(&self, path: &std::path::Path) -> bool {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut buf = vec![0u8; self.image_magic.len()];
+        std::fs::File::open(path)
+            .and_then(|mut f| f.seek(SeekFrom::Start(self.image_magic_offset)).and_then(|_| f.read_exact(&mut buf)))
+            .is_ok()
+            && buf == self.image_magic.as_bytes()
+    }
+
+    /// True when this host can run the guest under KVM at all (it is still
+    /// probed before use: /dev/kvm existing proves little).
+    pub fn kvm_possible(&self) -> bool {
+        std::env::consts::ARCH == self.kvm_host_arch && std::path::Path::new("/dev/kvm").exists()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_parse_and_differ_only_in_data() {
+        let all = all();
+        assert_eq!(all.len(), 2);
+        assert!(all.iter().all(|a| !a.fragment.is_empty()));
+        assert_ne!(all[0].qemu, all[1].qemu);
+        assert_eq!(by_name("aarch64").unwrap().name, "arm64");
+        assert!(by_name("riscv64").unwrap_err().to_string().contains("known"));
+    }
+
+    #[test]
+    fn image_magic_tells_arches_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let arm = by_name("arm64").unwrap();
+        let x86 = by_name("x86_64").unwrap();
+        let mut img = vec![0u8; 0x400];
+        img[0x38..0x3c].copy_from_slice(b"ARMd");
+        let p = dir.path().join("Image");
+        std::fs::write(&p, &img).unwrap();
+        arm.check_image(&p).unwrap();
+        let e = x86.check_image(&p).unwrap_err().to_string();
+        assert!(e.contains("arm64 image, not x86_64"), "{e}");
+        std::fs::write(&p, b"garbage").unwrap();
+        assert!(arm.check_image(&p).unwrap_err().to_string().contains("not a arm64"));
+    }
+}

@@ -1,0 +1,105 @@
+//! Layer 2a: the guest binary. guest-init is std-only Rust built with plain
+//! rustc as a static executable for the guest arch, cached by source hash.
+
+use crate::arch::Arch;
+use crate::cache::{self, Key};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use tokio::process::Command;
+
+include!(concat!(env!("OUT_DIR"), "/guest_sources.rs"));
+
+/// rustc candidates in order: an explicit override, the one on PATH
+/// (rustup), Debian's (which has libstd-rust-dev:arm64 for cross builds).
+fn rustc_candidates() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    if let Some(p) = std::env::var_os("KMATRIX_GUEST_RUSTC") {
+        v.push(PathBuf::from(p));
+    }
+    v.push(PathBuf::from("rustc"));
+    v.push(PathBuf::from("/usr/bin/rustc"));
+    v
+}
+
+/// The first rustc that has a std for `target`.
+async fn find_rustc(target: &str) -> Result<(PathBuf, String)> {
+    for rc in rustc_candidates() {
+        let Ok(out) = Command::new(&rc).args(["--print", "target-libdir", "--target", target]).output().await else {
+            continue;
+        };
+        if !out.status.success() {
+            continue;
+        }
+        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        let has_std = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
+            .unwrap_or(false);
+        if has_std {
+            let v = Command::new(&rc).arg("--version").output().await?;
+            return Ok((rc, String::from_utf8_lossy(&v.stdout).trim().to_string()));
+        }
+    }
+    bail!(
+        "no rustc with a std for {target}: install Debian's rustc and libstd-rust-dev for that arch (scripts/setup.sh), `rustup target add {target}`, or set KMATRIX_GUEST_RUSTC"
+    )
+}
+
+/// Builds (or reuses) the static guest-init for `arch`; returns its path.
+pub async fn build(arch: &Arch) -> Result<PathBuf> {
+    let (rustc, version) = find_rustc(&arch.rust_target).await?;
+    let mut key = Key::new("guest-v1");
+    key.add("rustc", version.as_bytes()).add("target", arch.rust_target.as_bytes());
+    key.add("linker", arch.linker.as_bytes());
+    for (name, text) in GUEST_SOURCES {
+        key.add(name, text.as_bytes());
+    }
+    let dir = cache::root().join("guest").join(format!("{}-{}", arch.name, key.hex()));
+    let bin = dir.join("init");
+    if bin.exists() {
+        return Ok(bin);
+    }
+    let work = tempfile::tempdir()?;
+    for (name, text) in GUEST_SOURCES {
+        let p = work.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap())?;
+        std::fs::write(&p, text)?;
+    }
+    let out = work.path().join("init");
+    let res = Command::new(&rustc)
+        .args(["--edition", "2021", "-O", "--crate-name", "guest_init", "--target", &arch.rust_target])
+        .arg(format!("-Clinker={}", arch.linker))
+        .args(["-C", "target-feature=+crt-static", "-C", "panic=unwind"])
+        .arg(work.path().join("main.rs"))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .await
+        .with_context(|| format!("running {}", rustc.display()))?;
+    if !res.status.success() {
+        bail!(
+            "building guest-init for {} with {} failed:\n{}",
+            arch.name,
+            rustc.display(),
+            String::from_utf8_lossy(&res.stderr)
+        );
+    }
+    std::fs::create_dir_all(&dir)?;
+    install(&out, &bin)?;
+    Ok(bin)
+}
+
+/// Copy then rename, so a concurrent reader never sees half a file.
+fn install(from: &Path, to: &Path) -> Result<()> {
+    let tmp = to.with_extension("partial");
+    std::fs::copy(from, &tmp)?;
+    std::fs::rename(&tmp, to)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sources_are_embedded() {
+        assert!(super::GUEST_SOURCES.iter().any(|(n, t)| *n == "main.rs" && t.contains("fn main")));
+    }
+}

@@ -1,0 +1,341 @@
+//! Layer 1: kernel build. tinyconfig + kmatrix fragments + olddefconfig,
+//! verified, built out of tree in the cache and keyed by everything that
+//! went in, so a second run costs one stat.
+
+use crate::arch::Arch;
+use crate::cache::{self, Key};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use tokio::process::Command;
+
+pub const DEFAULT_TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
+
+/// A config fragment: a name for messages and its text.
+#[derive(Debug, Clone)]
+pub struct Fragment {
+    pub name: String,
+    pub text: String,
+}
+
+/// The kernel configs kmatrix knows by name (kernels/*.config).
+pub fn builtin_fragment(name: &str) -> Result<Fragment> {
+    let text = match name {
+        "base" => include_str!("../../kernels/base.config"),
+        "aio-on" => include_str!("../../kernels/aio-on.config"),
+        "aio-off" => include_str!("../../kernels/aio-off.config"),
+        other => bail!("unknown kernel config '{other}' (known: aio-on, aio-off)"),
+    };
+    Ok(Fragment { name: format!("{name}.config"), text: text.to_string() })
+}
+
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A Debian linux-source tarball, unpacked once into the cache.
+    Tarball(PathBuf),
+    /// A user's kernel tree (pre-merge testing); built out of tree.
+    Tree(PathBuf),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Built {
+    pub image: PathBuf,
+    pub config: PathBuf,
+    pub key: String,
+    pub source: String,
+    pub version: String,
+    /// true when this run built nothing
+    #[serde(skip)]
+    pub cached: bool,
+}
+
+/// Parses `CONFIG_X=v` and `# CONFIG_X is not set` lines; `n` for the latter.
+pub fn parse_config(text: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("# ") {
+            if let Some(name) = rest.strip_suffix(" is not set") {
+                if name.starts_with("CONFIG_") {
+                    m.insert(name.to_string(), "n".to_string());
+                }
+            }
+        } else if let Some((k, v)) = line.split_once('=') {
+            if k.starts_with("CONFIG_") {
+                m.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    m
+}
+
+/// Every option a fragment asks for that the final .config does not have,
+/// as "CONFIG_X=y (fragment.config) but .config has: not set".
+pub fn unmet_options(fragments: &[Fragment], final_config: &str) -> Vec<String> {
+    let have = parse_config(final_config);
+    let mut bad = Vec::new();
+    for f in fragments {
+        for (k, want) in parse_config(&f.text) {
+            let got = have.get(&k).map(String::as_str).unwrap_or("n");
+            if got != want {
+                let shown = if got == "n" { "not set".to_string() } else { got.to_string() };
+                bad.push(format!("{k}={want} (from {}) but the kernel config has {shown}", f.name));
+            }
+        }
+    }
+    bad
+}
+
+pub struct Builder<'a> {
+    pub arch: &'a Arch,
+    pub source: &'a Source,
+    pub fragments: Vec<Fragment>,
+    pub jobs: usize,
+    /// Called with a short step name ("tinyconfig", "make bzImage", ...).
+    pub on_step: &'a (dyn Fn(&str) + Sync),
+}
+
+impl Builder<'_> {
+    pub async fn build(&self) -> Result<Built> {
+        let (src_dir, src_identity, pinned) = prepare_source(self.source, self.on_step).await?;
+        let cc = format!("{}gcc", self.arch.cross_compile);
+        let cc_version = tool_version(&cc).await.with_context(|| {
+            format!("compiler {cc} for {} kernels is missing (run scripts/setup.sh)", self.arch.name)
+        })?;
+
+        let mut key = Key::new("kernel-v1");
+        key.add("source", src_identity.as_bytes()).add("arch", self.arch.name.as_bytes());
+        key.add("cc", cc_version.as_bytes());
+        for f in &self.fragments {
+            key.add(&f.name, f.text.as_bytes());
+        }
+        let key = key.hex();
+        let names: Vec<_> = self.fragments.iter().map(|f| f.name.trim_end_matches(".config")).collect();
+        let entry = cache::root().join("kernels").join(format!("{}-{}-{key}", self.arch.name, names.join("+")));
+        let meta_path = entry.join("kmatrix-built.json");
+
+        // A pinned source (tarball, clean git tree) with a finished entry is a hit.
+        if pinned {
+            if let Ok(text) = std::fs::read_to_string(&meta_path) {
+                if let Ok(mut b) = serde_json::from_str::<Built>(&text) {
+                    if b.image.exists() {
+                        b.cached = true;
+                        return Ok(b);
+                    }
+                }
+            }
+        }
+
+        let out = entry.join("build");
+        std::fs::create_dir_all(&out)?;
+        // Two kmatrix processes (or tests) building the same entry take turns;
+        // the second then finds the finished entry.
+        let _lock = lock(&entry.join("lock")).await?;
+        if pinned {
+            if let Ok(mut b) = std::fs::read(&meta_path).map_err(anyhow::Error::from).and_then(|t| Ok(serde_json::from_slice::<Built>(&t)?)) {
+                if b.image.exists() {
+                    b.cached = true;
+                    return Ok(b);
+                }
+            }
+        }
+        let log_path = entry.join("build.log");
+        let log = Log::create(&log_path)?;
+        let make = |target: &str| {
+            let mut c = Command::new("make");
+            c.arg("-C").arg(&src_dir).arg(format!("O={}", out.display()));
+            c.arg(format!("ARCH={}", self.arch.kernel_arch));
+            if !self.arch.cross_compile.is_empty() {
+                c.arg(format!("CROSS_COMPILE={}", self.arch.cross_compile));
+            }
+            c.arg(target);
+            c
+        };
+
+        (self.on_step)("tinyconfig");
+        log.run(make("tinyconfig"), "make tinyconfig").await?;
+
+        (self.on_step)("merge fragments");
+        let frag_dir = entry.join("fragments");
+        std::fs::create_dir_all(&frag_dir)?;
+        let mut merge = Command::new("sh");
+        merge.arg(src_dir.join("scripts/kconfig/merge_config.sh"));
+        merge.arg("-m").arg("-O").arg(&out).arg(out.join(".config"));
+        for f in &self.fragments {
+            let p = frag_dir.join(&f.name);
+            std::fs::write(&p, &f.text)?;
+            merge.arg(p);
+        }
+        merge.current_dir(&src_dir);
+        log.run(merge, "merge_config.sh").await?;
+
+        (self.on_step)("olddefconfig");
+        log.run(make("olddefconfig"), "make olddefconfig").await?;
+        let final_config = std::fs::read_to_string(out.join(".config"))?;
+        let unmet = unmet_options(&self.fragments, &final_config);
+        if !unmet.is_empty() {
+            bail!(
+                "{} kernel config: {} option(s) did not take (a dependency is missing or the option does not exist in this tree):\n  {}",
+                self.arch.name,
+                unmet.len(),
+                unmet.join("\n  ")
+            );
+        }
+
+        (self.on_step)(&format!("make {}", self.arch.image_target));
+        let mut m = make(&self.arch.image_target);
+        m.arg(format!("-j{}", self.jobs.max(1)));
+        log.run(m, &format!("make {}", self.arch.image_target)).await?;
+
+        let image = entry.join(Path::new(&self.arch.image_path).file_name().unwrap());
+        std::fs::copy(out.join(&self.arch.image_path), &image)?;
+        self.arch.check_image(&image)?;
+        let config = entry.join("config");
+        std::fs::write(&config, &final_config)?;
+        let version = std::fs::read_to_string(out.join("include/config/kernel.release"))
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let built = Built { image, config, key, source: src_identity, version, cached: false };
+        // Written last: its presence means the entry is complete.
+        std::fs::write(&meta_path, serde_json::to_vec_pretty(&built)?)?;
+        Ok(built)
+    }
+}
+
+/// Returns (tree, identity, pinned). `pinned` means the identity fully
+/// describes the tree, so a finished cache entry can be reused without make.
+async fn prepare_source(src: &Source, on_step: &(dyn Fn(&str) + Sync)) -> Result<(PathBuf, String, bool)> {
+    match src {
+        Source::Tarball(tar) => {
+            let md = std::fs::metadata(tar).with_context(|| {
+                format!("kernel source {} is missing (apt-get install linux-source-6.1, or pass --kernel-src DIR)", tar.display())
+            })?;
+            let mtime = md.modified()?.duration_since(std::time::UNIX_EPOCH)?.as_secs();
+            let id = format!("tarball:{}:{}:{}", tar.display(), md.len(), mtime);
+            let key = Key::new("src").add("id", id.as_bytes()).hex();
+            let dest = cache::root().join("src").join(&key);
+            let stem = tar.file_name().unwrap().to_string_lossy().replace(".tar.xz", "");
+            let tree = dest.join(&stem);
+            if !tree.join("Makefile").exists() {
+                on_step("unpacking source");
+                let tmp = cache::root().join("src").join(format!("{key}.partial"));
+                let _ = std::fs::remove_dir_all(&tmp);
+                std::fs::create_dir_all(&tmp)?;
+                let st = Command::new("tar").arg("-xf").arg(tar).arg("-C").arg(&tmp).status().await?;
+                if !st.success() {
+                    bail!("unpacking {} failed ({st})", tar.display());
+                }
+                let _ = std::fs::remove_dir_all(&dest);
+                std::fs::rename(&tmp, &dest)?;
+                if !tree.join("Makefile").exists() {
+                    bail!("{} does not unpack to {stem}/ with a kernel Makefile", tar.display());
+                }
+            }
+            Ok((tree, id, true))
+        }
+        Source::Tree(dir) => {
+            check_tree(dir)?;
+            let dir = dir.canonicalize()?;
+            // A clean git tree is pinned by its HEAD; anything else is rebuilt
+            // incrementally by make (cheap when nothing changed).
+            let head = git(&dir, &["rev-parse", "HEAD"]).await;
+            let dirty = git(&dir, &["status", "--porcelain", "--untracked-files=no"]).await;
+            match (head, dirty) {
+                (Some(h), Some(d)) if d.trim().is_empty() => Ok((dir.clone(), format!("git:{}@{}", dir.display(), h.trim()), true)),
+                _ => Ok((dir.clone(), format!("tree:{}", dir.display()), false)),
+            }
+        }
+    }
+}
+
+/// An exclusive flock held until the returned file is dropped.
+async fn lock(path: &Path) -> Result<std::fs::File> {
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+    let f = tokio::task::spawn_blocking(move || {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a file descriptor we own.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        if r == 0 {
+            Ok(f)
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    })
+    .await??;
+    Ok(f)
+}
+
+pub fn check_tree(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        bail!("--kernel-src {}: no such directory", dir.display());
+    }
+    if !dir.join("Makefile").exists() || !dir.join("scripts/kconfig/merge_config.sh").exists() {
+        bail!("--kernel-src {}: not a kernel source tree (no Makefile or scripts/kconfig/merge_config.sh)", dir.display());
+    }
+    Ok(())
+}
+
+async fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = Command::new("git").arg("-C").arg(dir).args(args).output().await.ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+pub async fn tool_version(tool: &str) -> Result<String> {
+    let out = Command::new(tool).arg("--version").output().await?;
+    Ok(String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").to_string())
+}
+
+/// Appends every step's output to one log; a failing step's error names the
+/// log and quotes its tail.
+struct Log {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+impl Log {
+    fn create(path: &Path) -> Result<Self> {
+        Ok(Log { path: path.to_path_buf(), file: std::fs::File::create(path)? })
+    }
+
+    async fn run(&self, mut cmd: Command, what: &str) -> Result<()> {
+        use std::io::Write;
+        writeln!(&self.file, "### {what}")?;
+        cmd.stdout(self.file.try_clone()?).stderr(self.file.try_clone()?).stdin(std::process::Stdio::null());
+        cmd.kill_on_drop(true);
+        let st = cmd.status().await.with_context(|| format!("{what}: cannot start"))?;
+        if !st.success() {
+            let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+            let tail: Vec<_> = text.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
+            bail!("{what} failed ({st}); log {}:\n{}", self.path.display(), tail.join("\n"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unmet_options_names_each_one() {
+        let frag = Fragment {
+            name: "x.config".into(),
+            text: "CONFIG_A=y\nCONFIG_B=n\n# CONFIG_C is not set\nCONFIG_D=y\nCONFIG_E=\"s\"\n".into(),
+        };
+        let cfg = "CONFIG_A=y\n# CONFIG_D is not set\nCONFIG_E=\"t\"\n";
+        let bad = unmet_options(&[frag], cfg);
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert!(bad[0].starts_with("CONFIG_D=y (from x.config)"));
+        assert!(bad[1].contains("CONFIG_E=\"s\""));
+    }
+
+    #[test]
+    fn builtin_fragments_exist() {
+        for n in ["base", "aio-on", "aio-off"] {
+            assert!(!parse_config(&builtin_fragment(n).unwrap().text).is_empty());
+        }
+        assert_eq!(parse_config(&builtin_fragment("aio-off").unwrap().text)["CONFIG_AIO"], "n");
+        assert!(builtin_fragment("nope").is_err());
+    }
+}

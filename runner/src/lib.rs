@@ -1,0 +1,21 @@
+//! kmatrix: boots a matrix of minimal kernels in QEMU and checks io_setup(2)
+//! against its KAPI specification.
+//!
+//! Layers, in the order a cell goes through them:
+//! kernel build ([`kbuild`]) -> image assembly ([`guest`], [`initramfs`]) ->
+//! VM launch ([`vm`], [`accel`]) -> result stream ([`stream`]) -> verdict
+//! ([`oracle`]) -> report ([`report`]). [`matrix`] names the cells and
+//! [`run`] drives a cell through the layers; the CLI only wires them.
+
+pub mod accel;
+pub mod arch;
+pub mod cache;
+pub mod guest;
+pub mod initramfs;
+pub mod kbuild;
+pub mod matrix;
+pub mod oracle;
+pub mod report;
+pub mod run;
+pub mod stream;
+pub mod vm;

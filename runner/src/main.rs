@@ -1,0 +1,323 @@
+//! The `kmatrix` CLI: parses arguments and wires the layers together.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use kmatrix::accel::Choice;
+use kmatrix::kbuild::{Source, DEFAULT_TARBALL};
+use kmatrix::matrix::{Axes, Cell};
+use kmatrix::report::{self, CellReport, CellStatus, Report};
+use kmatrix::run::{self, KernelChoice};
+use kmatrix::{arch, cache};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "kmatrix", version, about = "Boot a matrix of minimal kernels in QEMU and check io_setup(2) against its spec")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AccelArg {
+    Auto,
+    Kvm,
+    Tcg,
+}
+
+#[derive(clap::Args, Clone)]
+struct MatrixArgs {
+    /// Architectures (x86_64, arm64); default all.
+    #[arg(long = "arch", value_delimiter = ',')]
+    arches: Vec<String>,
+    /// Kernel configs (aio-on, aio-off); default both.
+    #[arg(long = "config", value_delimiter = ',')]
+    configs: Vec<String>,
+    /// fs.aio-max-nr values to set in the guest (one cell each); default: kernel default.
+    #[arg(long = "aio-max-nr", value_delimiter = ',')]
+    aio_max_nr: Vec<u64>,
+    /// vCPU counts (one cell each).
+    #[arg(long = "cpus", value_delimiter = ',', default_value = "2")]
+    cpus: Vec<u32>,
+    /// Guest memory in MiB (one cell each).
+    #[arg(long = "mem", value_delimiter = ',', default_value = "512")]
+    mem: Vec<u32>,
+    /// Per-cell timeout in seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    /// Build this kernel tree instead of Debian's linux-source-6.1.
+    #[arg(long, value_name = "DIR")]
+    kernel_src: Option<PathBuf>,
+    /// Boot this prebuilt image (needs exactly one --arch).
+    #[arg(long, value_name = "IMAGE", conflicts_with = "kernel_src")]
+    kernel: Option<PathBuf>,
+    /// Extra config fragment(s) merged after kmatrix's own; every option in
+    /// them must take or the build stops naming it.
+    #[arg(long, value_name = "FILE")]
+    fragment: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build what is missing, boot every cell, judge, report.
+    Run {
+        #[command(flatten)]
+        m: MatrixArgs,
+        /// VMs at once (default: CPUs).
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Where console logs, raw results and the report go.
+        #[arg(long, default_value = "kmatrix-out")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "auto")]
+        accel: AccelArg,
+        /// Only run guest experiments matching these patterns (e.g. 'einval.*').
+        #[arg(long)]
+        cases: Option<String>,
+    },
+    /// Build (or find in the cache) the kernels of the matrix.
+    Build {
+        #[command(flatten)]
+        m: MatrixArgs,
+    },
+    /// Print the cells of the matrix without running them.
+    List {
+        #[command(flatten)]
+        m: MatrixArgs,
+    },
+}
+
+impl MatrixArgs {
+    fn kernel_choice(&self) -> Result<KernelChoice> {
+        if let Some(img) = &self.kernel {
+            if self.arches.len() != 1 {
+                bail!("--kernel IMAGE needs exactly one --arch (the image's architecture)");
+            }
+            let a = arch::by_name(&self.arches[0])?;
+            a.check_image(img)?;
+            return Ok(KernelChoice::Prebuilt { image: img.clone(), arch: a.name });
+        }
+        // Checked up front so a bad path is one clear line, not four cell errors.
+        Ok(KernelChoice::Build(match &self.kernel_src {
+            Some(d) => {
+                kmatrix::kbuild::check_tree(d)?;
+                Source::Tree(d.clone())
+            }
+            None => {
+                let t = PathBuf::from(DEFAULT_TARBALL);
+                if !t.exists() {
+                    bail!("kernel source {DEFAULT_TARBALL} is missing: apt-get install linux-source-6.1 (scripts/setup.sh), or pass --kernel-src DIR");
+                }
+                Source::Tarball(t)
+            }
+        }))
+    }
+
+    fn fragments(&self) -> Result<Vec<kmatrix::kbuild::Fragment>> {
+        self.fragment
+            .iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(p).with_context(|| format!("--fragment {}", p.display()))?;
+                let name = p.file_name().map_or("user.config".into(), |n| n.to_string_lossy().into_owned());
+                Ok(kmatrix::kbuild::Fragment { name, text })
+            })
+            .collect()
+    }
+
+    fn cells(&self) -> Result<Vec<Cell>> {
+        let arches = if self.arches.is_empty() {
+            arch::all()
+        } else {
+            self.arches.iter().map(|a| arch::by_name(a)).collect::<Result<_>>()?
+        };
+        let mut axes = Axes::default_matrix(arches);
+        if self.kernel.is_some() {
+            axes.configs = vec!["prebuilt".into()];
+        } else if !self.configs.is_empty() {
+            for c in &self.configs {
+                kmatrix::kbuild::builtin_fragment(c)?;
+            }
+            axes.configs = self.configs.clone();
+        }
+        if !self.aio_max_nr.is_empty() {
+            axes.aio_max_nr = self.aio_max_nr.iter().map(|v| Some(*v)).collect();
+        }
+        axes.cpus = self.cpus.clone();
+        axes.mem_mb = self.mem.clone();
+        axes.timeout_s = self.timeout;
+        Ok(axes.cells())
+    }
+}
+
+/// One indicatif line per label (kernel build, guest, VM).
+struct Bars {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<String, ProgressBar>>,
+}
+
+impl Bars {
+    fn new() -> Self {
+        Bars { multi: MultiProgress::new(), bars: Mutex::new(HashMap::new()) }
+    }
+    fn set(&self, label: &str, msg: &str) {
+        let mut bars = self.bars.lock().unwrap();
+        let bar = bars.entry(label.to_string()).or_insert_with(|| {
+            let b = self.multi.add(ProgressBar::new_spinner());
+            b.set_style(ProgressStyle::with_template("{spinner} {elapsed:>4} {prefix:40} {msg}").unwrap());
+            b.set_prefix(label.to_string());
+            b.enable_steady_tick(Duration::from_millis(200));
+            b
+        });
+        let done = matches!(msg, "cached" | "built" | "ready" | "failed" | "ok" | "panic" | "timeout" | "incomplete" | "protocolerror" | "error");
+        if done {
+            bar.finish_with_message(msg.to_string());
+        } else {
+            bar.set_message(msg.to_string());
+        }
+    }
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let code = rt.block_on(async_main(cli))?;
+    // Dropping the runtime kills any child still owned by an aborted task.
+    drop(rt);
+    std::process::exit(code);
+}
+
+async fn async_main(cli: Cli) -> Result<i32> {
+    match cli.cmd {
+        Cmd::List { m } => {
+            for c in m.cells()? {
+                println!("{}", c.name);
+            }
+            Ok(0)
+        }
+        Cmd::Build { m } => {
+            let bars = Bars::new();
+            let choice = m.kernel_choice()?;
+            let extra = m.fragments()?;
+            let mut seen = Vec::new();
+            for c in m.cells()? {
+                if seen.contains(&(c.arch.clone(), c.config.clone())) {
+                    continue;
+                }
+                seen.push((c.arch.clone(), c.config.clone()));
+                let a = arch::by_name(&c.arch)?;
+                let b = run::kernel(&a, &c.config, &choice, &extra, jobs(None), &|l, s| bars.set(l, s)).await?;
+                let how = if b.cached { "cached" } else { "built" };
+                println!("{} {} {how} {}", c.arch, c.config, b.image.display());
+            }
+            Ok(0)
+        }
+        Cmd::Run { m, jobs: j, format, out, accel, cases } => run_matrix(m, jobs(j), format, out, accel, cases).await,
+    }
+}
+
+fn in_path(bin: &str) -> bool {
+    std::env::var_os("PATH").map_or(false, |p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
+}
+
+fn jobs(j: Option<usize>) -> usize {
+    j.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+async fn run_matrix(m: MatrixArgs, jobs: usize, format: Format, out: PathBuf, accel: AccelArg, cases: Option<String>) -> Result<i32> {
+    let cells = m.cells()?;
+    let choice = m.kernel_choice()?;
+    let extra = m.fragments()?;
+    for a in cells.iter().map(|c| arch::by_name(&c.arch)).collect::<Result<Vec<_>>>()? {
+        if !in_path(&a.qemu) {
+            bail!("{} not found in PATH: it boots the {} cells (apt-get install {}; scripts/setup.sh installs all)", a.qemu, a.name, a.qemu_package);
+        }
+    }
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let out = out.canonicalize()?;
+    let accel = match accel {
+        AccelArg::Auto => Choice::Auto,
+        AccelArg::Kvm => Choice::Kvm,
+        AccelArg::Tcg => Choice::Tcg,
+    };
+    let bars = Arc::new(Bars::new());
+    let done: Arc<Mutex<Vec<CellReport>>> = Arc::default();
+    let work = {
+        let (bars, done, out, cells) = (bars.clone(), done.clone(), out.clone(), cells.clone());
+        async move {
+            let prepared = run::prepare(&cells, &choice, &extra, accel, jobs, &|l, s| bars.set(l, s)).await;
+            let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+            let mut set = tokio::task::JoinSet::new();
+            for cell in cells {
+                let prep = prepared[&(cell.arch.clone(), cell.config.clone())].clone();
+                let (bars, done, out, sem, cases) = (bars.clone(), done.clone(), out.clone(), sem.clone(), cases.clone());
+                bars.set(&cell.name, "queued");
+                set.spawn(async move {
+                    let _permit = sem.acquire_owned().await;
+                    let rep = match prep {
+                        Ok(p) => run::run_cell(&cell, &p, &out, cases.as_deref(), &|l, s| bars.set(l, s)).await,
+                        Err(e) => {
+                            bars.set(&cell.name, "error");
+                            run::empty_report(&cell, &out.join(cell.name.replace('/', "_")), CellStatus::Error, e)
+                        }
+                    };
+                    // On disk at once: a runner that dies loses only cells in flight.
+                    let _ = std::fs::create_dir_all(&rep.artifacts);
+                    let _ = std::fs::write(rep.artifacts.join("cell.json"), serde_json::to_vec_pretty(&rep).unwrap_or_default());
+                    done.lock().unwrap().push(rep);
+                });
+            }
+            while let Some(r) = set.join_next().await {
+                if let Err(e) = r {
+                    if e.is_panic() {
+                        std::panic::resume_unwind(e.into_panic());
+                    }
+                }
+            }
+        }
+    };
+    let interrupted = tokio::select! {
+        _ = work => None,
+        s = shutdown_signal() => Some(s),
+    };
+    // `work` is dropped here if interrupted: its QEMUs are killed (kill_on_drop)
+    // and their temp dirs removed before the report is written.
+    let mut cells_done = std::mem::take(&mut *done.lock().unwrap());
+    let order: Vec<String> = cells.iter().map(|c| c.name.clone()).collect();
+    cells_done.sort_by_key(|c| order.iter().position(|n| *n == c.cell.name));
+    let unfinished: Vec<String> = order.iter().filter(|n| !cells_done.iter().any(|c| &c.cell.name == *n)).cloned().collect();
+    let rep = Report::new(cells_done, unfinished);
+    std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&rep)?)?;
+    bars.multi.clear().ok();
+    match format {
+        Format::Table => {
+            print!("{}", report::render_table(&rep));
+            eprintln!("report: {} (cache: {})", out.join("report.json").display(), cache::root().display());
+        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(&rep)?),
+    }
+    if let Some(sig) = interrupted {
+        eprintln!("kmatrix: interrupted by {sig}; partial report written");
+        return Ok(130);
+    }
+    Ok(if rep.green() { 0 } else { 1 })
+}
+
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}

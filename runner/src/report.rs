@@ -1,0 +1,169 @@
+//! Layer 6: the report. One record per cell (written to disk as soon as the
+//! cell ends), rendered as a terminal table or JSON.
+
+use crate::matrix::Cell;
+use crate::oracle::{Case, Verdict};
+use crate::stream::{Completeness, Hello, Sysctl};
+use crate::vm::{Accel, Exit};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+use std::path::PathBuf;
+
+pub const REPORT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CellStatus {
+    /// The guest ran the probe and the stream is complete.
+    Ok,
+    Panic,
+    Timeout,
+    /// The stream ended early or never started.
+    Incomplete,
+    ProtocolError,
+    /// QEMU failed to start or died, or the cell could not be set up.
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KernelInfo {
+    pub image: PathBuf,
+    pub version: String,
+    pub source: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CellReport {
+    pub cell: Cell,
+    pub kernel: Option<KernelInfo>,
+    pub accel: Option<Accel>,
+    pub accel_reason: String,
+    pub status: CellStatus,
+    pub status_detail: String,
+    pub exit: Option<Exit>,
+    /// QEMU start to `cont`, and `cont` to QEMU exit.
+    pub start_ms: u64,
+    pub run_ms: u64,
+    pub artifacts: PathBuf,
+    pub hello: Option<Hello>,
+    pub sysctls: Vec<Sysctl>,
+    pub guest_logs: Vec<String>,
+    pub stream: Option<Completeness>,
+    pub stream_errors: Vec<String>,
+    /// Tail of the console when something went wrong.
+    pub console_excerpt: String,
+    pub cases: Vec<Case>,
+}
+
+impl CellReport {
+    /// A cell is green when it ran to the end and no case failed or errored.
+    pub fn green(&self) -> bool {
+        self.status == CellStatus::Ok && self.cases.iter().all(|c| matches!(c.verdict, Verdict::Pass | Verdict::KnownDeviation | Verdict::Skip))
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub version: u32,
+    pub kmatrix: String,
+    pub rules: Vec<(String, String)>,
+    pub cells: Vec<CellReport>,
+    /// Cells that never reported (interrupted run).
+    #[serde(default)]
+    pub unfinished: Vec<String>,
+}
+
+impl Report {
+    pub fn new(cells: Vec<CellReport>, unfinished: Vec<String>) -> Self {
+        Report {
+            version: REPORT_VERSION,
+            kmatrix: env!("CARGO_PKG_VERSION").into(),
+            rules: crate::oracle::RULES.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            cells,
+            unfinished,
+        }
+    }
+
+    pub fn green(&self) -> bool {
+        self.unfinished.is_empty() && !self.cells.is_empty() && self.cells.iter().all(CellReport::green)
+    }
+}
+
+fn short(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "pass",
+        Verdict::Fail => "FAIL",
+        Verdict::KnownDeviation => "known",
+        Verdict::Skip => "skip",
+        Verdict::Error => "ERROR",
+    }
+}
+
+/// Cases as rows, cells as columns, then every non-pass with its evidence.
+pub fn render_table(r: &Report) -> String {
+    let mut s = String::new();
+    let cols: Vec<String> = r.cells.iter().map(|c| format!("{}/{}", c.cell.arch, c.cell.config)).collect();
+    let mut ids: Vec<&str> = Vec::new();
+    for c in &r.cells {
+        for k in &c.cases {
+            if !ids.contains(&k.id.as_str()) {
+                ids.push(&k.id);
+            }
+        }
+    }
+    let w0 = ids.iter().map(|i| i.len()).max().unwrap_or(4).max(10);
+    let cw: Vec<usize> = cols.iter().map(|c| c.len().max(6)).collect();
+    let _ = write!(s, "{:w0$}", "cell");
+    for (c, w) in cols.iter().zip(&cw) {
+        let _ = write!(s, "  {c:w$}");
+    }
+    s.push('\n');
+    let mut line = |label: &str, vals: Vec<String>| {
+        let _ = write!(s, "{label:w0$}");
+        for (v, w) in vals.iter().zip(&cw) {
+            let _ = write!(s, "  {v:w$}");
+        }
+        s.push('\n');
+    };
+    line("status", r.cells.iter().map(|c| format!("{:?}", c.status).to_lowercase()).collect());
+    line("accel", r.cells.iter().map(|c| c.accel.map_or("-".into(), |a| format!("{a:?}").to_lowercase())).collect());
+    line("boot (ms)", r.cells.iter().map(|c| c.run_ms.to_string()).collect());
+    for id in &ids {
+        line(id, r.cells.iter().map(|c| c.cases.iter().find(|k| k.id == *id).map_or("-".into(), |k| short(k.verdict).into())).collect());
+    }
+    s.push('\n');
+    for c in &r.cells {
+        if c.status != CellStatus::Ok {
+            let _ = writeln!(s, "{}: {:?}: {}", c.cell.name, c.status, c.status_detail);
+            for e in &c.stream_errors {
+                let _ = writeln!(s, "    stream: {e}");
+            }
+            if !c.console_excerpt.is_empty() {
+                let _ = writeln!(s, "    console ({}):", c.artifacts.join("console.log").display());
+                for l in c.console_excerpt.lines() {
+                    let _ = writeln!(s, "    | {l}");
+                }
+            }
+        }
+        for k in c.cases.iter().filter(|k| !matches!(k.verdict, Verdict::Pass | Verdict::Skip)) {
+            let _ = writeln!(s, "{} {}: {}: expected {}, observed {}{}", short(k.verdict), c.cell.name, k.id, k.expected, k.observed, if k.detail.is_empty() { String::new() } else { format!(" ({})", k.detail) });
+        }
+    }
+    let mut counts = [0usize; 5];
+    for k in r.cells.iter().flat_map(|c| &c.cases) {
+        counts[k.verdict as usize] += 1;
+    }
+    let _ = writeln!(
+        s,
+        "{} cells: {} passed, {} failed, {} known deviations, {} skipped, {} errors{}",
+        r.cells.len(),
+        counts[Verdict::Pass as usize],
+        counts[Verdict::Fail as usize],
+        counts[Verdict::KnownDeviation as usize],
+        counts[Verdict::Skip as usize],
+        counts[Verdict::Error as usize],
+        if r.unfinished.is_empty() { String::new() } else { format!("; {} cells unfinished", r.unfinished.len()) }
+    );
+    s
+}

@@ -1,0 +1,249 @@
+//! Drives cells through the layers: prepares kernels, guests and
+//! accelerators once per (arch, config), then boots cells in parallel and
+//! turns each VM's outcome into a cell report.
+
+use crate::accel::{self, Choice, Decision};
+use crate::arch::{self, Arch};
+use crate::kbuild::{self, Built, Source};
+use crate::matrix::Cell;
+use crate::oracle::{self, CellFacts};
+use crate::report::{CellReport, CellStatus, KernelInfo};
+use crate::stream::{self, Completeness};
+use crate::vm::{self, Exit, VmSpec};
+use crate::{guest, initramfs};
+use anyhow::{bail, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where kernels come from.
+#[derive(Debug, Clone)]
+pub enum KernelChoice {
+    Build(Source),
+    /// A prebuilt image for one arch; its config is taken on trust and
+    /// described by the guest (aio-nr present or not).
+    Prebuilt { image: PathBuf, arch: String },
+}
+
+/// Everything a cell of one (arch, config) needs, prepared once.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub arch: Arch,
+    pub kernel: PathBuf,
+    pub kernel_info: KernelInfo,
+    pub initrd: PathBuf,
+    pub accel: Decision,
+}
+
+pub type Progress<'a> = &'a (dyn Fn(&str, &str) + Sync);
+
+/// Builds (or finds) the kernel for `arch` x `config`, plus any user fragments.
+pub async fn kernel(arch: &Arch, config: &str, choice: &KernelChoice, extra: &[kbuild::Fragment], jobs: usize, progress: Progress<'_>) -> Result<Built> {
+    match choice {
+        KernelChoice::Prebuilt { image, arch: a } => {
+            if a != &arch.name {
+                bail!("--kernel {} was given for {a}, not {}", image.display(), arch.name);
+            }
+            if !image.exists() {
+                bail!("--kernel {}: no such file", image.display());
+            }
+            arch.check_image(image)?;
+            Ok(Built {
+                image: image.clone(),
+                config: PathBuf::new(),
+                key: "prebuilt".into(),
+                source: format!("prebuilt:{}", image.display()),
+                version: String::new(),
+                cached: true,
+            })
+        }
+        KernelChoice::Build(src) => {
+            let label = format!("kernel {}/{config}", arch.name);
+            let on_step = |s: &str| progress(&label, s);
+            let fragments = vec![
+                kbuild::builtin_fragment("base")?,
+                kbuild::Fragment { name: format!("arch-{}.config", arch.name), text: arch.fragment.clone() },
+                kbuild::builtin_fragment(config)?,
+            ];
+            let fragments = fragments.into_iter().chain(extra.iter().cloned()).collect();
+            let b = kbuild::Builder { arch, source: src, fragments, jobs, on_step: &on_step };
+            let built = b.build().await?;
+            progress(&label, if built.cached { "cached" } else { "built" });
+            Ok(built)
+        }
+    }
+}
+
+/// Prepares every (arch, config) the cells need. Kernels build one at a
+/// time (each uses every CPU); a failure is kept per key so other cells go on.
+pub async fn prepare(
+    cells: &[Cell],
+    choice: &KernelChoice,
+    extra: &[kbuild::Fragment],
+    accel_choice: Choice,
+    jobs: usize,
+    progress: Progress<'_>,
+) -> BTreeMap<(String, String), Result<Prepared, String>> {
+    let mut out = BTreeMap::new();
+    let mut guests: BTreeMap<String, Result<PathBuf, String>> = BTreeMap::new();
+    let mut accels: BTreeMap<String, Decision> = BTreeMap::new();
+    for cell in cells {
+        let key = (cell.arch.clone(), cell.config.clone());
+        if out.contains_key(&key) {
+            continue;
+        }
+        let r: Result<Prepared> = async {
+            let arch = arch::by_name(&cell.arch)?;
+            let built = kernel(&arch, &cell.config, choice, extra, jobs, progress).await?;
+            if !guests.contains_key(&arch.name) {
+                progress(&format!("guest {}", arch.name), "building guest-init");
+                let g = async {
+                    let bin = guest::build(&arch).await?;
+                    let cpio = tokio::task::spawn_blocking(move || initramfs::assemble(&bin)).await??;
+                    Ok::<_, anyhow::Error>(cpio)
+                }
+                .await
+                .map_err(|e| format!("{e:#}"));
+                progress(&format!("guest {}", arch.name), if g.is_ok() { "ready" } else { "failed" });
+                guests.insert(arch.name.clone(), g);
+            }
+            let initrd = guests[&arch.name].clone().map_err(anyhow::Error::msg)?;
+            if !accels.contains_key(&arch.name) {
+                let d = accel::decide(accel_choice, &arch, &built.image, &initrd).await?;
+                accels.insert(arch.name.clone(), d);
+            }
+            Ok(Prepared {
+                kernel: built.image.clone(),
+                kernel_info: KernelInfo { image: built.image, version: built.version, source: built.source, key: built.key },
+                initrd,
+                accel: accels[&arch.name].clone(),
+                arch,
+            })
+        }
+        .await;
+        out.insert(key, r.map_err(|e| format!("{e:#}")));
+    }
+    out
+}
+
+/// The kernel command line words that carry a cell's parameters to guest-init.
+pub fn guest_cmdline(cell: &Cell, cases: Option<&str>) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some(m) = cell.aio_max_nr {
+        v.push(format!("kmatrix.sysctl=fs.aio-max-nr={m}"));
+    }
+    if let Some(c) = cases {
+        v.push(format!("kmatrix.cases={c}"));
+    }
+    v
+}
+
+pub fn empty_report(cell: &Cell, artifacts: &Path, status: CellStatus, detail: String) -> CellReport {
+    CellReport {
+        cell: cell.clone(),
+        kernel: None,
+        accel: None,
+        accel_reason: String::new(),
+        status,
+        status_detail: detail,
+        exit: None,
+        start_ms: 0,
+        run_ms: 0,
+        artifacts: artifacts.to_path_buf(),
+        hello: None,
+        sysctls: vec![],
+        guest_logs: vec![],
+        stream: None,
+        stream_errors: vec![],
+        console_excerpt: String::new(),
+        cases: vec![],
+    }
+}
+
+fn console_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read(path).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text[text.len().saturating_sub(64 * 1024)..]).into_owned();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Boots one cell and judges it. Never fails: every problem becomes the
+/// cell's status with its cause, and whatever the guest sent is kept.
+pub async fn run_cell(cell: &Cell, prep: &Prepared, out_root: &Path, cases: Option<&str>, progress: Progress<'_>) -> CellReport {
+    let artifacts = out_root.join(cell.name.replace('/', "_"));
+    let mut rep = empty_report(cell, &artifacts, CellStatus::Error, String::new());
+    rep.kernel = Some(prep.kernel_info.clone());
+    rep.accel = Some(prep.accel.accel);
+    rep.accel_reason = prep.accel.reason.clone();
+    let spec = VmSpec {
+        arch: prep.arch.clone(),
+        kernel: prep.kernel.clone(),
+        initrd: prep.initrd.clone(),
+        cmdline: guest_cmdline(cell, cases),
+        cpus: cell.cpus,
+        mem_mb: cell.mem_mb,
+        accel: prep.accel.accel,
+        timeout: Duration::from_secs(cell.timeout_s),
+        out_dir: artifacts.clone(),
+    };
+    progress(&cell.name, "booting");
+    let outcome = match vm::launch(&spec).await {
+        Ok(o) => o,
+        Err(e) => {
+            rep.status_detail = format!("{e:#}");
+            return rep;
+        }
+    };
+    rep.start_ms = outcome.start_ms;
+    rep.run_ms = outcome.run_ms;
+    rep.exit = Some(outcome.exit.clone());
+    let s = match stream::read_file(&outcome.results) {
+        Ok(s) => s,
+        Err(e) => {
+            rep.status_detail = format!("reading {}: {e}", outcome.results.display());
+            return rep;
+        }
+    };
+    rep.stream = Some(s.completeness());
+    rep.stream_errors = s.errors.clone();
+    rep.hello = s.hello.clone();
+    rep.sysctls = s.sysctls.clone();
+    rep.guest_logs = s.logs.clone();
+    let console_panic = console_tail(&outcome.console, 200).contains("Kernel panic");
+    (rep.status, rep.status_detail) = match (&outcome.exit, s.completeness()) {
+        (Exit::Panicked { how }, _) => (CellStatus::Panic, how.clone()),
+        (_, _) if console_panic => (CellStatus::Panic, "kernel panic on the console".into()),
+        (Exit::TimedOut { stopped_by }, _) => (CellStatus::Timeout, format!("no power-off within {} s (stopped by {stopped_by})", cell.timeout_s)),
+        (Exit::QemuFailed { status, stderr }, _) => (CellStatus::Error, format!("QEMU {status}: {}", stderr.lines().last().unwrap_or(""))),
+        (Exit::PoweredOff, Completeness::Complete) => (CellStatus::Ok, String::new()),
+        (Exit::PoweredOff, Completeness::Incomplete) => (CellStatus::Incomplete, format!("results stream has no end record ({} bytes)", s.bytes)),
+        (Exit::PoweredOff, Completeness::ProtocolError) => (CellStatus::ProtocolError, s.errors.first().cloned().unwrap_or_default()),
+    };
+    if rep.status != CellStatus::Ok {
+        rep.console_excerpt = console_tail(&outcome.console, 25);
+    }
+    // Sysctls the cell asked for must have taken, or the cell tests the wrong thing.
+    let aio = cell_has_aio(cell, &s);
+    if aio {
+        if let Some(bad) = s.sysctls.iter().find(|x| !x.ok) {
+            rep.status = CellStatus::Error;
+            rep.status_detail = format!("sysctl {}={} failed in the guest (errno {})", bad.key, bad.value, bad.errno);
+        }
+    }
+    // Judge whatever arrived, even from a broken cell: partial evidence is kept.
+    let mut cases = oracle::judge(&CellFacts { aio }, &s);
+    oracle::apply_known(&mut cases, &cell.arch, &oracle::known_deviations());
+    rep.cases = cases;
+    progress(&cell.name, &format!("{:?}", rep.status).to_lowercase());
+    rep
+}
+
+/// CONFIG_AIO of the cell's kernel: from the config we built, or for a
+/// prebuilt image from the presence of fs.aio-nr (R5-config).
+pub fn cell_has_aio(cell: &Cell, s: &stream::Stream) -> bool {
+    match cell.config.as_str() {
+        "aio-on" => true,
+        "aio-off" => false,
+        _ => s.hello.as_ref().map_or(false, |h| h.aio_nr_present),
+    }
+}

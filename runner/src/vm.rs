@@ -1,0 +1,267 @@
+//! Layer 3: VM launch. One QEMU per cell, driven over QMP (qapi crate) on a
+//! unix socket in a private temp dir. The VM starts paused (-S) so no event
+//! is missed; `cont` starts the clock. The child is owned: dropping the
+//! future (Ctrl-C, a panic elsewhere) kills QEMU, and the temp dir goes with it.
+
+use crate::arch::Arch;
+use anyhow::{Context, Result};
+use futures::StreamExt;
+use qapi::{qmp, futures::QmpStreamTokio};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::process::{Child, Command};
+use tokio::sync::mpsc;
+
+/// The results port's name; guest-init finds its /dev/vportNpM by it.
+pub const RESULTS_PORT: &str = "org.kmatrix.results";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Accel {
+    Kvm,
+    Tcg,
+}
+
+#[derive(Debug, Clone)]
+pub struct VmSpec {
+    pub arch: Arch,
+    pub kernel: PathBuf,
+    pub initrd: PathBuf,
+    /// Extra kernel command-line words (kmatrix.* parameters).
+    pub cmdline: Vec<String>,
+    pub cpus: u32,
+    pub mem_mb: u32,
+    pub accel: Accel,
+    pub timeout: Duration,
+    /// Directory that receives console.log and results.jsonl (kept as evidence).
+    pub out_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Exit {
+    /// The guest powered itself off.
+    PoweredOff,
+    /// GUEST_PANICKED over QMP, or a reset (panic=-1 with -no-reboot).
+    Panicked { how: String },
+    /// Still running at the timeout; stopped over QMP or killed.
+    TimedOut { stopped_by: String },
+    /// QEMU refused to start or died on its own.
+    QemuFailed { status: String, stderr: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    pub exit: Exit,
+    /// From `cont` to QEMU's exit.
+    pub run_ms: u64,
+    /// From spawning QEMU to `cont` (process start + QMP handshake).
+    pub start_ms: u64,
+    pub console: PathBuf,
+    pub results: PathBuf,
+    pub events: Vec<String>,
+}
+
+impl VmSpec {
+    pub fn console_path(&self) -> PathBuf {
+        self.out_dir.join("console.log")
+    }
+    pub fn results_path(&self) -> PathBuf {
+        self.out_dir.join("results.jsonl")
+    }
+
+    pub fn command(&self, qmp_sock: &Path) -> Command {
+        let a = &self.arch;
+        let (accel, cpu) = match self.accel {
+            Accel::Kvm => ("kvm", a.kvm_cpu.as_str()),
+            Accel::Tcg => ("tcg", a.cpu.as_str()),
+        };
+        let mut append = vec![format!("console={}", a.console), "quiet".into(), "panic=-1".into()];
+        append.extend(self.cmdline.iter().cloned());
+        let mut c = Command::new(&a.qemu);
+        c.args(["-machine", &format!("{},accel={accel}", a.machine), "-cpu", cpu]);
+        c.args(["-smp", &self.cpus.to_string(), "-m", &self.mem_mb.to_string()]);
+        c.args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-S"]);
+        c.arg("-kernel").arg(&self.kernel).arg("-initrd").arg(&self.initrd);
+        c.args(["-append", &append.join(" ")]);
+        c.arg("-serial").arg(format!("file:{}", self.console_path().display()));
+        c.args(["-device", "virtio-serial-pci"]);
+        c.arg("-chardev").arg(format!("file,id=results,path={}", self.results_path().display()));
+        c.args(["-device", &format!("virtserialport,chardev=results,name={RESULTS_PORT}")]);
+        if !a.panic_device.is_empty() {
+            c.args(["-device", &a.panic_device]);
+        }
+        c.arg("-qmp").arg(format!("unix:{},server=on,wait=off", qmp_sock.display()));
+        c
+    }
+}
+
+/// Boots one VM and waits for it to end, however it ends.
+pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
+    std::fs::create_dir_all(&spec.out_dir)?;
+    // Stale evidence from an earlier run must not be read as this run's.
+    for p in [spec.console_path(), spec.results_path()] {
+        let _ = std::fs::remove_file(p);
+    }
+    let tmp = tempfile::Builder::new().prefix("kmatrix-vm-").tempdir()?;
+    let sock = tmp.path().join("qmp.sock");
+    let mut cmd = spec.command(&sock);
+    // Own process group: a terminal's Ctrl-C reaches the runner, which then
+    // stops QEMU itself, instead of QEMU dying mid-write under it.
+    cmd.process_group(0).kill_on_drop(true);
+    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    let spawned = Instant::now();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            anyhow::bail!("{} not found: install it (scripts/setup.sh installs qemu-system-x86 and qemu-system-arm)", spec.arch.qemu)
+        }
+        Err(e) => return Err(e).context(format!("starting {}", spec.arch.qemu)),
+    };
+    let stderr = child.stderr.take().unwrap();
+    // Bounded: a QEMU that floods stderr cannot grow our memory.
+    let stderr_task = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        let _ = stderr.take(64 * 1024).read_to_end(&mut buf).await;
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+
+    let mut events = Vec::new();
+    let res = drive(spec, &mut child, &sock, &mut events, spawned).await;
+    // Whatever happened, QEMU is gone before we return.
+    let _ = child.start_kill();
+    let status = child.wait().await.ok();
+    let stderr = stderr_task.await.unwrap_or_default();
+    let (exit, start_ms, run_ms) = match res {
+        Ok(v) => v,
+        Err(e) => (
+            Exit::QemuFailed {
+                status: status.map(|s| s.to_string()).unwrap_or_default(),
+                stderr: format!("{e:#}\n{}", stderr.trim()),
+            },
+            spawned.elapsed().as_millis() as u64,
+            0,
+        ),
+    };
+    let exit = match exit {
+        Exit::QemuFailed { status, stderr: s } if s.is_empty() => Exit::QemuFailed { status, stderr: stderr.trim().to_string() },
+        other => other,
+    };
+    Ok(Outcome { exit, run_ms, start_ms, console: spec.console_path(), results: spec.results_path(), events })
+}
+
+async fn drive(
+    spec: &VmSpec,
+    child: &mut Child,
+    sock: &Path,
+    events: &mut Vec<String>,
+    spawned: Instant,
+) -> Result<(Exit, u64, u64)> {
+    // QEMU creates the socket a few ms after start; it may also die first.
+    let neg = loop {
+        if let Some(st) = child.try_wait()? {
+            return Ok((Exit::QemuFailed { status: st.to_string(), stderr: String::new() }, 0, 0));
+        }
+        if sock.exists() {
+            if let Ok(n) = QmpStreamTokio::open_uds(sock).await {
+                break n;
+            }
+        }
+        if spawned.elapsed() > Duration::from_secs(10) {
+            anyhow::bail!("QMP socket did not appear within 10 s");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let stream = neg.negotiate().await.context("QMP negotiation")?;
+    let (service, mut qmp_events) = stream.into_parts();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    // The event stream must be polled for command replies to arrive too.
+    let reader = tokio::spawn(async move {
+        while let Some(ev) = qmp_events.next().await {
+            match ev {
+                Ok(ev) => {
+                    if tx.send(Ok(ev)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e.to_string()));
+                    break;
+                }
+            }
+        }
+    });
+    let _reader_guard = AbortOnDrop(reader);
+    service.execute(qmp::cont {}).await.context("QMP cont")?;
+    let started = Instant::now();
+    let start_ms = spawned.elapsed().as_millis() as u64;
+    let deadline = tokio::time::sleep(spec.timeout);
+    tokio::pin!(deadline);
+    let mut panicked: Option<String> = None;
+    let mut guest_reset = false;
+    let mut qmp_open = true;
+    loop {
+        tokio::select! {
+            st = child.wait() => {
+                let st = st?;
+                let ms = started.elapsed().as_millis() as u64;
+                let exit = if let Some(how) = panicked {
+                    Exit::Panicked { how }
+                } else if guest_reset {
+                    // panic=-1 + -no-reboot: a panic without pvpanic ends as a reset.
+                    Exit::Panicked { how: "guest reset (kernel panic=-1 reboot)".into() }
+                } else if st.success() {
+                    Exit::PoweredOff
+                } else {
+                    Exit::QemuFailed { status: st.to_string(), stderr: String::new() }
+                };
+                return Ok((exit, start_ms, ms));
+            }
+            ev = rx.recv(), if qmp_open => match ev {
+                Some(Ok(ev)) => {
+                    match &ev {
+                        qmp::Event::GUEST_PANICKED { data, .. } => {
+                            panicked = Some(format!("GUEST_PANICKED ({:?})", data.action));
+                        }
+                        qmp::Event::SHUTDOWN { data, .. } => {
+                            guest_reset |= matches!(data.reason, qmp::ShutdownCause::guest_reset | qmp::ShutdownCause::guest_panic);
+                        }
+                        _ => {}
+                    }
+                    events.push(event_name(&ev));
+                }
+                Some(Err(e)) => { events.push(format!("qmp-error: {e}")); qmp_open = false; }
+                None => qmp_open = false,
+            },
+            _ = &mut deadline => {
+                let ms = started.elapsed().as_millis() as u64;
+                // Ask politely, then insist.
+                let quit = tokio::time::timeout(Duration::from_secs(2), service.execute(qmp::quit {})).await;
+                let gone = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
+                let stopped_by = match (quit, gone) {
+                    (Ok(Ok(_)), Ok(_)) => "qmp quit",
+                    _ => { let _ = child.kill().await; "SIGKILL" }
+                };
+                return Ok((Exit::TimedOut { stopped_by: stopped_by.into() }, start_ms, ms));
+            }
+        }
+    }
+}
+
+fn event_name(ev: &qmp::Event) -> String {
+    // The serde tag is the QMP event name.
+    serde_json::to_value(ev)
+        .ok()
+        .and_then(|v| v.get("event").and_then(|e| e.as_str()).map(str::to_string))
+        .unwrap_or_else(|| format!("{ev:?}").split([' ', '{']).next().unwrap_or("?").to_string())
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
