@@ -1,1 +1,186 @@
-fn main(){}
+//! kmatrix guest init: PID 1 of a minimal Linux guest. Mounts the pseudo
+//! filesystems, applies kmatrix.sysctl items, runs the io_setup(2)
+//! experiments (each in a forked child) and writes one JSON record per line
+//! to the virtio-serial port named org.kmatrix.results, then powers off.
+//!
+//! Built with plain rustc (std only, static glibc), also by Debian's rustc
+//! 1.63 for aarch64, so: no crates and no post-1.63 language features.
+
+mod aio;
+mod cases;
+mod child;
+mod cmdline;
+mod faultinj;
+mod files;
+mod glob;
+mod json;
+mod out;
+mod parse;
+mod probe;
+mod record;
+mod sys;
+mod sysctl;
+
+use std::panic::{self, AssertUnwindSafe};
+use std::time::Duration;
+
+use cmdline::Mode;
+use out::{console, Port};
+
+/// How long to look for the results port (virtio may still be probing).
+const PORT_WAIT: Duration = Duration::from_secs(2);
+
+fn main() {
+    // Running this anywhere but as the guest's init would mount filesystems
+    // and power the machine off: refuse.
+    if sys::pid() != 1 {
+        console("kmatrix-guest: error: not PID 1; refusing to run (this program is a VM's init and powers it off)");
+        std::process::exit(2);
+    }
+    let mut port: Option<Port> = None;
+    // PID 1 must never exit or unwind out of main (the kernel would panic
+    // without telling the host why): report and power off instead.
+    let result = panic::catch_unwind(AssertUnwindSafe(|| run(&mut port)));
+    let error = match result {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(e),
+        Err(payload) => Some(format!("panic: {}", panic_text(payload.as_ref()))),
+    };
+    if let Some(e) = error {
+        console(&format!("kmatrix-guest: error: {e}"));
+        if let Some(p) = port.as_mut() {
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| {
+                p.line(&record::log(&format!("fatal: {e}")));
+            }));
+        }
+    }
+    sys::power_off();
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(non-string panic payload)".to_string()
+    }
+}
+
+/// Mounts proc, sysfs, devtmpfs (EBUSY: already there) and debugfs.
+/// Returns whether debugfs is usable; problems go to `logs`.
+fn mount_all(logs: &mut Vec<String>) -> bool {
+    let mounts = [
+        ("proc", "/proc", "proc"),
+        ("sysfs", "/sys", "sysfs"),
+        ("devtmpfs", "/dev", "devtmpfs"),
+    ];
+    for (src, target, fstype) in mounts {
+        match sys::mount_fs(src, target, fstype) {
+            Ok(()) | Err(sys::EBUSY) => {}
+            Err(e) => logs.push(format!("mount {fstype} on {target} failed: errno {e}")),
+        }
+    }
+    match sys::mount_fs("debugfs", "/sys/kernel/debug", "debugfs") {
+        Ok(()) | Err(sys::EBUSY) => true,
+        Err(e) => {
+            logs.push(format!(
+                "mount debugfs on /sys/kernel/debug failed: errno {e}"
+            ));
+            false
+        }
+    }
+}
+
+fn gather_hello(mode: Mode, debugfs: bool, ncpus_possible: Option<u64>) -> record::Hello {
+    let (release, machine) = sys::uname_release_machine().unwrap_or_default();
+    let meminfo = files::read_text("/proc/meminfo").unwrap_or_default();
+    record::Hello {
+        arch: sys::ARCH,
+        uname_release: release,
+        uname_machine: machine,
+        ncpus_online: sys::sysconf_u64(sys::SC_NPROCESSORS_ONLN),
+        ncpus_possible,
+        page_size: sys::sysconf_u64(sys::SC_PAGESIZE),
+        mem_total_kb: parse::kb_field(&meminfo, "MemTotal"),
+        aio_nr_present: files::exists(files::AIO_NR),
+        aio_max_nr_present: files::exists(files::AIO_MAX_NR),
+        aio_max_nr: files::aio_max_nr(),
+        debugfs,
+        fail_nth: files::exists(&format!("/proc/self/task/{}/fail-nth", sys::gettid())),
+        mode: mode.as_str(),
+    }
+}
+
+fn run(slot: &mut Option<Port>) -> Result<(), String> {
+    let mut logs = Vec::new();
+    let debugfs = mount_all(&mut logs);
+    let cmdline = files::read_text("/proc/cmdline").unwrap_or_else(|e| {
+        logs.push(format!(
+            "cannot read /proc/cmdline: errno {e}; using defaults"
+        ));
+        String::new()
+    });
+    let cfg = cmdline::parse(&cmdline);
+    logs.extend(cfg.problems.iter().cloned());
+    for p in probe::unmatched_patterns(&cfg.cases) {
+        logs.push(format!("kmatrix.cases pattern {p:?} matches no experiment"));
+    }
+    for l in &logs {
+        console(&format!("kmatrix-guest: {l}"));
+    }
+
+    let port = slot.insert(out::find_port(PORT_WAIT)?);
+    console(&format!("kmatrix-guest: results port {}", port.path()));
+
+    // Sysctls first: hello reports aio-max-nr as the experiments will see it.
+    let mut sysctl_records = Vec::new();
+    if cfg.mode == Mode::Probe {
+        for (key, value) in &cfg.sysctls {
+            let (rec, problem) = sysctl::apply(key, value);
+            sysctl_records.push(record::sysctl(&rec));
+            if let Some(msg) = problem {
+                console(&format!("kmatrix-guest: {msg}"));
+                logs.push(msg);
+            }
+        }
+    } else if !cfg.sysctls.is_empty() {
+        logs.push("kmatrix.sysctl items are ignored in ping mode".to_string());
+    }
+    let possible_text = files::read_text("/sys/devices/system/cpu/possible");
+    let ncpus_possible = possible_text
+        .as_deref()
+        .ok()
+        .and_then(parse::cpu_list_count);
+    let hello = gather_hello(cfg.mode, debugfs, ncpus_possible);
+
+    port.line(&record::hello(&hello));
+    for l in &logs {
+        port.line(&record::log(l));
+    }
+    for r in &sysctl_records {
+        port.line(r);
+    }
+
+    let mut written = 0;
+    if cfg.mode == Mode::Probe {
+        let ncpus = match ncpus_possible {
+            Some(n) if n > 0 => n,
+            _ => {
+                let msg = "cannot count possible CPUs; nr.sweep uses ncpus_online";
+                port.line(&record::log(msg));
+                hello.ncpus_online.unwrap_or(1).max(1)
+            }
+        };
+        let env = probe::Env {
+            ncpus_possible: ncpus,
+            page_size: hello.page_size.unwrap_or(4096) as usize,
+            timeout: Duration::from_secs(cfg.timeout_s),
+            debugfs,
+        };
+        written = probe::run_all(&env, &cfg.cases, port);
+    }
+    port.line(&record::end(written));
+    console(&format!("kmatrix-guest: done, {written} experiment(s)"));
+    Ok(())
+}

@@ -25,6 +25,17 @@ struct Cli {
 enum Format {
     Table,
     Json,
+    Junit,
+    Ktap,
+}
+
+fn render(r: &Report, f: Format) -> Result<String> {
+    Ok(match f {
+        Format::Table => report::render_table(r),
+        Format::Json => serde_json::to_string_pretty(r)? + "\n",
+        Format::Junit => report::render_junit(r),
+        Format::Ktap => report::render_ktap(r),
+    })
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -36,6 +47,15 @@ enum AccelArg {
 
 #[derive(clap::Args, Clone)]
 struct MatrixArgs {
+    /// A matrix file (TOML: axes, excludes, per-cell timeouts); see matrices/.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["arches", "configs", "aio_max_nr"])]
+    matrix: Option<PathBuf>,
+    /// Only cells whose name matches this pattern ('*' wildcard), e.g. 'arm64/*'.
+    #[arg(long)]
+    filter: Option<String>,
+    /// Run shard K of N (1-based): every N-th cell, for CI runners in parallel.
+    #[arg(long, value_name = "K/N", value_parser = kmatrix::matrix::parse_shard)]
+    shard: Option<(usize, usize)>,
     /// Architectures (x86_64, arm64); default all.
     #[arg(long = "arch", value_delimiter = ',')]
     arches: Vec<String>,
@@ -96,6 +116,23 @@ enum Cmd {
         #[command(flatten)]
         m: MatrixArgs,
     },
+    /// Re-render a saved JSON report.
+    Report {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Join shard reports (JSON) into one report.
+    Merge {
+        files: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+    },
+}
+
+fn load_report(p: &PathBuf) -> Result<Report> {
+    let bytes = std::fs::read(p).with_context(|| format!("reading report {}", p.display()))?;
+    serde_json::from_slice(&bytes).with_context(|| format!("{} is not a kmatrix JSON report", p.display()))
 }
 
 impl MatrixArgs {
@@ -136,6 +173,31 @@ impl MatrixArgs {
     }
 
     fn cells(&self) -> Result<Vec<Cell>> {
+        let mut cells = self.all_cells()?;
+        if let Some(f) = &self.filter {
+            cells.retain(|c| kmatrix::matrix::glob(f, &c.name));
+        }
+        if let Some((k, n)) = self.shard {
+            cells = kmatrix::matrix::shard(cells, k, n);
+        }
+        if cells.is_empty() {
+            bail!("no cells selected (check --filter / --shard)");
+        }
+        Ok(cells)
+    }
+
+    fn all_cells(&self) -> Result<Vec<Cell>> {
+        if let Some(m) = &self.matrix {
+            let mut cells = kmatrix::matrix::MatrixFile::load(m)?.cells()?;
+            if self.kernel.is_some() {
+                cells.retain(|c| c.config == "aio-on");
+                for c in &mut cells {
+                    c.config = "prebuilt".into();
+                    c.name = c.name.replacen("/aio-on/", "/prebuilt/", 1);
+                }
+            }
+            return Ok(cells);
+        }
         let arches = if self.arches.is_empty() {
             arch::all()
         } else {
@@ -204,6 +266,16 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 println!("{}", c.name);
             }
             Ok(0)
+        }
+        Cmd::Report { file, format } => {
+            let r = load_report(&file)?;
+            print!("{}", render(&r, format)?);
+            Ok(if r.green() { 0 } else { 1 })
+        }
+        Cmd::Merge { files, format } => {
+            let r = report::merge(files.iter().map(load_report).collect::<Result<_>>()?);
+            print!("{}", render(&r, format)?);
+            Ok(if r.green() { 0 } else { 1 })
         }
         Cmd::Build { m } => {
             let bars = Bars::new();
@@ -299,13 +371,8 @@ async fn run_matrix(m: MatrixArgs, jobs: usize, format: Format, out: PathBuf, ac
     let rep = Report::new(cells_done, unfinished);
     std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&rep)?)?;
     bars.multi.clear().ok();
-    match format {
-        Format::Table => {
-            print!("{}", report::render_table(&rep));
-            eprintln!("report: {} (cache: {})", out.join("report.json").display(), cache::root().display());
-        }
-        Format::Json => println!("{}", serde_json::to_string_pretty(&rep)?),
-    }
+    print!("{}", render(&rep, format)?);
+    eprintln!("report: {} (cache: {})", out.join("report.json").display(), cache::root().display());
     if let Some(sig) = interrupted {
         eprintln!("kmatrix: interrupted by {sig}; partial report written");
         return Ok(130);

@@ -1,7 +1,8 @@
 //! The matrix: which cells to run. A cell is one VM boot: an arch, a kernel
 //! config, sysctls, CPUs and memory.
 
-use crate::arch::Arch;
+use crate::arch::{self, Arch};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -17,6 +18,9 @@ pub struct Cell {
     pub cpus: u32,
     pub mem_mb: u32,
     pub timeout_s: u64,
+    /// Position in the full matrix: shards and merges keep this order.
+    #[serde(default)]
+    pub index: usize,
 }
 
 /// Axes of a matrix; the cells are their product.
@@ -59,6 +63,7 @@ impl Axes {
                                 cpus,
                                 mem_mb: mem,
                                 timeout_s: self.timeout_s,
+                                index: out.len(),
                             });
                         }
                     }
@@ -67,6 +72,164 @@ impl Axes {
         }
         out
     }
+}
+
+/// A matrix file (TOML). Axes multiply; `exclude` entries drop every cell
+/// that matches all of their keys; `timeouts` set per-cell limits.
+///
+/// ```toml
+/// timeout = 120
+/// [axes]
+/// arch = ["x86_64", "arm64"]
+/// config = ["aio-on", "aio-off"]
+/// aio_max_nr = ["default", 1, 65536, "18446744073709551615"]
+/// cpus = [1, 2, 4]
+/// mem = [512]
+/// [[exclude]]
+/// config = "aio-off"
+/// aio_max_nr = 1
+/// [[timeouts]]
+/// arch = "x86_64"
+/// timeout = 300
+/// ```
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixFile {
+    #[serde(default = "default_timeout")]
+    pub timeout: u64,
+    pub axes: FileAxes,
+    #[serde(default)]
+    pub exclude: Vec<Match>,
+    #[serde(default)]
+    pub timeouts: Vec<TimeoutRule>,
+}
+
+fn default_timeout() -> u64 {
+    120
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileAxes {
+    #[serde(default)]
+    pub arch: Vec<String>,
+    #[serde(default)]
+    pub config: Vec<String>,
+    #[serde(default)]
+    pub aio_max_nr: Vec<MaxNr>,
+    #[serde(default)]
+    pub cpus: Vec<u32>,
+    #[serde(default)]
+    pub mem: Vec<u32>,
+}
+
+/// TOML integers stop at i64; aio-max-nr is an unsigned long, so large
+/// values (and "default") come as strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum MaxNr {
+    Int(i64),
+    Text(String),
+}
+
+impl MaxNr {
+    fn value(&self) -> Result<Option<u64>> {
+        match self {
+            MaxNr::Int(i) => Ok(Some(u64::try_from(*i).context("aio_max_nr must not be negative")?)),
+            MaxNr::Text(t) if t == "default" => Ok(None),
+            MaxNr::Text(t) => Ok(Some(t.parse().with_context(|| format!("aio_max_nr '{t}' is not a number or \"default\""))?)),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Match {
+    pub arch: Option<String>,
+    pub config: Option<String>,
+    pub aio_max_nr: Option<MaxNr>,
+    pub cpus: Option<u32>,
+    pub mem: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TimeoutRule {
+    #[serde(flatten)]
+    pub when: Match,
+    pub timeout: u64,
+}
+
+impl Match {
+    fn matches(&self, c: &Cell) -> bool {
+        self.arch.as_ref().map_or(true, |a| arch::by_name(a).map_or(false, |a| a.name == c.arch))
+            && self.config.as_ref().map_or(true, |x| *x == c.config)
+            && self.aio_max_nr.as_ref().map_or(true, |m| m.value().ok() == Some(c.aio_max_nr))
+            && self.cpus.map_or(true, |x| x == c.cpus)
+            && self.mem.map_or(true, |x| x == c.mem_mb)
+    }
+}
+
+impl MatrixFile {
+    pub fn load(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("matrix file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("matrix file {}", path.display()))
+    }
+
+    pub fn cells(&self) -> Result<Vec<Cell>> {
+        let a = &self.axes;
+        let arches = if a.arch.is_empty() { arch::all() } else { a.arch.iter().map(|n| arch::by_name(n)).collect::<Result<_>>()? };
+        let mut axes = Axes::default_matrix(arches);
+        if !a.config.is_empty() {
+            axes.configs = a.config.clone();
+        }
+        if !a.aio_max_nr.is_empty() {
+            axes.aio_max_nr = a.aio_max_nr.iter().map(MaxNr::value).collect::<Result<_>>()?;
+        }
+        if !a.cpus.is_empty() {
+            axes.cpus = a.cpus.clone();
+        }
+        if !a.mem.is_empty() {
+            axes.mem_mb = a.mem.clone();
+        }
+        axes.timeout_s = self.timeout;
+        let mut cells: Vec<Cell> = axes.cells().into_iter().filter(|c| !self.exclude.iter().any(|e| e.matches(c))).collect();
+        if cells.is_empty() {
+            bail!("the matrix has no cells left after excludes");
+        }
+        for (i, c) in cells.iter_mut().enumerate() {
+            c.index = i;
+            if let Some(t) = self.timeouts.iter().rev().find(|t| t.when.matches(c)) {
+                c.timeout_s = t.timeout;
+            }
+        }
+        Ok(cells)
+    }
+}
+
+/// `*` matches any run of characters; anything else matches itself.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(tail) = text.strip_prefix(head) else { return false };
+            (0..=tail.len()).filter(|&i| tail.is_char_boundary(i)).any(|i| glob(rest, &tail[i..]))
+        }
+    }
+}
+
+/// Shard `k` of `n` (1-based): every n-th cell, so shards stay balanced
+/// across arches and the union of all shards is the whole matrix.
+pub fn shard(cells: Vec<Cell>, k: usize, n: usize) -> Vec<Cell> {
+    cells.into_iter().filter(|c| c.index % n == k - 1).collect()
+}
+
+pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (k, n) = s.split_once('/').ok_or("--shard takes K/N, e.g. 1/2")?;
+    let (k, n): (usize, usize) = (k.parse().map_err(|_| "bad K in --shard K/N")?, n.parse().map_err(|_| "bad N in --shard K/N")?);
+    if n == 0 || k == 0 || k > n {
+        return Err(format!("--shard {s}: K must be in 1..=N"));
+    }
+    Ok((k, n))
 }
 
 #[cfg(test)]
@@ -80,5 +243,56 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), 4);
         assert!(cells.iter().any(|c| c.arch == "arm64" && c.config == "aio-off"));
+    }
+
+    #[test]
+    fn matrix_file_axes_excludes_and_timeouts() {
+        let f: MatrixFile = toml::from_str(
+            r#"
+            timeout = 60
+            [axes]
+            arch = ["x86_64", "aarch64"]
+            config = ["aio-on", "aio-off"]
+            aio_max_nr = ["default", 1, "18446744073709551615"]
+            [[exclude]]
+            config = "aio-off"
+            aio_max_nr = 1
+            [[exclude]]
+            config = "aio-off"
+            aio_max_nr = "18446744073709551615"
+            [[timeouts]]
+            arch = "arm64"
+            timeout = 7
+            "#,
+        )
+        .unwrap();
+        let cells = f.cells().unwrap();
+        assert_eq!(cells.len(), 2 * (3 + 1));
+        assert!(cells.iter().any(|c| c.aio_max_nr == Some(u64::MAX)));
+        assert!(cells.iter().all(|c| c.timeout_s == if c.arch == "arm64" { 7 } else { 60 }));
+        assert!(cells.iter().enumerate().all(|(i, c)| c.index == i));
+        assert!(toml::from_str::<MatrixFile>("[axes]\nbogus = 1").is_err());
+    }
+
+    #[test]
+    fn glob_matches() {
+        assert!(glob("x86_64/*", "x86_64/aio-on/max1"));
+        assert!(glob("*aio-off*", "arm64/aio-off/cpu2"));
+        assert!(!glob("arm64/*", "x86_64/aio-on"));
+        assert!(glob("a*b*c", "axxbyyc"));
+        assert!(!glob("a*b*c", "axxbyy"));
+    }
+
+    #[test]
+    fn shards_partition_the_matrix() {
+        let mut axes = Axes::default_matrix(crate::arch::all());
+        axes.cpus = vec![1, 2, 4];
+        let all = axes.cells();
+        let mut joined: Vec<Cell> = (1..=3).flat_map(|k| shard(all.clone(), k, 3)).collect();
+        joined.sort_by_key(|c| c.index);
+        assert_eq!(joined, all);
+        assert_eq!(shard(all.clone(), 1, 3).len(), 4);
+        assert!(parse_shard("3/2").is_err());
+        assert_eq!(parse_shard("2/5"), Ok((2, 5)));
     }
 }

@@ -321,6 +321,24 @@ pub fn judge(facts: &CellFacts, stream: &Stream) -> Vec<Case> {
         }
         c.push("error.ENOMEM.fail-nth", "enomem.fail-nth", "ENOMEM or OK at each failed allocation, aio-nr unchanged".into(), seen.join(" "), bad.is_empty(), if bad.is_empty() { "R4-fault-inject".into() } else { bad.join("; ") });
     });
+    c.with(&["error.ENOMEM.failslab"], "enomem.failslab", |c, o| {
+        if !f.aio {
+            c.skip("error.ENOMEM.failslab", "enomem.failslab", "CONFIG_AIO=n: no allocations to fail");
+            return;
+        }
+        let before = bn(o, "aio_nr_before");
+        // The first slab allocation of the call fails: ENOMEM (R4-fault-inject).
+        c.call("error.ENOMEM.failslab", "enomem.failslab", o, &["ENOMEM", "OK"], &[("aio-nr unchanged after a failure".into(), outcome(o).as_deref() == Some("OK") || bn(o, "aio_nr_after") == before)]);
+    });
+    c.with(&["side-effect.vma.removed-by-io_destroy"], "side-effect.destroy", |c, o| {
+        if outcome(o).as_deref() != Some("OK") {
+            c.skip("side-effect.vma.removed-by-io_destroy", "side-effect.destroy", "io_setup(128) did not succeed in this cell");
+            return;
+        }
+        let gone = o.get("maps_line_after_destroy").map_or(true, Value::is_null) && bn(o, "aio_maps_after_destroy") == bn(o, "aio_maps_before");
+        let obs = format!("destroy {}, mapping after: {}", o.get("destroy_ret").and_then(Value::as_i64).unwrap_or(-1), o.get("maps_line_after_destroy").and_then(Value::as_str).unwrap_or("none"));
+        c.push("side-effect.vma.removed-by-io_destroy", "side-effect.destroy", "destroy 0, mapping after: none".into(), obs, gone && o.get("destroy_ret").and_then(Value::as_i64) == Some(0), "reversible: yes".into());
+    });
     c.with(&["error.EINTR.sigkill-leaves-no-trace"], "eintr.sigkill", |c, o| {
         let (b, a) = (bn(o, "aio_nr_before"), bn(o, "aio_nr_after"));
         c.push("error.EINTR.sigkill-leaves-no-trace", "eintr.sigkill", format!("aio-nr back to {b} after SIGKILL"), format!("aio-nr {a}"), a == b, String::new());
@@ -360,7 +378,7 @@ pub fn judge(facts: &CellFacts, stream: &Stream) -> Vec<Case> {
             c.skip("long-desc.not-shared-across-processes", "fork.child-use", "no context to share in this cell");
             return;
         }
-        let child = o.get("child").cloned().unwrap_or(Value::Null);
+        let child = o.get("grandchild").cloned().unwrap_or(Value::Null);
         let cd = child.get("destroy_ret").and_then(Value::as_i64);
         let pd = o.get("parent_destroy_ret").and_then(Value::as_i64);
         c.push("long-desc.not-shared-across-processes", "fork.child-use", "child io_destroy fails, parent's succeeds".into(), format!("child {cd:?} ({}), parent {pd:?}", errno_name(u(&child, "destroy_errno").unwrap_or(0) as i64)), cd == Some(-1) && pd == Some(0), String::new());

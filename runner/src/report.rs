@@ -4,7 +4,7 @@
 use crate::matrix::Cell;
 use crate::oracle::{Case, Verdict};
 use crate::stream::{Completeness, Hello, Sysctl};
-use crate::vm::{Accel, Exit};
+use crate::vm::{Accel, Exit, Timings};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -45,6 +45,8 @@ pub struct CellReport {
     /// QEMU start to `cont`, and `cont` to QEMU exit.
     pub start_ms: u64,
     pub run_ms: u64,
+    #[serde(default)]
+    pub timings: Timings,
     pub artifacts: PathBuf,
     pub hello: Option<Hello>,
     pub sysctls: Vec<Sysctl>,
@@ -146,7 +148,12 @@ pub fn render_table(r: &Report) -> String {
                 }
             }
         }
-        for k in c.cases.iter().filter(|k| !matches!(k.verdict, Verdict::Pass | Verdict::Skip)) {
+        // Cases that could not be judged share one cause; say it once.
+        let errors: Vec<&Case> = c.cases.iter().filter(|k| k.verdict == Verdict::Error).collect();
+        if !errors.is_empty() {
+            let _ = writeln!(s, "ERROR {}: {} case(s) could not be judged, first: {}: {}", c.cell.name, errors.len(), errors[0].id, errors[0].detail);
+        }
+        for k in c.cases.iter().filter(|k| matches!(k.verdict, Verdict::Fail | Verdict::KnownDeviation)) {
             let _ = writeln!(s, "{} {}: {}: expected {}, observed {}{}", short(k.verdict), c.cell.name, k.id, k.expected, k.observed, if k.detail.is_empty() { String::new() } else { format!(" ({})", k.detail) });
         }
     }
@@ -166,4 +173,88 @@ pub fn render_table(r: &Report) -> String {
         if r.unfinished.is_empty() { String::new() } else { format!("; {} cells unfinished", r.unfinished.len()) }
     );
     s
+}
+
+/// JUnit XML for CI dashboards: a suite per cell, a testcase per case.
+pub fn render_junit(r: &Report) -> String {
+    use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+    let mut jr = JReport::new("kmatrix");
+    for c in &r.cells {
+        let mut suite = TestSuite::new(c.cell.name.clone());
+        if c.status != CellStatus::Ok {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Error);
+            st.set_message(format!("cell {:?}: {}", c.status, c.status_detail));
+            st.set_description(c.console_excerpt.clone());
+            suite.add_test_case(TestCase::new("cell", st));
+        }
+        for k in &c.cases {
+            let status = match k.verdict {
+                Verdict::Pass => TestCaseStatus::success(),
+                Verdict::KnownDeviation => {
+                    let mut s = TestCaseStatus::success();
+                    s.set_description(format!("known deviation: expected {}, observed {}; {}", k.expected, k.observed, k.detail));
+                    s
+                }
+                Verdict::Skip => {
+                    let mut s = TestCaseStatus::skipped();
+                    s.set_message(k.detail.clone());
+                    s
+                }
+                Verdict::Fail | Verdict::Error => {
+                    let kind = if k.verdict == Verdict::Fail { NonSuccessKind::Failure } else { NonSuccessKind::Error };
+                    let mut s = TestCaseStatus::non_success(kind);
+                    s.set_message(format!("expected {}, observed {}", k.expected, k.observed));
+                    s.set_description(k.detail.clone());
+                    s
+                }
+            };
+            let mut tc = TestCase::new(k.id.clone(), status);
+            tc.set_classname(c.cell.name.clone());
+            suite.add_test_case(tc);
+        }
+        jr.add_test_suite(suite);
+    }
+    jr.to_string().unwrap_or_default()
+}
+
+/// KTAP (Documentation/dev-tools/ktap.rst): a subtest per cell.
+pub fn render_ktap(r: &Report) -> String {
+    let mut s = String::from("KTAP version 1\n");
+    let _ = writeln!(s, "1..{}", r.cells.len());
+    for (i, c) in r.cells.iter().enumerate() {
+        let _ = writeln!(s, "    KTAP version 1\n    # Subtest: {}", c.cell.name);
+        let _ = writeln!(s, "    1..{}", c.cases.len());
+        if c.status != CellStatus::Ok {
+            let _ = writeln!(s, "    # cell {:?}: {}", c.status, c.status_detail.replace('\n', " "));
+        }
+        for (j, k) in c.cases.iter().enumerate() {
+            let (ok, directive) = match k.verdict {
+                Verdict::Pass => ("ok", String::new()),
+                Verdict::KnownDeviation => ("ok", format!(" # XFAIL observed {}", k.observed)),
+                Verdict::Skip => ("ok", format!(" # SKIP {}", k.detail)),
+                Verdict::Fail => ("not ok", String::new()),
+                Verdict::Error => ("not ok", String::new()),
+            };
+            if matches!(k.verdict, Verdict::Fail | Verdict::Error) {
+                let _ = writeln!(s, "    # {}: expected {}, observed {} {}", k.id, k.expected, k.observed, k.detail);
+            }
+            let _ = writeln!(s, "    {ok} {} {}{directive}", j + 1, k.id);
+        }
+        let _ = writeln!(s, "{} {} {}", if c.green() { "ok" } else { "not ok" }, i + 1, c.cell.name);
+    }
+    s
+}
+
+/// Joins shard reports into one, in matrix order.
+pub fn merge(parts: Vec<Report>) -> Report {
+    let mut cells: Vec<CellReport> = Vec::new();
+    let mut unfinished = Vec::new();
+    for p in parts {
+        cells.extend(p.cells);
+        unfinished.extend(p.unfinished);
+    }
+    cells.sort_by_key(|c| c.cell.index);
+    cells.dedup_by(|a, b| a.cell.name == b.cell.name);
+    unfinished.retain(|n| !cells.iter().any(|c| &c.cell.name == n));
+    Report::new(cells, unfinished)
 }

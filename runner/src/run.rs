@@ -149,6 +149,7 @@ pub fn empty_report(cell: &Cell, artifacts: &Path, status: CellStatus, detail: S
         exit: None,
         start_ms: 0,
         run_ms: 0,
+        timings: Default::default(),
         artifacts: artifacts.to_path_buf(),
         hello: None,
         sysctls: vec![],
@@ -197,8 +198,14 @@ pub async fn run_cell(cell: &Cell, prep: &Prepared, out_root: &Path, cases: Opti
     rep.start_ms = outcome.start_ms;
     rep.run_ms = outcome.run_ms;
     rep.exit = Some(outcome.exit.clone());
+    rep.timings = outcome.timings.clone();
     let s = match stream::read_file(&outcome.results) {
-        Ok(s) => s,
+        Ok(mut s) => {
+            if outcome.timings.results_bytes > vm::RESULTS_CAP {
+                s.errors.push(format!("the guest sent {} bytes on the results port; kept the first {} (flood)", outcome.timings.results_bytes, vm::RESULTS_CAP));
+            }
+            s
+        }
         Err(e) => {
             rep.status_detail = format!("reading {}: {e}", outcome.results.display());
             return rep;

@@ -63,6 +63,7 @@ pub struct Outcome {
     pub console: PathBuf,
     pub results: PathBuf,
     pub events: Vec<String>,
+    pub timings: Timings,
 }
 
 impl VmSpec {
@@ -73,7 +74,7 @@ impl VmSpec {
         self.out_dir.join("results.jsonl")
     }
 
-    pub fn command(&self, qmp_sock: &Path) -> Command {
+    pub fn command(&self, qmp_sock: &Path, fifo_base: &Path) -> Command {
         let a = &self.arch;
         let (accel, cpu) = match self.accel {
             Accel::Kvm => ("kvm", a.kvm_cpu.as_str()),
@@ -87,9 +88,11 @@ impl VmSpec {
         c.args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-S"]);
         c.arg("-kernel").arg(&self.kernel).arg("-initrd").arg(&self.initrd);
         c.args(["-append", &append.join(" ")]);
-        c.arg("-serial").arg(format!("file:{}", self.console_path().display()));
+        // Console on QEMU's stdout and results through a FIFO pair, both read
+        // by us as they arrive: timestamps, and a flood cannot fill the disk.
+        c.args(["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con"]);
         c.args(["-device", "virtio-serial-pci"]);
-        c.arg("-chardev").arg(format!("file,id=results,path={}", self.results_path().display()));
+        c.arg("-chardev").arg(format!("pipe,id=results,path={}", fifo_base.display()));
         c.args(["-device", &format!("virtserialport,chardev=results,name={RESULTS_PORT}")]);
         if !a.panic_device.is_empty() {
             c.args(["-device", &a.panic_device]);
@@ -97,6 +100,67 @@ impl VmSpec {
         c.arg("-qmp").arg(format!("unix:{},server=on,wait=off", qmp_sock.display()));
         c
     }
+}
+
+/// Most a cell keeps of each stream; the rest is counted and dropped.
+pub const CONSOLE_CAP: u64 = 4 << 20;
+pub const RESULTS_CAP: u64 = crate::stream::MAX_STREAM_BYTES;
+
+/// Milliseconds from `cont` to each milestone (None: never reached).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Timings {
+    pub first_console_ms: Option<u64>,
+    pub first_result_ms: Option<u64>,
+    pub end_record_ms: Option<u64>,
+    pub console_bytes: u64,
+    pub results_bytes: u64,
+}
+
+/// Copies a stream to a file as it arrives, keeping at most `cap` bytes and
+/// noting when the first byte and the end record came.
+async fn pump(
+    mut r: impl tokio::io::AsyncRead + Unpin,
+    path: PathBuf,
+    cap: u64,
+    clock: std::sync::Arc<std::sync::Mutex<Option<Instant>>>,
+    end_marker: Option<&'static [u8]>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) -> (Option<u64>, Option<u64>, u64) {
+    use tokio::io::AsyncWriteExt;
+    let mut f = match tokio::fs::File::create(&path).await {
+        Ok(f) => f,
+        Err(_) => return (None, None, 0),
+    };
+    let since = |clock: &std::sync::Mutex<Option<Instant>>| clock.lock().unwrap().map(|t| t.elapsed().as_millis() as u64).unwrap_or(0);
+    let (mut first, mut end, mut total) = (None, None, 0u64);
+    let mut tail: Vec<u8> = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = tokio::select! {
+            biased;
+            n = r.read(&mut buf) => match n {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            },
+            _ = &mut stop => break,
+        };
+        first.get_or_insert_with(|| since(&clock));
+        if let (Some(m), None) = (end_marker, end) {
+            tail.extend_from_slice(&buf[..n]);
+            if tail.windows(m.len()).any(|w| w == m) {
+                end = Some(since(&clock));
+            }
+            let keep = tail.len().saturating_sub(m.len());
+            tail.drain(..keep);
+        }
+        let room = cap.saturating_sub(total) as usize;
+        if room > 0 {
+            let _ = f.write_all(&buf[..n.min(room)]).await;
+        }
+        total += n as u64;
+    }
+    let _ = f.flush().await;
+    (first, end, total)
 }
 
 /// Boots one VM and waits for it to end, however it ends.
@@ -108,33 +172,64 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
     }
     let tmp = tempfile::Builder::new().prefix("kmatrix-vm-").tempdir()?;
     let sock = tmp.path().join("qmp.sock");
-    let mut cmd = spec.command(&sock);
+    let fifo = tmp.path().join("results");
+    for end in ["in", "out"] {
+        let p = std::ffi::CString::new(format!("{}.{end}", fifo.display()))?;
+        // SAFETY: a valid NUL-terminated path.
+        if unsafe { libc::mkfifo(p.as_ptr(), 0o600) } != 0 {
+            return Err(std::io::Error::last_os_error()).context("mkfifo for the results port");
+        }
+    }
+    // Opened read-write so it never reads EOF before QEMU opens it; the
+    // pump stops when QEMU is gone (see below).
+    let results_rx = tokio::net::unix::pipe::OpenOptions::new().read_write(true).open_receiver(fifo.with_extension("out"))?;
+    let mut cmd = spec.command(&sock, &fifo);
     // Own process group: a terminal's Ctrl-C reaches the runner, which then
     // stops QEMU itself, instead of QEMU dying mid-write under it.
     cmd.process_group(0).kill_on_drop(true);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let spawned = Instant::now();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            anyhow::bail!("{} not found: install it (scripts/setup.sh installs qemu-system-x86 and qemu-system-arm)", spec.arch.qemu)
+            anyhow::bail!("{} not found: install {} (scripts/setup.sh installs both QEMUs)", spec.arch.qemu, spec.arch.qemu_package)
         }
         Err(e) => return Err(e).context(format!("starting {}", spec.arch.qemu)),
     };
     let stderr = child.stderr.take().unwrap();
     // Bounded: a QEMU that floods stderr cannot grow our memory.
-    let stderr_task = tokio::spawn(async move {
+    let stderr_task = AbortOnDrop(tokio::spawn(async move {
         let mut buf = Vec::new();
-        let _ = stderr.take(64 * 1024).read_to_end(&mut buf).await;
+        let mut s = stderr;
+        let _ = (&mut s).take(64 * 1024).read_to_end(&mut buf).await;
+        let _ = tokio::io::copy(&mut s, &mut tokio::io::sink()).await;
         String::from_utf8_lossy(&buf).into_owned()
-    });
+    }));
+    let clock = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let (_console_stop, console_rx) = tokio::sync::oneshot::channel();
+    let (results_stop, results_rx_stop) = tokio::sync::oneshot::channel();
+    let console_task = AbortOnDrop(tokio::spawn(pump(child.stdout.take().unwrap(), spec.console_path(), CONSOLE_CAP, clock.clone(), None, console_rx)));
+    let results_task = AbortOnDrop(tokio::spawn(pump(
+        results_rx,
+        spec.results_path(),
+        RESULTS_CAP,
+        clock.clone(),
+        Some(b"\"type\":\"end\""),
+        results_rx_stop,
+    )));
 
     let mut events = Vec::new();
-    let res = drive(spec, &mut child, &sock, &mut events, spawned).await;
+    let res = drive(spec, &mut child, &sock, &mut events, spawned, &clock).await;
     // Whatever happened, QEMU is gone before we return.
     let _ = child.start_kill();
     let status = child.wait().await.ok();
-    let stderr = stderr_task.await.unwrap_or_default();
+    // The console pipe closes with QEMU; the results FIFO is held open by us,
+    // so give it a moment to drain, then stop it.
+    let (first_console_ms, _, console_bytes) = console_task.join().await.unwrap_or_default();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let _ = results_stop.send(());
+    let (first_result_ms, end_record_ms, results_bytes) = results_task.join().await.unwrap_or_default();
+    let stderr = stderr_task.join().await.unwrap_or_default();
     let (exit, start_ms, run_ms) = match res {
         Ok(v) => v,
         Err(e) => (
@@ -150,7 +245,8 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
         Exit::QemuFailed { status, stderr: s } if s.is_empty() => Exit::QemuFailed { status, stderr: stderr.trim().to_string() },
         other => other,
     };
-    Ok(Outcome { exit, run_ms, start_ms, console: spec.console_path(), results: spec.results_path(), events })
+    let timings = Timings { first_console_ms, first_result_ms, end_record_ms, console_bytes, results_bytes };
+    Ok(Outcome { exit, run_ms, start_ms, console: spec.console_path(), results: spec.results_path(), events, timings })
 }
 
 async fn drive(
@@ -159,6 +255,7 @@ async fn drive(
     sock: &Path,
     events: &mut Vec<String>,
     spawned: Instant,
+    clock: &std::sync::Mutex<Option<Instant>>,
 ) -> Result<(Exit, u64, u64)> {
     // QEMU creates the socket a few ms after start; it may also die first.
     let neg = loop {
@@ -195,8 +292,9 @@ async fn drive(
         }
     });
     let _reader_guard = AbortOnDrop(reader);
-    service.execute(qmp::cont {}).await.context("QMP cont")?;
     let started = Instant::now();
+    *clock.lock().unwrap() = Some(started);
+    service.execute(qmp::cont {}).await.context("QMP cont")?;
     let start_ms = spawned.elapsed().as_millis() as u64;
     let deadline = tokio::time::sleep(spec.timeout);
     tokio::pin!(deadline);
@@ -259,8 +357,14 @@ fn event_name(ev: &qmp::Event) -> String {
         .unwrap_or_else(|| format!("{ev:?}").split([' ', '{']).next().unwrap_or("?").to_string())
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-impl Drop for AbortOnDrop {
+/// A spawned task that dies with its owner (no task outlives its VM).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+impl<T> AbortOnDrop<T> {
+    async fn join(mut self) -> Option<T> {
+        (&mut self.0).await.ok()
+    }
+}
+impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
     }

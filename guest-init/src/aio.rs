@@ -1,0 +1,187 @@
+//! io_setup/io_destroy calls and what the probe observes around them:
+//! the common call fields, the ring header and the /proc/self/maps line.
+
+use crate::files;
+use crate::json::Obj;
+use crate::parse;
+use crate::sys::{self, SysRet};
+
+/// struct aio_ring's header is eight u32 fields (32 bytes).
+const RING_HEADER_BYTES: u64 = 32;
+
+/// One io_setup call: what we passed and what came back.
+#[derive(Clone, Copy, Debug)]
+pub struct Call {
+    pub nr_events: u32,
+    pub ret: i64,
+    pub errno: i32,
+    /// The aio_context_t variable after the call.
+    pub handle: u64,
+}
+
+impl Call {
+    pub fn ok(&self) -> bool {
+        self.ret == 0
+    }
+
+    /// Adds nr_events, ret, errno and handle to `o`.
+    pub fn put_common(&self, o: &mut Obj) {
+        o.u64("nr_events", self.nr_events.into())
+            .i64("ret", self.ret)
+            .i64("errno", self.errno.into())
+            .u64("handle", self.handle);
+    }
+
+    pub fn common(&self) -> Obj {
+        let mut o = Obj::new();
+        self.put_common(&mut o);
+        o
+    }
+}
+
+/// io_setup(nr_events, &ctx) with ctx preset to `initial`.
+pub fn setup(nr_events: u32, initial: u64) -> Call {
+    let mut ctx: u64 = initial;
+    // SAFETY: ctx is a live, aligned local that no reference aliases; the
+    // kernel writes at most these 8 bytes.
+    let r = unsafe { sys::io_setup(nr_events, &mut ctx) };
+    Call {
+        nr_events,
+        ret: r.ret,
+        errno: r.errno,
+        handle: ctx,
+    }
+}
+
+pub fn destroy(handle: u64) -> SysRet {
+    sys::io_destroy(handle)
+}
+
+/// {"ret":…, "errno":…} of a plain syscall result.
+pub fn sysret_obj(r: SysRet) -> Obj {
+    let mut o = Obj::new();
+    o.i64("ret", r.ret).i64("errno", r.errno.into());
+    o
+}
+
+/// Adds `<prefix>_ret` and `<prefix>_errno`.
+pub fn put_sysret(o: &mut Obj, prefix: &str, r: SysRet) {
+    o.i64(&format!("{prefix}_ret"), r.ret)
+        .i64(&format!("{prefix}_errno"), r.errno.into());
+}
+
+/// The aio_ring header as the kernel initialised it.
+#[derive(Clone, Copy, Debug)]
+pub struct Ring {
+    pub id: u32,
+    pub nr: u32,
+    pub head: u32,
+    pub tail: u32,
+    pub magic: u32,
+    pub compat_features: u32,
+    pub incompat_features: u32,
+    pub header_length: u32,
+}
+
+impl Ring {
+    pub fn to_obj(self) -> Obj {
+        let mut o = Obj::new();
+        o.u64("id", self.id.into())
+            .u64("nr", self.nr.into())
+            .u64("head", self.head.into())
+            .u64("tail", self.tail.into())
+            .u64("magic", self.magic.into())
+            .u64("compat_features", self.compat_features.into())
+            .u64("incompat_features", self.incompat_features.into())
+            .u64("header_length", self.header_length.into());
+        o
+    }
+}
+
+/// Reads the ring header at `handle`.
+///
+/// # Safety
+/// `handle` must be 4-byte aligned and the start of at least 32 readable
+/// bytes that stay mapped for the duration of the call.
+pub unsafe fn read_ring(handle: u64) -> Ring {
+    let p = handle as usize as *const u32;
+    let mut w = [0u32; 8];
+    for (i, slot) in w.iter_mut().enumerate() {
+        // Volatile: the kernel may update head/tail behind our back.
+        *slot = std::ptr::read_volatile(p.add(i));
+    }
+    Ring {
+        id: w[0],
+        nr: w[1],
+        head: w[2],
+        tail: w[3],
+        magic: w[4],
+        compat_features: w[5],
+        incompat_features: w[6],
+        header_length: w[7],
+    }
+}
+
+/// Reads the ring header of a handle io_setup just returned, relying on the
+/// kernel's contract that a successful io_setup stores the address of the
+/// new ring mapping. Used where re-reading /proc/self/maps per context
+/// would be too slow (table.many); elsewhere use `inspect`.
+pub fn ring_of_fresh_handle(c: &Call) -> Option<Ring> {
+    if !c.ok() || c.handle == 0 || c.handle & 3 != 0 {
+        return None;
+    }
+    // SAFETY: see above; the context is not destroyed before we return.
+    Some(unsafe { read_ring(c.handle) })
+}
+
+/// The /proc/self/maps line covering `handle`, if any.
+pub fn maps_line(handle: u64) -> Option<String> {
+    let maps = files::self_maps();
+    parse::maps_covering(&maps, handle).map(|e| e.line.to_string())
+}
+
+/// Number of aio ring mappings in /proc/self/maps.
+pub fn aio_maps_count() -> u64 {
+    parse::maps_count_containing(&files::self_maps(), "[aio]")
+}
+
+/// The maps line covering `handle` and, if that mapping is readable and
+/// large enough, the ring header read from it. Checking maps first means a
+/// surprising handle cannot make us fault.
+pub fn inspect(handle: u64) -> (Option<String>, Option<Ring>) {
+    let maps = files::self_maps();
+    let entry = match parse::maps_covering(&maps, handle) {
+        Some(e) => e,
+        None => return (None, None),
+    };
+    let readable = entry.perms.starts_with('r');
+    let room = entry.end - handle >= RING_HEADER_BYTES;
+    let ring = if readable && room && handle & 3 == 0 {
+        // SAFETY: the mapping is readable, covers 32 bytes from the aligned
+        // handle, and nothing unmaps it before read_ring returns.
+        Some(unsafe { read_ring(handle) })
+    } else {
+        None
+    };
+    (Some(entry.line.to_string()), ring)
+}
+
+/// For a successful call: ring, maps_line, then io_destroy and
+/// destroy_ret, destroy_errno, aio_nr_after_destroy. All null otherwise
+/// (nothing to inspect or destroy), so every record has the same keys.
+pub fn put_success_details(o: &mut Obj, c: &Call) {
+    if c.ok() {
+        let (line, ring) = inspect(c.handle);
+        o.opt_obj("ring", ring.map(Ring::to_obj).as_ref())
+            .opt_str("maps_line", line.as_deref());
+        let d = destroy(c.handle);
+        put_sysret(o, "destroy", d);
+        o.opt_u64("aio_nr_after_destroy", files::aio_nr());
+    } else {
+        o.null("ring")
+            .null("maps_line")
+            .null("destroy_ret")
+            .null("destroy_errno")
+            .null("aio_nr_after_destroy");
+    }
+}

@@ -1,0 +1,471 @@
+//! Experiment bodies (except fault injection, see faultinj.rs). Each runs
+//! in a forked child (probe.rs) and returns its obs object. They must cope
+//! with CONFIG_AIO=n (ENOSYS, no /proc/sys/fs/aio-*) and with any
+//! aio-max-nr from 1 to u64::MAX: record what happens, skip follow-ups
+//! that need a handle.
+
+use std::time::Duration;
+
+use crate::aio::{self, Call};
+use crate::child::{self, Outcome, Sink};
+use crate::files::{aio_max_nr, aio_nr};
+use crate::json::{Arr, Obj};
+use crate::parse;
+use crate::probe::Env;
+use crate::sys;
+
+/// The nr_events used wherever the spec's example size will do.
+const NR: u32 = 128;
+
+fn skipped(reason: &str) -> Obj {
+    let mut o = Obj::new();
+    o.str("skipped", reason);
+    o
+}
+
+/// A grandchild's obs with its fate added ("fate" first, then its fields).
+fn with_fate(out: &Outcome) -> Obj {
+    let mut o = Obj::new();
+    o.str("fate", &out.label()).members_of(&out.obs);
+    o
+}
+
+/// io_setup(nr, &ctx) with ctx preset to `initial` and aio-nr read around
+/// it; on success also ring, maps_line, io_destroy and aio-nr after it
+/// (nulls otherwise, see aio::put_success_details).
+fn observed_call(nr: u32, initial: u64) -> Obj {
+    let mut o = Obj::new();
+    let before = aio_nr();
+    let c = aio::setup(nr, initial);
+    c.put_common(&mut o);
+    o.opt_u64("aio_nr_before", before)
+        .opt_u64("aio_nr_after", aio_nr());
+    aio::put_success_details(&mut o, &c);
+    o
+}
+
+/// setup.basic: the plain success path.
+pub fn setup_basic(_env: &Env, _sink: &Sink) -> Obj {
+    observed_call(NR, 0)
+}
+
+pub const SWEEP_STEPS: u32 = 14;
+
+/// nr_events values for nr.sweep: around the num_possible_cpus()*4
+/// minimum, the 0x10000000/32/2 overflow limit and the u32 edges.
+pub fn sweep_values(ncpus_possible: u64) -> Vec<u32> {
+    let q = ncpus_possible.max(1).saturating_mul(4);
+    let fit = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+    vec![
+        1,
+        fit(q - 1),
+        fit(q),
+        fit(q.saturating_add(1)),
+        4_194_303,
+        4_194_304,
+        4_194_305,
+        8_388_607,
+        8_388_608,
+        8_388_609,
+        2_147_483_647,
+        2_147_483_648,
+        2_147_483_649,
+        4_294_967_295,
+    ]
+}
+
+pub fn nr_sweep(env: &Env, sink: &Sink) -> Obj {
+    let max = aio_max_nr();
+    let snapshot = |steps: &Arr| {
+        let mut o = Obj::new();
+        o.opt_u64("aio_max_nr", max).raw("steps", &steps.to_json());
+        o
+    };
+    let mut steps = Arr::new();
+    for nr in sweep_values(env.ncpus_possible) {
+        // Each step in a grandchild, so an OOM kill costs only that step.
+        let out = child::run(env.timeout, false, |s| {
+            s.line(&observed_call(nr, 0).to_json())
+        });
+        if out.obs == "{}" {
+            // The step died before reporting: keep at least what was asked.
+            let mut o = Obj::new();
+            o.str("fate", &out.label()).u64("nr_events", nr.into());
+            steps.push_obj(&o);
+        } else {
+            steps.push_obj(&with_fate(&out));
+        }
+        sink.line(&snapshot(&steps).to_json());
+    }
+    snapshot(&steps)
+}
+
+pub fn einval_ctx_nonzero(_env: &Env, _sink: &Sink) -> Obj {
+    observed_call(NR, 1)
+}
+
+pub fn einval_nr_zero(_env: &Env, _sink: &Sink) -> Obj {
+    observed_call(0, 0)
+}
+
+/// io_setup with *ctxp still holding a live context's handle.
+pub fn einval_ctx_existing(_env: &Env, _sink: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let a = aio::setup(NR, 0);
+    o.obj("first", &a.common());
+    if !a.ok() {
+        o.null("second").str("skipped", "first io_setup failed");
+        return o;
+    }
+    o.opt_u64("aio_nr_before", aio_nr());
+    let b = aio::setup(NR, a.handle);
+    o.obj("second", &b.common())
+        .opt_u64("aio_nr_after", aio_nr());
+    if b.ok() && b.handle != a.handle {
+        // Unexpected: a second context was created; release it too.
+        o.obj("second_destroy", &aio::sysret_obj(aio::destroy(b.handle)));
+    }
+    o.obj("first_destroy", &aio::sysret_obj(aio::destroy(a.handle)))
+        .opt_u64("aio_nr_after_destroy", aio_nr());
+    o
+}
+
+/// ret/errno of io_setup(NR, ptr) for a pointer the kernel must reject.
+fn call_at(ptr: *mut u64) -> sys::SysRet {
+    // SAFETY: callers pass null, an unmapped or a read-only address: the
+    // kernel can only fault on it, never modify memory Rust uses.
+    unsafe { sys::io_setup(NR, ptr) }
+}
+
+fn put_bad_pointer_call(o: &mut Obj, r: sys::SysRet) {
+    o.u64("nr_events", NR.into())
+        .i64("ret", r.ret)
+        .i64("errno", r.errno.into());
+}
+
+pub fn efault_null(_env: &Env, _sink: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let before = aio_nr();
+    let r = call_at(std::ptr::null_mut());
+    put_bad_pointer_call(&mut o, r);
+    o.opt_u64("aio_nr_before", before)
+        .opt_u64("aio_nr_after", aio_nr());
+    o
+}
+
+pub fn efault_unmapped(env: &Env, _sink: &Sink) -> Obj {
+    // Read first: nothing may allocate between munmap and the call, or the
+    // allocator could map something at that address again.
+    let before = aio_nr();
+    let page = match sys::mmap_anon(env.page_size, sys::PROT_READ | sys::PROT_WRITE) {
+        Ok(p) => p,
+        Err(e) => return skipped(&format!("mmap failed: errno {e}")),
+    };
+    // SAFETY: the page is ours and nothing references it.
+    if let Err(e) = unsafe { sys::unmap(page, env.page_size) } {
+        return skipped(&format!("munmap failed: errno {e}"));
+    }
+    let r = call_at(page as *mut u64);
+    let mut o = Obj::new();
+    put_bad_pointer_call(&mut o, r);
+    o.u64("addr", page as usize as u64)
+        .opt_u64("aio_nr_before", before)
+        .opt_u64("aio_nr_after", aio_nr());
+    o
+}
+
+/// *ctxp reads as 0 but cannot be written: the context is created and then
+/// the put_user of the handle fails, so the kernel has to tear it down.
+pub fn efault_readonly(env: &Env, _sink: &Sink) -> Obj {
+    let page = match sys::mmap_anon(env.page_size, sys::PROT_READ) {
+        Ok(p) => p,
+        Err(e) => return skipped(&format!("mmap failed: errno {e}")),
+    };
+    let maps_before = aio::aio_maps_count();
+    let before = aio_nr();
+    let r = call_at(page as *mut u64);
+    // SAFETY: the page is mapped readable until the unmap below.
+    let value = unsafe { std::ptr::read_volatile(page as *const u64) };
+    let after = aio_nr();
+    let maps_after = aio::aio_maps_count();
+    // SAFETY: nothing references the page any more.
+    let _ = unsafe { sys::unmap(page, env.page_size) };
+    let mut o = Obj::new();
+    put_bad_pointer_call(&mut o, r);
+    o.u64("handle", value)
+        .opt_u64("aio_nr_before", before)
+        .opt_u64("aio_nr_after", after)
+        .u64("aio_maps_before", maps_before)
+        .u64("aio_maps_after", maps_after);
+    o
+}
+
+pub fn eagain_exceeds_max(_env: &Env, _sink: &Sink) -> Obj {
+    let max = match aio_max_nr() {
+        Some(m) => m,
+        None => return skipped("fs.aio-max-nr absent"),
+    };
+    let mut o = Obj::new();
+    o.u64("aio_max_nr", max);
+    let nr = match max.checked_add(1).and_then(|v| u32::try_from(v).ok()) {
+        Some(nr) => nr,
+        None => {
+            o.str("skipped", "aio-max-nr+1 does not fit in u32");
+            return o;
+        }
+    };
+    o.members_of(&observed_call(nr, 0).to_json());
+    o
+}
+
+/// Hold a small context, then ask for one event more than is left (over)
+/// and exactly what is left (exact) of aio-max-nr.
+pub fn eagain_boundary(_env: &Env, _sink: &Sink) -> Obj {
+    let (max, n0) = match (aio_max_nr(), aio_nr()) {
+        (Some(m), Some(n)) => (m, n),
+        _ => return skipped("fs.aio-max-nr or fs.aio-nr absent"),
+    };
+    let mut o = Obj::new();
+    o.u64("aio_max_nr", max).u64("aio_nr_initial", n0);
+    // min(128, M) always fits in u32.
+    let hold_nr = max.min(u64::from(NR)) as u32;
+    let hold = if hold_nr > 0 {
+        let h = aio::setup(hold_nr, 0);
+        o.obj("hold", &h.common());
+        Some(h)
+    } else {
+        o.null("hold");
+        None
+    };
+    let n1 = aio_nr();
+    o.opt_u64("aio_nr_held", n1);
+    match n1.and_then(|n1| max.checked_sub(n1)) {
+        None => {
+            o.str("skipped", "aio-nr unreadable or above aio-max-nr");
+        }
+        Some(room) => {
+            // "over" also runs when room == 0 (it is then io_setup(1) on a
+            // full table, the sharpest boundary there is).
+            let over = match room.checked_add(1).and_then(|v| u32::try_from(v).ok()) {
+                Some(nr) => observed_call(nr, 0),
+                None => skipped("aio-max-nr - aio-nr + 1 does not fit in u32"),
+            };
+            o.obj("over", &over);
+            let exact = match u32::try_from(room) {
+                Ok(0) => skipped("no room: aio-max-nr - aio-nr = 0"),
+                Ok(nr) => observed_call(nr, 0),
+                Err(_) => skipped("aio-max-nr - aio-nr does not fit in u32"),
+            };
+            o.obj("exact", &exact);
+        }
+    }
+    if let Some(h) = hold.filter(Call::ok) {
+        o.obj("hold_destroy", &aio::sysret_obj(aio::destroy(h.handle)));
+    }
+    o
+}
+
+/// RLIMIT_AS at the current VmSize, so the ring mmap cannot fit.
+pub fn enomem_rlimit_as(_env: &Env, _sink: &Sink) -> Obj {
+    let before = aio_nr();
+    let status = crate::files::read_text("/proc/self/status").unwrap_or_default();
+    let vm_kb = match parse::kb_field(&status, "VmSize") {
+        Some(kb) => kb,
+        None => return skipped("VmSize not found in /proc/self/status"),
+    };
+    let limit = vm_kb.saturating_mul(1024);
+    let old = sys::get_rlimit_as().unwrap_or((sys::RLIM_INFINITY, sys::RLIM_INFINITY));
+    // From here until the limit is lifted nothing may allocate: growing
+    // the heap would fail too (and abort the child).
+    let set = sys::set_rlimit_as(limit, sys::RLIM_INFINITY);
+    let c = aio::setup(NR, 0);
+    let restore = sys::set_rlimit_as(old.0, old.1);
+    let mut o = Obj::new();
+    c.put_common(&mut o);
+    let errno_of = |r: Result<(), i32>| i64::from(r.err().unwrap_or(0));
+    o.u64("vm_size_kb", vm_kb)
+        .i64("setrlimit_errno", errno_of(set))
+        .i64("restore_errno", errno_of(restore))
+        .opt_u64("aio_nr_before", before)
+        .opt_u64("aio_nr_after", aio_nr());
+    aio::put_success_details(&mut o, &c);
+    o
+}
+
+/// A grandchild spins in io_setup(1) (never destroying) and is SIGKILLed
+/// after 50 ms: whatever it held must be released, nothing may leak.
+pub fn eintr_sigkill(_env: &Env, _sink: &Sink) -> Obj {
+    let before = aio_nr();
+    let out = child::run(Duration::from_millis(50), false, |_s| loop {
+        let _ = aio::setup(1, 0);
+    });
+    let mut o = Obj::new();
+    o.opt_u64("aio_nr_before", before)
+        .opt_u64("aio_nr_after", aio_nr())
+        .str("grandchild_fate", &out.fate.label())
+        .bool("killed_by_parent", out.timed_out);
+    o
+}
+
+/// A grandchild sets up a context and exits without io_destroy.
+pub fn exit_releases(env: &Env, _sink: &Sink) -> Obj {
+    let before = aio_nr();
+    let out = child::run(env.timeout, false, |s| {
+        let c = aio::setup(NR, 0);
+        let mut g = Obj::new();
+        g.obj("setup", &c.common())
+            .opt_u64("aio_nr_during", aio_nr());
+        s.line(&g.to_json());
+    });
+    let mut o = Obj::new();
+    o.opt_u64("aio_nr_before", before)
+        .opt_u64("aio_nr_after_exit", aio_nr())
+        .str("grandchild_fate", &out.label());
+    if out.obs == "{}" {
+        o.null("setup").null("aio_nr_during");
+    } else {
+        o.members_of(&out.obs);
+    }
+    o
+}
+
+/// Setup, destroy, and check that both aio-nr and the mapping go back.
+pub fn side_effect_destroy(_env: &Env, _sink: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let before = aio_nr();
+    let maps_before = aio::aio_maps_count();
+    let c = aio::setup(NR, 0);
+    c.put_common(&mut o);
+    o.opt_u64("aio_nr_before", before)
+        .opt_u64("aio_nr_after_setup", aio_nr())
+        .u64("aio_maps_before", maps_before);
+    if !c.ok() {
+        o.null("ring")
+            .null("maps_line")
+            .null("destroy_ret")
+            .null("destroy_errno")
+            .null("aio_nr_after_destroy")
+            .null("maps_line_after_destroy")
+            .null("aio_maps_after_destroy");
+        return o;
+    }
+    let (line, ring) = aio::inspect(c.handle);
+    o.opt_obj("ring", ring.map(aio::Ring::to_obj).as_ref())
+        .opt_str("maps_line", line.as_deref());
+    aio::put_sysret(&mut o, "destroy", aio::destroy(c.handle));
+    o.opt_u64("aio_nr_after_destroy", aio_nr())
+        .opt_str(
+            "maps_line_after_destroy",
+            aio::maps_line(c.handle).as_deref(),
+        )
+        .u64("aio_maps_after_destroy", aio::aio_maps_count());
+    o
+}
+
+const MANY: usize = 600;
+
+/// Many small contexts in one process: the per-mm ioctx table has to grow.
+pub fn table_many(_env: &Env, _sink: &Sink) -> Obj {
+    let before = aio_nr();
+    let mut handles: Vec<u64> = Vec::with_capacity(MANY);
+    let mut ids: Vec<u32> = Vec::with_capacity(MANY);
+    let mut first_failure = None;
+    for _ in 0..MANY {
+        let c = aio::setup(1, 0);
+        if !c.ok() {
+            first_failure = Some(c);
+            break;
+        }
+        handles.push(c.handle);
+        if let Some(r) = aio::ring_of_fresh_handle(&c) {
+            ids.push(r.id);
+        }
+    }
+    let with_all = aio_nr();
+    let created = handles.len() as u64;
+    let mut destroy_failures = 0u64;
+    for &h in &handles {
+        if aio::destroy(h).ret != 0 {
+            destroy_failures += 1;
+        }
+    }
+    let distinct = |mut v: Vec<u64>| {
+        v.sort_unstable();
+        v.dedup();
+        v.len() as u64
+    };
+    let mut o = Obj::new();
+    o.u64("requested", MANY as u64)
+        .u64("created", created)
+        .u64("distinct_handles", distinct(handles))
+        .u64(
+            "distinct_ring_ids",
+            distinct(ids.into_iter().map(u64::from).collect()),
+        );
+    match first_failure {
+        Some(c) => {
+            let mut f = Obj::new();
+            f.u64("index", created)
+                .i64("ret", c.ret)
+                .i64("errno", c.errno.into());
+            o.obj("first_failure", &f)
+        }
+        None => o.null("first_failure"),
+    };
+    o.opt_u64("aio_nr_before", before)
+        .opt_u64("aio_nr_with_all", with_all)
+        .u64("destroy_failures", destroy_failures)
+        .opt_u64("aio_nr_after_destroy_all", aio_nr());
+    o
+}
+
+/// The context after fork: the grandchild's copy of the handle (and of the
+/// ring mapping, if fork copied it) versus the parent's.
+pub fn fork_child_use(env: &Env, _sink: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let a = aio::setup(NR, 0);
+    o.obj("setup", &a.common());
+    if !a.ok() {
+        o.str("skipped", "io_setup failed; no handle to share");
+        return o;
+    }
+    let h = a.handle;
+    o.opt_u64("aio_nr_after_setup", aio_nr());
+    let out = child::run(env.timeout, false, move |s| {
+        let line = aio::maps_line(h);
+        let d = aio::destroy(h);
+        let mut g = Obj::new();
+        g.bool("maps_has_handle", line.is_some())
+            .opt_str("maps_line", line.as_deref());
+        aio::put_sysret(&mut g, "destroy", d);
+        g.opt_u64("aio_nr_after_destroy", aio_nr())
+            .opt_str("maps_line_after_destroy", aio::maps_line(h).as_deref());
+        s.line(&g.to_json());
+    });
+    o.obj("grandchild", &with_fate(&out))
+        .opt_u64("aio_nr_after_grandchild", aio_nr())
+        .opt_str("parent_maps_line", aio::maps_line(h).as_deref());
+    aio::put_sysret(&mut o, "parent_destroy", aio::destroy(h));
+    o.opt_u64("aio_nr_after_parent_destroy", aio_nr());
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweep() {
+        let v = sweep_values(2);
+        assert_eq!(v.len() as u32, SWEEP_STEPS);
+        assert_eq!(&v[..4], &[1, 7, 8, 9]);
+        assert_eq!(v[13], u32::MAX);
+        // Unknown (0) CPUs is treated as 1.
+        assert_eq!(&sweep_values(0)[..4], &[1, 3, 4, 5]);
+        // Absurd counts saturate instead of wrapping.
+        assert_eq!(
+            &sweep_values(u64::MAX)[1..4],
+            &[u32::MAX, u32::MAX, u32::MAX]
+        );
+    }
+}

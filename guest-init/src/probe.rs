@@ -1,0 +1,160 @@
+//! The experiment table and the loop that runs each experiment in its own
+//! forked child and turns the outcome into an experiment record.
+
+use std::time::Duration;
+
+use crate::cases;
+use crate::child::{self, Sink};
+use crate::faultinj;
+use crate::glob;
+use crate::json::Obj;
+use crate::out::{self, Port};
+use crate::record;
+
+/// What experiments may need to know about the guest.
+#[derive(Clone, Copy, Debug)]
+pub struct Env {
+    /// num_possible_cpus() as the kernel counts it (>= 1).
+    pub ncpus_possible: u64,
+    pub page_size: usize,
+    /// kmatrix.timeout: per experiment, and per grandchild step.
+    pub timeout: Duration,
+    pub debugfs: bool,
+}
+
+pub struct Experiment {
+    pub id: &'static str,
+    /// Timeout budget in units of kmatrix.timeout: experiments that run
+    /// many grandchild steps, each allowed the full timeout, get more.
+    pub slots: u32,
+    /// Runs in the forked child; returns the final obs (it may also send
+    /// snapshots through the Sink so a kill does not lose everything).
+    pub body: fn(&Env, &Sink) -> Obj,
+    /// Runs in PID 1 afterwards to undo global state the child may have
+    /// left behind if it was killed.
+    pub cleanup: Option<fn()>,
+}
+
+const fn exp(id: &'static str, slots: u32, body: fn(&Env, &Sink) -> Obj) -> Experiment {
+    Experiment {
+        id,
+        slots,
+        body,
+        cleanup: None,
+    }
+}
+
+pub const EXPERIMENTS: &[Experiment] = &[
+    exp("setup.basic", 1, cases::setup_basic),
+    exp("nr.sweep", cases::SWEEP_STEPS + 1, cases::nr_sweep),
+    exp("einval.ctx-nonzero", 1, cases::einval_ctx_nonzero),
+    exp("einval.ctx-existing", 1, cases::einval_ctx_existing),
+    exp("einval.nr-zero", 1, cases::einval_nr_zero),
+    exp("efault.null", 1, cases::efault_null),
+    exp("efault.unmapped", 1, cases::efault_unmapped),
+    exp("efault.readonly", 1, cases::efault_readonly),
+    exp("eagain.exceeds-max", 1, cases::eagain_exceeds_max),
+    exp("eagain.boundary", 1, cases::eagain_boundary),
+    exp("enomem.rlimit-as", 1, cases::enomem_rlimit_as),
+    exp("enomem.fail-nth", 2, faultinj::fail_nth),
+    Experiment {
+        id: "enomem.failslab",
+        slots: 1,
+        body: faultinj::failslab,
+        cleanup: Some(faultinj::disarm_failslab),
+    },
+    exp("eintr.sigkill", 2, cases::eintr_sigkill),
+    exp("side-effect.exit-releases", 2, cases::exit_releases),
+    exp("side-effect.destroy", 1, cases::side_effect_destroy),
+    exp("table.many", 1, cases::table_many),
+    exp("fork.child-use", 2, cases::fork_child_use),
+];
+
+/// Patterns that select no experiment (probably typos), for a log record.
+pub fn unmatched_patterns(patterns: &[String]) -> Vec<String> {
+    patterns
+        .iter()
+        .filter(|p| !EXPERIMENTS.iter().any(|e| glob::matches(p, e.id)))
+        .cloned()
+        .collect()
+}
+
+/// Runs the selected experiments in table order, writing one record per
+/// experiment whatever happened to it. Returns the number written.
+pub fn run_all(env: &Env, patterns: &[String], port: &mut Port) -> u64 {
+    let mut written = 0;
+    for e in EXPERIMENTS
+        .iter()
+        .filter(|e| glob::any_matches(patterns, e.id))
+    {
+        let timeout = env.timeout.checked_mul(e.slots).unwrap_or(env.timeout);
+        let outcome = child::run(timeout, true, |sink| {
+            let obs = (e.body)(env, sink);
+            sink.line(&obs.to_json());
+        });
+        let fate = outcome.label();
+        // Grandchildren must not outlive their experiment: they would hold
+        // aio contexts (skewing aio-nr) or burn CPU during the next one.
+        let (strays, stuck) = child::kill_group(outcome.pid, Duration::from_secs(2));
+        child::reap_zombies();
+        if let Some(cleanup) = e.cleanup {
+            cleanup();
+        }
+        port.line(&record::experiment(e.id, &fate, &outcome.obs));
+        written += 1;
+        out::console(&format!("kmatrix-guest: {}: {fate}", e.id));
+        if strays > 0 || stuck {
+            let msg = format!(
+                "{}: killed {strays} leftover process(es){}",
+                e.id,
+                if stuck {
+                    "; some could not be reaped"
+                } else {
+                    ""
+                }
+            );
+            port.line(&record::log(&msg));
+        }
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_the_specified_ones() {
+        let ids: Vec<&str> = EXPERIMENTS.iter().map(|e| e.id).collect();
+        assert_eq!(
+            ids,
+            [
+                "setup.basic",
+                "nr.sweep",
+                "einval.ctx-nonzero",
+                "einval.ctx-existing",
+                "einval.nr-zero",
+                "efault.null",
+                "efault.unmapped",
+                "efault.readonly",
+                "eagain.exceeds-max",
+                "eagain.boundary",
+                "enomem.rlimit-as",
+                "enomem.fail-nth",
+                "enomem.failslab",
+                "eintr.sigkill",
+                "side-effect.exit-releases",
+                "side-effect.destroy",
+                "table.many",
+                "fork.child-use",
+            ]
+        );
+        assert!(EXPERIMENTS.iter().all(|e| e.slots >= 1));
+    }
+
+    #[test]
+    fn unmatched() {
+        let pats = vec!["einval.*".to_string(), "nope".to_string(), "*".to_string()];
+        assert_eq!(unmatched_patterns(&pats), vec!["nope".to_string()]);
+    }
+}

@@ -1,0 +1,363 @@
+//! Raw FFI: the few glibc functions and kernel constants guest-init needs,
+//! each behind a thin wrapper that turns `-1 + errno` into `Err(errno)`.
+//!
+//! std already links glibc, so declaring the functions here is enough (no
+//! crates allowed). Only the constants that differ between architectures are
+//! behind `cfg`; the rest are identical on x86_64 and aarch64 (asm-generic).
+
+use std::ffi::CString;
+use std::os::raw::{c_char, c_int, c_long, c_ulong, c_void};
+use std::time::Duration;
+
+#[cfg(target_arch = "x86_64")]
+mod nr {
+    use std::os::raw::c_long;
+    pub const IO_SETUP: c_long = 206;
+    pub const IO_DESTROY: c_long = 207;
+    pub const GETTID: c_long = 186;
+}
+
+#[cfg(target_arch = "aarch64")]
+mod nr {
+    use std::os::raw::c_long;
+    pub const IO_SETUP: c_long = 0;
+    pub const IO_DESTROY: c_long = 1;
+    pub const GETTID: c_long = 178;
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!("guest-init knows syscall numbers for x86_64 and aarch64 only");
+
+/// The architecture name reported in the hello record.
+#[cfg(target_arch = "x86_64")]
+pub const ARCH: &str = "x86_64";
+#[cfg(target_arch = "aarch64")]
+pub const ARCH: &str = "aarch64";
+
+pub const EINTR: i32 = 4;
+pub const EIO: i32 = 5;
+pub const EBUSY: i32 = 16;
+pub const EINVAL: i32 = 22;
+
+pub const SIGKILL: c_int = 9;
+const WNOHANG: c_int = 1;
+
+pub const PROT_READ: c_int = 1;
+pub const PROT_WRITE: c_int = 2;
+const MAP_PRIVATE: c_int = 0x02;
+const MAP_ANONYMOUS: c_int = 0x20;
+
+const RLIMIT_AS: c_int = 9;
+pub const RLIM_INFINITY: u64 = !0;
+
+pub const SC_PAGESIZE: c_int = 30;
+pub const SC_NPROCESSORS_ONLN: c_int = 84;
+
+/// glibc's RB_POWER_OFF (== LINUX_REBOOT_CMD_POWER_OFF).
+const RB_POWER_OFF: c_int = 0x4321_fedc;
+const O_CLOEXEC: c_int = 0o2_000_000;
+const POLLIN: i16 = 0x1;
+
+#[repr(C)]
+struct Rlimit {
+    cur: u64,
+    max: u64,
+}
+
+#[repr(C)]
+struct PollFd {
+    fd: c_int,
+    events: i16,
+    revents: i16,
+}
+
+/// struct utsname with glibc's 65-byte fields (sysname .. domainname).
+#[repr(C)]
+struct Utsname {
+    fields: [[c_char; 65]; 6],
+}
+
+extern "C" {
+    // Returns long, which is i64 on both supported (LP64) targets.
+    fn syscall(num: c_long, ...) -> i64;
+    fn fork() -> c_int;
+    fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;
+    fn kill(pid: c_int, sig: c_int) -> c_int;
+    fn setpgid(pid: c_int, pgid: c_int) -> c_int;
+    fn getpid() -> c_int;
+    fn mount(
+        src: *const c_char,
+        target: *const c_char,
+        fstype: *const c_char,
+        flags: c_ulong,
+        data: *const c_void,
+    ) -> c_int;
+    fn reboot(howto: c_int) -> c_int;
+    fn sync();
+    fn mmap(
+        addr: *mut c_void,
+        len: usize,
+        prot: c_int,
+        flags: c_int,
+        fd: c_int,
+        off: i64,
+    ) -> *mut c_void;
+    fn munmap(addr: *mut c_void, len: usize) -> c_int;
+    fn getrlimit(resource: c_int, rlim: *mut Rlimit) -> c_int;
+    fn setrlimit(resource: c_int, rlim: *const Rlimit) -> c_int;
+    fn sysconf(name: c_int) -> c_long;
+    fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
+    fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
+    fn read(fd: c_int, buf: *mut c_void, n: usize) -> isize;
+    fn write(fd: c_int, buf: *const c_void, n: usize) -> isize;
+    fn close(fd: c_int) -> c_int;
+    fn uname(buf: *mut Utsname) -> c_int;
+    fn _exit(code: c_int) -> !;
+}
+
+/// errno of the last failed libc call (read immediately after it).
+pub fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+fn check(r: c_int) -> Result<c_int, i32> {
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r)
+    }
+}
+
+/// A raw syscall result as the probe reports it: `errno` is 0 unless ret == -1.
+#[derive(Clone, Copy, Debug)]
+pub struct SysRet {
+    pub ret: i64,
+    pub errno: i32,
+}
+
+fn sysret(ret: i64) -> SysRet {
+    let errno = if ret == -1 { errno() } else { 0 };
+    SysRet { ret, errno }
+}
+
+/// io_setup(2) through syscall(2), so we see the kernel's own errno.
+///
+/// # Safety
+/// The kernel may write 8 bytes at `ctxp`; it must be null, unmapped,
+/// read-only, or point to memory no Rust reference currently aliases.
+pub unsafe fn io_setup(nr_events: u32, ctxp: *mut u64) -> SysRet {
+    // The kernel takes `unsigned`; pass it zero-extended in a full register.
+    sysret(syscall(nr::IO_SETUP, nr_events as c_ulong, ctxp))
+}
+
+/// io_destroy(2). Safe: the kernel only acts on a handle in this process's
+/// ioctx table, and then unmaps only that ring, to which we hold no references.
+pub fn io_destroy(ctx: u64) -> SysRet {
+    // SAFETY: plain integer argument; see the function comment.
+    sysret(unsafe { syscall(nr::IO_DESTROY, ctx as c_ulong) })
+}
+
+pub fn gettid() -> i32 {
+    // SAFETY: gettid takes no arguments and cannot fail.
+    unsafe { syscall(nr::GETTID) as i32 }
+}
+
+pub fn pid() -> i32 {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { getpid() }
+}
+
+/// fork(2): Ok(0) in the child, Ok(pid) in the parent.
+/// Callers must be single-threaded (guest-init never starts threads).
+pub fn fork_process() -> Result<i32, i32> {
+    // SAFETY: the process is single-threaded, so the child's copy of every
+    // lock and buffer is consistent.
+    check(unsafe { fork() })
+}
+
+/// waitpid(2); with `nohang`, Ok(None) means nothing has changed state yet.
+pub fn wait_pid(pid: i32, nohang: bool) -> Result<Option<(i32, i32)>, i32> {
+    let mut status: c_int = 0;
+    loop {
+        let flags = if nohang { WNOHANG } else { 0 };
+        // SAFETY: status is a live local the call writes to.
+        let r = unsafe { waitpid(pid, &mut status, flags) };
+        match r {
+            0 => return Ok(None),
+            r if r > 0 => return Ok(Some((r, status))),
+            _ => {
+                let e = errno();
+                if e != EINTR {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+pub fn send_signal(pid: i32, sig: i32) -> Result<(), i32> {
+    // SAFETY: plain integers.
+    check(unsafe { kill(pid, sig) }).map(|_| ())
+}
+
+pub fn set_pgid(pid: i32, pgid: i32) -> Result<(), i32> {
+    // SAFETY: plain integers.
+    check(unsafe { setpgid(pid, pgid) }).map(|_| ())
+}
+
+fn cstring(s: &str) -> Result<CString, i32> {
+    CString::new(s).map_err(|_| EINVAL)
+}
+
+/// mount(2) with no flags and no data.
+pub fn mount_fs(src: &str, target: &str, fstype: &str) -> Result<(), i32> {
+    let (s, t, f) = (cstring(src)?, cstring(target)?, cstring(fstype)?);
+    // SAFETY: three NUL-terminated strings that outlive the call; null data.
+    check(unsafe { mount(s.as_ptr(), t.as_ptr(), f.as_ptr(), 0, std::ptr::null()) }).map(|_| ())
+}
+
+/// Flushes filesystems and powers the machine off. PID 1 must never return or
+/// exit (the kernel would panic), so if the reboot call fails we idle forever.
+pub fn power_off() -> ! {
+    // SAFETY: sync and reboot take no pointers.
+    unsafe {
+        sync();
+        reboot(RB_POWER_OFF);
+    }
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+/// A fresh private anonymous mapping; it cannot clobber existing memory
+/// because the kernel picks the address.
+pub fn mmap_anon(len: usize, prot: c_int) -> Result<*mut u8, i32> {
+    // SAFETY: addr is null and fd is -1, so no existing mapping is touched.
+    let p = unsafe {
+        mmap(
+            std::ptr::null_mut(),
+            len,
+            prot,
+            MAP_PRIVATE | MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if p as isize == -1 {
+        Err(errno())
+    } else {
+        Ok(p as *mut u8)
+    }
+}
+
+/// munmap(2).
+///
+/// # Safety
+/// No live Rust reference may point into `[addr, addr + len)`.
+pub unsafe fn unmap(addr: *mut u8, len: usize) -> Result<(), i32> {
+    check(munmap(addr as *mut c_void, len)).map(|_| ())
+}
+
+/// RLIMIT_AS as (soft, hard).
+pub fn get_rlimit_as() -> Result<(u64, u64), i32> {
+    let mut r = Rlimit { cur: 0, max: 0 };
+    // SAFETY: r is a live local of the layout the kernel expects.
+    check(unsafe { getrlimit(RLIMIT_AS, &mut r) })?;
+    Ok((r.cur, r.max))
+}
+
+pub fn set_rlimit_as(cur: u64, max: u64) -> Result<(), i32> {
+    let r = Rlimit { cur, max };
+    // SAFETY: r is a live local of the layout the kernel expects.
+    check(unsafe { setrlimit(RLIMIT_AS, &r) }).map(|_| ())
+}
+
+pub fn sysconf_u64(name: c_int) -> Option<u64> {
+    // SAFETY: plain integer.
+    let v = unsafe { sysconf(name) };
+    u64::try_from(v).ok()
+}
+
+/// A pipe as (read end, write end), close-on-exec (we never exec anyway).
+pub fn make_pipe() -> Result<(i32, i32), i32> {
+    let mut fds = [0 as c_int; 2];
+    // SAFETY: fds has room for the two descriptors pipe2 writes.
+    check(unsafe { pipe2(fds.as_mut_ptr(), O_CLOEXEC) })?;
+    Ok((fds[0], fds[1]))
+}
+
+/// Waits up to `timeout_ms` for `fd` to be readable or hung up.
+pub fn poll_readable(fd: i32, timeout_ms: i32) -> Result<bool, i32> {
+    let mut p = PollFd {
+        fd,
+        events: POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one live PollFd.
+    let r = check(unsafe { poll(&mut p, 1, timeout_ms) })?;
+    // POLLHUP/POLLERR count too: the following read reports EOF or the error.
+    Ok(r > 0 && p.revents != 0)
+}
+
+pub fn read_fd(fd: i32, buf: &mut [u8]) -> Result<usize, i32> {
+    // SAFETY: buf is a live, writable slice of the given length.
+    let r = unsafe { read(fd, buf.as_mut_ptr() as *mut c_void, buf.len()) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r as usize)
+    }
+}
+
+/// Writes all of `data`, retrying on partial writes and EINTR.
+pub fn write_all_fd(fd: i32, mut data: &[u8]) -> Result<(), i32> {
+    while !data.is_empty() {
+        // SAFETY: data is a live slice of the given length.
+        let r = unsafe { write(fd, data.as_ptr() as *const c_void, data.len()) };
+        if r < 0 {
+            let e = errno();
+            if e != EINTR {
+                return Err(e);
+            }
+        } else if r == 0 {
+            return Err(EIO);
+        } else {
+            data = &data[r as usize..];
+        }
+    }
+    Ok(())
+}
+
+pub fn close_fd(fd: i32) {
+    // SAFETY: callers pass descriptors they own and never use them again.
+    unsafe {
+        close(fd);
+    }
+}
+
+/// (release, machine) from uname(2).
+pub fn uname_release_machine() -> Option<(String, String)> {
+    let mut u = Utsname {
+        fields: [[0; 65]; 6],
+    };
+    // SAFETY: u has glibc's struct utsname layout.
+    if unsafe { uname(&mut u) } != 0 {
+        return None;
+    }
+    let field = |f: &[c_char; 65]| {
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    Some((field(&u.fields[2]), field(&u.fields[4])))
+}
+
+/// _exit(2): leaves without running destructors or flushing std buffers,
+/// which is what a forked child must do.
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit never returns and touches no Rust state.
+    unsafe { _exit(code) }
+}
