@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::aio::{self, Call};
-use crate::child::{self, Outcome, Sink};
+use crate::child::{self, Outcome, Role, Sink};
 use crate::files::{aio_max_nr, aio_nr};
 use crate::json::{Arr, Obj};
 use crate::parse;
@@ -74,6 +74,47 @@ pub fn sweep_values(ncpus_possible: u64) -> Vec<u32> {
     ]
 }
 
+/// Sleeping processes the OOM killer prefers to the experiment (adj 900)
+/// but not to the step (adj 1000). Needed because a step's ring
+/// allocation loop does not stop when the step is OOM-killed: once its mm
+/// is reaped the OOM killer moves on to the next victim, which would
+/// otherwise be the experiment child, losing the remaining steps.
+/// (Not -1000 for the experiment: with nothing killable left the kernel
+/// panics, which would lose the whole run.)
+struct Ballast {
+    pids: Vec<i32>,
+}
+
+const BALLAST: usize = 4;
+const BALLAST_OOM_ADJ: i32 = 900;
+
+impl Ballast {
+    /// Reaps sleepers that were killed and replaces them; returns how many
+    /// were lost since the last call.
+    fn top_up(&mut self) -> u64 {
+        let before = self.pids.len();
+        self.pids
+            .retain(|&p| matches!(sys::wait_pid(p, true), Ok(None)));
+        let lost = (before - self.pids.len()) as u64;
+        while self.pids.len() < BALLAST {
+            match child::spawn_sleeper(BALLAST_OOM_ADJ) {
+                Ok(p) => self.pids.push(p),
+                Err(_) => break,
+            }
+        }
+        lost
+    }
+}
+
+impl Drop for Ballast {
+    fn drop(&mut self) {
+        for &p in &self.pids {
+            let _ = sys::send_signal(p, sys::SIGKILL);
+            let _ = sys::wait_pid(p, false);
+        }
+    }
+}
+
 pub fn nr_sweep(env: &Env, sink: &Sink) -> Obj {
     let max = aio_max_nr();
     let snapshot = |steps: &Arr| {
@@ -82,19 +123,20 @@ pub fn nr_sweep(env: &Env, sink: &Sink) -> Obj {
         o
     };
     let mut steps = Arr::new();
+    let mut ballast = Ballast { pids: Vec::new() };
+    ballast.top_up();
     for nr in sweep_values(env.ncpus_possible) {
         // Each step in a grandchild, so an OOM kill costs only that step.
-        let out = child::run(env.timeout, false, |s| {
+        let out = child::run(Role::Step, env.timeout, |s| {
             s.line(&observed_call(nr, 0).to_json())
         });
+        let mut step = with_fate(&out);
         if out.obs == "{}" {
             // The step died before reporting: keep at least what was asked.
-            let mut o = Obj::new();
-            o.str("fate", &out.label()).u64("nr_events", nr.into());
-            steps.push_obj(&o);
-        } else {
-            steps.push_obj(&with_fate(&out));
+            step.u64("nr_events", nr.into());
         }
+        step.u64("oom_ballast_killed", ballast.top_up());
+        steps.push_obj(&step);
         sink.line(&snapshot(&steps).to_json());
     }
     snapshot(&steps)
@@ -220,7 +262,7 @@ pub fn eagain_exceeds_max(_env: &Env, _sink: &Sink) -> Obj {
 
 /// Hold a small context, then ask for one event more than is left (over)
 /// and exactly what is left (exact) of aio-max-nr.
-pub fn eagain_boundary(_env: &Env, _sink: &Sink) -> Obj {
+pub fn eagain_boundary(_env: &Env, sink: &Sink) -> Obj {
     let (max, n0) = match (aio_max_nr(), aio_nr()) {
         (Some(m), Some(n)) => (m, n),
         _ => return skipped("fs.aio-max-nr or fs.aio-nr absent"),
@@ -239,6 +281,9 @@ pub fn eagain_boundary(_env: &Env, _sink: &Sink) -> Obj {
     };
     let n1 = aio_nr();
     o.opt_u64("aio_nr_held", n1);
+    // "exact" may allocate a ring of up to 256 MiB: keep the story so far
+    // if that gets this process OOM-killed.
+    sink.line(&o.to_json());
     match n1.and_then(|n1| max.checked_sub(n1)) {
         None => {
             o.str("skipped", "aio-nr unreadable or above aio-max-nr");
@@ -296,7 +341,7 @@ pub fn enomem_rlimit_as(_env: &Env, _sink: &Sink) -> Obj {
 /// after 50 ms: whatever it held must be released, nothing may leak.
 pub fn eintr_sigkill(_env: &Env, _sink: &Sink) -> Obj {
     let before = aio_nr();
-    let out = child::run(Duration::from_millis(50), false, |_s| loop {
+    let out = child::run(Role::Step, Duration::from_millis(50), |_s| loop {
         let _ = aio::setup(1, 0);
     });
     let mut o = Obj::new();
@@ -310,7 +355,7 @@ pub fn eintr_sigkill(_env: &Env, _sink: &Sink) -> Obj {
 /// A grandchild sets up a context and exits without io_destroy.
 pub fn exit_releases(env: &Env, _sink: &Sink) -> Obj {
     let before = aio_nr();
-    let out = child::run(env.timeout, false, |s| {
+    let out = child::run(Role::Step, env.timeout, |s| {
         let c = aio::setup(NR, 0);
         let mut g = Obj::new();
         g.obj("setup", &c.common())
@@ -365,7 +410,7 @@ pub fn side_effect_destroy(_env: &Env, _sink: &Sink) -> Obj {
 const MANY: usize = 600;
 
 /// Many small contexts in one process: the per-mm ioctx table has to grow.
-pub fn table_many(_env: &Env, _sink: &Sink) -> Obj {
+pub fn table_many(_env: &Env, sink: &Sink) -> Obj {
     let before = aio_nr();
     let mut handles: Vec<u64> = Vec::with_capacity(MANY);
     let mut ids: Vec<u32> = Vec::with_capacity(MANY);
@@ -383,25 +428,18 @@ pub fn table_many(_env: &Env, _sink: &Sink) -> Obj {
     }
     let with_all = aio_nr();
     let created = handles.len() as u64;
-    let mut destroy_failures = 0u64;
-    for &h in &handles {
-        if aio::destroy(h).ret != 0 {
-            destroy_failures += 1;
-        }
-    }
-    let distinct = |mut v: Vec<u64>| {
+    let distinct = |v: &[u64]| {
+        let mut v = v.to_vec();
         v.sort_unstable();
         v.dedup();
         v.len() as u64
     };
+    let ids: Vec<u64> = ids.into_iter().map(u64::from).collect();
     let mut o = Obj::new();
     o.u64("requested", MANY as u64)
         .u64("created", created)
-        .u64("distinct_handles", distinct(handles))
-        .u64(
-            "distinct_ring_ids",
-            distinct(ids.into_iter().map(u64::from).collect()),
-        );
+        .u64("distinct_handles", distinct(&handles))
+        .u64("distinct_ring_ids", distinct(&ids));
     match first_failure {
         Some(c) => {
             let mut f = Obj::new();
@@ -413,8 +451,17 @@ pub fn table_many(_env: &Env, _sink: &Sink) -> Obj {
         None => o.null("first_failure"),
     };
     o.opt_u64("aio_nr_before", before)
-        .opt_u64("aio_nr_with_all", with_all)
-        .u64("destroy_failures", destroy_failures)
+        .opt_u64("aio_nr_with_all", with_all);
+    // Each io_destroy waits for an RCU grace period, so destroying them all
+    // can take seconds under TCG: keep what we have if that times out.
+    sink.line(&o.to_json());
+    let mut destroy_failures = 0u64;
+    for &h in &handles {
+        if aio::destroy(h).ret != 0 {
+            destroy_failures += 1;
+        }
+    }
+    o.u64("destroy_failures", destroy_failures)
         .opt_u64("aio_nr_after_destroy_all", aio_nr());
     o
 }
@@ -431,7 +478,7 @@ pub fn fork_child_use(env: &Env, _sink: &Sink) -> Obj {
     }
     let h = a.handle;
     o.opt_u64("aio_nr_after_setup", aio_nr());
-    let out = child::run(env.timeout, false, move |s| {
+    let out = child::run(Role::Step, env.timeout, move |s| {
         let line = aio::maps_line(h);
         let d = aio::destroy(h);
         let mut g = Obj::new();

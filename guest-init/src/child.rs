@@ -9,6 +9,7 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
+use crate::files;
 use crate::json;
 use crate::sys;
 
@@ -133,14 +134,24 @@ fn reap_within(pid: i32, limit: Duration) -> Fate {
     }
 }
 
+/// What a forked process is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A whole experiment, forked by PID 1: it gets its own process group
+    /// so PID 1 can kill whatever it leaves behind (see `kill_group`).
+    Experiment,
+    /// A step inside an experiment, which may exhaust memory on purpose:
+    /// oom_score_adj=1000 makes the OOM killer take it rather than the
+    /// experiment that records its fate.
+    Step,
+}
+
 /// Forks; the child runs `f` with a Sink and then `_exit`s (0 on return,
 /// 101 if `f` panicked, mirroring Rust's panic exit code). The parent
 /// collects the child's lines until it exits or `timeout` passes, in which
-/// case it SIGKILLs it (its whole process group when `own_group`).
-///
-/// `own_group` puts the child in a new process group so the caller can
-/// later kill grandchildren it left behind (see `kill_group`).
-pub fn run<F: FnOnce(&Sink)>(timeout: Duration, own_group: bool, f: F) -> Outcome {
+/// case it SIGKILLs it (with its process group for an Experiment).
+pub fn run<F: FnOnce(&Sink)>(role: Role, timeout: Duration, f: F) -> Outcome {
+    let own_group = role == Role::Experiment;
     let (rfd, wfd) = match sys::make_pipe() {
         Ok(p) => p,
         Err(e) => return failed(e),
@@ -156,8 +167,13 @@ pub fn run<F: FnOnce(&Sink)>(timeout: Duration, own_group: bool, f: F) -> Outcom
     if pid == 0 {
         // Child: never return into the caller's code, whatever happens.
         sys::close_fd(rfd);
-        if own_group {
-            let _ = sys::set_pgid(0, 0);
+        match role {
+            Role::Experiment => {
+                let _ = sys::set_pgid(0, 0);
+            }
+            Role::Step => {
+                let _ = files::write_str("/proc/self/oom_score_adj", "1000");
+            }
         }
         let sink = Sink { fd: wfd };
         let r = panic::catch_unwind(AssertUnwindSafe(|| f(&sink)));
@@ -243,6 +259,19 @@ fn collect(pid: i32, rfd: i32, timeout: Duration, own_group: bool) -> Outcome {
         fate,
         obs: obs_from(&buf),
     }
+}
+
+/// Forks a process that only sleeps, with the given oom_score_adj. The
+/// caller owns it (kills and reaps it). Used as OOM ballast by nr.sweep.
+pub fn spawn_sleeper(oom_score_adj: i32) -> Result<i32, i32> {
+    let pid = sys::fork_process()?;
+    if pid == 0 {
+        let _ = files::write_str("/proc/self/oom_score_adj", &oom_score_adj.to_string());
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    Ok(pid)
 }
 
 /// SIGKILLs what is left of process group `pgid` (grandchildren that

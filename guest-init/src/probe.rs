@@ -1,10 +1,10 @@
 //! The experiment table and the loop that runs each experiment in its own
 //! forked child and turns the outcome into an experiment record.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::cases;
-use crate::child::{self, Sink};
+use crate::child::{self, Role, Sink};
 use crate::faultinj;
 use crate::glob;
 use crate::json::Obj;
@@ -66,7 +66,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     exp("eintr.sigkill", 2, cases::eintr_sigkill),
     exp("side-effect.exit-releases", 2, cases::exit_releases),
     exp("side-effect.destroy", 1, cases::side_effect_destroy),
-    exp("table.many", 1, cases::table_many),
+    exp("table.many", 3, cases::table_many),
     exp("fork.child-use", 2, cases::fork_child_use),
 ];
 
@@ -88,7 +88,8 @@ pub fn run_all(env: &Env, patterns: &[String], port: &mut Port) -> u64 {
         .filter(|e| glob::any_matches(patterns, e.id))
     {
         let timeout = env.timeout.checked_mul(e.slots).unwrap_or(env.timeout);
-        let outcome = child::run(timeout, true, |sink| {
+        let started = Instant::now();
+        let outcome = child::run(Role::Experiment, timeout, |sink| {
             let obs = (e.body)(env, sink);
             sink.line(&obs.to_json());
         });
@@ -102,7 +103,8 @@ pub fn run_all(env: &Env, patterns: &[String], port: &mut Port) -> u64 {
         }
         port.line(&record::experiment(e.id, &fate, &outcome.obs));
         written += 1;
-        out::console(&format!("kmatrix-guest: {}: {fate}", e.id));
+        let secs = started.elapsed().as_secs_f64();
+        out::console(&format!("kmatrix-guest: {}: {fate} ({secs:.2} s)", e.id));
         if strays > 0 || stuck {
             let msg = format!(
                 "{}: killed {strays} leftover process(es){}",

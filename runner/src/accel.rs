@@ -65,6 +65,7 @@ async fn probe_kvm(arch: &Arch, kernel: &Path, initrd: &Path) -> Result<Decision
         // better bet for a guest that has not finished in 10 s.
         timeout: Duration::from_secs(10),
         out_dir: dir.path().to_path_buf(),
+        shares: vec![],
     };
     let out = vm::launch(&spec).await?;
     let s = crate::stream::read_file(&out.results)?;

@@ -68,7 +68,7 @@ pub async fn build(arch: &Arch) -> Result<PathBuf> {
     let res = Command::new(&rustc)
         .args(["--edition", "2021", "-O", "--crate-name", "guest_init", "--target", &arch.rust_target])
         .arg(format!("-Clinker={}", arch.linker))
-        .args(["-C", "target-feature=+crt-static", "-C", "panic=unwind"])
+        .args(["-C", "target-feature=+crt-static", "-C", "panic=unwind", "-C", "strip=symbols"])
         .arg(work.path().join("main.rs"))
         .arg("-o")
         .arg(&out)

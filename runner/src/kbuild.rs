@@ -302,14 +302,27 @@ impl Log {
         use std::io::Write;
         writeln!(&self.file, "### {what}")?;
         cmd.stdout(self.file.try_clone()?).stderr(self.file.try_clone()?).stdin(std::process::Stdio::null());
-        cmd.kill_on_drop(true);
-        let st = cmd.status().await.with_context(|| format!("{what}: cannot start"))?;
+        // make's compilers are its children: run it in its own process group
+        // and kill the whole group if we are interrupted.
+        cmd.process_group(0).kill_on_drop(true);
+        let mut child = cmd.spawn().with_context(|| format!("{what}: cannot start"))?;
+        let _group = child.id().map(KillGroup);
+        let st = child.wait().await?;
         if !st.success() {
             let text = std::fs::read_to_string(&self.path).unwrap_or_default();
             let tail: Vec<_> = text.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
             bail!("{what} failed ({st}); log {}:\n{}", self.path.display(), tail.join("\n"));
         }
         Ok(())
+    }
+}
+
+/// Kills a process group when dropped (a no-op if it already exited).
+struct KillGroup(u32);
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) with a negative pid signals the group we created.
+        unsafe { libc::kill(-(self.0 as i32), libc::SIGKILL) };
     }
 }
 

@@ -8,6 +8,7 @@
 //! [`run`] drives a cell through the layers; the CLI only wires them.
 
 pub mod accel;
+pub mod bench;
 pub mod arch;
 pub mod cache;
 pub mod guest;
@@ -17,5 +18,6 @@ pub mod matrix;
 pub mod oracle;
 pub mod report;
 pub mod run;
+pub mod share;
 pub mod stream;
 pub mod vm;

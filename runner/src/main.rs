@@ -105,6 +105,13 @@ enum Cmd {
         /// Only run guest experiments matching these patterns (e.g. 'einval.*').
         #[arg(long)]
         cases: Option<String>,
+        /// Share a host directory into every cell: HOST_DIR[:GUEST_PATH][:rw]
+        /// (read-only unless :rw; default guest path /mnt/host). Repeatable.
+        #[arg(long, value_name = "SPEC")]
+        share: Vec<String>,
+        /// Run 'PROGRAM ARGS' (a path inside a share) after the probe in every cell.
+        #[arg(long, value_name = "CMD")]
+        exec: Option<String>,
     },
     /// Build (or find in the cache) the kernels of the matrix.
     Build {
@@ -115,6 +122,16 @@ enum Cmd {
     List {
         #[command(flatten)]
         m: MatrixArgs,
+    },
+    /// Measure boot-to-verdict per cell against a plain-QEMU floor.
+    Bench {
+        #[command(flatten)]
+        m: MatrixArgs,
+        /// Boots per cell (medians are reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(short, long)]
+        jobs: Option<usize>,
     },
     /// Re-render a saved JSON report.
     Report {
@@ -267,6 +284,11 @@ async fn async_main(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
+        Cmd::Bench { m, runs, jobs: j } => {
+            let out = kmatrix::bench::bench(&m.cells()?, &m.kernel_choice()?, runs.max(1), jobs(j)).await?;
+            print!("{out}");
+            Ok(0)
+        }
         Cmd::Report { file, format } => {
             let r = load_report(&file)?;
             print!("{}", render(&r, format)?);
@@ -294,7 +316,17 @@ async fn async_main(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Cmd::Run { m, jobs: j, format, out, accel, cases } => run_matrix(m, jobs(j), format, out, accel, cases).await,
+        Cmd::Run { m, jobs: j, format, out, accel, cases, share, exec } => {
+            let shares = share.iter().map(|s| kmatrix::share::Share::parse(s)).collect::<Result<Vec<_>>>()?;
+            if !shares.is_empty() {
+                kmatrix::share::virtiofsd_binary()?;
+            }
+            if exec.is_some() && shares.is_empty() {
+                bail!("--exec runs a program from a share: add --share HOST_DIR");
+            }
+            let opts = run::CellOptions { cases, shares, exec };
+            run_matrix(m, jobs(j), format, out, accel, opts).await
+        }
     }
 }
 
@@ -306,7 +338,7 @@ fn jobs(j: Option<usize>) -> usize {
     j.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-async fn run_matrix(m: MatrixArgs, jobs: usize, format: Format, out: PathBuf, accel: AccelArg, cases: Option<String>) -> Result<i32> {
+async fn run_matrix(m: MatrixArgs, jobs: usize, format: Format, out: PathBuf, accel: AccelArg, opts: run::CellOptions) -> Result<i32> {
     let cells = m.cells()?;
     let choice = m.kernel_choice()?;
     let extra = m.fragments()?;
@@ -332,12 +364,12 @@ async fn run_matrix(m: MatrixArgs, jobs: usize, format: Format, out: PathBuf, ac
             let mut set = tokio::task::JoinSet::new();
             for cell in cells {
                 let prep = prepared[&(cell.arch.clone(), cell.config.clone())].clone();
-                let (bars, done, out, sem, cases) = (bars.clone(), done.clone(), out.clone(), sem.clone(), cases.clone());
+                let (bars, done, out, sem, opts) = (bars.clone(), done.clone(), out.clone(), sem.clone(), opts.clone());
                 bars.set(&cell.name, "queued");
                 set.spawn(async move {
                     let _permit = sem.acquire_owned().await;
                     let rep = match prep {
-                        Ok(p) => run::run_cell(&cell, &p, &out, cases.as_deref(), &|l, s| bars.set(l, s)).await,
+                        Ok(p) => run::run_cell(&cell, &p, &out, &opts, &|l, s| bars.set(l, s)).await,
                         Err(e) => {
                             bars.set(&cell.name, "error");
                             run::empty_report(&cell, &out.join(cell.name.replace('/', "_")), CellStatus::Error, e)

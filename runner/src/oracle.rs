@@ -412,6 +412,33 @@ pub fn judge(facts: &CellFacts, stream: &Stream) -> Vec<Case> {
     c.out
 }
 
+/// The user's `--exec` program: not a spec clause, but judged with the same
+/// verdicts: pass on exit status 0, fail otherwise, error if it never ran.
+pub fn judge_exec(stream: &Stream, wanted: Option<&str>) -> Option<Case> {
+    let cmd = wanted?;
+    let id = format!("exec:{}", cmd.split_whitespace().next().unwrap_or(cmd));
+    let Some(e) = stream.experiment("exec") else {
+        return Some(Case { id, experiment: "exec".into(), expected: "exit 0".into(), observed: "-".into(), verdict: Verdict::Error, detail: "no exec record from the guest".into() });
+    };
+    let o = &e.obs;
+    let status = o.get("status").and_then(Value::as_str).unwrap_or("?").to_string();
+    let mut detail = String::new();
+    for k in ["error", "stdout", "stderr"] {
+        if let Some(t) = o.get(k).and_then(Value::as_str).filter(|t| !t.is_empty()) {
+            let t: String = t.chars().take(300).collect();
+            detail.push_str(&format!("{k}: {} ", t.trim_end()));
+        }
+    }
+    let verdict = if e.fate != "exited" || o.get("error").is_some() {
+        Verdict::Error
+    } else if status == "exit:0" {
+        Verdict::Pass
+    } else {
+        Verdict::Fail
+    };
+    Some(Case { id, experiment: "exec".into(), expected: "exit:0".into(), observed: status, verdict, detail: detail.trim().to_string() })
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct KnownDeviation {
     pub case: String,

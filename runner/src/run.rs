@@ -126,14 +126,31 @@ pub async fn prepare(
     out
 }
 
+/// What a run adds to every cell besides the matrix parameters.
+#[derive(Debug, Clone, Default)]
+pub struct CellOptions {
+    /// Guest experiment patterns (kmatrix.cases).
+    pub cases: Option<String>,
+    pub shares: Vec<crate::share::Share>,
+    /// A program (and arguments) from a share, run after the probe.
+    pub exec: Option<String>,
+}
+
 /// The kernel command line words that carry a cell's parameters to guest-init.
-pub fn guest_cmdline(cell: &Cell, cases: Option<&str>) -> Vec<String> {
+pub fn guest_cmdline(cell: &Cell, opts: &CellOptions) -> Vec<String> {
     let mut v = Vec::new();
     if let Some(m) = cell.aio_max_nr {
         v.push(format!("kmatrix.sysctl=fs.aio-max-nr={m}"));
     }
-    if let Some(c) = cases {
+    if let Some(c) = &opts.cases {
         v.push(format!("kmatrix.cases={c}"));
+    }
+    for (i, s) in opts.shares.iter().enumerate() {
+        v.push(format!("kmatrix.share=kmx{i}:{}:{}", s.guest_path, if s.rw { "rw" } else { "ro" }));
+    }
+    if let Some(e) = &opts.exec {
+        // Hex keeps spaces and quotes from the kernel's command-line parser.
+        v.push(format!("kmatrix.exec={}", hex::encode(e)));
     }
     v
 }
@@ -170,7 +187,7 @@ fn console_tail(path: &Path, lines: usize) -> String {
 
 /// Boots one cell and judges it. Never fails: every problem becomes the
 /// cell's status with its cause, and whatever the guest sent is kept.
-pub async fn run_cell(cell: &Cell, prep: &Prepared, out_root: &Path, cases: Option<&str>, progress: Progress<'_>) -> CellReport {
+pub async fn run_cell(cell: &Cell, prep: &Prepared, out_root: &Path, opts: &CellOptions, progress: Progress<'_>) -> CellReport {
     let artifacts = out_root.join(cell.name.replace('/', "_"));
     let mut rep = empty_report(cell, &artifacts, CellStatus::Error, String::new());
     rep.kernel = Some(prep.kernel_info.clone());
@@ -180,12 +197,13 @@ pub async fn run_cell(cell: &Cell, prep: &Prepared, out_root: &Path, cases: Opti
         arch: prep.arch.clone(),
         kernel: prep.kernel.clone(),
         initrd: prep.initrd.clone(),
-        cmdline: guest_cmdline(cell, cases),
+        cmdline: guest_cmdline(cell, opts),
         cpus: cell.cpus,
         mem_mb: cell.mem_mb,
         accel: prep.accel.accel,
         timeout: Duration::from_secs(cell.timeout_s),
         out_dir: artifacts.clone(),
+        shares: opts.shares.clone(),
     };
     progress(&cell.name, "booting");
     let outcome = match vm::launch(&spec).await {
@@ -240,6 +258,7 @@ pub async fn run_cell(cell: &Cell, prep: &Prepared, out_root: &Path, cases: Opti
     // Judge whatever arrived, even from a broken cell: partial evidence is kept.
     let mut cases = oracle::judge(&CellFacts { aio }, &s);
     oracle::apply_known(&mut cases, &cell.arch, &oracle::known_deviations());
+    cases.extend(oracle::judge_exec(&s, opts.exec.as_deref()));
     rep.cases = cases;
     progress(&cell.name, &format!("{:?}", rep.status).to_lowercase());
     rep

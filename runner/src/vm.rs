@@ -38,6 +38,8 @@ pub struct VmSpec {
     pub timeout: Duration,
     /// Directory that receives console.log and results.jsonl (kept as evidence).
     pub out_dir: PathBuf,
+    /// Host directories exported with virtiofsd.
+    pub shares: Vec<crate::share::Share>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,7 +76,8 @@ impl VmSpec {
         self.out_dir.join("results.jsonl")
     }
 
-    pub fn command(&self, qmp_sock: &Path, fifo_base: &Path) -> Command {
+    /// The machine itself: what both kmatrix and a plain command line boot.
+    fn machine_args(&self) -> Command {
         let a = &self.arch;
         let (accel, cpu) = match self.accel {
             Accel::Kvm => ("kvm", a.kvm_cpu.as_str()),
@@ -85,19 +88,35 @@ impl VmSpec {
         let mut c = Command::new(&a.qemu);
         c.args(["-machine", &format!("{},accel={accel}", a.machine), "-cpu", cpu]);
         c.args(["-smp", &self.cpus.to_string(), "-m", &self.mem_mb.to_string()]);
-        c.args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot", "-S"]);
+        c.args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"]);
         c.arg("-kernel").arg(&self.kernel).arg("-initrd").arg(&self.initrd);
         c.args(["-append", &append.join(" ")]);
-        // Console on QEMU's stdout and results through a FIFO pair, both read
-        // by us as they arrive: timestamps, and a flood cannot fill the disk.
-        c.args(["-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con"]);
         c.args(["-device", "virtio-serial-pci"]);
-        c.arg("-chardev").arg(format!("pipe,id=results,path={}", fifo_base.display()));
-        c.args(["-device", &format!("virtserialport,chardev=results,name={RESULTS_PORT}")]);
         if !a.panic_device.is_empty() {
             c.args(["-device", &a.panic_device]);
         }
+        c
+    }
+
+    /// kmatrix's launch: paused (-S) until QMP is up, console on stdout and
+    /// results through a FIFO pair, both read as they arrive (timestamps, and
+    /// a flood cannot fill the disk).
+    pub fn command(&self, qmp_sock: &Path, fifo_base: &Path) -> Command {
+        let mut c = self.machine_args();
+        c.args(["-S", "-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con"]);
+        c.arg("-chardev").arg(format!("pipe,id=results,path={}", fifo_base.display()));
+        c.args(["-device", &format!("virtserialport,chardev=results,name={RESULTS_PORT}")]);
         c.arg("-qmp").arg(format!("unix:{},server=on,wait=off", qmp_sock.display()));
+        c
+    }
+
+    /// The floor: the same machine from a plain command line, files for
+    /// console and results, no QMP (what a shell script would do).
+    pub fn plain_command(&self) -> Command {
+        let mut c = self.machine_args();
+        c.arg("-serial").arg(format!("file:{}", self.console_path().display()));
+        c.arg("-chardev").arg(format!("file,id=results,path={}", self.results_path().display()));
+        c.args(["-device", &format!("virtserialport,chardev=results,name={RESULTS_PORT}")]);
         c
     }
 }
@@ -183,7 +202,19 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
     // Opened read-write so it never reads EOF before QEMU opens it; the
     // pump stops when QEMU is gone (see below).
     let results_rx = tokio::net::unix::pipe::OpenOptions::new().read_write(true).open_receiver(fifo.with_extension("out"))?;
+    let mut daemons = Vec::new();
+    for (i, sh) in spec.shares.iter().enumerate() {
+        daemons.push(crate::share::start(sh, i, tmp.path(), &spec.out_dir.join(format!("virtiofsd{i}.log"))).await?);
+    }
     let mut cmd = spec.command(&sock, &fifo);
+    if !daemons.is_empty() {
+        // vhost-user needs guest RAM in a shareable memfd.
+        cmd.args(["-object", &format!("memory-backend-memfd,id=mem,size={}M,share=on", spec.mem_mb), "-numa", "node,memdev=mem"]);
+        for d in &daemons {
+            cmd.arg("-chardev").arg(format!("socket,id={},path={}", d.tag, d.socket.display()));
+            cmd.args(["-device", &format!("vhost-user-fs-pci,chardev={0},tag={0}", d.tag)]);
+        }
+    }
     // Own process group: a terminal's Ctrl-C reaches the runner, which then
     // stops QEMU itself, instead of QEMU dying mid-write under it.
     cmd.process_group(0).kill_on_drop(true);
