@@ -70,3 +70,104 @@ fn sigterm_reaps_every_vm_and_writes_the_partial_report() {
 fn ctrl_c_reaps_every_vm_and_writes_the_partial_report() {
     interrupt_run_with(libc::SIGINT);
 }
+
+/// One x86_64 aio-on cell with extra kernel command-line words; the JSON
+/// report's only cell, the exit status and stderr.
+fn drill(append: &[&str], extra: &[&str]) -> (Value, Option<i32>, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = vec!["run", "--arch", "x86_64", "--config", "aio-on", "--format", "json", "--out", tmp.path().to_str().unwrap()];
+    for a in append {
+        args.extend(["--append", a]);
+    }
+    args.extend(extra);
+    let o = Command::new(env!("CARGO_BIN_EXE_kmatrix")).args(&args).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let report: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("JSON report ({e}): {err}"));
+    (report, o.status.code(), err)
+}
+
+fn only_cell(r: &Value) -> &Value {
+    let cells = r["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 1, "{r}");
+    &cells[0]
+}
+
+#[test]
+fn guest_panic_is_a_panic_verdict_with_console_evidence() {
+    let (r, code, _) = drill(&["kmatrix.drill=panic"], &[]);
+    let c = only_cell(&r);
+    assert_eq!(c["status"], "panic", "{c}");
+    assert!(c["status_detail"].as_str().unwrap().contains("GUEST_PANICKED"), "pvpanic reported over QMP: {c}");
+    assert!(c["console_excerpt"].as_str().unwrap().contains("Kernel panic"), "{c}");
+    assert_eq!(c["hello"]["mode"], "probe", "what the guest sent before dying is kept");
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn hung_guest_times_out_and_is_stopped_over_qmp() {
+    let t = Instant::now();
+    let (r, code, _) = drill(&["kmatrix.drill=hang"], &["--timeout", "8"]);
+    let c = only_cell(&r);
+    assert_eq!(c["status"], "timeout", "{c}");
+    assert_eq!(c["exit"]["stopped_by"], "qmp quit", "{c}");
+    assert!(t.elapsed() < Duration::from_secs(60), "the limit is kept");
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn silent_guest_is_incomplete() {
+    let (r, _, _) = drill(&["kmatrix.drill=silent"], &[]);
+    let c = only_cell(&r);
+    assert_eq!(c["status"], "incomplete", "{c}");
+    assert!(c["cases"].as_array().unwrap().iter().all(|k| k["verdict"] == "error"), "no case passes on no data");
+}
+
+#[test]
+fn truncated_stream_is_incomplete_naming_the_offset() {
+    let (r, _, _) = drill(&["kmatrix.drill=truncate"], &[]);
+    let c = only_cell(&r);
+    assert_eq!(c["status"], "incomplete", "{c}");
+    assert!(c["status_detail"].as_str().unwrap().contains("offset"), "{c}");
+}
+
+#[test]
+fn garbage_is_a_protocol_error_naming_the_offset() {
+    let (r, _, _) = drill(&["kmatrix.drill=garbage"], &[]);
+    let c = only_cell(&r);
+    assert_eq!(c["status"], "protocol-error", "{c}");
+    assert!(c["status_detail"].as_str().unwrap().starts_with("offset "), "{c}");
+}
+
+#[test]
+fn result_flood_is_bounded() {
+    let (r, _, _) = drill(&["kmatrix.drill=flood"], &["--timeout", "15"]);
+    let c = only_cell(&r);
+    assert_eq!(c["status"], "timeout", "{c}");
+    let kept = std::fs::metadata(Path::new(c["artifacts"].as_str().unwrap()).join("results.jsonl")).unwrap().len();
+    assert!(kept <= 8 << 20, "kept {kept} bytes");
+    assert!(c["timings"]["results_bytes"].as_u64().unwrap() > kept, "the flood went past the cap and was counted");
+    assert!(c["stream_errors"].as_array().unwrap().iter().any(|e| e.as_str().unwrap().contains("flood")), "{c}");
+}
+
+#[test]
+fn console_flood_is_bounded() {
+    let (r, _, _) = drill(&["kmatrix.drill=flood-console"], &["--timeout", "15"]);
+    let c = only_cell(&r);
+    assert_eq!(c["status"], "timeout", "{c}");
+    let kept = std::fs::metadata(Path::new(c["artifacts"].as_str().unwrap()).join("console.log")).unwrap().len();
+    assert!(kept <= 4 << 20, "kept {kept} bytes");
+}
+
+#[test]
+fn qemu_that_fails_to_start_fails_its_cell_only() {
+    // 9999 vCPUs is more than q35 allows: QEMU refuses to start.
+    let (r, code, _) = drill(&[], &["--cpus", "2,9999", "--cases", "setup.basic"]);
+    let cells = r["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2);
+    let bad = cells.iter().find(|c| c["cell"]["cpus"] == 9999).unwrap();
+    assert_eq!(bad["status"], "error", "{bad}");
+    assert!(bad["status_detail"].as_str().unwrap().contains("CPUs"), "QEMU's own words: {bad}");
+    let good = cells.iter().find(|c| c["cell"]["cpus"] == 2).unwrap();
+    assert_eq!(good["status"], "ok", "the other cell goes on: {good}");
+    assert_eq!(code, Some(1));
+}

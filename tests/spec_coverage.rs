@@ -59,7 +59,7 @@ fn every_checkable_clause_has_a_case() {
     // (every case then reports an error, which still names it).
     let mut ids: Vec<String> = Vec::new();
     for aio in [true, false] {
-        ids.extend(judge(&CellFacts { aio }, &Stream::default()).into_iter().map(|c| c.id));
+        ids.extend(judge(&CellFacts::new(aio), &Stream::default()).into_iter().map(|c| c.id));
     }
     ids.push("param.nr_events.range/".into()); // emitted per sweep step
     for clause in &found {

@@ -123,7 +123,7 @@ pub fn obs_from(buf: &[u8]) -> String {
 }
 
 /// Waits (polling) for `pid` to change state, for at most `limit`.
-fn reap_within(pid: i32, limit: Duration) -> Fate {
+pub fn reap_within(pid: i32, limit: Duration) -> Fate {
     let start = Instant::now();
     loop {
         match sys::wait_pid(pid, true) {

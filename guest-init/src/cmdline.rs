@@ -1,6 +1,9 @@
 //! Parsing of the `kmatrix.*` words of /proc/cmdline into a Config.
 //! Bad words never abort: they become `problems`, reported as log records.
 
+use crate::drill::Drill;
+use crate::share::{self, Share};
+
 pub const DEFAULT_TIMEOUT_S: u64 = 20;
 /// Upper bound for kmatrix.timeout, so a typo cannot park a VM for days.
 const MAX_TIMEOUT_S: u64 = 3600;
@@ -30,6 +33,12 @@ pub struct Config {
     /// kmatrix.cases patterns; empty selects every experiment.
     pub cases: Vec<String>,
     pub timeout_s: u64,
+    /// kmatrix.drill: misbehave on purpose instead of probing.
+    pub drill: Option<Drill>,
+    /// kmatrix.share items, in command-line order.
+    pub shares: Vec<Share>,
+    /// kmatrix.exec, still hex: decoding errors belong in the exec record.
+    pub exec: Option<String>,
     /// Human-readable complaints about words that were ignored.
     pub problems: Vec<String>,
 }
@@ -40,6 +49,9 @@ pub fn parse(cmdline: &str) -> Config {
         sysctls: Vec::new(),
         cases: Vec::new(),
         timeout_s: DEFAULT_TIMEOUT_S,
+        drill: None,
+        shares: Vec::new(),
+        exec: None,
         problems: Vec::new(),
     };
     for word in cmdline.split_whitespace() {
@@ -82,6 +94,23 @@ pub fn parse(cmdline: &str) -> Config {
                     cfg.timeout_s
                 )),
             },
+            "drill" => match Drill::parse(value) {
+                Some(d) => cfg.drill = Some(d),
+                None => cfg
+                    .problems
+                    .push(format!("unknown drill in {word}; running the normal probe")),
+            },
+            "share" => match share::parse(value) {
+                Ok(s) => cfg.shares.push(s),
+                Err(e) => cfg.problems.push(format!("ignoring {word}: {e}")),
+            },
+            "exec" => {
+                if cfg.exec.is_some() {
+                    cfg.problems
+                        .push(format!("{word} replaces an earlier kmatrix.exec"));
+                }
+                cfg.exec = Some(value.to_string());
+            }
             _ => cfg
                 .problems
                 .push(format!("ignoring unknown parameter {word}")),
@@ -100,6 +129,58 @@ mod tests {
         assert_eq!(c.mode, Mode::Probe);
         assert!(c.sysctls.is_empty() && c.cases.is_empty() && c.problems.is_empty());
         assert_eq!(c.timeout_s, DEFAULT_TIMEOUT_S);
+        assert_eq!((c.drill, c.shares.len(), c.exec), (None, 0, None));
+    }
+
+    #[test]
+    fn drills() {
+        assert_eq!(parse("kmatrix.drill=panic").drill, Some(Drill::Panic));
+        assert_eq!(
+            parse("kmatrix.drill=hang kmatrix.drill=flood-console").drill,
+            Some(Drill::FloodConsole)
+        );
+        for (name, d) in [
+            ("silent", Drill::Silent),
+            ("garbage", Drill::Garbage),
+            ("truncate", Drill::Truncate),
+            ("flood", Drill::Flood),
+        ] {
+            let c = parse(&format!("quiet kmatrix.drill={name}"));
+            assert_eq!(c.drill, Some(d));
+            assert!(c.problems.is_empty());
+        }
+        // Unknown: a problem (log record) and the normal probe.
+        let c = parse("kmatrix.drill=explode kmatrix.drill=");
+        assert_eq!(c.drill, None);
+        assert_eq!(c.mode, Mode::Probe);
+        assert_eq!(c.problems.len(), 2, "{:?}", c.problems);
+        assert!(c.problems[0].contains("kmatrix.drill=explode"));
+    }
+
+    #[test]
+    fn shares_and_exec() {
+        let c = parse(
+            "kmatrix.share=kmx0:/mnt/host:ro kmatrix.share=kmx1:/mnt/out:rw              kmatrix.share=kmx2:/mnt/../x:rw kmatrix.share=kmx3:/m              kmatrix.exec=2f6d6e742f686f73742f74 kmatrix.exec=zz",
+        );
+        assert_eq!(
+            c.shares,
+            vec![
+                Share {
+                    tag: "kmx0".to_string(),
+                    path: "/mnt/host".to_string(),
+                    rw: false
+                },
+                Share {
+                    tag: "kmx1".to_string(),
+                    path: "/mnt/out".to_string(),
+                    rw: true
+                }
+            ]
+        );
+        // The last exec wins, undecoded; the bad shares and the repeat are problems.
+        assert_eq!(c.exec.as_deref(), Some("zz"));
+        assert_eq!(c.problems.len(), 3, "{:?}", c.problems);
+        assert!(c.problems[0].contains("kmx2"));
     }
 
     #[test]

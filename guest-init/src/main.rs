@@ -2,6 +2,9 @@
 //! filesystems, applies kmatrix.sysctl items, runs the io_setup(2)
 //! experiments (each in a forked child) and writes one JSON record per line
 //! to the virtio-serial port named org.kmatrix.results, then powers off.
+//! Optionally it also mounts virtiofs shares (share.rs) and runs a user
+//! program after the probe (exec.rs), or instead misbehaves on purpose to
+//! test the host (drill.rs).
 //!
 //! Built with plain rustc (std only, static glibc), also by Debian's rustc
 //! 1.63 for aarch64, so: no crates and no post-1.63 language features.
@@ -10,6 +13,8 @@ mod aio;
 mod cases;
 mod child;
 mod cmdline;
+mod drill;
+mod exec;
 mod faultinj;
 mod files;
 mod glob;
@@ -18,6 +23,7 @@ mod out;
 mod parse;
 mod probe;
 mod record;
+mod share;
 mod sys;
 mod sysctl;
 
@@ -153,8 +159,12 @@ fn run(slot: &mut Option<Port>) -> Result<(), String> {
         .ok()
         .and_then(parse::cpu_list_count);
     let hello = gather_hello(cfg.mode, debugfs, ncpus_possible);
+    let hello_line = record::hello(&hello);
+    if let Some(d) = cfg.drill {
+        drill::run(d, port, &hello_line);
+    }
 
-    port.line(&record::hello(&hello));
+    port.line(&hello_line);
     for l in &logs {
         port.line(&record::log(l));
     }
@@ -163,7 +173,19 @@ fn run(slot: &mut Option<Port>) -> Result<(), String> {
     }
 
     let mut written = 0;
+    if cfg.mode == Mode::Ping && (!cfg.shares.is_empty() || cfg.exec.is_some()) {
+        port.line(&record::log(
+            "kmatrix.share and kmatrix.exec are ignored in ping mode",
+        ));
+    }
     if cfg.mode == Mode::Probe {
+        // Mounted before the probe so that the mounts hold for exec below.
+        for s in &cfg.shares {
+            let rec = share::mount_and_probe(s);
+            console(&format!("kmatrix-guest: {rec}"));
+            port.line(&rec);
+            written += 1;
+        }
         let ncpus = match ncpus_possible {
             Some(n) if n > 0 => n,
             _ => {
@@ -178,7 +200,14 @@ fn run(slot: &mut Option<Port>) -> Result<(), String> {
             timeout: Duration::from_secs(cfg.timeout_s),
             debugfs,
         };
-        written = probe::run_all(&env, &cfg.cases, port);
+        written += probe::run_all(&env, &cfg.cases, port);
+        if let Some(hex) = &cfg.exec {
+            let timeout = env.timeout.checked_mul(3).unwrap_or(env.timeout);
+            console("kmatrix-guest: exec: starting");
+            port.line(&exec::run(hex, timeout));
+            written += 1;
+            console("kmatrix-guest: exec: done");
+        }
     }
     port.line(&record::end(written));
     console(&format!("kmatrix-guest: done, {written} experiment(s)"));

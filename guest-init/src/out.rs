@@ -46,6 +46,12 @@ impl Port {
             ));
         }
     }
+
+    /// Writes bytes as they are, no newline added: only fault drills use
+    /// this, to send the host what a broken guest would.
+    pub fn raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.file.write_all(bytes)
+    }
 }
 
 /// Scans /sys/class/virtio-ports/*/name once: the matching device name (if

@@ -5,7 +5,7 @@
 //! crates allowed). Only the constants that differ between architectures are
 //! behind `cfg`; the rest are identical on x86_64 and aarch64 (asm-generic).
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_long, c_ulong, c_void};
 use std::time::Duration;
 
@@ -40,7 +40,17 @@ pub const EBUSY: i32 = 16;
 pub const EINVAL: i32 = 22;
 
 pub const SIGKILL: c_int = 9;
+const SIGPIPE: c_int = 13;
+const SIG_DFL: usize = 0;
 const WNOHANG: c_int = 1;
+
+/// mount(2) flag for a read-only mount.
+pub const MS_RDONLY: c_ulong = 1;
+// open(2) flags: the same values on x86_64 and aarch64.
+const O_RDONLY: c_int = 0;
+const O_WRONLY: c_int = 0o1;
+const O_CREAT: c_int = 0o100;
+const O_TRUNC: c_int = 0o1000;
 
 pub const PROT_READ: c_int = 1;
 pub const PROT_WRITE: c_int = 2;
@@ -113,6 +123,12 @@ extern "C" {
     fn close(fd: c_int) -> c_int;
     fn uname(buf: *mut Utsname) -> c_int;
     fn _exit(code: c_int) -> !;
+    fn open(path: *const c_char, flags: c_int, ...) -> c_int;
+    fn unlink(path: *const c_char) -> c_int;
+    fn dup2(old: c_int, new: c_int) -> c_int;
+    fn chdir(path: *const c_char) -> c_int;
+    fn execv(path: *const c_char, argv: *const *const c_char) -> c_int;
+    fn signal(sig: c_int, handler: usize) -> usize;
 }
 
 /// errno of the last failed libc call (read immediately after it).
@@ -211,9 +227,66 @@ fn cstring(s: &str) -> Result<CString, i32> {
 
 /// mount(2) with no flags and no data.
 pub fn mount_fs(src: &str, target: &str, fstype: &str) -> Result<(), i32> {
+    mount_with_flags(src, target, fstype, 0)
+}
+
+/// mount(2) with `flags` (e.g. MS_RDONLY) and no data.
+pub fn mount_with_flags(src: &str, target: &str, fstype: &str, flags: c_ulong) -> Result<(), i32> {
     let (s, t, f) = (cstring(src)?, cstring(target)?, cstring(fstype)?);
     // SAFETY: three NUL-terminated strings that outlive the call; null data.
-    check(unsafe { mount(s.as_ptr(), t.as_ptr(), f.as_ptr(), 0, std::ptr::null()) }).map(|_| ())
+    check(unsafe { mount(s.as_ptr(), t.as_ptr(), f.as_ptr(), flags, std::ptr::null()) }).map(|_| ())
+}
+
+/// open(path, O_CREAT|O_WRONLY|O_TRUNC|O_CLOEXEC, 0644): the raw call, so
+/// the caller sees the kernel's errno (EROFS, EACCES, ...).
+pub fn create_file(path: &str) -> Result<i32, i32> {
+    let p = cstring(path)?;
+    let flags = O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC;
+    // SAFETY: NUL-terminated path; the mode is passed as the variadic int.
+    check(unsafe { open(p.as_ptr(), flags, 0o644 as c_int) })
+}
+
+/// open(path, O_RDONLY|O_CLOEXEC). Takes a CStr so a forked child can
+/// call it without allocating.
+pub fn open_read(path: &CStr) -> Result<i32, i32> {
+    // SAFETY: NUL-terminated path; no mode needed without O_CREAT.
+    check(unsafe { open(path.as_ptr(), O_RDONLY | O_CLOEXEC) })
+}
+
+pub fn unlink_path(path: &str) -> Result<(), i32> {
+    let p = cstring(path)?;
+    // SAFETY: NUL-terminated path.
+    check(unsafe { unlink(p.as_ptr()) }).map(|_| ())
+}
+
+/// dup2(2); the copy does not inherit close-on-exec.
+pub fn dup_to(old: i32, new: i32) -> Result<(), i32> {
+    // SAFETY: plain integers.
+    check(unsafe { dup2(old, new) }).map(|_| ())
+}
+
+pub fn change_dir(path: &CStr) -> Result<(), i32> {
+    // SAFETY: NUL-terminated path.
+    check(unsafe { chdir(path.as_ptr()) }).map(|_| ())
+}
+
+/// execv(2); returns only on failure, with the errno.
+///
+/// # Safety
+/// `argv` must be a null-terminated array of pointers to NUL-terminated
+/// strings that stay alive for the call.
+pub unsafe fn exec_argv(path: &CStr, argv: &[*const c_char]) -> i32 {
+    execv(path.as_ptr(), argv.as_ptr());
+    errno()
+}
+
+/// Restores SIGPIPE's default action, which Rust's runtime set to
+/// "ignore": an exec'd program would inherit that and not die of EPIPE.
+pub fn default_sigpipe() {
+    // SAFETY: installs the default disposition, no handler code.
+    unsafe {
+        signal(SIGPIPE, SIG_DFL);
+    }
 }
 
 /// Flushes filesystems and powers the machine off. PID 1 must never return or
@@ -278,12 +351,29 @@ pub fn sysconf_u64(name: c_int) -> Option<u64> {
     u64::try_from(v).ok()
 }
 
-/// A pipe as (read end, write end), close-on-exec (we never exec anyway).
+/// A pipe as (read end, write end), close-on-exec (exec.rs dup2s the ends
+/// a program should keep).
 pub fn make_pipe() -> Result<(i32, i32), i32> {
     let mut fds = [0 as c_int; 2];
     // SAFETY: fds has room for the two descriptors pipe2 writes.
     check(unsafe { pipe2(fds.as_mut_ptr(), O_CLOEXEC) })?;
     Ok((fds[0], fds[1]))
+}
+
+/// Waits up to `timeout_ms` for any of `fds` to be readable or hung up;
+/// returns, per fd, whether it is.
+pub fn poll_fds(fds: &[i32], timeout_ms: i32) -> Result<Vec<bool>, i32> {
+    let mut p: Vec<PollFd> = fds
+        .iter()
+        .map(|&fd| PollFd {
+            fd,
+            events: POLLIN,
+            revents: 0,
+        })
+        .collect();
+    // SAFETY: p is a live array of p.len() PollFds.
+    check(unsafe { poll(p.as_mut_ptr(), p.len() as c_ulong, timeout_ms) })?;
+    Ok(p.iter().map(|x| x.revents != 0).collect())
 }
 
 /// Waits up to `timeout_ms` for `fd` to be readable or hung up.

@@ -112,6 +112,10 @@ enum Cmd {
         /// Run 'PROGRAM ARGS' (a path inside a share) after the probe in every cell.
         #[arg(long, value_name = "CMD")]
         exec: Option<String>,
+        /// Extra kernel command-line word(s) for every cell (e.g. loglevel=7,
+        /// or kmatrix.drill=panic to rehearse a failure).
+        #[arg(long, value_name = "WORD")]
+        append: Vec<String>,
     },
     /// Build (or find in the cache) the kernels of the matrix.
     Build {
@@ -316,7 +320,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Cmd::Run { m, jobs: j, format, out, accel, cases, share, exec } => {
+        Cmd::Run { m, jobs: j, format, out, accel, cases, share, exec, append } => {
             let shares = share.iter().map(|s| kmatrix::share::Share::parse(s)).collect::<Result<Vec<_>>>()?;
             if !shares.is_empty() {
                 kmatrix::share::virtiofsd_binary()?;
@@ -324,7 +328,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             if exec.is_some() && shares.is_empty() {
                 bail!("--exec runs a program from a share: add --share HOST_DIR");
             }
-            let opts = run::CellOptions { cases, shares, exec };
+            let opts = run::CellOptions { cases, shares, exec, append };
             run_matrix(m, jobs(j), format, out, accel, opts).await
         }
     }

@@ -157,6 +157,7 @@ pub fn render_table(r: &Report) -> String {
             let _ = writeln!(s, "{} {}: {}: expected {}, observed {}{}", short(k.verdict), c.cell.name, k.id, k.expected, k.observed, if k.detail.is_empty() { String::new() } else { format!(" ({})", k.detail) });
         }
     }
+    s.push_str(&render_deviations(r));
     let mut counts = [0usize; 5];
     for k in r.cells.iter().flat_map(|c| &c.cases) {
         counts[k.verdict as usize] += 1;
@@ -172,6 +173,31 @@ pub fn render_table(r: &Report) -> String {
         counts[Verdict::Error as usize],
         if r.unfinished.is_empty() { String::new() } else { format!("; {} cells unfinished", r.unfinished.len()) }
     );
+    s
+}
+
+/// Every case where the kernel disagrees with the spec, grouped by case,
+/// with what each cell observed, arch by arch.
+pub fn render_deviations(r: &Report) -> String {
+    let mut by_case: std::collections::BTreeMap<&str, Vec<(&CellReport, &Case)>> = Default::default();
+    for c in &r.cells {
+        for k in c.cases.iter().filter(|k| matches!(k.verdict, Verdict::Fail | Verdict::KnownDeviation)) {
+            by_case.entry(k.id.as_str()).or_default().push((c, k));
+        }
+    }
+    if by_case.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\nspec deviations (kernel != spec):\n");
+    for (id, mut hits) in by_case {
+        hits.sort_by(|a, b| (&a.0.cell.arch, a.0.cell.index).cmp(&(&b.0.cell.arch, b.0.cell.index)));
+        let known = hits.iter().all(|h| h.1.verdict == Verdict::KnownDeviation);
+        let _ = writeln!(s, "  {id}{}: spec says {}", if known { " (known)" } else { "" }, hits[0].1.expected);
+        for (c, k) in hits {
+            let kernel = c.hello.as_ref().map_or(String::new(), |h| format!(" [{} {}]", h.uname_release, h.uname_machine));
+            let _ = writeln!(s, "    {:44} observed {}{kernel}{}", c.cell.name, k.observed, if k.detail.is_empty() || k.verdict == Verdict::KnownDeviation { String::new() } else { format!(" ({})", k.detail) });
+        }
+    }
     s
 }
 

@@ -134,6 +134,8 @@ pub struct CellOptions {
     pub shares: Vec<crate::share::Share>,
     /// A program (and arguments) from a share, run after the probe.
     pub exec: Option<String>,
+    /// Extra kernel command-line words, passed as they are.
+    pub append: Vec<String>,
 }
 
 /// The kernel command line words that carry a cell's parameters to guest-init.
@@ -152,6 +154,7 @@ pub fn guest_cmdline(cell: &Cell, opts: &CellOptions) -> Vec<String> {
         // Hex keeps spaces and quotes from the kernel's command-line parser.
         v.push(format!("kmatrix.exec={}", hex::encode(e)));
     }
+    v.extend(opts.append.iter().cloned());
     v
 }
 
@@ -241,7 +244,13 @@ pub async fn run_cell(cell: &Cell, prep: &Prepared, out_root: &Path, opts: &Cell
         (Exit::TimedOut { stopped_by }, _) => (CellStatus::Timeout, format!("no power-off within {} s (stopped by {stopped_by})", cell.timeout_s)),
         (Exit::QemuFailed { status, stderr }, _) => (CellStatus::Error, format!("QEMU {status}: {}", stderr.lines().last().unwrap_or(""))),
         (Exit::PoweredOff, Completeness::Complete) => (CellStatus::Ok, String::new()),
-        (Exit::PoweredOff, Completeness::Incomplete) => (CellStatus::Incomplete, format!("results stream has no end record ({} bytes)", s.bytes)),
+        (Exit::PoweredOff, Completeness::Incomplete) => (
+            CellStatus::Incomplete,
+            match s.truncated_at {
+                Some(at) => format!("results stream cut off mid-record at offset {at} ({} bytes, no end record)", s.bytes),
+                None => format!("results stream has no end record ({} bytes)", s.bytes),
+            },
+        ),
         (Exit::PoweredOff, Completeness::ProtocolError) => (CellStatus::ProtocolError, s.errors.first().cloned().unwrap_or_default()),
     };
     if rep.status != CellStatus::Ok {
@@ -256,7 +265,8 @@ pub async fn run_cell(cell: &Cell, prep: &Prepared, out_root: &Path, opts: &Cell
         }
     }
     // Judge whatever arrived, even from a broken cell: partial evidence is kept.
-    let mut cases = oracle::judge(&CellFacts { aio }, &s);
+    let selected = opts.cases.as_ref().map(|c| c.split(',').map(str::to_string).collect());
+    let mut cases = oracle::judge(&CellFacts { aio, selected }, &s);
     oracle::apply_known(&mut cases, &cell.arch, &oracle::known_deviations());
     cases.extend(oracle::judge_exec(&s, opts.exec.as_deref()));
     rep.cases = cases;

@@ -1,0 +1,460 @@
+//! kmatrix.exec=HEX: runs the user's program (typically from a share) once
+//! the probe is done, and reports its exit status and output as the "exec"
+//! experiment record. The command line is hex-encoded so that spaces and
+//! quotes survive the kernel's parameter parser; it is split on ASCII
+//! whitespace and exec'd directly (there is no shell in the guest).
+
+use std::ffi::CString;
+use std::os::raw::c_char;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::child::{self, Fate};
+use crate::json::{Arr, Obj};
+use crate::record;
+use crate::sys;
+
+/// Output kept per stream; the rest is read (so the program never blocks
+/// on a full pipe) and only counted.
+pub const KEEP: usize = 64 * 1024;
+
+/// After the program exits, how long to keep reading output that is still
+/// in the pipes (a leftover grandchild could otherwise keep us here).
+const DRAIN_LIMIT: Duration = Duration::from_secs(1);
+
+/// The command line encoded in `hex`, split into words.
+pub fn decode(hex: &str) -> Result<Vec<String>, String> {
+    let digits = hex.as_bytes();
+    if digits.len() % 2 != 0 {
+        return Err(format!("bad hex: odd length {}", digits.len()));
+    }
+    let mut bytes = Vec::with_capacity(digits.len() / 2);
+    for pair in digits.chunks(2) {
+        let nibble = |b: u8| (b as char).to_digit(16);
+        match (nibble(pair[0]), nibble(pair[1])) {
+            (Some(h), Some(l)) => bytes.push((h * 16 + l) as u8),
+            _ => {
+                return Err(format!(
+                    "bad hex: {:?} is not a hex byte",
+                    String::from_utf8_lossy(pair)
+                ))
+            }
+        }
+    }
+    let text = String::from_utf8(bytes).map_err(|_| "command is not UTF-8".to_string())?;
+    let argv: Vec<String> = text.split_ascii_whitespace().map(str::to_string).collect();
+    if argv.is_empty() {
+        return Err("empty command".to_string());
+    }
+    Ok(argv)
+}
+
+/// Everything the child needs, built before fork so that the child only
+/// makes system calls between fork and exec.
+struct Prepared {
+    path: CString,
+    dir: Option<CString>,
+    dev_null: CString,
+    _argv: Vec<CString>,
+    /// Pointers into `_argv`, null-terminated, as execv wants them.
+    argv_ptrs: Vec<*const c_char>,
+}
+
+fn prepare(argv: &[String]) -> Result<Prepared, String> {
+    let program = argv.first().ok_or_else(|| "empty command".to_string())?;
+    // Absolute, so that the chdir below does not change what is run.
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let full = cwd.join(program);
+    let dir = full
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_string_lossy);
+    let nul = |_| format!("{program:?}: contains a NUL byte");
+    let path = CString::new(full.to_string_lossy().into_owned()).map_err(nul)?;
+    let dir = match dir {
+        Some(d) => Some(CString::new(d.into_owned()).map_err(nul)?),
+        None => None,
+    };
+    let owned: Vec<CString> = argv
+        .iter()
+        .map(|a| {
+            CString::new(a.as_str()).map_err(|_| format!("argument {a:?} contains a NUL byte"))
+        })
+        .collect::<Result<_, _>>()?;
+    let mut argv_ptrs: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+    argv_ptrs.push(std::ptr::null());
+    Ok(Prepared {
+        path,
+        dir,
+        dev_null: CString::new("/dev/null").map_err(nul)?,
+        _argv: owned,
+        argv_ptrs,
+    })
+}
+
+/// What the child reports through the error pipe when it cannot exec.
+const STEP_NAMES: [&str; 3] = ["dup2", "chdir", "execv"];
+
+/// The child, between fork and exec: never returns.
+fn child_side(p: &Prepared, out_w: i32, err_w: i32, report_w: i32) -> ! {
+    // Own process group, so a timeout kills whatever the program started.
+    let _ = sys::set_pgid(0, 0);
+    sys::default_sigpipe();
+    let fail = |step: u8, errno: i32| -> ! {
+        let mut msg = [step; 5];
+        msg[1..].copy_from_slice(&errno.to_le_bytes());
+        let _ = sys::write_all_fd(report_w, &msg);
+        sys::exit_now(127)
+    };
+    // stdin: /dev/null rather than the console, so the program cannot block on it.
+    if let Ok(fd) = sys::open_read(&p.dev_null) {
+        let _ = sys::dup_to(fd, 0);
+    }
+    if let Err(e) = sys::dup_to(out_w, 1).and_then(|()| sys::dup_to(err_w, 2)) {
+        fail(0, e);
+    }
+    if let Some(d) = &p.dir {
+        if let Err(e) = sys::change_dir(d) {
+            fail(1, e);
+        }
+    }
+    // SAFETY: argv_ptrs points into p._argv, alive here, and ends with null.
+    let e = unsafe { sys::exec_argv(&p.path, &p.argv_ptrs) };
+    fail(2, e)
+}
+
+/// One output stream of the program.
+struct Stream {
+    fd: i32,
+    open: bool,
+    kept: Vec<u8>,
+    total: u64,
+}
+
+impl Stream {
+    fn new(fd: i32) -> Stream {
+        Stream {
+            fd,
+            open: true,
+            kept: Vec::new(),
+            total: 0,
+        }
+    }
+
+    /// One read(2); closes the stream at EOF or on a real error.
+    fn read_once(&mut self, chunk: &mut [u8]) {
+        match sys::read_fd(self.fd, chunk) {
+            Ok(0) => self.open = false,
+            Ok(n) => {
+                let data = chunk.get(..n).unwrap_or_default();
+                let room = KEEP.saturating_sub(self.kept.len());
+                self.kept
+                    .extend_from_slice(data.get(..room.min(n)).unwrap_or_default());
+                self.total += n as u64;
+            }
+            Err(e) if e == sys::EINTR => {}
+            Err(_) => self.open = false,
+        }
+    }
+}
+
+/// Waits up to `wait_ms` for output and reads what is ready; false if
+/// nothing was (or both streams are closed).
+fn pump(streams: &mut [&mut Stream; 2], wait_ms: i32, chunk: &mut [u8]) -> bool {
+    let fds: Vec<i32> = streams.iter().filter(|s| s.open).map(|s| s.fd).collect();
+    if fds.is_empty() {
+        if wait_ms > 0 {
+            std::thread::sleep(Duration::from_millis(wait_ms as u64));
+        }
+        return false;
+    }
+    let ready = match sys::poll_fds(&fds, wait_ms) {
+        Ok(r) => r,
+        Err(_) => return false,
+    };
+    let mut any = false;
+    for s in streams.iter_mut() {
+        let i = fds.iter().position(|&fd| fd == s.fd);
+        if i.and_then(|i| ready.get(i)).copied().unwrap_or(false) {
+            s.read_once(chunk);
+            any = true;
+        }
+    }
+    any
+}
+
+/// The status label: "exit:N", "signal:N" or "timeout".
+fn status_label(timed_out: bool, fate: Fate) -> String {
+    match fate {
+        _ if timed_out => "timeout".to_string(),
+        Fate::Exited => "exit:0".to_string(),
+        other => other.label(),
+    }
+}
+
+/// Runs the command in `hex` with `timeout`; returns the "exec" record.
+pub fn run(hex: &str, timeout: Duration) -> String {
+    let argv = match decode(hex) {
+        Ok(a) => a,
+        Err(e) => return not_run(&[], &e),
+    };
+    let prepared = match prepare(&argv) {
+        Ok(p) => p,
+        Err(e) => return not_run(&argv, &e),
+    };
+    let pipes = (sys::make_pipe(), sys::make_pipe(), sys::make_pipe());
+    let ((out_r, out_w), (err_r, err_w), (rep_r, rep_w)) = match pipes {
+        (Ok(o), Ok(e), Ok(r)) => (o, e, r),
+        (o, e, r) => {
+            for (a, b) in [o, e, r].iter().filter_map(|p| p.ok()) {
+                sys::close_fd(a);
+                sys::close_fd(b);
+            }
+            return not_run(&argv, "pipe: cannot create pipes");
+        }
+    };
+    let pid = match sys::fork_process() {
+        Ok(pid) => pid,
+        Err(e) => {
+            for fd in [out_r, out_w, err_r, err_w, rep_r, rep_w] {
+                sys::close_fd(fd);
+            }
+            return not_run(&argv, &format!("fork: {}", errno_text(e)));
+        }
+    };
+    if pid == 0 {
+        child_side(&prepared, out_w, err_w, rep_w);
+    }
+    for fd in [out_w, err_w, rep_w] {
+        sys::close_fd(fd);
+    }
+    // Also from this side, so killing the group right after fork works.
+    let _ = sys::set_pgid(pid, pid);
+
+    let started = Instant::now();
+    let (mut out, mut err) = (Stream::new(out_r), Stream::new(err_r));
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut timed_out = false;
+    let fate = loop {
+        // Short slices: the program's exit ends the wait even if a
+        // grandchild still holds the pipes open.
+        let left = timeout.saturating_sub(started.elapsed());
+        let ms = left.as_millis().clamp(1, 20) as i32;
+        pump(&mut [&mut out, &mut err], ms, &mut chunk);
+        match sys::wait_pid(pid, true) {
+            Ok(Some((_, status))) => break child::decode_status(status),
+            Ok(None) => {}
+            Err(_) => break Fate::Unreaped,
+        }
+        if started.elapsed() >= timeout {
+            timed_out = true;
+            if sys::send_signal(-pid, sys::SIGKILL).is_err() {
+                let _ = sys::send_signal(pid, sys::SIGKILL);
+            }
+            break child::reap_within(pid, Duration::from_secs(5));
+        }
+    };
+    // What it wrote just before exiting is still in the pipes.
+    let drain_start = Instant::now();
+    while drain_start.elapsed() < DRAIN_LIMIT && pump(&mut [&mut out, &mut err], 0, &mut chunk) {}
+    // Written by the child only if it never got to exec.
+    let mut report = [0u8; 5];
+    let failed_step = match sys::poll_readable(rep_r, 0) {
+        Ok(true) => match sys::read_fd(rep_r, &mut report) {
+            Ok(5) => Some((
+                report[0],
+                i32::from_le_bytes([report[1], report[2], report[3], report[4]]),
+            )),
+            _ => None,
+        },
+        _ => None,
+    };
+    for fd in [out_r, err_r, rep_r] {
+        sys::close_fd(fd);
+    }
+    // Whatever the program left running must not outlive it.
+    let _ = child::kill_group(pid, Duration::from_secs(2));
+    child::reap_zombies();
+
+    if let Some((step, errno)) = failed_step {
+        let name = STEP_NAMES.get(step as usize).copied().unwrap_or("exec");
+        let what = match step {
+            1 => prepared
+                .dir
+                .as_ref()
+                .map(|d| d.to_string_lossy().into_owned()),
+            _ => Some(prepared.path.to_string_lossy().into_owned()),
+        };
+        let target = what.unwrap_or_default();
+        return not_run(&argv, &format!("{name} {target}: {}", errno_text(errno)));
+    }
+    let mut o = Obj::new();
+    o.raw("argv", &argv_json(&argv))
+        .str("status", &status_label(timed_out, fate))
+        .str("stdout", &String::from_utf8_lossy(&out.kept))
+        .str("stderr", &String::from_utf8_lossy(&err.kept))
+        .u64("stdout_bytes", out.total)
+        .u64("stderr_bytes", err.total);
+    record::experiment("exec", "exited", &o.to_json())
+}
+
+fn argv_json(argv: &[String]) -> String {
+    let mut a = Arr::new();
+    for w in argv {
+        let mut s = String::new();
+        crate::json::push_string(&mut s, w);
+        a.push_raw(&s);
+    }
+    a.to_json()
+}
+
+fn errno_text(errno: i32) -> String {
+    std::io::Error::from_raw_os_error(errno).to_string()
+}
+
+/// The record for a program that never ran.
+fn not_run(argv: &[String], error: &str) -> String {
+    let mut o = Obj::new();
+    o.raw("argv", &argv_json(argv))
+        .str("status", "not-run")
+        .str("stdout", "")
+        .str("stderr", "")
+        .u64("stdout_bytes", 0)
+        .u64("stderr_bytes", 0)
+        .str("error", error);
+    record::experiment("exec", "exited", &o.to_json())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// run() reaps any zombie (it is PID 1's job), so tests that fork must
+    /// not overlap.
+    static FORKING: Mutex<()> = Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        FORKING.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn hex(s: &str) -> String {
+        s.bytes().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn decoding() {
+        assert_eq!(
+            decode(&hex("/mnt/host/t  a\tb\n")).unwrap(),
+            vec!["/mnt/host/t", "a", "b"]
+        );
+        assert_eq!(decode("2F6D6E74").unwrap(), vec!["/mnt"]);
+        assert!(decode("2f6").unwrap_err().contains("odd length"));
+        assert!(decode("2fzz").unwrap_err().contains("not a hex byte"));
+        assert!(decode("+1").is_err());
+        assert_eq!(decode("").unwrap_err(), "empty command");
+        assert_eq!(decode(&hex("  \t")).unwrap_err(), "empty command");
+        assert!(decode("ff").unwrap_err().contains("UTF-8"));
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(status_label(false, Fate::Exited), "exit:0");
+        assert_eq!(status_label(false, Fate::Exit(3)), "exit:3");
+        assert_eq!(status_label(false, Fate::Signal(9)), "signal:9");
+        assert_eq!(status_label(true, Fate::Signal(9)), "timeout");
+    }
+
+    #[test]
+    fn bad_hex_is_not_run() {
+        assert_eq!(
+            run("zz", Duration::from_secs(1)),
+            "{\"v\":1,\"type\":\"experiment\",\"id\":\"exec\",\"fate\":\"exited\",\"obs\":{\"argv\":[],\
+             \"status\":\"not-run\",\"stdout\":\"\",\"stderr\":\"\",\"stdout_bytes\":0,\
+             \"stderr_bytes\":0,\"error\":\"bad hex: \\\"zz\\\" is not a hex byte\"}}"
+        );
+    }
+
+    // The tests below fork and exec real programs of the build host.
+
+    #[test]
+    fn runs_and_captures_both_streams() {
+        let _guard = serial();
+        let cmd = "/bin/sh -c echo${IFS}out;echo${IFS}err>&2;printf${IFS}'\\033\\377';exit${IFS}3";
+        let rec = run(&hex(cmd), Duration::from_secs(10));
+        assert!(rec.contains("\"status\":\"exit:3\""), "{rec}");
+        assert!(
+            rec.contains("\"stdout\":\"out\\n\\u001b\u{fffd}\""),
+            "{rec}"
+        );
+        assert!(rec.contains("\"stderr\":\"err\\n\""), "{rec}");
+        assert!(
+            rec.contains("\"stdout_bytes\":6,\"stderr_bytes\":4}"),
+            "{rec}"
+        );
+    }
+
+    #[test]
+    fn cwd_is_the_program_directory() {
+        let _guard = serial();
+        let rec = run(&hex("/bin/pwd"), Duration::from_secs(10));
+        // pwd prints the physical directory (/bin may be a symlink).
+        let dir = std::fs::canonicalize("/bin").unwrap();
+        let want = format!("\"status\":\"exit:0\",\"stdout\":\"{}\\n\"", dir.display());
+        assert!(rec.contains(&want), "{rec}");
+    }
+
+    #[test]
+    fn keeps_64k_and_counts_the_rest() {
+        let _guard = serial();
+        // 300000 bytes on stdout, 200000 on stderr, at the same time:
+        // reading only one pipe would deadlock.
+        let cmd = "/bin/sh -c head${IFS}-c${IFS}200000${IFS}/dev/zero>&2&head${IFS}-c${IFS}300000${IFS}/dev/zero;wait";
+        let rec = run(&hex(cmd), Duration::from_secs(20));
+        assert!(rec.contains("\"status\":\"exit:0\""), "{rec:.300}");
+        assert!(
+            rec.contains("\"stdout_bytes\":300000,\"stderr_bytes\":200000}"),
+            "{}",
+            &rec[rec.len() - 100..]
+        );
+        assert_eq!(rec.matches("\\u0000").count(), 2 * KEEP);
+    }
+
+    #[test]
+    fn timeout_and_signal() {
+        let _guard = serial();
+        let t0 = Instant::now();
+        let rec = run(&hex("/bin/sleep 30"), Duration::from_millis(300));
+        assert!(rec.contains("\"status\":\"timeout\""), "{rec}");
+        assert!(t0.elapsed() < Duration::from_secs(10));
+        let rec = run(
+            &hex("/bin/sh -c kill${IFS}-9${IFS}$$"),
+            Duration::from_secs(10),
+        );
+        assert!(rec.contains("\"status\":\"signal:9\""), "{rec}");
+    }
+
+    #[test]
+    fn missing_program_is_not_run() {
+        let _guard = serial();
+        let rec = run(&hex("/nonexistent/prog x"), Duration::from_secs(10));
+        assert!(
+            rec.contains("\"argv\":[\"/nonexistent/prog\",\"x\"],\"status\":\"not-run\""),
+            "{rec}"
+        );
+        // The program's directory is missing too: chdir fails first.
+        assert!(
+            rec.contains(
+                "\"error\":\"chdir /nonexistent: No such file or directory (os error 2)\""
+            ),
+            "{rec}"
+        );
+        let file = std::env::temp_dir().join(format!("kmx-exec-test-{}", std::process::id()));
+        std::fs::write(&file, "not a program").unwrap();
+        let name = file.to_string_lossy().into_owned();
+        let rec = run(&hex(&name), Duration::from_secs(10));
+        std::fs::remove_file(&file).unwrap();
+        let want = format!("\"error\":\"execv {name}: Permission denied (os error 13)\"");
+        assert!(rec.contains(&want), "{rec}");
+    }
+}
