@@ -9,18 +9,31 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
         let p = e.path();
         if p.is_dir() {
             walk(&p, base, out);
-        } else if p.extension().map_or(false, |x| x == "rs") {
+        } else if p.extension().is_some_and(|x| x == "rs") {
             let rel = p.strip_prefix(base).unwrap().to_string_lossy().into_owned();
-            out.push(format!("({rel:?}, include_str!({:?})),", p.display().to_string()));
+            out.push(format!(
+                "({rel:?}, include_str!({:?})),",
+                p.display().to_string()
+            ));
         }
     }
 }
 
 fn main() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-init/src").canonicalize().unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../guest-init/src")
+        .canonicalize()
+        .unwrap();
     println!("cargo:rerun-if-changed={}", src.display());
     let mut items = Vec::new();
     walk(&src, &src, &mut items);
-    let code = format!("pub const GUEST_SOURCES: &[(&str, &str)] = &[\n{}\n];\n", items.join("\n"));
-    std::fs::write(Path::new(&std::env::var("OUT_DIR").unwrap()).join("guest_sources.rs"), code).unwrap();
+    let code = format!(
+        "pub const GUEST_SOURCES: &[(&str, &str)] = &[\n{}\n];\n",
+        items.join("\n")
+    );
+    std::fs::write(
+        Path::new(&std::env::var("OUT_DIR").unwrap()).join("guest_sources.rs"),
+        code,
+    )
+    .unwrap();
 }

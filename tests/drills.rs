@@ -12,7 +12,8 @@ fn procs_mentioning(needle: &str) -> Vec<String> {
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
             let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            let zombie = std::fs::read_to_string(e.path().join("stat")).map_or(false, |s| s.contains(") Z "));
+            let zombie = std::fs::read_to_string(e.path().join("stat"))
+                .is_ok_and(|s| s.contains(") Z "));
             if cmd.contains(needle) && !zombie {
                 out.push(cmd);
             }
@@ -22,7 +23,11 @@ fn procs_mentioning(needle: &str) -> Vec<String> {
 }
 
 fn entries(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
 }
 
 fn interrupt_run_with(signal: i32) {
@@ -31,7 +36,10 @@ fn interrupt_run_with(signal: i32) {
     let scratch = tmp.path().join("scratch");
     std::fs::create_dir(&scratch).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
-        .args(["run", "--arch", "x86_64", "--config", "aio-on", "--cpus", "1,2", "--format", "json", "--out"])
+        .args([
+            "run", "--arch", "x86_64", "--config", "aio-on", "--cpus", "1,2", "--format", "json",
+            "--out",
+        ])
         .arg(&out)
         .env("TMPDIR", &scratch)
         .stdout(Stdio::piped())
@@ -40,9 +48,17 @@ fn interrupt_run_with(signal: i32) {
         .unwrap();
     // Wait until both VMs are up (their QMP sockets live in our TMPDIR).
     let t0 = Instant::now();
-    while procs_mentioning(scratch.to_str().unwrap()).iter().filter(|c| c.contains("qemu-system")).count() < 2 {
+    while procs_mentioning(scratch.to_str().unwrap())
+        .iter()
+        .filter(|c| c.contains("qemu-system"))
+        .count()
+        < 2
+    {
         assert!(t0.elapsed() < Duration::from_secs(600), "VMs never started");
-        assert!(child.try_wait().unwrap().is_none(), "kmatrix ended before the VMs started");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "kmatrix ended before the VMs started"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     // SAFETY: signalling our own child.
@@ -53,11 +69,20 @@ fn interrupt_run_with(signal: i32) {
     assert!(err.contains("interrupted"), "{err}");
     let left = procs_mentioning(scratch.to_str().unwrap());
     assert!(left.is_empty(), "orphans left behind: {left:?}");
-    assert!(entries(&scratch).is_empty(), "temp dirs or sockets left behind: {:?}", entries(&scratch));
-    let report: Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert!(
+        entries(&scratch).is_empty(),
+        "temp dirs or sockets left behind: {:?}",
+        entries(&scratch)
+    );
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
     let unfinished = report["unfinished"].as_array().unwrap();
     let cells = report["cells"].as_array().unwrap();
-    assert_eq!(unfinished.len() + cells.len(), 2, "every cell is accounted for: {report}");
+    assert_eq!(
+        unfinished.len() + cells.len(),
+        2,
+        "every cell is accounted for: {report}"
+    );
     assert!(!unfinished.is_empty(), "the interrupted cells are named");
 }
 
@@ -71,19 +96,33 @@ fn ctrl_c_reaps_every_vm_and_writes_the_partial_report() {
     interrupt_run_with(libc::SIGINT);
 }
 
-/// One x86_64 aio-on cell with extra kernel command-line words; the JSON
-/// report's only cell, the exit status and stderr.
-fn drill(append: &[&str], extra: &[&str]) -> (Value, Option<i32>, String) {
+/// One x86_64 aio-on cell with extra kernel command-line words: the JSON
+/// report, the exit status, stderr, and the out dir (kept while in scope).
+fn drill(append: &[&str], extra: &[&str]) -> (Value, Option<i32>, String, tempfile::TempDir) {
     let tmp = tempfile::tempdir().unwrap();
-    let mut args = vec!["run", "--arch", "x86_64", "--config", "aio-on", "--format", "json", "--out", tmp.path().to_str().unwrap()];
+    let mut args = vec![
+        "run",
+        "--arch",
+        "x86_64",
+        "--config",
+        "aio-on",
+        "--format",
+        "json",
+        "--out",
+        tmp.path().to_str().unwrap(),
+    ];
     for a in append {
         args.extend(["--append", a]);
     }
     args.extend(extra);
-    let o = Command::new(env!("CARGO_BIN_EXE_kmatrix")).args(&args).output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
+        .args(&args)
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    let report: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("JSON report ({e}): {err}"));
-    (report, o.status.code(), err)
+    let report: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("JSON report ({e}): {err}"));
+    (report, o.status.code(), err, tmp)
 }
 
 fn only_cell(r: &Value) -> &Value {
@@ -94,19 +133,34 @@ fn only_cell(r: &Value) -> &Value {
 
 #[test]
 fn guest_panic_is_a_panic_verdict_with_console_evidence() {
-    let (r, code, _) = drill(&["kmatrix.drill=panic"], &[]);
+    let (r, code, _, _out) = drill(&["kmatrix.drill=panic"], &[]);
     let c = only_cell(&r);
     assert_eq!(c["status"], "panic", "{c}");
-    assert!(c["status_detail"].as_str().unwrap().contains("GUEST_PANICKED"), "pvpanic reported over QMP: {c}");
-    assert!(c["console_excerpt"].as_str().unwrap().contains("Kernel panic"), "{c}");
-    assert_eq!(c["hello"]["mode"], "probe", "what the guest sent before dying is kept");
+    assert!(
+        c["status_detail"]
+            .as_str()
+            .unwrap()
+            .contains("GUEST_PANICKED"),
+        "pvpanic reported over QMP: {c}"
+    );
+    assert!(
+        c["console_excerpt"]
+            .as_str()
+            .unwrap()
+            .contains("Kernel panic"),
+        "{c}"
+    );
+    assert_eq!(
+        c["hello"]["mode"], "probe",
+        "what the guest sent before dying is kept"
+    );
     assert_eq!(code, Some(1));
 }
 
 #[test]
 fn hung_guest_times_out_and_is_stopped_over_qmp() {
     let t = Instant::now();
-    let (r, code, _) = drill(&["kmatrix.drill=hang"], &["--timeout", "8"]);
+    let (r, code, _, _out) = drill(&["kmatrix.drill=hang"], &["--timeout", "8"]);
     let c = only_cell(&r);
     assert_eq!(c["status"], "timeout", "{c}");
     assert_eq!(c["exit"]["stopped_by"], "qmp quit", "{c}");
@@ -116,57 +170,87 @@ fn hung_guest_times_out_and_is_stopped_over_qmp() {
 
 #[test]
 fn silent_guest_is_incomplete() {
-    let (r, _, _) = drill(&["kmatrix.drill=silent"], &[]);
+    let (r, _, _, _out) = drill(&["kmatrix.drill=silent"], &[]);
     let c = only_cell(&r);
     assert_eq!(c["status"], "incomplete", "{c}");
-    assert!(c["cases"].as_array().unwrap().iter().all(|k| k["verdict"] == "error"), "no case passes on no data");
+    assert!(
+        c["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|k| k["verdict"] == "error"),
+        "no case passes on no data"
+    );
 }
 
 #[test]
 fn truncated_stream_is_incomplete_naming_the_offset() {
-    let (r, _, _) = drill(&["kmatrix.drill=truncate"], &[]);
+    let (r, _, _, _out) = drill(&["kmatrix.drill=truncate"], &[]);
     let c = only_cell(&r);
     assert_eq!(c["status"], "incomplete", "{c}");
-    assert!(c["status_detail"].as_str().unwrap().contains("offset"), "{c}");
+    assert!(
+        c["status_detail"].as_str().unwrap().contains("offset"),
+        "{c}"
+    );
 }
 
 #[test]
 fn garbage_is_a_protocol_error_naming_the_offset() {
-    let (r, _, _) = drill(&["kmatrix.drill=garbage"], &[]);
+    let (r, _, _, _out) = drill(&["kmatrix.drill=garbage"], &[]);
     let c = only_cell(&r);
     assert_eq!(c["status"], "protocol-error", "{c}");
-    assert!(c["status_detail"].as_str().unwrap().starts_with("offset "), "{c}");
+    assert!(
+        c["status_detail"].as_str().unwrap().starts_with("offset "),
+        "{c}"
+    );
 }
 
 #[test]
 fn result_flood_is_bounded() {
-    let (r, _, _) = drill(&["kmatrix.drill=flood"], &["--timeout", "15"]);
+    let (r, _, _, _out) = drill(&["kmatrix.drill=flood"], &["--timeout", "15"]);
     let c = only_cell(&r);
     assert_eq!(c["status"], "timeout", "{c}");
-    let kept = std::fs::metadata(Path::new(c["artifacts"].as_str().unwrap()).join("results.jsonl")).unwrap().len();
+    let kept = std::fs::metadata(Path::new(c["artifacts"].as_str().unwrap()).join("results.jsonl"))
+        .unwrap()
+        .len();
     assert!(kept <= 8 << 20, "kept {kept} bytes");
-    assert!(c["timings"]["results_bytes"].as_u64().unwrap() > kept, "the flood went past the cap and was counted");
-    assert!(c["stream_errors"].as_array().unwrap().iter().any(|e| e.as_str().unwrap().contains("flood")), "{c}");
+    assert!(
+        c["timings"]["results_bytes"].as_u64().unwrap() > kept,
+        "the flood went past the cap and was counted"
+    );
+    assert!(
+        c["stream_errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("flood")),
+        "{c}"
+    );
 }
 
 #[test]
 fn console_flood_is_bounded() {
-    let (r, _, _) = drill(&["kmatrix.drill=flood-console"], &["--timeout", "15"]);
+    let (r, _, _, _out) = drill(&["kmatrix.drill=flood-console"], &["--timeout", "15"]);
     let c = only_cell(&r);
     assert_eq!(c["status"], "timeout", "{c}");
-    let kept = std::fs::metadata(Path::new(c["artifacts"].as_str().unwrap()).join("console.log")).unwrap().len();
+    let kept = std::fs::metadata(Path::new(c["artifacts"].as_str().unwrap()).join("console.log"))
+        .unwrap()
+        .len();
     assert!(kept <= 4 << 20, "kept {kept} bytes");
 }
 
 #[test]
 fn qemu_that_fails_to_start_fails_its_cell_only() {
     // 9999 vCPUs is more than q35 allows: QEMU refuses to start.
-    let (r, code, _) = drill(&[], &["--cpus", "2,9999", "--cases", "setup.basic"]);
+    let (r, code, _, _out) = drill(&[], &["--cpus", "2,9999", "--cases", "setup.basic"]);
     let cells = r["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 2);
     let bad = cells.iter().find(|c| c["cell"]["cpus"] == 9999).unwrap();
     assert_eq!(bad["status"], "error", "{bad}");
-    assert!(bad["status_detail"].as_str().unwrap().contains("CPUs"), "QEMU's own words: {bad}");
+    assert!(
+        bad["status_detail"].as_str().unwrap().contains("CPUs"),
+        "QEMU's own words: {bad}"
+    );
     let good = cells.iter().find(|c| c["cell"]["cpus"] == 2).unwrap();
     assert_eq!(good["status"], "ok", "the other cell goes on: {good}");
     assert_eq!(code, Some(1));

@@ -6,35 +6,77 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn kmatrix(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kmatrix")).args(args).output().expect("kmatrix runs")
+    Command::new(env!("CARGO_BIN_EXE_kmatrix"))
+        .args(args)
+        .output()
+        .expect("kmatrix runs")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn case<'a>(cell: &'a Value, id: &str) -> &'a Value {
-    cell["cases"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("no case {id} in {}", cell["cell"]["name"]))
+    cell["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no case {id} in {}", cell["cell"]["name"]))
 }
 
 #[test]
 fn default_matrix_boots_both_arches_and_judges_every_cell() {
     let out = tempfile::tempdir().unwrap();
-    let o = kmatrix(&["run", "--format", "json", "--out", out.path().to_str().unwrap()]);
-    let report: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("report is JSON ({e}): {}", text(&o)));
+    let o = kmatrix(&[
+        "run",
+        "--format",
+        "json",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    let report: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("report is JSON ({e}): {}", text(&o)));
     let cells = report["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 4, "{}", text(&o));
-    let mut arches: Vec<&str> = cells.iter().map(|c| c["cell"]["arch"].as_str().unwrap()).collect();
+    let mut arches: Vec<&str> = cells
+        .iter()
+        .map(|c| c["cell"]["arch"].as_str().unwrap())
+        .collect();
     arches.dedup();
     assert_eq!(arches, ["x86_64", "arm64"]);
     for c in cells {
         let name = c["cell"]["name"].as_str().unwrap();
-        assert_eq!(c["status"], "ok", "{name}: {} {}", c["status_detail"], c["console_excerpt"]);
+        assert_eq!(
+            c["status"], "ok",
+            "{name}: {} {}",
+            c["status_detail"], c["console_excerpt"]
+        );
         assert_eq!(c["stream"], "complete", "{name}");
-        assert!(c["run_ms"].as_u64().unwrap() > 0, "{name}: boot time measured");
-        assert!(!c["accel_reason"].as_str().unwrap().is_empty(), "{name}: accelerator stated");
-        assert_eq!(c["hello"]["arch"], if c["cell"]["arch"] == "arm64" { "aarch64" } else { "x86_64" }, "{name}: the guest ran on the right arch");
-        assert!(Path::new(c["artifacts"].as_str().unwrap()).join("console.log").exists());
+        assert!(
+            c["run_ms"].as_u64().unwrap() > 0,
+            "{name}: boot time measured"
+        );
+        assert!(
+            !c["accel_reason"].as_str().unwrap().is_empty(),
+            "{name}: accelerator stated"
+        );
+        assert_eq!(
+            c["hello"]["arch"],
+            if c["cell"]["arch"] == "arm64" {
+                "aarch64"
+            } else {
+                "x86_64"
+            },
+            "{name}: the guest ran on the right arch"
+        );
+        assert!(Path::new(c["artifacts"].as_str().unwrap())
+            .join("console.log")
+            .exists());
         for k in c["cases"].as_array().unwrap() {
             assert_ne!(k["verdict"], "error", "{name}: {k}");
             assert_ne!(k["verdict"], "fail", "{name}: {k}");
@@ -44,14 +86,32 @@ fn default_matrix_boots_both_arches_and_judges_every_cell() {
             assert_eq!(case(c, "return.success")["observed"], "OK");
             assert_eq!(case(c, "error.EINVAL.nr_events-zero")["observed"], "EINVAL");
             assert_eq!(case(c, "error.EINVAL.ctxp-nonzero")["observed"], "EINVAL");
-            assert_eq!(case(c, "side-effect.reversible.io_destroy")["verdict"], "pass");
+            assert_eq!(
+                case(c, "side-effect.reversible.io_destroy")["verdict"],
+                "pass"
+            );
         } else {
-            assert_eq!(case(c, "constraint.CONFIG_AIO.enosys")["verdict"], "pass", "{name}");
-            assert_eq!(case(c, "constraint.CONFIG_AIO.enosys")["observed"], "ENOSYS");
-            assert_eq!(case(c, "constraint.CONFIG_AIO.sysctls")["verdict"], "pass", "{name}");
+            assert_eq!(
+                case(c, "constraint.CONFIG_AIO.enosys")["verdict"],
+                "pass",
+                "{name}"
+            );
+            assert_eq!(
+                case(c, "constraint.CONFIG_AIO.enosys")["observed"],
+                "ENOSYS"
+            );
+            assert_eq!(
+                case(c, "constraint.CONFIG_AIO.sysctls")["verdict"],
+                "pass",
+                "{name}"
+            );
         }
     }
-    assert!(o.status.success(), "every case passed, so exit 0: {}", text(&o));
+    assert!(
+        o.status.success(),
+        "every case passed, so exit 0: {}",
+        text(&o)
+    );
     assert!(out.path().join("report.json").exists());
 }
 
@@ -60,7 +120,10 @@ fn second_build_rebuilds_nothing() {
     let first = kmatrix(&["build"]);
     assert!(first.status.success(), "{}", text(&first));
     let second = kmatrix(&["build"]);
-    let lines: Vec<String> = String::from_utf8_lossy(&second.stdout).lines().map(str::to_string).collect();
+    let lines: Vec<String> = String::from_utf8_lossy(&second.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
     assert_eq!(lines.len(), 4, "{}", text(&second));
     assert!(lines.iter().all(|l| l.contains(" cached ")), "{lines:?}");
 }
@@ -69,7 +132,11 @@ fn second_build_rebuilds_nothing() {
 fn missing_kernel_source_is_named() {
     let o = kmatrix(&["build", "--kernel-src", "/nonexistent/linux"]);
     assert!(!o.status.success());
-    assert!(text(&o).contains("--kernel-src /nonexistent/linux: no such directory"), "{}", text(&o));
+    assert!(
+        text(&o).contains("--kernel-src /nonexistent/linux: no such directory"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -81,7 +148,11 @@ fn wrong_arch_image_is_named() {
     std::fs::write(&img, bytes).unwrap();
     let o = kmatrix(&["run", "--arch", "x86_64", "--kernel", img.to_str().unwrap()]);
     assert!(!o.status.success());
-    assert!(text(&o).contains("is an arm64 image, not x86_64"), "{}", text(&o));
+    assert!(
+        text(&o).contains("is an arm64 image, not x86_64"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -89,11 +160,25 @@ fn fragment_option_that_does_not_take_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let frag = dir.path().join("bogus.config");
     std::fs::write(&frag, "CONFIG_KMATRIX_NO_SUCH_OPTION=y\nCONFIG_AIO=y\n").unwrap();
-    let o = kmatrix(&["build", "--arch", "x86_64", "--config", "aio-on", "--fragment", frag.to_str().unwrap()]);
+    let o = kmatrix(&[
+        "build",
+        "--arch",
+        "x86_64",
+        "--config",
+        "aio-on",
+        "--fragment",
+        frag.to_str().unwrap(),
+    ]);
     assert!(!o.status.success());
     let t = text(&o);
-    assert!(t.contains("CONFIG_KMATRIX_NO_SUCH_OPTION=y (from bogus.config)"), "{t}");
-    assert!(!t.contains("CONFIG_AIO=y (from"), "options that took are not blamed: {t}");
+    assert!(
+        t.contains("CONFIG_KMATRIX_NO_SUCH_OPTION=y (from bogus.config)"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("CONFIG_AIO=y (from"),
+        "options that took are not blamed: {t}"
+    );
 }
 
 #[test]
@@ -114,6 +199,14 @@ fn missing_qemu_is_named() {
         .output()
         .unwrap();
     assert!(!o.status.success());
-    assert!(text(&o).contains("qemu-system-aarch64 not found in PATH"), "{}", text(&o));
-    assert!(text(&o).contains("qemu-system-arm"), "names the package: {}", text(&o));
+    assert!(
+        text(&o).contains("qemu-system-aarch64 not found in PATH"),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        text(&o).contains("qemu-system-arm"),
+        "names the package: {}",
+        text(&o)
+    );
 }

@@ -11,13 +11,22 @@ fn clauses(spec: &str) -> Vec<String> {
     let lines: Vec<&str> = spec.lines().map(|l| l.trim_start_matches('+')).collect();
     let mut out = Vec::new();
     for (i, l) in lines.iter().enumerate() {
-        let Some(rest) = l.strip_prefix(" * ") else { continue };
-        let Some((tag, name)) = rest.split_once(": ") else { continue };
-        if !["error", "side-effect", "constraint", "state-trans", "param"].contains(&tag) || rest.starts_with(' ') {
+        let Some(rest) = l.strip_prefix(" * ") else {
+            continue;
+        };
+        let Some((tag, name)) = rest.split_once(": ") else {
+            continue;
+        };
+        if !["error", "side-effect", "constraint", "state-trans", "param"].contains(&tag)
+            || rest.starts_with(' ')
+        {
             continue;
         }
         let name = if tag == "side-effect" {
-            lines.get(i + 1).and_then(|n| n.trim_start_matches([' ', '*']).strip_prefix("target: ")).unwrap_or(name)
+            lines
+                .get(i + 1)
+                .and_then(|n| n.trim_start_matches([' ', '*']).strip_prefix("target: "))
+                .unwrap_or(name)
         } else {
             name.split(',').next().unwrap()
         };
@@ -28,26 +37,105 @@ fn clauses(spec: &str) -> Vec<String> {
 
 /// The clause -> case-id prefixes that check it.
 const MAP: &[(&str, &[&str])] = &[
-    ("param:nr_events", &["param.nr_events.range/", "error.EINVAL.nr_events-zero"]),
-    ("param:ctxp", &["error.EFAULT.", "error.EINVAL.ctxp-nonzero", "notes.handle-is-ring"]),
-    ("error:EFAULT", &["error.EFAULT.null", "error.EFAULT.unmapped", "error.EFAULT.readonly-writeback"]),
-    ("error:EINVAL", &["error.EINVAL.nr_events-zero", "error.EINVAL.ctxp-nonzero", "error.EINVAL.ctxp-existing", "param.nr_events.range/"]),
-    ("error:EAGAIN", &["error.EAGAIN.exceeds-aio-max-nr", "constraint.aio-max-nr.over"]),
-    ("error:ENOMEM", &["error.ENOMEM.rlimit-as", "error.ENOMEM.fail-nth", "error.ENOMEM.failslab"]),
+    (
+        "param:nr_events",
+        &["param.nr_events.range/", "error.EINVAL.nr_events-zero"],
+    ),
+    (
+        "param:ctxp",
+        &[
+            "error.EFAULT.",
+            "error.EINVAL.ctxp-nonzero",
+            "notes.handle-is-ring",
+        ],
+    ),
+    (
+        "error:EFAULT",
+        &[
+            "error.EFAULT.null",
+            "error.EFAULT.unmapped",
+            "error.EFAULT.readonly-writeback",
+        ],
+    ),
+    (
+        "error:EINVAL",
+        &[
+            "error.EINVAL.nr_events-zero",
+            "error.EINVAL.ctxp-nonzero",
+            "error.EINVAL.ctxp-existing",
+            "param.nr_events.range/",
+        ],
+    ),
+    (
+        "error:EAGAIN",
+        &[
+            "error.EAGAIN.exceeds-aio-max-nr",
+            "constraint.aio-max-nr.over",
+        ],
+    ),
+    (
+        "error:ENOMEM",
+        &[
+            "error.ENOMEM.rlimit-as",
+            "error.ENOMEM.fail-nth",
+            "error.ENOMEM.failslab",
+        ],
+    ),
     ("error:EINTR", &["error.EINTR.sigkill-leaves-no-trace"]),
     ("side-effect:kioctx structure", &["error.ENOMEM.fail-nth"]),
-    ("side-effect:percpu kioctx_cpu structures", &["error.ENOMEM.fail-nth"]),
-    ("side-effect:ring buffer pages", &["error.ENOMEM.fail-nth", "notes.capacity"]),
+    (
+        "side-effect:percpu kioctx_cpu structures",
+        &["error.ENOMEM.fail-nth"],
+    ),
+    (
+        "side-effect:ring buffer pages",
+        &["error.ENOMEM.fail-nth", "notes.capacity"],
+    ),
     ("side-effect:anonymous inode and file", &["side-effect.vma"]),
-    ("side-effect:process virtual memory", &["side-effect.vma", "side-effect.vma.removed-by-io_destroy", "error.EFAULT.readonly-writeback"]),
-    ("side-effect:mm->ioctx_table", &["constraint.per-process.table-grows"]),
-    ("side-effect:aio_nr (global counter)", &["side-effect.aio-nr", "state-trans.process-exit-releases"]),
-    ("state-trans:process AIO state", &["return.success", "state-trans.process-exit-releases", "side-effect.reversible.io_destroy"]),
+    (
+        "side-effect:process virtual memory",
+        &[
+            "side-effect.vma",
+            "side-effect.vma.removed-by-io_destroy",
+            "error.EFAULT.readonly-writeback",
+        ],
+    ),
+    (
+        "side-effect:mm->ioctx_table",
+        &["constraint.per-process.table-grows"],
+    ),
+    (
+        "side-effect:aio_nr (global counter)",
+        &["side-effect.aio-nr", "state-trans.process-exit-releases"],
+    ),
+    (
+        "state-trans:process AIO state",
+        &[
+            "return.success",
+            "state-trans.process-exit-releases",
+            "side-effect.reversible.io_destroy",
+        ],
+    ),
     ("state-trans:system AIO resources", &["side-effect.aio-nr"]),
-    ("constraint:System-wide AIO limit (aio-max-nr)", &["constraint.aio-max-nr.over", "constraint.aio-max-nr.exact"]),
-    ("constraint:Per-process context limit", &["constraint.per-process.table-grows"]),
-    ("constraint:CONFIG_AIO required", &["constraint.CONFIG_AIO.enosys", "constraint.CONFIG_AIO.sysctls"]),
-    ("constraint:Memory for ring buffer", &["param.nr_events.range/"]),
+    (
+        "constraint:System-wide AIO limit (aio-max-nr)",
+        &["constraint.aio-max-nr.over", "constraint.aio-max-nr.exact"],
+    ),
+    (
+        "constraint:Per-process context limit",
+        &["constraint.per-process.table-grows"],
+    ),
+    (
+        "constraint:CONFIG_AIO required",
+        &[
+            "constraint.CONFIG_AIO.enosys",
+            "constraint.CONFIG_AIO.sysctls",
+        ],
+    ),
+    (
+        "constraint:Memory for ring buffer",
+        &["param.nr_events.range/"],
+    ),
 ];
 
 #[test]
@@ -59,13 +147,23 @@ fn every_checkable_clause_has_a_case() {
     // (every case then reports an error, which still names it).
     let mut ids: Vec<String> = Vec::new();
     for aio in [true, false] {
-        ids.extend(judge(&CellFacts::new(aio), &Stream::default()).into_iter().map(|c| c.id));
+        ids.extend(
+            judge(&CellFacts::new(aio), &Stream::default())
+                .into_iter()
+                .map(|c| c.id),
+        );
     }
     ids.push("param.nr_events.range/".into()); // emitted per sweep step
     for clause in &found {
-        let (_, cases) = MAP.iter().find(|(c, _)| c == clause).unwrap_or_else(|| panic!("spec clause '{clause}' maps to no case"));
+        let (_, cases) = MAP
+            .iter()
+            .find(|(c, _)| c == clause)
+            .unwrap_or_else(|| panic!("spec clause '{clause}' maps to no case"));
         for prefix in *cases {
-            assert!(ids.iter().any(|i| i.starts_with(prefix)), "clause {clause}: the oracle emits no case {prefix}");
+            assert!(
+                ids.iter().any(|i| i.starts_with(prefix)),
+                "clause {clause}: the oracle emits no case {prefix}"
+            );
         }
     }
 }

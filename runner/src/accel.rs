@@ -26,23 +26,51 @@ pub struct Decision {
 
 pub async fn decide(choice: Choice, arch: &Arch, kernel: &Path, initrd: &Path) -> Result<Decision> {
     match choice {
-        Choice::Tcg => return Ok(Decision { accel: Accel::Tcg, reason: "--accel tcg".into() }),
-        Choice::Kvm => return Ok(Decision { accel: Accel::Kvm, reason: "--accel kvm (not probed)".into() }),
+        Choice::Tcg => {
+            return Ok(Decision {
+                accel: Accel::Tcg,
+                reason: "--accel tcg".into(),
+            })
+        }
+        Choice::Kvm => {
+            return Ok(Decision {
+                accel: Accel::Kvm,
+                reason: "--accel kvm (not probed)".into(),
+            })
+        }
         Choice::Auto => {}
     }
     if !arch.kvm_possible() {
         let why = if std::env::consts::ARCH != arch.kvm_host_arch {
-            format!("TCG: a {} guest cannot use KVM on a {} host", arch.name, std::env::consts::ARCH)
+            format!(
+                "TCG: a {} guest cannot use KVM on a {} host",
+                arch.name,
+                std::env::consts::ARCH
+            )
         } else {
             "TCG: /dev/kvm is absent".to_string()
         };
-        return Ok(Decision { accel: Accel::Tcg, reason: why });
+        return Ok(Decision {
+            accel: Accel::Tcg,
+            reason: why,
+        });
     }
     let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
-    let qemu_v = crate::kbuild::tool_version(&arch.qemu).await.unwrap_or_default();
-    let key = Key::new("accel-v1").add("boot", boot_id.as_bytes()).add("qemu", qemu_v.as_bytes()).add("arch", arch.name.as_bytes()).hex();
-    let path = cache::root().join("accel").join(format!("{}-{key}.json", arch.name));
-    if let Ok(d) = std::fs::read(&path).map_err(anyhow::Error::from).and_then(|b| Ok(serde_json::from_slice::<Decision>(&b)?)) {
+    let qemu_v = crate::kbuild::tool_version(&arch.qemu)
+        .await
+        .unwrap_or_default();
+    let key = Key::new("accel-v1")
+        .add("boot", boot_id.as_bytes())
+        .add("qemu", qemu_v.as_bytes())
+        .add("arch", arch.name.as_bytes())
+        .hex();
+    let path = cache::root()
+        .join("accel")
+        .join(format!("{}-{key}.json", arch.name));
+    if let Ok(d) = std::fs::read(&path)
+        .map_err(anyhow::Error::from)
+        .and_then(|b| Ok(serde_json::from_slice::<Decision>(&b)?))
+    {
         return Ok(d);
     }
     let d = probe_kvm(arch, kernel, initrd).await?;
@@ -52,7 +80,9 @@ pub async fn decide(choice: Choice, arch: &Arch, kernel: &Path, initrd: &Path) -
 }
 
 async fn probe_kvm(arch: &Arch, kernel: &Path, initrd: &Path) -> Result<Decision> {
-    let dir = tempfile::Builder::new().prefix("kmatrix-kvm-probe-").tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("kmatrix-kvm-probe-")
+        .tempdir()?;
     let spec = VmSpec {
         arch: arch.clone(),
         kernel: kernel.into(),
@@ -69,14 +99,27 @@ async fn probe_kvm(arch: &Arch, kernel: &Path, initrd: &Path) -> Result<Decision
     };
     let out = vm::launch(&spec).await?;
     let s = crate::stream::read_file(&out.results)?;
-    let pinged = s.completeness() == crate::stream::Completeness::Complete && s.hello.as_ref().map_or(false, |h| h.mode == "ping");
+    let pinged = s.completeness() == crate::stream::Completeness::Complete
+        && s.hello.as_ref().is_some_and(|h| h.mode == "ping");
     Ok(match (&out.exit, pinged) {
-        (Exit::PoweredOff, true) => Decision { accel: Accel::Kvm, reason: format!("KVM: probe guest booted and answered in {} ms", out.run_ms) },
+        (Exit::PoweredOff, true) => Decision {
+            accel: Accel::Kvm,
+            reason: format!("KVM: probe guest booted and answered in {} ms", out.run_ms),
+        },
         (Exit::QemuFailed { stderr, .. }, _) => Decision {
             accel: Accel::Tcg,
-            reason: format!("TCG: KVM probe failed: QEMU {}", stderr.lines().last().unwrap_or("exited with an error")),
+            reason: format!(
+                "TCG: KVM probe failed: QEMU {}",
+                stderr.lines().last().unwrap_or("exited with an error")
+            ),
         },
-        (Exit::TimedOut { .. }, _) => Decision { accel: Accel::Tcg, reason: "TCG: KVM probe guest hung for 10 s".into() },
-        (e, _) => Decision { accel: Accel::Tcg, reason: format!("TCG: KVM probe guest did not answer ({e:?})") },
+        (Exit::TimedOut { .. }, _) => Decision {
+            accel: Accel::Tcg,
+            reason: "TCG: KVM probe guest hung for 10 s".into(),
+        },
+        (e, _) => Decision {
+            accel: Accel::Tcg,
+            reason: format!("TCG: KVM probe guest did not answer ({e:?})"),
+        },
     })
 }

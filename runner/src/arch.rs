@@ -73,9 +73,13 @@ impl Arch {
     /// Checks that a kernel image file is a boot image for this arch, so a
     /// wrong `--kernel` fails here with a clear message, not as a silent hang.
     pub fn check_image(&self, path: &std::path::Path) -> Result<()> {
-        std::fs::File::open(path).with_context(|| format!("kernel image {} cannot be opened", path.display()))?;
+        std::fs::File::open(path)
+            .with_context(|| format!("kernel image {} cannot be opened", path.display()))?;
         if !self.has_magic(path) {
-            let other = all().into_iter().filter(|a| a.name != self.name).find(|a| a.has_magic(path));
+            let other = all()
+                .into_iter()
+                .filter(|a| a.name != self.name)
+                .find(|a| a.has_magic(path));
             match other {
                 Some(o) => bail!(
                     "kernel image {} is an {} image, not {} (wrong --arch?)",
@@ -99,7 +103,10 @@ impl Arch {
         use std::io::{Read, Seek, SeekFrom};
         let mut buf = vec![0u8; self.image_magic.len()];
         std::fs::File::open(path)
-            .and_then(|mut f| f.seek(SeekFrom::Start(self.image_magic_offset)).and_then(|_| f.read_exact(&mut buf)))
+            .and_then(|mut f| {
+                f.seek(SeekFrom::Start(self.image_magic_offset))
+                    .and_then(|_| f.read_exact(&mut buf))
+            })
             .is_ok()
             && buf == self.image_magic.as_bytes()
     }
@@ -122,7 +129,10 @@ mod tests {
         assert!(all.iter().all(|a| !a.fragment.is_empty()));
         assert_ne!(all[0].qemu, all[1].qemu);
         assert_eq!(by_name("aarch64").unwrap().name, "arm64");
-        assert!(by_name("riscv64").unwrap_err().to_string().contains("known"));
+        assert!(by_name("riscv64")
+            .unwrap_err()
+            .to_string()
+            .contains("known"));
     }
 
     #[test]
@@ -138,6 +148,10 @@ mod tests {
         let e = x86.check_image(&p).unwrap_err().to_string();
         assert!(e.contains("arm64 image, not x86_64"), "{e}");
         std::fs::write(&p, b"garbage").unwrap();
-        assert!(arm.check_image(&p).unwrap_err().to_string().contains("not a arm64"));
+        assert!(arm
+            .check_image(&p)
+            .unwrap_err()
+            .to_string()
+            .contains("not a arm64"));
     }
 }

@@ -38,7 +38,12 @@ fn spec_for(cell: &Cell, p: &Prepared, mode: &str, dir: &std::path::Path) -> VmS
 async fn floor(spec: &VmSpec) -> Result<f64> {
     std::fs::create_dir_all(&spec.out_dir)?;
     let t = Instant::now();
-    let st = spec.plain_command().kill_on_drop(true).stdin(std::process::Stdio::null()).status().await?;
+    let st = spec
+        .plain_command()
+        .kill_on_drop(true)
+        .stdin(std::process::Stdio::null())
+        .status()
+        .await?;
     let ms = t.elapsed().as_secs_f64() * 1000.0;
     let s = crate::stream::read_file(&spec.results_path())?;
     if !st.success() || s.completeness() != crate::stream::Completeness::Complete {
@@ -47,7 +52,12 @@ async fn floor(spec: &VmSpec) -> Result<f64> {
     Ok(ms)
 }
 
-pub async fn bench(cells: &[Cell], choice: &KernelChoice, runs: usize, jobs: usize) -> Result<String> {
+pub async fn bench(
+    cells: &[Cell],
+    choice: &KernelChoice,
+    runs: usize,
+    jobs: usize,
+) -> Result<String> {
     let mut out = String::new();
     let quiet = |_: &str, _: &str| {};
     // Cold start of preparation vs. a cache hit of everything.
@@ -57,17 +67,29 @@ pub async fn bench(cells: &[Cell], choice: &KernelChoice, runs: usize, jobs: usi
     let t = Instant::now();
     let _ = run::prepare(cells, choice, &[], Choice::Auto, jobs, &quiet).await;
     let hit = t.elapsed();
-    let _ = writeln!(out, "preparation (kernels, guests, accel): first {:.0} ms, cache hit {:.0} ms", first_prep.as_secs_f64() * 1e3, hit.as_secs_f64() * 1e3);
-    let dir = tempfile::Builder::new().prefix("kmatrix-bench-").tempdir()?;
+    let _ = writeln!(
+        out,
+        "preparation (kernels, guests, accel): first {:.0} ms, cache hit {:.0} ms",
+        first_prep.as_secs_f64() * 1e3,
+        hit.as_secs_f64() * 1e3
+    );
+    let dir = tempfile::Builder::new()
+        .prefix("kmatrix-bench-")
+        .tempdir()?;
     let _ = writeln!(out, "\nper cell, ping-mode guest (boots, reports, powers off); medians of {runs} runs, ms from QEMU start:");
-    let _ = writeln!(out, "{:34} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}", "cell", "console", "init", "results", "exit", "floor", "probe", "ratio");
+    let _ = writeln!(
+        out,
+        "{:34} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6}",
+        "cell", "console", "init", "results", "exit", "floor", "probe", "ratio"
+    );
     let mut wall_ping = 0.0;
     for cell in cells {
         let p = match &prepared[&(cell.arch.clone(), cell.config.clone())] {
             Ok(p) => p,
             Err(e) => bail!("{}: {e}", cell.name),
         };
-        let (mut con, mut init, mut res, mut exit, mut fl, mut probe) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+        let (mut con, mut init, mut res, mut exit, mut fl, mut probe) =
+            (vec![], vec![], vec![], vec![], vec![], vec![]);
         for i in 0..runs {
             let spec = spec_for(cell, p, "ping", &dir.path().join(format!("k{i}")));
             let o = vm::launch(&spec).await?;
@@ -79,7 +101,15 @@ pub async fn bench(cells: &[Cell], choice: &KernelChoice, runs: usize, jobs: usi
             init.push(base + o.timings.first_result_ms.unwrap_or(o.run_ms) as f64);
             res.push(base + o.timings.end_record_ms.unwrap_or(o.run_ms) as f64);
             exit.push(base + o.run_ms as f64);
-            fl.push(floor(&spec_for(cell, p, "ping", &dir.path().join(format!("f{i}")))).await?);
+            fl.push(
+                floor(&spec_for(
+                    cell,
+                    p,
+                    "ping",
+                    &dir.path().join(format!("f{i}")),
+                ))
+                .await?,
+            );
         }
         // One full probe per cell, for scale.
         let spec = spec_for(cell, p, "probe", &dir.path().join("probe"));
@@ -107,7 +137,9 @@ pub async fn bench(cells: &[Cell], choice: &KernelChoice, runs: usize, jobs: usi
         let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
         let mut set = tokio::task::JoinSet::new();
         for (i, cell) in cells.iter().enumerate() {
-            let p = prepared[&(cell.arch.clone(), cell.config.clone())].clone().map_err(anyhow::Error::msg)?;
+            let p = prepared[&(cell.arch.clone(), cell.config.clone())]
+                .clone()
+                .map_err(anyhow::Error::msg)?;
             let spec = spec_for(cell, &p, mode, &dir.path().join(format!("m{mode}{i}")));
             let sem = sem.clone();
             set.spawn(async move {
@@ -118,7 +150,12 @@ pub async fn bench(cells: &[Cell], choice: &KernelChoice, runs: usize, jobs: usi
         while let Some(r) = set.join_next().await {
             r??;
         }
-        let _ = writeln!(out, "matrix wall time, {} cells, -j{jobs}, {mode} guest: {:.0} ms", cells.len(), t.elapsed().as_secs_f64() * 1e3);
+        let _ = writeln!(
+            out,
+            "matrix wall time, {} cells, -j{jobs}, {mode} guest: {:.0} ms",
+            cells.len(),
+            t.elapsed().as_secs_f64() * 1e3
+        );
     }
     let _ = writeln!(out, "sum of ping boots (sequential): {wall_ping:.0} ms");
     Ok(out)

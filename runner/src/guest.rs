@@ -24,7 +24,11 @@ fn rustc_candidates() -> Vec<PathBuf> {
 /// The first rustc that has a std for `target`.
 async fn find_rustc(target: &str) -> Result<(PathBuf, String)> {
     for rc in rustc_candidates() {
-        let Ok(out) = Command::new(&rc).args(["--print", "target-libdir", "--target", target]).output().await else {
+        let Ok(out) = Command::new(&rc)
+            .args(["--print", "target-libdir", "--target", target])
+            .output()
+            .await
+        else {
             continue;
         };
         if !out.status.success() {
@@ -32,7 +36,10 @@ async fn find_rustc(target: &str) -> Result<(PathBuf, String)> {
         }
         let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
         let has_std = std::fs::read_dir(&dir)
-            .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("libstd-"))
+            })
             .unwrap_or(false);
         if has_std {
             let v = Command::new(&rc).arg("--version").output().await?;
@@ -48,12 +55,15 @@ async fn find_rustc(target: &str) -> Result<(PathBuf, String)> {
 pub async fn build(arch: &Arch) -> Result<PathBuf> {
     let (rustc, version) = find_rustc(&arch.rust_target).await?;
     let mut key = Key::new("guest-v1");
-    key.add("rustc", version.as_bytes()).add("target", arch.rust_target.as_bytes());
+    key.add("rustc", version.as_bytes())
+        .add("target", arch.rust_target.as_bytes());
     key.add("linker", arch.linker.as_bytes());
     for (name, text) in GUEST_SOURCES {
         key.add(name, text.as_bytes());
     }
-    let dir = cache::root().join("guest").join(format!("{}-{}", arch.name, key.hex()));
+    let dir = cache::root()
+        .join("guest")
+        .join(format!("{}-{}", arch.name, key.hex()));
     let bin = dir.join("init");
     if bin.exists() {
         return Ok(bin);
@@ -66,9 +76,24 @@ pub async fn build(arch: &Arch) -> Result<PathBuf> {
     }
     let out = work.path().join("init");
     let res = Command::new(&rustc)
-        .args(["--edition", "2021", "-O", "--crate-name", "guest_init", "--target", &arch.rust_target])
+        .args([
+            "--edition",
+            "2021",
+            "-O",
+            "--crate-name",
+            "guest_init",
+            "--target",
+            &arch.rust_target,
+        ])
         .arg(format!("-Clinker={}", arch.linker))
-        .args(["-C", "target-feature=+crt-static", "-C", "panic=unwind", "-C", "strip=symbols"])
+        .args([
+            "-C",
+            "target-feature=+crt-static",
+            "-C",
+            "panic=unwind",
+            "-C",
+            "strip=symbols",
+        ])
         .arg(work.path().join("main.rs"))
         .arg("-o")
         .arg(&out)
@@ -100,6 +125,8 @@ fn install(from: &Path, to: &Path) -> Result<()> {
 mod tests {
     #[test]
     fn sources_are_embedded() {
-        assert!(super::GUEST_SOURCES.iter().any(|(n, t)| *n == "main.rs" && t.contains("fn main")));
+        assert!(super::GUEST_SOURCES
+            .iter()
+            .any(|(n, t)| *n == "main.rs" && t.contains("fn main")));
     }
 }

@@ -12,7 +12,8 @@ const DIRS: &[&str] = &["dev", "proc", "sys", "mnt", "tmp"];
 
 /// Writes the cpio for `init` (cached by the init binary's content).
 pub fn assemble(init: &Path) -> Result<PathBuf> {
-    let bin = std::fs::read(init).with_context(|| format!("reading guest-init {}", init.display()))?;
+    let bin =
+        std::fs::read(init).with_context(|| format!("reading guest-init {}", init.display()))?;
     let key = Key::new("initramfs-v1").add("init", &bin).hex();
     let out = cache::root().join("initramfs").join(format!("{key}.cpio"));
     if out.exists() {
@@ -32,7 +33,11 @@ pub fn write_cpio(init: &[u8], mut w: impl Write) -> Result<()> {
         ino
     };
     for d in DIRS {
-        let e = Builder::new(d).ino(next()).nlink(2).mode(0o755).set_mode_file_type(ModeFileType::Directory);
+        let e = Builder::new(d)
+            .ino(next())
+            .nlink(2)
+            .mode(0o755)
+            .set_mode_file_type(ModeFileType::Directory);
         w = e.write(w, 0).finish()?;
     }
     // char 5:1 is /dev/console
@@ -44,7 +49,11 @@ pub fn write_cpio(init: &[u8], mut w: impl Write) -> Result<()> {
         .rdev_major(5)
         .rdev_minor(1);
     w = console.write(w, 0).finish()?;
-    let e = Builder::new("init").ino(next()).nlink(1).mode(0o755).set_mode_file_type(ModeFileType::Regular);
+    let e = Builder::new("init")
+        .ino(next())
+        .nlink(1)
+        .mode(0o755)
+        .set_mode_file_type(ModeFileType::Regular);
     let mut fw = e.write(w, init.len() as u32);
     fw.write_all(init)?;
     w = fw.finish()?;
@@ -68,11 +77,20 @@ mod tests {
                 break;
             }
             let e = rd.entry();
-            names.push((e.name().to_string(), e.mode(), e.rdev_major(), e.file_size()));
+            names.push((
+                e.name().to_string(),
+                e.mode(),
+                e.rdev_major(),
+                e.file_size(),
+            ));
             r = rd.finish().unwrap();
         }
-        assert!(names.iter().any(|n| n.0 == "init" && n.1 & 0o777 == 0o755 && n.3 == 9));
-        assert!(names.iter().any(|n| n.0 == "dev/console" && n.2 == 5 && n.1 & 0o170000 == 0o020000));
+        assert!(names
+            .iter()
+            .any(|n| n.0 == "init" && n.1 & 0o777 == 0o755 && n.3 == 9));
+        assert!(names
+            .iter()
+            .any(|n| n.0 == "dev/console" && n.2 == 5 && n.1 & 0o170000 == 0o020000));
         assert!(names.iter().any(|n| n.0 == "proc"));
     }
 }

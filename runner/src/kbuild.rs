@@ -27,7 +27,10 @@ pub fn builtin_fragment(name: &str) -> Result<Fragment> {
         "aio-off" => include_str!("../../kernels/aio-off.config"),
         other => bail!("unknown kernel config '{other}' (known: aio-on, aio-off)"),
     };
-    Ok(Fragment { name: format!("{name}.config"), text: text.to_string() })
+    Ok(Fragment {
+        name: format!("{name}.config"),
+        text: text.to_string(),
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -78,8 +81,15 @@ pub fn unmet_options(fragments: &[Fragment], final_config: &str) -> Vec<String> 
         for (k, want) in parse_config(&f.text) {
             let got = have.get(&k).map(String::as_str).unwrap_or("n");
             if got != want {
-                let shown = if got == "n" { "not set".to_string() } else { got.to_string() };
-                bad.push(format!("{k}={want} (from {}) but the kernel config has {shown}", f.name));
+                let shown = if got == "n" {
+                    "not set".to_string()
+                } else {
+                    got.to_string()
+                };
+                bad.push(format!(
+                    "{k}={want} (from {}) but the kernel config has {shown}",
+                    f.name
+                ));
             }
         }
     }
@@ -100,18 +110,30 @@ impl Builder<'_> {
         let (src_dir, src_identity, pinned) = prepare_source(self.source, self.on_step).await?;
         let cc = format!("{}gcc", self.arch.cross_compile);
         let cc_version = tool_version(&cc).await.with_context(|| {
-            format!("compiler {cc} for {} kernels is missing (run scripts/setup.sh)", self.arch.name)
+            format!(
+                "compiler {cc} for {} kernels is missing (run scripts/setup.sh)",
+                self.arch.name
+            )
         })?;
 
         let mut key = Key::new("kernel-v1");
-        key.add("source", src_identity.as_bytes()).add("arch", self.arch.name.as_bytes());
+        key.add("source", src_identity.as_bytes())
+            .add("arch", self.arch.name.as_bytes());
         key.add("cc", cc_version.as_bytes());
         for f in &self.fragments {
             key.add(&f.name, f.text.as_bytes());
         }
         let key = key.hex();
-        let names: Vec<_> = self.fragments.iter().map(|f| f.name.trim_end_matches(".config")).collect();
-        let entry = cache::root().join("kernels").join(format!("{}-{}-{key}", self.arch.name, names.join("+")));
+        let names: Vec<_> = self
+            .fragments
+            .iter()
+            .map(|f| f.name.trim_end_matches(".config"))
+            .collect();
+        let entry = cache::root().join("kernels").join(format!(
+            "{}-{}-{key}",
+            self.arch.name,
+            names.join("+")
+        ));
         let meta_path = entry.join("kmatrix-built.json");
 
         // A pinned source (tarball, clean git tree) with a finished entry is a hit.
@@ -132,7 +154,10 @@ impl Builder<'_> {
         // the second then finds the finished entry.
         let _lock = lock(&entry.join("lock")).await?;
         if pinned {
-            if let Ok(mut b) = std::fs::read(&meta_path).map_err(anyhow::Error::from).and_then(|t| Ok(serde_json::from_slice::<Built>(&t)?)) {
+            if let Ok(mut b) = std::fs::read(&meta_path)
+                .map_err(anyhow::Error::from)
+                .and_then(|t| Ok(serde_json::from_slice::<Built>(&t)?))
+            {
                 if b.image.exists() {
                     b.cached = true;
                     return Ok(b);
@@ -143,7 +168,9 @@ impl Builder<'_> {
         let log = Log::create(&log_path)?;
         let make = |target: &str| {
             let mut c = Command::new("make");
-            c.arg("-C").arg(&src_dir).arg(format!("O={}", out.display()));
+            c.arg("-C")
+                .arg(&src_dir)
+                .arg(format!("O={}", out.display()));
             c.arg(format!("ARCH={}", self.arch.kernel_arch));
             if !self.arch.cross_compile.is_empty() {
                 c.arg(format!("CROSS_COMPILE={}", self.arch.cross_compile));
@@ -185,7 +212,8 @@ impl Builder<'_> {
         (self.on_step)(&format!("make {}", self.arch.image_target));
         let mut m = make(&self.arch.image_target);
         m.arg(format!("-j{}", self.jobs.max(1)));
-        log.run(m, &format!("make {}", self.arch.image_target)).await?;
+        log.run(m, &format!("make {}", self.arch.image_target))
+            .await?;
 
         let image = entry.join(Path::new(&self.arch.image_path).file_name().unwrap());
         std::fs::copy(out.join(&self.arch.image_path), &image)?;
@@ -196,7 +224,14 @@ impl Builder<'_> {
             .unwrap_or_default()
             .trim()
             .to_string();
-        let built = Built { image, config, key, source: src_identity, version, cached: false };
+        let built = Built {
+            image,
+            config,
+            key,
+            source: src_identity,
+            version,
+            cached: false,
+        };
         // Written last: its presence means the entry is complete.
         std::fs::write(&meta_path, serde_json::to_vec_pretty(&built)?)?;
         Ok(built)
@@ -205,31 +240,50 @@ impl Builder<'_> {
 
 /// Returns (tree, identity, pinned). `pinned` means the identity fully
 /// describes the tree, so a finished cache entry can be reused without make.
-async fn prepare_source(src: &Source, on_step: &(dyn Fn(&str) + Sync)) -> Result<(PathBuf, String, bool)> {
+async fn prepare_source(
+    src: &Source,
+    on_step: &(dyn Fn(&str) + Sync),
+) -> Result<(PathBuf, String, bool)> {
     match src {
         Source::Tarball(tar) => {
             let md = std::fs::metadata(tar).with_context(|| {
                 format!("kernel source {} is missing (apt-get install linux-source-6.1, or pass --kernel-src DIR)", tar.display())
             })?;
-            let mtime = md.modified()?.duration_since(std::time::UNIX_EPOCH)?.as_secs();
+            let mtime = md
+                .modified()?
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_secs();
             let id = format!("tarball:{}:{}:{}", tar.display(), md.len(), mtime);
             let key = Key::new("src").add("id", id.as_bytes()).hex();
             let dest = cache::root().join("src").join(&key);
-            let stem = tar.file_name().unwrap().to_string_lossy().replace(".tar.xz", "");
+            let stem = tar
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .replace(".tar.xz", "");
             let tree = dest.join(&stem);
             if !tree.join("Makefile").exists() {
                 on_step("unpacking source");
                 let tmp = cache::root().join("src").join(format!("{key}.partial"));
                 let _ = std::fs::remove_dir_all(&tmp);
                 std::fs::create_dir_all(&tmp)?;
-                let st = Command::new("tar").arg("-xf").arg(tar).arg("-C").arg(&tmp).status().await?;
+                let st = Command::new("tar")
+                    .arg("-xf")
+                    .arg(tar)
+                    .arg("-C")
+                    .arg(&tmp)
+                    .status()
+                    .await?;
                 if !st.success() {
                     bail!("unpacking {} failed ({st})", tar.display());
                 }
                 let _ = std::fs::remove_dir_all(&dest);
                 std::fs::rename(&tmp, &dest)?;
                 if !tree.join("Makefile").exists() {
-                    bail!("{} does not unpack to {stem}/ with a kernel Makefile", tar.display());
+                    bail!(
+                        "{} does not unpack to {stem}/ with a kernel Makefile",
+                        tar.display()
+                    );
                 }
             }
             Ok((tree, id, true))
@@ -242,7 +296,11 @@ async fn prepare_source(src: &Source, on_step: &(dyn Fn(&str) + Sync)) -> Result
             let head = git(&dir, &["rev-parse", "HEAD"]).await;
             let dirty = git(&dir, &["status", "--porcelain", "--untracked-files=no"]).await;
             match (head, dirty) {
-                (Some(h), Some(d)) if d.trim().is_empty() => Ok((dir.clone(), format!("git:{}@{}", dir.display(), h.trim()), true)),
+                (Some(h), Some(d)) if d.trim().is_empty() => Ok((
+                    dir.clone(),
+                    format!("git:{}@{}", dir.display(), h.trim()),
+                    true,
+                )),
                 _ => Ok((dir.clone(), format!("tree:{}", dir.display()), false)),
             }
         }
@@ -251,7 +309,11 @@ async fn prepare_source(src: &Source, on_step: &(dyn Fn(&str) + Sync)) -> Result
 
 /// An exclusive flock held until the returned file is dropped.
 async fn lock(path: &Path) -> Result<std::fs::File> {
-    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
     let f = tokio::task::spawn_blocking(move || {
         use std::os::fd::AsRawFd;
         // SAFETY: flock on a file descriptor we own.
@@ -277,13 +339,25 @@ pub fn check_tree(dir: &Path) -> Result<()> {
 }
 
 async fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git").arg("-C").arg(dir).args(args).output().await.ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .await
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 pub async fn tool_version(tool: &str) -> Result<String> {
     let out = Command::new(tool).arg("--version").output().await?;
-    Ok(String::from_utf8_lossy(&out.stdout).lines().next().unwrap_or("").to_string())
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string())
 }
 
 /// Appends every step's output to one log; a failing step's error names the
@@ -295,23 +369,41 @@ struct Log {
 
 impl Log {
     fn create(path: &Path) -> Result<Self> {
-        Ok(Log { path: path.to_path_buf(), file: std::fs::File::create(path)? })
+        Ok(Log {
+            path: path.to_path_buf(),
+            file: std::fs::File::create(path)?,
+        })
     }
 
     async fn run(&self, mut cmd: Command, what: &str) -> Result<()> {
         use std::io::Write;
         writeln!(&self.file, "### {what}")?;
-        cmd.stdout(self.file.try_clone()?).stderr(self.file.try_clone()?).stdin(std::process::Stdio::null());
+        cmd.stdout(self.file.try_clone()?)
+            .stderr(self.file.try_clone()?)
+            .stdin(std::process::Stdio::null());
         // make's compilers are its children: run it in its own process group
         // and kill the whole group if we are interrupted.
         cmd.process_group(0).kill_on_drop(true);
-        let mut child = cmd.spawn().with_context(|| format!("{what}: cannot start"))?;
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("{what}: cannot start"))?;
         let _group = child.id().map(KillGroup);
         let st = child.wait().await?;
         if !st.success() {
             let text = std::fs::read_to_string(&self.path).unwrap_or_default();
-            let tail: Vec<_> = text.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
-            bail!("{what} failed ({st}); log {}:\n{}", self.path.display(), tail.join("\n"));
+            let tail: Vec<_> = text
+                .lines()
+                .rev()
+                .take(15)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            bail!(
+                "{what} failed ({st}); log {}:\n{}",
+                self.path.display(),
+                tail.join("\n")
+            );
         }
         Ok(())
     }
@@ -334,7 +426,8 @@ mod tests {
     fn unmet_options_names_each_one() {
         let frag = Fragment {
             name: "x.config".into(),
-            text: "CONFIG_A=y\nCONFIG_B=n\n# CONFIG_C is not set\nCONFIG_D=y\nCONFIG_E=\"s\"\n".into(),
+            text: "CONFIG_A=y\nCONFIG_B=n\n# CONFIG_C is not set\nCONFIG_D=y\nCONFIG_E=\"s\"\n"
+                .into(),
         };
         let cfg = "CONFIG_A=y\n# CONFIG_D is not set\nCONFIG_E=\"t\"\n";
         let bad = unmet_options(&[frag], cfg);
@@ -348,7 +441,10 @@ mod tests {
         for n in ["base", "aio-on", "aio-off"] {
             assert!(!parse_config(&builtin_fragment(n).unwrap().text).is_empty());
         }
-        assert_eq!(parse_config(&builtin_fragment("aio-off").unwrap().text)["CONFIG_AIO"], "n");
+        assert_eq!(
+            parse_config(&builtin_fragment("aio-off").unwrap().text)["CONFIG_AIO"],
+            "n"
+        );
         assert!(builtin_fragment("nope").is_err());
     }
 }

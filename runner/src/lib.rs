@@ -8,8 +8,8 @@
 //! [`run`] drives a cell through the layers; the CLI only wires them.
 
 pub mod accel;
-pub mod bench;
 pub mod arch;
+pub mod bench;
 pub mod cache;
 pub mod guest;
 pub mod initramfs;

@@ -15,7 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "kmatrix", version, about = "Boot a matrix of minimal kernels in QEMU and check io_setup(2) against its spec")]
+#[command(
+    name = "kmatrix",
+    version,
+    about = "Boot a matrix of minimal kernels in QEMU and check io_setup(2) against its spec"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -142,6 +146,9 @@ enum Cmd {
         file: PathBuf,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// Judge again from the cells' raw results with this build's oracle.
+        #[arg(long)]
+        rejudge: bool,
     },
     /// Join shard reports (JSON) into one report.
     Merge {
@@ -153,7 +160,8 @@ enum Cmd {
 
 fn load_report(p: &PathBuf) -> Result<Report> {
     let bytes = std::fs::read(p).with_context(|| format!("reading report {}", p.display()))?;
-    serde_json::from_slice(&bytes).with_context(|| format!("{} is not a kmatrix JSON report", p.display()))
+    serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a kmatrix JSON report", p.display()))
 }
 
 impl MatrixArgs {
@@ -164,7 +172,10 @@ impl MatrixArgs {
             }
             let a = arch::by_name(&self.arches[0])?;
             a.check_image(img)?;
-            return Ok(KernelChoice::Prebuilt { image: img.clone(), arch: a.name });
+            return Ok(KernelChoice::Prebuilt {
+                image: img.clone(),
+                arch: a.name,
+            });
         }
         // Checked up front so a bad path is one clear line, not four cell errors.
         Ok(KernelChoice::Build(match &self.kernel_src {
@@ -186,8 +197,11 @@ impl MatrixArgs {
         self.fragment
             .iter()
             .map(|p| {
-                let text = std::fs::read_to_string(p).with_context(|| format!("--fragment {}", p.display()))?;
-                let name = p.file_name().map_or("user.config".into(), |n| n.to_string_lossy().into_owned());
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("--fragment {}", p.display()))?;
+                let name = p
+                    .file_name()
+                    .map_or("user.config".into(), |n| n.to_string_lossy().into_owned());
                 Ok(kmatrix::kbuild::Fragment { name, text })
             })
             .collect()
@@ -222,7 +236,10 @@ impl MatrixArgs {
         let arches = if self.arches.is_empty() {
             arch::all()
         } else {
-            self.arches.iter().map(|a| arch::by_name(a)).collect::<Result<_>>()?
+            self.arches
+                .iter()
+                .map(|a| arch::by_name(a))
+                .collect::<Result<_>>()?
         };
         let mut axes = Axes::default_matrix(arches);
         if self.kernel.is_some() {
@@ -251,18 +268,35 @@ struct Bars {
 
 impl Bars {
     fn new() -> Self {
-        Bars { multi: MultiProgress::new(), bars: Mutex::new(HashMap::new()) }
+        Bars {
+            multi: MultiProgress::new(),
+            bars: Mutex::new(HashMap::new()),
+        }
     }
     fn set(&self, label: &str, msg: &str) {
         let mut bars = self.bars.lock().unwrap();
         let bar = bars.entry(label.to_string()).or_insert_with(|| {
             let b = self.multi.add(ProgressBar::new_spinner());
-            b.set_style(ProgressStyle::with_template("{spinner} {elapsed:>4} {prefix:40} {msg}").unwrap());
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {prefix:40} {msg}").unwrap(),
+            );
             b.set_prefix(label.to_string());
             b.enable_steady_tick(Duration::from_millis(200));
             b
         });
-        let done = matches!(msg, "cached" | "built" | "ready" | "failed" | "ok" | "panic" | "timeout" | "incomplete" | "protocolerror" | "error");
+        let done = matches!(
+            msg,
+            "cached"
+                | "built"
+                | "ready"
+                | "failed"
+                | "ok"
+                | "panic"
+                | "timeout"
+                | "incomplete"
+                | "protocolerror"
+                | "error"
+        );
         if done {
             bar.finish_with_message(msg.to_string());
         } else {
@@ -273,7 +307,9 @@ impl Bars {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     let code = rt.block_on(async_main(cli))?;
     // Dropping the runtime kills any child still owned by an aborted task.
     drop(rt);
@@ -289,12 +325,20 @@ async fn async_main(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Cmd::Bench { m, runs, jobs: j } => {
-            let out = kmatrix::bench::bench(&m.cells()?, &m.kernel_choice()?, runs.max(1), jobs(j)).await?;
+            let out = kmatrix::bench::bench(&m.cells()?, &m.kernel_choice()?, runs.max(1), jobs(j))
+                .await?;
             print!("{out}");
             Ok(0)
         }
-        Cmd::Report { file, format } => {
-            let r = load_report(&file)?;
+        Cmd::Report {
+            file,
+            format,
+            rejudge,
+        } => {
+            let mut r = load_report(&file)?;
+            if rejudge {
+                r = run::rejudge(r)?;
+            }
             print!("{}", render(&r, format)?);
             Ok(if r.green() { 0 } else { 1 })
         }
@@ -314,39 +358,73 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 }
                 seen.push((c.arch.clone(), c.config.clone()));
                 let a = arch::by_name(&c.arch)?;
-                let b = run::kernel(&a, &c.config, &choice, &extra, jobs(None), &|l, s| bars.set(l, s)).await?;
+                let b = run::kernel(&a, &c.config, &choice, &extra, jobs(None), &|l, s| {
+                    bars.set(l, s)
+                })
+                .await?;
                 let how = if b.cached { "cached" } else { "built" };
                 println!("{} {} {how} {}", c.arch, c.config, b.image.display());
             }
             Ok(0)
         }
-        Cmd::Run { m, jobs: j, format, out, accel, cases, share, exec, append } => {
-            let shares = share.iter().map(|s| kmatrix::share::Share::parse(s)).collect::<Result<Vec<_>>>()?;
+        Cmd::Run {
+            m,
+            jobs: j,
+            format,
+            out,
+            accel,
+            cases,
+            share,
+            exec,
+            append,
+        } => {
+            let shares = share
+                .iter()
+                .map(|s| kmatrix::share::Share::parse(s))
+                .collect::<Result<Vec<_>>>()?;
             if !shares.is_empty() {
                 kmatrix::share::virtiofsd_binary()?;
             }
             if exec.is_some() && shares.is_empty() {
                 bail!("--exec runs a program from a share: add --share HOST_DIR");
             }
-            let opts = run::CellOptions { cases, shares, exec, append };
+            let opts = run::CellOptions {
+                cases,
+                shares,
+                exec,
+                append,
+            };
             run_matrix(m, jobs(j), format, out, accel, opts).await
         }
     }
 }
 
 fn in_path(bin: &str) -> bool {
-    std::env::var_os("PATH").map_or(false, |p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
+    std::env::var_os("PATH").is_some_and(|p| {
+        std::env::split_paths(&p).any(|d| d.join(bin).is_file())
+    })
 }
 
 fn jobs(j: Option<usize>) -> usize {
     j.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-async fn run_matrix(m: MatrixArgs, jobs: usize, format: Format, out: PathBuf, accel: AccelArg, opts: run::CellOptions) -> Result<i32> {
+async fn run_matrix(
+    m: MatrixArgs,
+    jobs: usize,
+    format: Format,
+    out: PathBuf,
+    accel: AccelArg,
+    opts: run::CellOptions,
+) -> Result<i32> {
     let cells = m.cells()?;
     let choice = m.kernel_choice()?;
     let extra = m.fragments()?;
-    for a in cells.iter().map(|c| arch::by_name(&c.arch)).collect::<Result<Vec<_>>>()? {
+    for a in cells
+        .iter()
+        .map(|c| arch::by_name(&c.arch))
+        .collect::<Result<Vec<_>>>()?
+    {
         if !in_path(&a.qemu) {
             bail!("{} not found in PATH: it boots the {} cells (apt-get install {}; scripts/setup.sh installs all)", a.qemu, a.name, a.qemu_package);
         }
@@ -363,25 +441,42 @@ async fn run_matrix(m: MatrixArgs, jobs: usize, format: Format, out: PathBuf, ac
     let work = {
         let (bars, done, out, cells) = (bars.clone(), done.clone(), out.clone(), cells.clone());
         async move {
-            let prepared = run::prepare(&cells, &choice, &extra, accel, jobs, &|l, s| bars.set(l, s)).await;
+            let prepared =
+                run::prepare(&cells, &choice, &extra, accel, jobs, &|l, s| bars.set(l, s)).await;
             let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
             let mut set = tokio::task::JoinSet::new();
             for cell in cells {
                 let prep = prepared[&(cell.arch.clone(), cell.config.clone())].clone();
-                let (bars, done, out, sem, opts) = (bars.clone(), done.clone(), out.clone(), sem.clone(), opts.clone());
+                let (bars, done, out, sem, opts) = (
+                    bars.clone(),
+                    done.clone(),
+                    out.clone(),
+                    sem.clone(),
+                    opts.clone(),
+                );
                 bars.set(&cell.name, "queued");
                 set.spawn(async move {
                     let _permit = sem.acquire_owned().await;
                     let rep = match prep {
-                        Ok(p) => run::run_cell(&cell, &p, &out, &opts, &|l, s| bars.set(l, s)).await,
+                        Ok(p) => {
+                            run::run_cell(&cell, &p, &out, &opts, &|l, s| bars.set(l, s)).await
+                        }
                         Err(e) => {
                             bars.set(&cell.name, "error");
-                            run::empty_report(&cell, &out.join(cell.name.replace('/', "_")), CellStatus::Error, e)
+                            run::empty_report(
+                                &cell,
+                                &out.join(cell.name.replace('/', "_")),
+                                CellStatus::Error,
+                                e,
+                            )
                         }
                     };
                     // On disk at once: a runner that dies loses only cells in flight.
                     let _ = std::fs::create_dir_all(&rep.artifacts);
-                    let _ = std::fs::write(rep.artifacts.join("cell.json"), serde_json::to_vec_pretty(&rep).unwrap_or_default());
+                    let _ = std::fs::write(
+                        rep.artifacts.join("cell.json"),
+                        serde_json::to_vec_pretty(&rep).unwrap_or_default(),
+                    );
                     done.lock().unwrap().push(rep);
                 });
             }
@@ -403,12 +498,20 @@ async fn run_matrix(m: MatrixArgs, jobs: usize, format: Format, out: PathBuf, ac
     let mut cells_done = std::mem::take(&mut *done.lock().unwrap());
     let order: Vec<String> = cells.iter().map(|c| c.name.clone()).collect();
     cells_done.sort_by_key(|c| order.iter().position(|n| *n == c.cell.name));
-    let unfinished: Vec<String> = order.iter().filter(|n| !cells_done.iter().any(|c| &c.cell.name == *n)).cloned().collect();
+    let unfinished: Vec<String> = order
+        .iter()
+        .filter(|n| !cells_done.iter().any(|c| &c.cell.name == *n))
+        .cloned()
+        .collect();
     let rep = Report::new(cells_done, unfinished);
     std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&rep)?)?;
     bars.multi.clear().ok();
     print!("{}", render(&rep, format)?);
-    eprintln!("report: {} (cache: {})", out.join("report.json").display(), cache::root().display());
+    eprintln!(
+        "report: {} (cache: {})",
+        out.join("report.json").display(),
+        cache::root().display()
+    );
     if let Some(sig) = interrupted {
         eprintln!("kmatrix: interrupted by {sig}; partial report written");
         return Ok(130);

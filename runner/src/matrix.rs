@@ -135,9 +135,13 @@ pub enum MaxNr {
 impl MaxNr {
     fn value(&self) -> Result<Option<u64>> {
         match self {
-            MaxNr::Int(i) => Ok(Some(u64::try_from(*i).context("aio_max_nr must not be negative")?)),
+            MaxNr::Int(i) => Ok(Some(
+                u64::try_from(*i).context("aio_max_nr must not be negative")?,
+            )),
             MaxNr::Text(t) if t == "default" => Ok(None),
-            MaxNr::Text(t) => Ok(Some(t.parse().with_context(|| format!("aio_max_nr '{t}' is not a number or \"default\""))?)),
+            MaxNr::Text(t) => Ok(Some(t.parse().with_context(|| {
+                format!("aio_max_nr '{t}' is not a number or \"default\"")
+            })?)),
         }
     }
 }
@@ -161,29 +165,45 @@ pub struct TimeoutRule {
 
 impl Match {
     fn matches(&self, c: &Cell) -> bool {
-        self.arch.as_ref().map_or(true, |a| arch::by_name(a).map_or(false, |a| a.name == c.arch))
-            && self.config.as_ref().map_or(true, |x| *x == c.config)
-            && self.aio_max_nr.as_ref().map_or(true, |m| m.value().ok() == Some(c.aio_max_nr))
-            && self.cpus.map_or(true, |x| x == c.cpus)
-            && self.mem.map_or(true, |x| x == c.mem_mb)
+        self.arch.as_ref().is_none_or(|a| {
+            arch::by_name(a).is_ok_and(|a| a.name == c.arch)
+        }) && self.config.as_ref().is_none_or(|x| *x == c.config)
+            && self
+                .aio_max_nr
+                .as_ref()
+                .is_none_or(|m| m.value().ok() == Some(c.aio_max_nr))
+            && self.cpus.is_none_or(|x| x == c.cpus)
+            && self.mem.is_none_or(|x| x == c.mem_mb)
     }
 }
 
 impl MatrixFile {
     pub fn load(path: &std::path::Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("matrix file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("matrix file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("matrix file {}", path.display()))
     }
 
     pub fn cells(&self) -> Result<Vec<Cell>> {
         let a = &self.axes;
-        let arches = if a.arch.is_empty() { arch::all() } else { a.arch.iter().map(|n| arch::by_name(n)).collect::<Result<_>>()? };
+        let arches = if a.arch.is_empty() {
+            arch::all()
+        } else {
+            a.arch
+                .iter()
+                .map(|n| arch::by_name(n))
+                .collect::<Result<_>>()?
+        };
         let mut axes = Axes::default_matrix(arches);
         if !a.config.is_empty() {
             axes.configs = a.config.clone();
         }
         if !a.aio_max_nr.is_empty() {
-            axes.aio_max_nr = a.aio_max_nr.iter().map(MaxNr::value).collect::<Result<_>>()?;
+            axes.aio_max_nr = a
+                .aio_max_nr
+                .iter()
+                .map(MaxNr::value)
+                .collect::<Result<_>>()?;
         }
         if !a.cpus.is_empty() {
             axes.cpus = a.cpus.clone();
@@ -192,7 +212,11 @@ impl MatrixFile {
             axes.mem_mb = a.mem.clone();
         }
         axes.timeout_s = self.timeout;
-        let mut cells: Vec<Cell> = axes.cells().into_iter().filter(|c| !self.exclude.iter().any(|e| e.matches(c))).collect();
+        let mut cells: Vec<Cell> = axes
+            .cells()
+            .into_iter()
+            .filter(|c| !self.exclude.iter().any(|e| e.matches(c)))
+            .collect();
         if cells.is_empty() {
             bail!("the matrix has no cells left after excludes");
         }
@@ -211,8 +235,12 @@ pub fn glob(pattern: &str, text: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == text,
         Some((head, rest)) => {
-            let Some(tail) = text.strip_prefix(head) else { return false };
-            (0..=tail.len()).filter(|&i| tail.is_char_boundary(i)).any(|i| glob(rest, &tail[i..]))
+            let Some(tail) = text.strip_prefix(head) else {
+                return false;
+            };
+            (0..=tail.len())
+                .filter(|&i| tail.is_char_boundary(i))
+                .any(|i| glob(rest, &tail[i..]))
         }
     }
 }
@@ -225,7 +253,10 @@ pub fn shard(cells: Vec<Cell>, k: usize, n: usize) -> Vec<Cell> {
 
 pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     let (k, n) = s.split_once('/').ok_or("--shard takes K/N, e.g. 1/2")?;
-    let (k, n): (usize, usize) = (k.parse().map_err(|_| "bad K in --shard K/N")?, n.parse().map_err(|_| "bad N in --shard K/N")?);
+    let (k, n): (usize, usize) = (
+        k.parse().map_err(|_| "bad K in --shard K/N")?,
+        n.parse().map_err(|_| "bad N in --shard K/N")?,
+    );
     if n == 0 || k == 0 || k > n {
         return Err(format!("--shard {s}: K must be in 1..=N"));
     }
@@ -242,7 +273,9 @@ mod tests {
         let mut names: Vec<_> = cells.iter().map(|c| c.name.clone()).collect();
         names.dedup();
         assert_eq!(names.len(), 4);
-        assert!(cells.iter().any(|c| c.arch == "arm64" && c.config == "aio-off"));
+        assert!(cells
+            .iter()
+            .any(|c| c.arch == "arm64" && c.config == "aio-off"));
     }
 
     #[test]
@@ -269,7 +302,9 @@ mod tests {
         let cells = f.cells().unwrap();
         assert_eq!(cells.len(), 2 * (3 + 1));
         assert!(cells.iter().any(|c| c.aio_max_nr == Some(u64::MAX)));
-        assert!(cells.iter().all(|c| c.timeout_s == if c.arch == "arm64" { 7 } else { 60 }));
+        assert!(cells
+            .iter()
+            .all(|c| c.timeout_s == if c.arch == "arm64" { 7 } else { 60 }));
         assert!(cells.iter().enumerate().all(|(i, c)| c.index == i));
         assert!(toml::from_str::<MatrixFile>("[axes]\nbogus = 1").is_err());
     }

@@ -56,12 +56,21 @@ pub struct CellReport {
     /// Tail of the console when something went wrong.
     pub console_excerpt: String,
     pub cases: Vec<Case>,
+    /// What `--exec` reported: argv, status, stdout, stderr (bounded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<serde_json::Value>,
 }
 
 impl CellReport {
     /// A cell is green when it ran to the end and no case failed or errored.
     pub fn green(&self) -> bool {
-        self.status == CellStatus::Ok && self.cases.iter().all(|c| matches!(c.verdict, Verdict::Pass | Verdict::KnownDeviation | Verdict::Skip))
+        self.status == CellStatus::Ok
+            && self.cases.iter().all(|c| {
+                matches!(
+                    c.verdict,
+                    Verdict::Pass | Verdict::KnownDeviation | Verdict::Skip
+                )
+            })
     }
 }
 
@@ -81,14 +90,19 @@ impl Report {
         Report {
             version: REPORT_VERSION,
             kmatrix: env!("CARGO_PKG_VERSION").into(),
-            rules: crate::oracle::RULES.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+            rules: crate::oracle::RULES
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
             cells,
             unfinished,
         }
     }
 
     pub fn green(&self) -> bool {
-        self.unfinished.is_empty() && !self.cells.is_empty() && self.cells.iter().all(CellReport::green)
+        self.unfinished.is_empty()
+            && !self.cells.is_empty()
+            && self.cells.iter().all(CellReport::green)
     }
 }
 
@@ -105,7 +119,11 @@ fn short(v: Verdict) -> &'static str {
 /// Cases as rows, cells as columns, then every non-pass with its evidence.
 pub fn render_table(r: &Report) -> String {
     let mut s = String::new();
-    let cols: Vec<String> = r.cells.iter().map(|c| format!("{}/{}", c.cell.arch, c.cell.config)).collect();
+    let cols: Vec<String> = r
+        .cells
+        .iter()
+        .map(|c| format!("{}/{}", c.cell.arch, c.cell.config))
+        .collect();
     let mut ids: Vec<&str> = Vec::new();
     for c in &r.cells {
         for k in &c.cases {
@@ -128,11 +146,40 @@ pub fn render_table(r: &Report) -> String {
         }
         s.push('\n');
     };
-    line("status", r.cells.iter().map(|c| format!("{:?}", c.status).to_lowercase()).collect());
-    line("accel", r.cells.iter().map(|c| c.accel.map_or("-".into(), |a| format!("{a:?}").to_lowercase())).collect());
-    line("boot (ms)", r.cells.iter().map(|c| c.run_ms.to_string()).collect());
+    line(
+        "status",
+        r.cells
+            .iter()
+            .map(|c| format!("{:?}", c.status).to_lowercase())
+            .collect(),
+    );
+    line(
+        "accel",
+        r.cells
+            .iter()
+            .map(|c| {
+                c.accel
+                    .map_or("-".into(), |a| format!("{a:?}").to_lowercase())
+            })
+            .collect(),
+    );
+    line(
+        "boot (ms)",
+        r.cells.iter().map(|c| c.run_ms.to_string()).collect(),
+    );
     for id in &ids {
-        line(id, r.cells.iter().map(|c| c.cases.iter().find(|k| k.id == *id).map_or("-".into(), |k| short(k.verdict).into())).collect());
+        line(
+            id,
+            r.cells
+                .iter()
+                .map(|c| {
+                    c.cases
+                        .iter()
+                        .find(|k| k.id == *id)
+                        .map_or("-".into(), |k| short(k.verdict).into())
+                })
+                .collect(),
+        );
     }
     s.push('\n');
     for c in &r.cells {
@@ -142,19 +189,51 @@ pub fn render_table(r: &Report) -> String {
                 let _ = writeln!(s, "    stream: {e}");
             }
             if !c.console_excerpt.is_empty() {
-                let _ = writeln!(s, "    console ({}):", c.artifacts.join("console.log").display());
+                let _ = writeln!(
+                    s,
+                    "    console ({}):",
+                    c.artifacts.join("console.log").display()
+                );
                 for l in c.console_excerpt.lines() {
                     let _ = writeln!(s, "    | {l}");
                 }
             }
         }
         // Cases that could not be judged share one cause; say it once.
-        let errors: Vec<&Case> = c.cases.iter().filter(|k| k.verdict == Verdict::Error).collect();
+        let errors: Vec<&Case> = c
+            .cases
+            .iter()
+            .filter(|k| k.verdict == Verdict::Error)
+            .collect();
         if !errors.is_empty() {
-            let _ = writeln!(s, "ERROR {}: {} case(s) could not be judged, first: {}: {}", c.cell.name, errors.len(), errors[0].id, errors[0].detail);
+            let _ = writeln!(
+                s,
+                "ERROR {}: {} case(s) could not be judged, first: {}: {}",
+                c.cell.name,
+                errors.len(),
+                errors[0].id,
+                errors[0].detail
+            );
         }
-        for k in c.cases.iter().filter(|k| matches!(k.verdict, Verdict::Fail | Verdict::KnownDeviation)) {
-            let _ = writeln!(s, "{} {}: {}: expected {}, observed {}{}", short(k.verdict), c.cell.name, k.id, k.expected, k.observed, if k.detail.is_empty() { String::new() } else { format!(" ({})", k.detail) });
+        for k in c
+            .cases
+            .iter()
+            .filter(|k| matches!(k.verdict, Verdict::Fail | Verdict::KnownDeviation))
+        {
+            let _ = writeln!(
+                s,
+                "{} {}: {}: expected {}, observed {}{}",
+                short(k.verdict),
+                c.cell.name,
+                k.id,
+                k.expected,
+                k.observed,
+                if k.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", k.detail)
+                }
+            );
         }
     }
     s.push_str(&render_deviations(r));
@@ -171,7 +250,11 @@ pub fn render_table(r: &Report) -> String {
         counts[Verdict::KnownDeviation as usize],
         counts[Verdict::Skip as usize],
         counts[Verdict::Error as usize],
-        if r.unfinished.is_empty() { String::new() } else { format!("; {} cells unfinished", r.unfinished.len()) }
+        if r.unfinished.is_empty() {
+            String::new()
+        } else {
+            format!("; {} cells unfinished", r.unfinished.len())
+        }
     );
     s
 }
@@ -179,9 +262,14 @@ pub fn render_table(r: &Report) -> String {
 /// Every case where the kernel disagrees with the spec, grouped by case,
 /// with what each cell observed, arch by arch.
 pub fn render_deviations(r: &Report) -> String {
-    let mut by_case: std::collections::BTreeMap<&str, Vec<(&CellReport, &Case)>> = Default::default();
+    let mut by_case: std::collections::BTreeMap<&str, Vec<(&CellReport, &Case)>> =
+        Default::default();
     for c in &r.cells {
-        for k in c.cases.iter().filter(|k| matches!(k.verdict, Verdict::Fail | Verdict::KnownDeviation)) {
+        for k in c
+            .cases
+            .iter()
+            .filter(|k| matches!(k.verdict, Verdict::Fail | Verdict::KnownDeviation))
+        {
             by_case.entry(k.id.as_str()).or_default().push((c, k));
         }
     }
@@ -190,12 +278,31 @@ pub fn render_deviations(r: &Report) -> String {
     }
     let mut s = String::from("\nspec deviations (kernel != spec):\n");
     for (id, mut hits) in by_case {
-        hits.sort_by(|a, b| (&a.0.cell.arch, a.0.cell.index).cmp(&(&b.0.cell.arch, b.0.cell.index)));
+        hits.sort_by(|a, b| {
+            (&a.0.cell.arch, a.0.cell.index).cmp(&(&b.0.cell.arch, b.0.cell.index))
+        });
         let known = hits.iter().all(|h| h.1.verdict == Verdict::KnownDeviation);
-        let _ = writeln!(s, "  {id}{}: spec says {}", if known { " (known)" } else { "" }, hits[0].1.expected);
+        let _ = writeln!(
+            s,
+            "  {id}{}: spec says {}",
+            if known { " (known)" } else { "" },
+            hits[0].1.expected
+        );
         for (c, k) in hits {
-            let kernel = c.hello.as_ref().map_or(String::new(), |h| format!(" [{} {}]", h.uname_release, h.uname_machine));
-            let _ = writeln!(s, "    {:44} observed {}{kernel}{}", c.cell.name, k.observed, if k.detail.is_empty() || k.verdict == Verdict::KnownDeviation { String::new() } else { format!(" ({})", k.detail) });
+            let kernel = c.hello.as_ref().map_or(String::new(), |h| {
+                format!(" [{} {}]", h.uname_release, h.uname_machine)
+            });
+            let _ = writeln!(
+                s,
+                "    {:44} observed {}{kernel}{}",
+                c.cell.name,
+                k.observed,
+                if k.detail.is_empty() || k.verdict == Verdict::KnownDeviation {
+                    String::new()
+                } else {
+                    format!(" ({})", k.detail)
+                }
+            );
         }
     }
     s
@@ -218,7 +325,10 @@ pub fn render_junit(r: &Report) -> String {
                 Verdict::Pass => TestCaseStatus::success(),
                 Verdict::KnownDeviation => {
                     let mut s = TestCaseStatus::success();
-                    s.set_description(format!("known deviation: expected {}, observed {}; {}", k.expected, k.observed, k.detail));
+                    s.set_description(format!(
+                        "known deviation: expected {}, observed {}; {}",
+                        k.expected, k.observed, k.detail
+                    ));
                     s
                 }
                 Verdict::Skip => {
@@ -227,7 +337,11 @@ pub fn render_junit(r: &Report) -> String {
                     s
                 }
                 Verdict::Fail | Verdict::Error => {
-                    let kind = if k.verdict == Verdict::Fail { NonSuccessKind::Failure } else { NonSuccessKind::Error };
+                    let kind = if k.verdict == Verdict::Fail {
+                        NonSuccessKind::Failure
+                    } else {
+                        NonSuccessKind::Error
+                    };
                     let mut s = TestCaseStatus::non_success(kind);
                     s.set_message(format!("expected {}, observed {}", k.expected, k.observed));
                     s.set_description(k.detail.clone());
@@ -251,7 +365,12 @@ pub fn render_ktap(r: &Report) -> String {
         let _ = writeln!(s, "    KTAP version 1\n    # Subtest: {}", c.cell.name);
         let _ = writeln!(s, "    1..{}", c.cases.len());
         if c.status != CellStatus::Ok {
-            let _ = writeln!(s, "    # cell {:?}: {}", c.status, c.status_detail.replace('\n', " "));
+            let _ = writeln!(
+                s,
+                "    # cell {:?}: {}",
+                c.status,
+                c.status_detail.replace('\n', " ")
+            );
         }
         for (j, k) in c.cases.iter().enumerate() {
             let (ok, directive) = match k.verdict {
@@ -262,11 +381,21 @@ pub fn render_ktap(r: &Report) -> String {
                 Verdict::Error => ("not ok", String::new()),
             };
             if matches!(k.verdict, Verdict::Fail | Verdict::Error) {
-                let _ = writeln!(s, "    # {}: expected {}, observed {} {}", k.id, k.expected, k.observed, k.detail);
+                let _ = writeln!(
+                    s,
+                    "    # {}: expected {}, observed {} {}",
+                    k.id, k.expected, k.observed, k.detail
+                );
             }
             let _ = writeln!(s, "    {ok} {} {}{directive}", j + 1, k.id);
         }
-        let _ = writeln!(s, "{} {} {}", if c.green() { "ok" } else { "not ok" }, i + 1, c.cell.name);
+        let _ = writeln!(
+            s,
+            "{} {} {}",
+            if c.green() { "ok" } else { "not ok" },
+            i + 1,
+            c.cell.name
+        );
     }
     s
 }

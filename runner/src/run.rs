@@ -22,7 +22,10 @@ pub enum KernelChoice {
     Build(Source),
     /// A prebuilt image for one arch; its config is taken on trust and
     /// described by the guest (aio-nr present or not).
-    Prebuilt { image: PathBuf, arch: String },
+    Prebuilt {
+        image: PathBuf,
+        arch: String,
+    },
 }
 
 /// Everything a cell of one (arch, config) needs, prepared once.
@@ -38,11 +41,22 @@ pub struct Prepared {
 pub type Progress<'a> = &'a (dyn Fn(&str, &str) + Sync);
 
 /// Builds (or finds) the kernel for `arch` x `config`, plus any user fragments.
-pub async fn kernel(arch: &Arch, config: &str, choice: &KernelChoice, extra: &[kbuild::Fragment], jobs: usize, progress: Progress<'_>) -> Result<Built> {
+pub async fn kernel(
+    arch: &Arch,
+    config: &str,
+    choice: &KernelChoice,
+    extra: &[kbuild::Fragment],
+    jobs: usize,
+    progress: Progress<'_>,
+) -> Result<Built> {
     match choice {
         KernelChoice::Prebuilt { image, arch: a } => {
             if a != &arch.name {
-                bail!("--kernel {} was given for {a}, not {}", image.display(), arch.name);
+                bail!(
+                    "--kernel {} was given for {a}, not {}",
+                    image.display(),
+                    arch.name
+                );
             }
             if !image.exists() {
                 bail!("--kernel {}: no such file", image.display());
@@ -62,11 +76,20 @@ pub async fn kernel(arch: &Arch, config: &str, choice: &KernelChoice, extra: &[k
             let on_step = |s: &str| progress(&label, s);
             let fragments = vec![
                 kbuild::builtin_fragment("base")?,
-                kbuild::Fragment { name: format!("arch-{}.config", arch.name), text: arch.fragment.clone() },
+                kbuild::Fragment {
+                    name: format!("arch-{}.config", arch.name),
+                    text: arch.fragment.clone(),
+                },
                 kbuild::builtin_fragment(config)?,
             ];
             let fragments = fragments.into_iter().chain(extra.iter().cloned()).collect();
-            let b = kbuild::Builder { arch, source: src, fragments, jobs, on_step: &on_step };
+            let b = kbuild::Builder {
+                arch,
+                source: src,
+                fragments,
+                jobs,
+                on_step: &on_step,
+            };
             let built = b.build().await?;
             progress(&label, if built.cached { "cached" } else { "built" });
             Ok(built)
@@ -99,12 +122,16 @@ pub async fn prepare(
                 progress(&format!("guest {}", arch.name), "building guest-init");
                 let g = async {
                     let bin = guest::build(&arch).await?;
-                    let cpio = tokio::task::spawn_blocking(move || initramfs::assemble(&bin)).await??;
+                    let cpio =
+                        tokio::task::spawn_blocking(move || initramfs::assemble(&bin)).await??;
                     Ok::<_, anyhow::Error>(cpio)
                 }
                 .await
                 .map_err(|e| format!("{e:#}"));
-                progress(&format!("guest {}", arch.name), if g.is_ok() { "ready" } else { "failed" });
+                progress(
+                    &format!("guest {}", arch.name),
+                    if g.is_ok() { "ready" } else { "failed" },
+                );
                 guests.insert(arch.name.clone(), g);
             }
             let initrd = guests[&arch.name].clone().map_err(anyhow::Error::msg)?;
@@ -114,7 +141,12 @@ pub async fn prepare(
             }
             Ok(Prepared {
                 kernel: built.image.clone(),
-                kernel_info: KernelInfo { image: built.image, version: built.version, source: built.source, key: built.key },
+                kernel_info: KernelInfo {
+                    image: built.image,
+                    version: built.version,
+                    source: built.source,
+                    key: built.key,
+                },
                 initrd,
                 accel: accels[&arch.name].clone(),
                 arch,
@@ -140,7 +172,9 @@ pub struct CellOptions {
 
 /// The kernel command line words that carry a cell's parameters to guest-init.
 pub fn guest_cmdline(cell: &Cell, opts: &CellOptions) -> Vec<String> {
-    let mut v = Vec::new();
+    // The guest's per-experiment limit grows with the cell's: big rings
+    // (nr_events 4194304 is 256 MiB) take long under TCG with many vCPUs.
+    let mut v = vec![format!("kmatrix.timeout={}", (cell.timeout_s / 6).max(20))];
     if let Some(m) = cell.aio_max_nr {
         v.push(format!("kmatrix.sysctl=fs.aio-max-nr={m}"));
     }
@@ -148,7 +182,11 @@ pub fn guest_cmdline(cell: &Cell, opts: &CellOptions) -> Vec<String> {
         v.push(format!("kmatrix.cases={c}"));
     }
     for (i, s) in opts.shares.iter().enumerate() {
-        v.push(format!("kmatrix.share=kmx{i}:{}:{}", s.guest_path, if s.rw { "rw" } else { "ro" }));
+        v.push(format!(
+            "kmatrix.share=kmx{i}:{}:{}",
+            s.guest_path,
+            if s.rw { "rw" } else { "ro" }
+        ));
     }
     if let Some(e) = &opts.exec {
         // Hex keeps spaces and quotes from the kernel's command-line parser.
@@ -158,7 +196,12 @@ pub fn guest_cmdline(cell: &Cell, opts: &CellOptions) -> Vec<String> {
     v
 }
 
-pub fn empty_report(cell: &Cell, artifacts: &Path, status: CellStatus, detail: String) -> CellReport {
+pub fn empty_report(
+    cell: &Cell,
+    artifacts: &Path,
+    status: CellStatus,
+    detail: String,
+) -> CellReport {
     CellReport {
         cell: cell.clone(),
         kernel: None,
@@ -178,6 +221,7 @@ pub fn empty_report(cell: &Cell, artifacts: &Path, status: CellStatus, detail: S
         stream_errors: vec![],
         console_excerpt: String::new(),
         cases: vec![],
+        exec: None,
     }
 }
 
@@ -190,7 +234,13 @@ fn console_tail(path: &Path, lines: usize) -> String {
 
 /// Boots one cell and judges it. Never fails: every problem becomes the
 /// cell's status with its cause, and whatever the guest sent is kept.
-pub async fn run_cell(cell: &Cell, prep: &Prepared, out_root: &Path, opts: &CellOptions, progress: Progress<'_>) -> CellReport {
+pub async fn run_cell(
+    cell: &Cell,
+    prep: &Prepared,
+    out_root: &Path,
+    opts: &CellOptions,
+    progress: Progress<'_>,
+) -> CellReport {
     let artifacts = out_root.join(cell.name.replace('/', "_"));
     let mut rep = empty_report(cell, &artifacts, CellStatus::Error, String::new());
     rep.kernel = Some(prep.kernel_info.clone());
@@ -223,7 +273,11 @@ pub async fn run_cell(cell: &Cell, prep: &Prepared, out_root: &Path, opts: &Cell
     let s = match stream::read_file(&outcome.results) {
         Ok(mut s) => {
             if outcome.timings.results_bytes > vm::RESULTS_CAP {
-                s.errors.push(format!("the guest sent {} bytes on the results port; kept the first {} (flood)", outcome.timings.results_bytes, vm::RESULTS_CAP));
+                s.errors.push(format!(
+                    "the guest sent {} bytes on the results port; kept the first {} (flood)",
+                    outcome.timings.results_bytes,
+                    vm::RESULTS_CAP
+                ));
             }
             s
         }
@@ -241,17 +295,32 @@ pub async fn run_cell(cell: &Cell, prep: &Prepared, out_root: &Path, opts: &Cell
     (rep.status, rep.status_detail) = match (&outcome.exit, s.completeness()) {
         (Exit::Panicked { how }, _) => (CellStatus::Panic, how.clone()),
         (_, _) if console_panic => (CellStatus::Panic, "kernel panic on the console".into()),
-        (Exit::TimedOut { stopped_by }, _) => (CellStatus::Timeout, format!("no power-off within {} s (stopped by {stopped_by})", cell.timeout_s)),
-        (Exit::QemuFailed { status, stderr }, _) => (CellStatus::Error, format!("QEMU {status}: {}", stderr.lines().last().unwrap_or(""))),
+        (Exit::TimedOut { stopped_by }, _) => (
+            CellStatus::Timeout,
+            format!(
+                "no power-off within {} s (stopped by {stopped_by})",
+                cell.timeout_s
+            ),
+        ),
+        (Exit::QemuFailed { status, stderr }, _) => (
+            CellStatus::Error,
+            format!("QEMU {status}: {}", stderr.lines().last().unwrap_or("")),
+        ),
         (Exit::PoweredOff, Completeness::Complete) => (CellStatus::Ok, String::new()),
         (Exit::PoweredOff, Completeness::Incomplete) => (
             CellStatus::Incomplete,
             match s.truncated_at {
-                Some(at) => format!("results stream cut off mid-record at offset {at} ({} bytes, no end record)", s.bytes),
+                Some(at) => format!(
+                    "results stream cut off mid-record at offset {at} ({} bytes, no end record)",
+                    s.bytes
+                ),
                 None => format!("results stream has no end record ({} bytes)", s.bytes),
             },
         ),
-        (Exit::PoweredOff, Completeness::ProtocolError) => (CellStatus::ProtocolError, s.errors.first().cloned().unwrap_or_default()),
+        (Exit::PoweredOff, Completeness::ProtocolError) => (
+            CellStatus::ProtocolError,
+            s.errors.first().cloned().unwrap_or_default(),
+        ),
     };
     if rep.status != CellStatus::Ok {
         rep.console_excerpt = console_tail(&outcome.console, 25);
@@ -261,17 +330,60 @@ pub async fn run_cell(cell: &Cell, prep: &Prepared, out_root: &Path, opts: &Cell
     if aio {
         if let Some(bad) = s.sysctls.iter().find(|x| !x.ok) {
             rep.status = CellStatus::Error;
-            rep.status_detail = format!("sysctl {}={} failed in the guest (errno {})", bad.key, bad.value, bad.errno);
+            rep.status_detail = format!(
+                "sysctl {}={} failed in the guest (errno {})",
+                bad.key, bad.value, bad.errno
+            );
         }
     }
     // Judge whatever arrived, even from a broken cell: partial evidence is kept.
-    let selected = opts.cases.as_ref().map(|c| c.split(',').map(str::to_string).collect());
-    let mut cases = oracle::judge(&CellFacts { aio, selected }, &s);
-    oracle::apply_known(&mut cases, &cell.arch, &oracle::known_deviations());
-    cases.extend(oracle::judge_exec(&s, opts.exec.as_deref()));
-    rep.cases = cases;
+    rep.cases = judge_cell(cell, &s, opts.cases.as_deref(), opts.exec.as_deref());
+    rep.cases.extend(oracle::judge_shares(&s, &opts.shares));
+    // The user's program's own words belong in the report, not just a verdict.
+    rep.exec = s.experiment("exec").map(|e| e.obs.clone());
     progress(&cell.name, &format!("{:?}", rep.status).to_lowercase());
     rep
+}
+
+/// Every verdict for one cell's stream: spec cases, known deviations, exec.
+pub fn judge_cell(
+    cell: &Cell,
+    s: &stream::Stream,
+    cases: Option<&str>,
+    exec: Option<&str>,
+) -> Vec<oracle::Case> {
+    let selected = cases.map(|c| c.split(',').map(str::to_string).collect());
+    let mut out = oracle::judge(
+        &CellFacts {
+            aio: cell_has_aio(cell, s),
+            selected,
+        },
+        s,
+    );
+    oracle::apply_known(&mut out, &cell.arch, &oracle::known_deviations());
+    out.extend(oracle::judge_exec(s, exec));
+    out
+}
+
+/// Judges a saved report again from each cell's raw results.jsonl, with
+/// this build's oracle and known deviations (no VM is booted).
+pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
+    for c in &mut r.cells {
+        let path = c.artifacts.join("results.jsonl");
+        if !path.exists() {
+            continue; // a cell that never booted has nothing to judge
+        }
+        let s = stream::read_file(&path)?;
+        let kept: Vec<_> = c
+            .cases
+            .iter()
+            .filter(|k| k.id.starts_with("exec:") || k.id.starts_with("share:"))
+            .cloned()
+            .collect();
+        c.cases = judge_cell(&c.cell, &s, None, None);
+        c.cases.extend(kept);
+    }
+    Ok(r)
 }
 
 /// CONFIG_AIO of the cell's kernel: from the config we built, or for a
@@ -280,6 +392,6 @@ pub fn cell_has_aio(cell: &Cell, s: &stream::Stream) -> bool {
     match cell.config.as_str() {
         "aio-on" => true,
         "aio-off" => false,
-        _ => s.hello.as_ref().map_or(false, |h| h.aio_nr_present),
+        _ => s.hello.as_ref().is_some_and(|h| h.aio_nr_present),
     }
 }

@@ -38,10 +38,19 @@ impl Share {
             bail!("--share {s}: {} is not a directory", host.display());
         }
         // The guest path travels on the kernel command line: keep it plain.
-        if !guest.starts_with('/') || guest.contains("..") || !guest.chars().all(|c| c.is_ascii_alphanumeric() || "/_-.".contains(c)) {
+        if !guest.starts_with('/')
+            || guest.contains("..")
+            || !guest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_-.".contains(c))
+        {
             bail!("--share {s}: guest path must be absolute and plain ([A-Za-z0-9/_.-])");
         }
-        Ok(Share { host: host.canonicalize()?, guest_path: guest.to_string(), rw })
+        Ok(Share {
+            host: host.canonicalize()?,
+            guest_path: guest.to_string(),
+            rw,
+        })
     }
 }
 
@@ -50,7 +59,9 @@ pub fn virtiofsd_binary() -> Result<PathBuf> {
     if let Some(p) = std::env::var_os("KMATRIX_VIRTIOFSD") {
         return Ok(PathBuf::from(p));
     }
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
     dirs.push("/usr/libexec".into());
     if let Some(h) = std::env::var_os("HOME") {
         dirs.push(PathBuf::from(h).join(".cargo/bin"));
@@ -83,25 +94,43 @@ pub async fn start(share: &Share, index: usize, dir: &Path, log: &Path) -> Resul
     let bin = virtiofsd_binary()?;
     let socket = dir.join(format!("vfs{index}.sock"));
     let mut c = Command::new(&bin);
-    c.arg("--socket-path").arg(&socket).arg("--shared-dir").arg(&share.host);
+    c.arg("--socket-path")
+        .arg(&socket)
+        .arg("--shared-dir")
+        .arg(&share.host);
     // No sandbox: kmatrix already runs as the user who owns the share; the
     // guest is the test subject, not an adversary of the host.
     c.args(["--sandbox", "none", "--cache", "never"]);
     if !share.rw {
         c.arg("--readonly");
     }
-    c.stdin(Stdio::null()).stdout(Stdio::null()).stderr(std::fs::File::create(log)?);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log)?);
     c.process_group(0).kill_on_drop(true);
-    let child = c.spawn().with_context(|| format!("starting {}", bin.display()))?;
-    let mut d = Daemon { child, socket, tag: format!("kmx{index}") };
+    let child = c
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let mut d = Daemon {
+        child,
+        socket,
+        tag: format!("kmx{index}"),
+    };
     let t = Instant::now();
     while !d.socket.exists() {
         if let Some(st) = d.child.try_wait()? {
             let err = std::fs::read_to_string(log).unwrap_or_default();
-            bail!("virtiofsd for {} exited ({st}): {}", share.host.display(), err.lines().last().unwrap_or(""));
+            bail!(
+                "virtiofsd for {} exited ({st}): {}",
+                share.host.display(),
+                err.lines().last().unwrap_or("")
+            );
         }
         if t.elapsed() > Duration::from_secs(10) {
-            bail!("virtiofsd for {} did not create its socket within 10 s", share.host.display());
+            bail!(
+                "virtiofsd for {} did not create its socket within 10 s",
+                share.host.display()
+            );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -122,6 +151,9 @@ mod tests {
         assert_eq!((s.guest_path.as_str(), s.rw), ("/opt/ltp", true));
         assert!(Share::parse(&format!("{h}:relative")).is_err());
         assert!(Share::parse(&format!("{h}:/a b")).is_err());
-        assert!(Share::parse("/nonexistent-dir").unwrap_err().to_string().contains("not a directory"));
+        assert!(Share::parse("/nonexistent-dir")
+            .unwrap_err()
+            .to_string()
+            .contains("not a directory"));
     }
 }

@@ -121,14 +121,19 @@ pub fn read_file(path: &Path) -> std::io::Result<Stream> {
     f.take(MAX_STREAM_BYTES).read_to_end(&mut buf)?;
     let mut s = parse(&buf);
     if total > MAX_STREAM_BYTES {
-        s.errors.push(format!("stream is {total} bytes; only the first {MAX_STREAM_BYTES} were read (flood)"));
+        s.errors.push(format!(
+            "stream is {total} bytes; only the first {MAX_STREAM_BYTES} were read (flood)"
+        ));
     }
     Ok(s)
 }
 
 /// Parses a whole stream. Never fails: problems land in `errors`.
 pub fn parse(buf: &[u8]) -> Stream {
-    let mut s = Stream { bytes: buf.len() as u64, ..Default::default() };
+    let mut s = Stream {
+        bytes: buf.len() as u64,
+        ..Default::default()
+    };
     let mut offset = 0usize;
     for raw in buf.split_inclusive(|&b| b == b'\n') {
         let at = offset;
@@ -144,21 +149,31 @@ pub fn parse(buf: &[u8]) -> Stream {
             continue;
         }
         if s.end.is_some() {
-            s.errors.push(format!("offset {at}: data after the end record"));
+            s.errors
+                .push(format!("offset {at}: data after the end record"));
             break;
         }
         if line.len() > MAX_LINE_BYTES {
-            s.errors.push(format!("offset {at}: line of {} bytes exceeds {MAX_LINE_BYTES}", line.len()));
+            s.errors.push(format!(
+                "offset {at}: line of {} bytes exceeds {MAX_LINE_BYTES}",
+                line.len()
+            ));
             continue;
         }
         match serde_json::from_slice::<Envelope>(line) {
             Ok(env) if env.v != PROTOCOL_VERSION => {
-                s.errors.push(format!("offset {at}: protocol version {} (this runner speaks {PROTOCOL_VERSION})", env.v));
+                s.errors.push(format!(
+                    "offset {at}: protocol version {} (this runner speaks {PROTOCOL_VERSION})",
+                    env.v
+                ));
                 continue;
             }
             Ok(_) => {}
             Err(e) => {
-                s.errors.push(format!("offset {at}: not a protocol record: {e}: {}", excerpt(line)));
+                s.errors.push(format!(
+                    "offset {at}: not a protocol record: {e}: {}",
+                    excerpt(line)
+                ));
                 continue;
             }
         }
@@ -176,7 +191,9 @@ pub fn parse(buf: &[u8]) -> Stream {
                 }
                 s.end = Some(experiments);
             }
-            Err(e) => s.errors.push(format!("offset {at}: bad record: {e}: {}", excerpt(line))),
+            Err(e) => s
+                .errors
+                .push(format!("offset {at}: bad record: {e}: {}", excerpt(line))),
         }
     }
     s
@@ -184,7 +201,9 @@ pub fn parse(buf: &[u8]) -> Stream {
 
 fn excerpt(line: &[u8]) -> String {
     let t = String::from_utf8_lossy(&line[..line.len().min(80)]);
-    t.chars().map(|c| if c.is_control() { '?' } else { c }).collect()
+    t.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 #[cfg(test)]
@@ -195,12 +214,20 @@ mod tests {
     const EXP: &str = r#"{"v":1,"type":"experiment","id":"setup.basic","fate":"exited","obs":{"ret":0,"errno":0,"handle":140737}}"#;
 
     fn join(lines: &[&str]) -> Vec<u8> {
-        lines.iter().map(|l| format!("{l}\n")).collect::<String>().into_bytes()
+        lines
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+            .into_bytes()
     }
 
     #[test]
     fn complete_stream() {
-        let s = parse(&join(&[HELLO, EXP, r#"{"v":1,"type":"end","experiments":1}"#]));
+        let s = parse(&join(&[
+            HELLO,
+            EXP,
+            r#"{"v":1,"type":"end","experiments":1}"#,
+        ]));
         assert_eq!(s.completeness(), Completeness::Complete, "{:?}", s.errors);
         assert_eq!(s.hello.as_ref().unwrap().aio_max_nr, Some(65536));
         assert_eq!(s.experiment("setup.basic").unwrap().obs["handle"], 140737);
@@ -221,13 +248,21 @@ mod tests {
 
     #[test]
     fn garbage_wrong_version_and_miscount_are_errors_with_offsets() {
-        let s = parse(&join(&[HELLO, "\u{1b}[0mgarbage", r#"{"v":2,"type":"end","experiments":0}"#]));
+        let s = parse(&join(&[
+            HELLO,
+            "\u{1b}[0mgarbage",
+            r#"{"v":2,"type":"end","experiments":0}"#,
+        ]));
         assert_eq!(s.errors.len(), 2);
         assert!(s.errors[0].starts_with(&format!("offset {}:", HELLO.len() + 1)));
         assert!(s.errors[1].contains("version 2"));
         let s = parse(&join(&[HELLO, r#"{"v":1,"type":"end","experiments":3}"#]));
         assert_eq!(s.completeness(), Completeness::ProtocolError);
-        let s = parse(&join(&[HELLO, r#"{"v":1,"type":"end","experiments":0}"#, EXP]));
+        let s = parse(&join(&[
+            HELLO,
+            r#"{"v":1,"type":"end","experiments":0}"#,
+            EXP,
+        ]));
         assert!(s.errors[0].contains("after the end"));
     }
 
@@ -237,7 +272,11 @@ mod tests {
         let good = join(&[HELLO, EXP, r#"{"v":1,"type":"end","experiments":1}"#]);
         for n in 0..good.len() {
             // No prefix of a stream is ever complete: the end record is last.
-            assert_ne!(parse(&good[..n]).completeness(), Completeness::Complete, "prefix {n}");
+            assert_ne!(
+                parse(&good[..n]).completeness(),
+                Completeness::Complete,
+                "prefix {n}"
+            );
             let mut flipped = good.clone();
             flipped[n] ^= 0x5a;
             let s = parse(&flipped);

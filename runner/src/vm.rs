@@ -6,7 +6,7 @@
 use crate::arch::Arch;
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use qapi::{qmp, futures::QmpStreamTokio};
+use qapi::{futures::QmpStreamTokio, qmp};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -83,13 +83,36 @@ impl VmSpec {
             Accel::Kvm => ("kvm", a.kvm_cpu.as_str()),
             Accel::Tcg => ("tcg", a.cpu.as_str()),
         };
-        let mut append = vec![format!("console={}", a.console), "quiet".into(), "panic=-1".into()];
+        let mut append = vec![
+            format!("console={}", a.console),
+            "quiet".into(),
+            "panic=-1".into(),
+        ];
         append.extend(self.cmdline.iter().cloned());
         let mut c = Command::new(&a.qemu);
-        c.args(["-machine", &format!("{},accel={accel}", a.machine), "-cpu", cpu]);
-        c.args(["-smp", &self.cpus.to_string(), "-m", &self.mem_mb.to_string()]);
-        c.args(["-nodefaults", "-no-user-config", "-display", "none", "-no-reboot"]);
-        c.arg("-kernel").arg(&self.kernel).arg("-initrd").arg(&self.initrd);
+        c.args([
+            "-machine",
+            &format!("{},accel={accel}", a.machine),
+            "-cpu",
+            cpu,
+        ]);
+        c.args([
+            "-smp",
+            &self.cpus.to_string(),
+            "-m",
+            &self.mem_mb.to_string(),
+        ]);
+        c.args([
+            "-nodefaults",
+            "-no-user-config",
+            "-display",
+            "none",
+            "-no-reboot",
+        ]);
+        c.arg("-kernel")
+            .arg(&self.kernel)
+            .arg("-initrd")
+            .arg(&self.initrd);
         c.args(["-append", &append.join(" ")]);
         c.args(["-device", "virtio-serial-pci"]);
         if !a.panic_device.is_empty() {
@@ -103,10 +126,21 @@ impl VmSpec {
     /// a flood cannot fill the disk).
     pub fn command(&self, qmp_sock: &Path, fifo_base: &Path) -> Command {
         let mut c = self.machine_args();
-        c.args(["-S", "-chardev", "stdio,id=con,signal=off", "-serial", "chardev:con"]);
-        c.arg("-chardev").arg(format!("pipe,id=results,path={}", fifo_base.display()));
-        c.args(["-device", &format!("virtserialport,chardev=results,name={RESULTS_PORT}")]);
-        c.arg("-qmp").arg(format!("unix:{},server=on,wait=off", qmp_sock.display()));
+        c.args([
+            "-S",
+            "-chardev",
+            "stdio,id=con,signal=off",
+            "-serial",
+            "chardev:con",
+        ]);
+        c.arg("-chardev")
+            .arg(format!("pipe,id=results,path={}", fifo_base.display()));
+        c.args([
+            "-device",
+            &format!("virtserialport,chardev=results,name={RESULTS_PORT}"),
+        ]);
+        c.arg("-qmp")
+            .arg(format!("unix:{},server=on,wait=off", qmp_sock.display()));
         c
     }
 
@@ -114,9 +148,16 @@ impl VmSpec {
     /// console and results, no QMP (what a shell script would do).
     pub fn plain_command(&self) -> Command {
         let mut c = self.machine_args();
-        c.arg("-serial").arg(format!("file:{}", self.console_path().display()));
-        c.arg("-chardev").arg(format!("file,id=results,path={}", self.results_path().display()));
-        c.args(["-device", &format!("virtserialport,chardev=results,name={RESULTS_PORT}")]);
+        c.arg("-serial")
+            .arg(format!("file:{}", self.console_path().display()));
+        c.arg("-chardev").arg(format!(
+            "file,id=results,path={}",
+            self.results_path().display()
+        ));
+        c.args([
+            "-device",
+            &format!("virtserialport,chardev=results,name={RESULTS_PORT}"),
+        ]);
         c
     }
 }
@@ -150,7 +191,13 @@ async fn pump(
         Ok(f) => f,
         Err(_) => return (None, None, 0),
     };
-    let since = |clock: &std::sync::Mutex<Option<Instant>>| clock.lock().unwrap().map(|t| t.elapsed().as_millis() as u64).unwrap_or(0);
+    let since = |clock: &std::sync::Mutex<Option<Instant>>| {
+        clock
+            .lock()
+            .unwrap()
+            .map(|t| t.elapsed().as_millis() as u64)
+            .unwrap_or(0)
+    };
     let (mut first, mut end, mut total) = (None, None, 0u64);
     let mut tail: Vec<u8> = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -201,29 +248,54 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
     }
     // Opened read-write so it never reads EOF before QEMU opens it; the
     // pump stops when QEMU is gone (see below).
-    let results_rx = tokio::net::unix::pipe::OpenOptions::new().read_write(true).open_receiver(fifo.with_extension("out"))?;
+    let results_rx = tokio::net::unix::pipe::OpenOptions::new()
+        .read_write(true)
+        .open_receiver(fifo.with_extension("out"))?;
     let mut daemons = Vec::new();
     for (i, sh) in spec.shares.iter().enumerate() {
-        daemons.push(crate::share::start(sh, i, tmp.path(), &spec.out_dir.join(format!("virtiofsd{i}.log"))).await?);
+        daemons.push(
+            crate::share::start(
+                sh,
+                i,
+                tmp.path(),
+                &spec.out_dir.join(format!("virtiofsd{i}.log")),
+            )
+            .await?,
+        );
     }
     let mut cmd = spec.command(&sock, &fifo);
     if !daemons.is_empty() {
         // vhost-user needs guest RAM in a shareable memfd.
-        cmd.args(["-object", &format!("memory-backend-memfd,id=mem,size={}M,share=on", spec.mem_mb), "-numa", "node,memdev=mem"]);
+        cmd.args([
+            "-object",
+            &format!("memory-backend-memfd,id=mem,size={}M,share=on", spec.mem_mb),
+            "-numa",
+            "node,memdev=mem",
+        ]);
         for d in &daemons {
-            cmd.arg("-chardev").arg(format!("socket,id={},path={}", d.tag, d.socket.display()));
-            cmd.args(["-device", &format!("vhost-user-fs-pci,chardev={0},tag={0}", d.tag)]);
+            cmd.arg("-chardev")
+                .arg(format!("socket,id={},path={}", d.tag, d.socket.display()));
+            cmd.args([
+                "-device",
+                &format!("vhost-user-fs-pci,chardev={0},tag={0}", d.tag),
+            ]);
         }
     }
     // Own process group: a terminal's Ctrl-C reaches the runner, which then
     // stops QEMU itself, instead of QEMU dying mid-write under it.
     cmd.process_group(0).kill_on_drop(true);
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let spawned = Instant::now();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            anyhow::bail!("{} not found: install {} (scripts/setup.sh installs both QEMUs)", spec.arch.qemu, spec.arch.qemu_package)
+            anyhow::bail!(
+                "{} not found: install {} (scripts/setup.sh installs both QEMUs)",
+                spec.arch.qemu,
+                spec.arch.qemu_package
+            )
         }
         Err(e) => return Err(e).context(format!("starting {}", spec.arch.qemu)),
     };
@@ -239,7 +311,14 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
     let clock = std::sync::Arc::new(std::sync::Mutex::new(None));
     let (_console_stop, console_rx) = tokio::sync::oneshot::channel();
     let (results_stop, results_rx_stop) = tokio::sync::oneshot::channel();
-    let console_task = AbortOnDrop(tokio::spawn(pump(child.stdout.take().unwrap(), spec.console_path(), CONSOLE_CAP, clock.clone(), None, console_rx)));
+    let console_task = AbortOnDrop(tokio::spawn(pump(
+        child.stdout.take().unwrap(),
+        spec.console_path(),
+        CONSOLE_CAP,
+        clock.clone(),
+        None,
+        console_rx,
+    )));
     let results_task = AbortOnDrop(tokio::spawn(pump(
         results_rx,
         spec.results_path(),
@@ -259,7 +338,8 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
     let (first_console_ms, _, console_bytes) = console_task.join().await.unwrap_or_default();
     tokio::time::sleep(Duration::from_millis(20)).await;
     let _ = results_stop.send(());
-    let (first_result_ms, end_record_ms, results_bytes) = results_task.join().await.unwrap_or_default();
+    let (first_result_ms, end_record_ms, results_bytes) =
+        results_task.join().await.unwrap_or_default();
     let stderr = stderr_task.join().await.unwrap_or_default();
     let (exit, start_ms, run_ms) = match res {
         Ok(v) => v,
@@ -273,11 +353,28 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
         ),
     };
     let exit = match exit {
-        Exit::QemuFailed { status, stderr: s } if s.is_empty() => Exit::QemuFailed { status, stderr: stderr.trim().to_string() },
+        Exit::QemuFailed { status, stderr: s } if s.is_empty() => Exit::QemuFailed {
+            status,
+            stderr: stderr.trim().to_string(),
+        },
         other => other,
     };
-    let timings = Timings { first_console_ms, first_result_ms, end_record_ms, console_bytes, results_bytes };
-    Ok(Outcome { exit, run_ms, start_ms, console: spec.console_path(), results: spec.results_path(), events, timings })
+    let timings = Timings {
+        first_console_ms,
+        first_result_ms,
+        end_record_ms,
+        console_bytes,
+        results_bytes,
+    };
+    Ok(Outcome {
+        exit,
+        run_ms,
+        start_ms,
+        console: spec.console_path(),
+        results: spec.results_path(),
+        events,
+        timings,
+    })
 }
 
 async fn drive(
@@ -291,7 +388,14 @@ async fn drive(
     // QEMU creates the socket a few ms after start; it may also die first.
     let neg = loop {
         if let Some(st) = child.try_wait()? {
-            return Ok((Exit::QemuFailed { status: st.to_string(), stderr: String::new() }, 0, 0));
+            return Ok((
+                Exit::QemuFailed {
+                    status: st.to_string(),
+                    stderr: String::new(),
+                },
+                0,
+                0,
+            ));
         }
         if sock.exists() {
             if let Ok(n) = QmpStreamTokio::open_uds(sock).await {
@@ -385,7 +489,13 @@ fn event_name(ev: &qmp::Event) -> String {
     serde_json::to_value(ev)
         .ok()
         .and_then(|v| v.get("event").and_then(|e| e.as_str()).map(str::to_string))
-        .unwrap_or_else(|| format!("{ev:?}").split([' ', '{']).next().unwrap_or("?").to_string())
+        .unwrap_or_else(|| {
+            format!("{ev:?}")
+                .split([' ', '{'])
+                .next()
+                .unwrap_or("?")
+                .to_string()
+        })
 }
 
 /// A spawned task that dies with its owner (no task outlives its VM).
