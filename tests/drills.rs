@@ -12,8 +12,8 @@ fn procs_mentioning(needle: &str) -> Vec<String> {
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
         if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
             let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            let zombie = std::fs::read_to_string(e.path().join("stat"))
-                .is_ok_and(|s| s.contains(") Z "));
+            let zombie =
+                std::fs::read_to_string(e.path().join("stat")).is_ok_and(|s| s.contains(") Z "));
             if cmd.contains(needle) && !zombie {
                 out.push(cmd);
             }
@@ -115,11 +115,23 @@ fn drill(append: &[&str], extra: &[&str]) -> (Value, Option<i32>, String, tempfi
         args.extend(["--append", a]);
     }
     args.extend(extra);
+    // A private TMPDIR: the QMP socket, FIFOs and temp dirs of this run live
+    // there, so anything left behind is ours to find.
+    let scratch = tmp.path().join("scratch");
+    std::fs::create_dir(&scratch).unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
         .args(&args)
+        .env("TMPDIR", &scratch)
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let left = procs_mentioning(scratch.to_str().unwrap());
+    assert!(left.is_empty(), "orphans left behind: {left:?}");
+    assert!(
+        entries(&scratch).is_empty(),
+        "left behind: {:?}",
+        entries(&scratch)
+    );
     let report: Value =
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("JSON report ({e}): {err}"));
     (report, o.status.code(), err, tmp)

@@ -61,10 +61,15 @@ fn default_matrix_boots_both_arches_and_judges_every_cell() {
             c["run_ms"].as_u64().unwrap() > 0,
             "{name}: boot time measured"
         );
-        assert!(
-            !c["accel_reason"].as_str().unwrap().is_empty(),
-            "{name}: accelerator stated"
-        );
+        let reason = c["accel_reason"].as_str().unwrap();
+        assert!(!reason.is_empty(), "{name}: accelerator stated");
+        if c["accel"] == "tcg"
+            && c["cell"]["arch"] == std::env::consts::ARCH
+            && Path::new("/dev/kvm").exists()
+        {
+            // KVM is present but was not used: the report must say why.
+            assert!(reason.contains("KVM probe"), "{name}: {reason}");
+        }
         assert_eq!(
             c["hello"]["arch"],
             if c["cell"]["arch"] == "arm64" {
@@ -209,4 +214,78 @@ fn missing_qemu_is_named() {
         "names the package: {}",
         text(&o)
     );
+}
+
+#[test]
+fn two_shards_merge_into_the_unsharded_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let base = [
+        "run",
+        "--arch",
+        "arm64",
+        "--cpus",
+        "1,2",
+        "--cases",
+        "setup.basic,einval.*",
+        "--format",
+        "json",
+    ];
+    let mut reports = Vec::new();
+    for (name, shard) in [("all", None), ("s1", Some("1/2")), ("s2", Some("2/2"))] {
+        let mut args: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+        args.extend(["--out".into(), d(name)]);
+        if let Some(s) = shard {
+            args.extend(["--shard".into(), s.into()]);
+        }
+        let o = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
+            .args(&args)
+            .output()
+            .unwrap();
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, &o.stdout).unwrap();
+        reports.push(path);
+    }
+    let merged = kmatrix(&[
+        "merge",
+        reports[1].to_str().unwrap(),
+        reports[2].to_str().unwrap(),
+    ]);
+    let merged: Value = serde_json::from_slice(&merged.stdout).unwrap();
+    let all: Value = serde_json::from_slice(&std::fs::read(&reports[0]).unwrap()).unwrap();
+    // Timings and paths differ run to run; cells, statuses and verdicts must not.
+    let essence = |r: &Value| -> Vec<(String, String, Vec<(String, String, String)>)> {
+        r["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let cases = c["cases"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|k| {
+                        (
+                            k["id"].to_string(),
+                            k["verdict"].to_string(),
+                            k["observed"].to_string(),
+                        )
+                    })
+                    .collect();
+                (
+                    c["cell"]["name"].to_string(),
+                    c["status"].to_string(),
+                    cases,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(essence(&all).len(), 4);
+    let s1: Value = serde_json::from_slice(&std::fs::read(&reports[1]).unwrap()).unwrap();
+    assert_eq!(
+        s1["cells"].as_array().unwrap().len(),
+        2,
+        "a shard runs half the cells"
+    );
+    assert_eq!(essence(&merged), essence(&all));
 }

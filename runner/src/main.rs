@@ -260,10 +260,12 @@ impl MatrixArgs {
     }
 }
 
-/// One indicatif line per label (kernel build, guest, VM).
+/// An overall bar with ETA, above one indicatif line per label (kernel
+/// build, guest, VM).
 struct Bars {
     multi: MultiProgress,
     bars: Mutex<HashMap<String, ProgressBar>>,
+    overall: Option<ProgressBar>,
 }
 
 impl Bars {
@@ -271,6 +273,27 @@ impl Bars {
         Bars {
             multi: MultiProgress::new(),
             bars: Mutex::new(HashMap::new()),
+            overall: None,
+        }
+    }
+
+    fn with_total(cells: usize) -> Self {
+        let mut b = Bars::new();
+        let o = b.multi.add(ProgressBar::new(cells as u64));
+        o.set_style(
+            ProgressStyle::with_template(
+                "{bar:30} {pos}/{len} cells  {elapsed} elapsed, ETA {eta}",
+            )
+            .unwrap(),
+        );
+        o.enable_steady_tick(Duration::from_millis(500));
+        b.overall = Some(o);
+        b
+    }
+
+    fn cell_done(&self) {
+        if let Some(o) = &self.overall {
+            o.inc(1);
         }
     }
     fn set(&self, label: &str, msg: &str) {
@@ -400,9 +423,8 @@ async fn async_main(cli: Cli) -> Result<i32> {
 }
 
 fn in_path(bin: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|p| {
-        std::env::split_paths(&p).any(|d| d.join(bin).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(bin).is_file()))
 }
 
 fn jobs(j: Option<usize>) -> usize {
@@ -436,7 +458,7 @@ async fn run_matrix(
         AccelArg::Kvm => Choice::Kvm,
         AccelArg::Tcg => Choice::Tcg,
     };
-    let bars = Arc::new(Bars::new());
+    let bars = Arc::new(Bars::with_total(cells.len()));
     let done: Arc<Mutex<Vec<CellReport>>> = Arc::default();
     let work = {
         let (bars, done, out, cells) = (bars.clone(), done.clone(), out.clone(), cells.clone());
@@ -478,6 +500,7 @@ async fn run_matrix(
                         serde_json::to_vec_pretty(&rep).unwrap_or_default(),
                     );
                     done.lock().unwrap().push(rep);
+                    bars.cell_done();
                 });
             }
             while let Some(r) = set.join_next().await {

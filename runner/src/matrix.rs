@@ -165,9 +165,10 @@ pub struct TimeoutRule {
 
 impl Match {
     fn matches(&self, c: &Cell) -> bool {
-        self.arch.as_ref().is_none_or(|a| {
-            arch::by_name(a).is_ok_and(|a| a.name == c.arch)
-        }) && self.config.as_ref().is_none_or(|x| *x == c.config)
+        self.arch
+            .as_ref()
+            .is_none_or(|a| arch::by_name(a).is_ok_and(|a| a.name == c.arch))
+            && self.config.as_ref().is_none_or(|x| *x == c.config)
             && self
                 .aio_max_nr
                 .as_ref()

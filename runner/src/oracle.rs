@@ -53,9 +53,9 @@ impl CellFacts {
         }
     }
     fn ran(&self, experiment: &str) -> bool {
-        self.selected.as_ref().is_none_or(|p| {
-            p.iter().any(|p| crate::matrix::glob(p, experiment))
-        })
+        self.selected
+            .as_ref()
+            .is_none_or(|p| p.iter().any(|p| crate::matrix::glob(p, experiment)))
     }
 }
 
@@ -322,17 +322,23 @@ pub fn judge(facts: &CellFacts, stream: &Stream) -> Vec<Case> {
                 "R3-account".into(),
             );
             let maps = o.get("maps_line").and_then(Value::as_str).unwrap_or("");
+            // Observed without addresses and inode (they change every boot),
+            // so two runs compare equal; the whole line goes in the detail.
+            let fields: Vec<&str> = maps.split_whitespace().collect();
+            let observed = match fields.as_slice() {
+                [_, perms, _, _, _, path @ ..] if !path.is_empty() => {
+                    format!("{perms} {}", path.join(" "))
+                }
+                _ if maps.is_empty() => "no mapping".into(),
+                _ => maps.to_string(),
+            };
             c.push(
                 "side-effect.vma",
                 "setup.basic",
-                "a [aio] mapping covers the handle".into(),
-                if maps.is_empty() {
-                    "no mapping".into()
-                } else {
-                    maps.into()
-                },
-                maps.contains("[aio]"),
-                String::new(),
+                "rw-s /[aio] (deleted) covering the handle".into(),
+                observed.clone(),
+                observed == "rw-s /[aio] (deleted)",
+                maps.to_string(),
             );
             let ring = o.get("ring").cloned().unwrap_or(Value::Null);
             let magic = bn(&ring, "magic");
@@ -603,9 +609,7 @@ pub fn judge(facts: &CellFacts, stream: &Stream) -> Vec<Case> {
                 );
                 return;
             }
-            let gone = o
-                .get("maps_line_after_destroy")
-                .is_none_or(Value::is_null)
+            let gone = o.get("maps_line_after_destroy").is_none_or(Value::is_null)
                 && bn(o, "aio_maps_after_destroy") == bn(o, "aio_maps_before");
             let obs = format!(
                 "destroy {}, mapping after: {}",

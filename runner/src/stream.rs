@@ -283,4 +283,26 @@ mod tests {
             assert!(s.bytes == good.len() as u64);
         }
     }
+
+    proptest::proptest! {
+        // Whatever a guest sends, the parser returns (never panics), keeps
+        // bounded state, and calls nothing complete without an end record.
+        #[test]
+        fn fuzz_arbitrary_bytes(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..4096)) {
+            let s = parse(&bytes);
+            proptest::prop_assert_eq!(s.bytes, bytes.len() as u64);
+            if s.completeness() == Completeness::Complete {
+                proptest::prop_assert!(s.end.is_some() && s.errors.is_empty());
+            }
+            proptest::prop_assert!(s.errors.len() <= bytes.iter().filter(|&&b| b == b'\n').count() + 1);
+        }
+
+        // Valid records cut at any point are incomplete, never complete.
+        #[test]
+        fn fuzz_cut_streams(cut in 0usize..400) {
+            let good = join(&[HELLO, EXP, r#"{"v":1,"type":"end","experiments":1}"#]);
+            let n = cut.min(good.len() - 1);
+            proptest::prop_assert_ne!(parse(&good[..n]).completeness(), Completeness::Complete);
+        }
+    }
 }
