@@ -20,6 +20,20 @@ fn text(o: &Output) -> String {
     )
 }
 
+/// A directory of links to everything on PATH except names starting with `prefix`.
+fn path_without(prefix: &str) -> tempfile::TempDir {
+    let bin = tempfile::tempdir().unwrap();
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap()) {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let n = e.file_name();
+            if !n.to_string_lossy().starts_with(prefix) && !bin.path().join(&n).exists() {
+                let _ = std::os::unix::fs::symlink(e.path(), bin.path().join(&n));
+            }
+        }
+    }
+    bin
+}
+
 fn case<'a>(cell: &'a Value, id: &str) -> &'a Value {
     cell["cases"]
         .as_array()
@@ -188,16 +202,7 @@ fn fragment_option_that_does_not_take_is_named() {
 
 #[test]
 fn missing_qemu_is_named() {
-    // A PATH with everything but QEMU.
-    let bin = tempfile::tempdir().unwrap();
-    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap()) {
-        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let n = e.file_name();
-            if !n.to_string_lossy().starts_with("qemu-system-") && !bin.path().join(&n).exists() {
-                let _ = std::os::unix::fs::symlink(e.path(), bin.path().join(&n));
-            }
-        }
-    }
+    let bin = path_without("qemu-system-");
     let o = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
         .args(["run", "--arch", "arm64"])
         .env("PATH", bin.path())
@@ -254,7 +259,8 @@ fn two_shards_merge_into_the_unsharded_report() {
     let merged: Value = serde_json::from_slice(&merged.stdout).unwrap();
     let all: Value = serde_json::from_slice(&std::fs::read(&reports[0]).unwrap()).unwrap();
     // Timings and paths differ run to run; cells, statuses and verdicts must not.
-    let essence = |r: &Value| -> Vec<(String, String, Vec<(String, String, String)>)> {
+    type Essence = Vec<(String, String, Vec<(String, String, String)>)>;
+    let essence = |r: &Value| -> Essence {
         r["cells"]
             .as_array()
             .unwrap()
@@ -288,4 +294,43 @@ fn two_shards_merge_into_the_unsharded_report() {
         "a shard runs half the cells"
     );
     assert_eq!(essence(&merged), essence(&all));
+}
+
+#[test]
+fn a_missing_qemu_fails_only_its_cells() {
+    let bin = path_without("qemu-system-aarch64");
+    let out = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
+        .args([
+            "run",
+            "--config",
+            "aio-on",
+            "--cases",
+            "setup.basic",
+            "--format",
+            "json",
+            "--out",
+        ])
+        .arg(out.path())
+        .env("PATH", bin.path())
+        .output()
+        .unwrap();
+    let r: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    let cells = r["cells"].as_array().unwrap();
+    let arm = cells.iter().find(|c| c["cell"]["arch"] == "arm64").unwrap();
+    assert_eq!(arm["status"], "error");
+    assert!(
+        arm["status_detail"]
+            .as_str()
+            .unwrap()
+            .contains("qemu-system-aarch64 not found"),
+        "{arm}"
+    );
+    let x86 = cells
+        .iter()
+        .find(|c| c["cell"]["arch"] == "x86_64")
+        .unwrap();
+    assert_eq!(x86["status"], "ok", "the other arch goes on: {x86}");
+    assert_eq!(o.status.code(), Some(1));
 }

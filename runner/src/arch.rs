@@ -69,6 +69,14 @@ pub fn by_name(name: &str) -> Result<Arch> {
     bail!("unknown arch '{name}' (known: {})", names.join(", "))
 }
 
+/// The named arches, or all of them when none is named.
+pub fn by_names(names: &[String]) -> Result<Vec<Arch>> {
+    if names.is_empty() {
+        return Ok(all());
+    }
+    names.iter().map(|n| by_name(n)).collect()
+}
+
 impl Arch {
     /// Checks that a kernel image file is a boot image for this arch, so a
     /// wrong `--kernel` fails here with a clear message, not as a silent hang.

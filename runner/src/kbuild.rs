@@ -262,6 +262,9 @@ async fn prepare_source(
                 .to_string_lossy()
                 .replace(".tar.xz", "");
             let tree = dest.join(&stem);
+            std::fs::create_dir_all(cache::root().join("src"))?;
+            // One unpacker at a time; a second process waits, then finds it done.
+            let _lock = lock(&cache::root().join("src").join(format!("{key}.lock"))).await?;
             if !tree.join("Makefile").exists() {
                 on_step("unpacking source");
                 let tmp = cache::root().join("src").join(format!("{key}.partial"));

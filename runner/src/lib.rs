@@ -11,6 +11,7 @@ pub mod accel;
 pub mod arch;
 pub mod bench;
 pub mod cache;
+pub mod compare;
 pub mod guest;
 pub mod initramfs;
 pub mod kbuild;

@@ -6,7 +6,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kmatrix::accel::Choice;
 use kmatrix::kbuild::{Source, DEFAULT_TARBALL};
 use kmatrix::matrix::{Axes, Cell};
-use kmatrix::report::{self, CellReport, CellStatus, Report};
+use kmatrix::report::{self, Report};
 use kmatrix::run::{self, KernelChoice};
 use kmatrix::{arch, cache};
 use std::collections::HashMap;
@@ -141,6 +141,26 @@ enum Cmd {
         #[arg(short, long)]
         jobs: Option<usize>,
     },
+    /// Run the matrix on a baseline and a candidate kernel and show what
+    /// changed (exit 1 if anything regressed).
+    Compare {
+        /// REPORT.json, 6.1, DIR, DIR@REV or IMAGE.
+        #[arg(long)]
+        baseline: String,
+        /// 6.1, DIR, DIR@REV or IMAGE (or a REPORT.json).
+        #[arg(long)]
+        candidate: String,
+        #[command(flatten)]
+        m: MatrixArgs,
+        #[arg(long)]
+        cases: Option<String>,
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        #[arg(long, default_value = "kmatrix-compare")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Re-render a saved JSON report.
     Report {
         file: PathBuf,
@@ -233,15 +253,7 @@ impl MatrixArgs {
             }
             return Ok(cells);
         }
-        let arches = if self.arches.is_empty() {
-            arch::all()
-        } else {
-            self.arches
-                .iter()
-                .map(|a| arch::by_name(a))
-                .collect::<Result<_>>()?
-        };
-        let mut axes = Axes::default_matrix(arches);
+        let mut axes = Axes::default_matrix(arch::by_names(&self.arches)?);
         if self.kernel.is_some() {
             axes.configs = vec!["prebuilt".into()];
         } else if !self.configs.is_empty() {
@@ -353,6 +365,57 @@ async fn async_main(cli: Cli) -> Result<i32> {
             print!("{out}");
             Ok(0)
         }
+        Cmd::Compare {
+            baseline,
+            candidate,
+            m,
+            cases,
+            jobs: j,
+            out,
+            format,
+        } => {
+            use kmatrix::compare::{self, Side};
+            let arch = (m.arches.len() == 1).then(|| m.arches[0].as_str());
+            let mut reports = Vec::new();
+            for (name, spec) in [("baseline", &baseline), ("candidate", &candidate)] {
+                let r = match compare::resolve(spec, arch).await? {
+                    Side::Report(p) => load_report(&p)?,
+                    Side::Kernel(choice) => {
+                        let cells = m.cells()?;
+                        check_qemus(&cells)?;
+                        let bars = Arc::new(Bars::with_total(cells.len()));
+                        let opts = run::CellOptions {
+                            cases: cases.clone(),
+                            ..Default::default()
+                        };
+                        let (r, sig) = run::run_matrix(
+                            cells,
+                            choice,
+                            m.fragments()?,
+                            Choice::Auto,
+                            jobs(j),
+                            opts,
+                            &out.join(name),
+                            reporter(&bars),
+                        )
+                        .await?;
+                        bars.multi.clear().ok();
+                        if let Some(sig) = sig {
+                            eprintln!("kmatrix: interrupted by {sig}");
+                            return Ok(130);
+                        }
+                        r
+                    }
+                };
+                reports.push(r);
+            }
+            let changes = compare::compare(&reports[0], &reports[1]);
+            match format {
+                Format::Json => println!("{}", serde_json::to_string_pretty(&changes)?),
+                _ => print!("{}", compare::render(&changes, &baseline, &candidate)),
+            }
+            Ok(if compare::regressed(&changes) { 1 } else { 0 })
+        }
         Cmd::Report {
             file,
             format,
@@ -442,92 +505,19 @@ async fn run_matrix(
     let cells = m.cells()?;
     let choice = m.kernel_choice()?;
     let extra = m.fragments()?;
-    for a in cells
-        .iter()
-        .map(|c| arch::by_name(&c.arch))
-        .collect::<Result<Vec<_>>>()?
-    {
-        if !in_path(&a.qemu) {
-            bail!("{} not found in PATH: it boots the {} cells (apt-get install {}; scripts/setup.sh installs all)", a.qemu, a.name, a.qemu_package);
-        }
-    }
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    let out = out.canonicalize()?;
-    let accel = match accel {
-        AccelArg::Auto => Choice::Auto,
-        AccelArg::Kvm => Choice::Kvm,
-        AccelArg::Tcg => Choice::Tcg,
-    };
+    check_qemus(&cells)?;
     let bars = Arc::new(Bars::with_total(cells.len()));
-    let done: Arc<Mutex<Vec<CellReport>>> = Arc::default();
-    let work = {
-        let (bars, done, out, cells) = (bars.clone(), done.clone(), out.clone(), cells.clone());
-        async move {
-            let prepared =
-                run::prepare(&cells, &choice, &extra, accel, jobs, &|l, s| bars.set(l, s)).await;
-            let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
-            let mut set = tokio::task::JoinSet::new();
-            for cell in cells {
-                let prep = prepared[&(cell.arch.clone(), cell.config.clone())].clone();
-                let (bars, done, out, sem, opts) = (
-                    bars.clone(),
-                    done.clone(),
-                    out.clone(),
-                    sem.clone(),
-                    opts.clone(),
-                );
-                bars.set(&cell.name, "queued");
-                set.spawn(async move {
-                    let _permit = sem.acquire_owned().await;
-                    let rep = match prep {
-                        Ok(p) => {
-                            run::run_cell(&cell, &p, &out, &opts, &|l, s| bars.set(l, s)).await
-                        }
-                        Err(e) => {
-                            bars.set(&cell.name, "error");
-                            run::empty_report(
-                                &cell,
-                                &out.join(cell.name.replace('/', "_")),
-                                CellStatus::Error,
-                                e,
-                            )
-                        }
-                    };
-                    // On disk at once: a runner that dies loses only cells in flight.
-                    let _ = std::fs::create_dir_all(&rep.artifacts);
-                    let _ = std::fs::write(
-                        rep.artifacts.join("cell.json"),
-                        serde_json::to_vec_pretty(&rep).unwrap_or_default(),
-                    );
-                    done.lock().unwrap().push(rep);
-                    bars.cell_done();
-                });
-            }
-            while let Some(r) = set.join_next().await {
-                if let Err(e) = r {
-                    if e.is_panic() {
-                        std::panic::resume_unwind(e.into_panic());
-                    }
-                }
-            }
-        }
-    };
-    let interrupted = tokio::select! {
-        _ = work => None,
-        s = shutdown_signal() => Some(s),
-    };
-    // `work` is dropped here if interrupted: its QEMUs are killed (kill_on_drop)
-    // and their temp dirs removed before the report is written.
-    let mut cells_done = std::mem::take(&mut *done.lock().unwrap());
-    let order: Vec<String> = cells.iter().map(|c| c.name.clone()).collect();
-    cells_done.sort_by_key(|c| order.iter().position(|n| *n == c.cell.name));
-    let unfinished: Vec<String> = order
-        .iter()
-        .filter(|n| !cells_done.iter().any(|c| &c.cell.name == *n))
-        .cloned()
-        .collect();
-    let rep = Report::new(cells_done, unfinished);
-    std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&rep)?)?;
+    let (rep, interrupted) = run::run_matrix(
+        cells,
+        choice,
+        extra,
+        accel_choice(accel),
+        jobs,
+        opts,
+        &out,
+        reporter(&bars),
+    )
+    .await?;
     bars.multi.clear().ok();
     print!("{}", render(&rep, format)?);
     eprintln!(
@@ -542,11 +532,34 @@ async fn run_matrix(
     Ok(if rep.green() { 0 } else { 1 })
 }
 
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
+fn accel_choice(a: AccelArg) -> Choice {
+    match a {
+        AccelArg::Auto => Choice::Auto,
+        AccelArg::Kvm => Choice::Kvm,
+        AccelArg::Tcg => Choice::Tcg,
     }
+}
+
+fn reporter(bars: &Arc<Bars>) -> run::Reporter {
+    let (b1, b2) = (bars.clone(), bars.clone());
+    run::Reporter {
+        step: Arc::new(move |l: &str, s: &str| b1.set(l, s)),
+        cell_done: Arc::new(move || b2.cell_done()),
+    }
+}
+
+/// QEMUs the cells need: if none is there, one clear error before anything
+/// is built; if only some are missing, those cells fail naming it and the
+/// others go on.
+fn check_qemus(cells: &[Cell]) -> Result<()> {
+    let arches = cells
+        .iter()
+        .map(|c| arch::by_name(&c.arch))
+        .collect::<Result<Vec<_>>>()?;
+    let missing: Vec<_> = arches.iter().filter(|a| !in_path(&a.qemu)).collect();
+    if missing.len() == arches.len() {
+        let a = missing[0];
+        bail!("{} not found in PATH: it boots the {} cells (apt-get install {}; scripts/setup.sh installs all)", a.qemu, a.name, a.qemu_package);
+    }
+    Ok(())
 }

@@ -187,15 +187,7 @@ impl MatrixFile {
 
     pub fn cells(&self) -> Result<Vec<Cell>> {
         let a = &self.axes;
-        let arches = if a.arch.is_empty() {
-            arch::all()
-        } else {
-            a.arch
-                .iter()
-                .map(|n| arch::by_name(n))
-                .collect::<Result<_>>()?
-        };
-        let mut axes = Axes::default_matrix(arches);
+        let mut axes = Axes::default_matrix(arch::by_names(&a.arch)?);
         if !a.config.is_empty() {
             axes.configs = a.config.clone();
         }

@@ -395,3 +395,121 @@ pub fn cell_has_aio(cell: &Cell, s: &stream::Stream) -> bool {
         _ => s.hello.as_ref().is_some_and(|h| h.aio_nr_present),
     }
 }
+
+/// How the matrix reports progress: a step per label, and each finished cell.
+#[derive(Clone)]
+pub struct Reporter {
+    pub step: std::sync::Arc<dyn Fn(&str, &str) + Send + Sync>,
+    pub cell_done: std::sync::Arc<dyn Fn() + Send + Sync>,
+}
+
+impl Reporter {
+    pub fn quiet() -> Self {
+        Reporter {
+            step: std::sync::Arc::new(|_: &str, _: &str| {}),
+            cell_done: std::sync::Arc::new(|| {}),
+        }
+    }
+}
+
+/// Runs every cell (at most `jobs` VMs at once) and returns the report, or
+/// the partial report and the signal's name if SIGINT/SIGTERM came first.
+/// Each cell is written to `out/<cell>/cell.json` as it finishes, the report
+/// to `out/report.json` at the end.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_matrix(
+    cells: Vec<Cell>,
+    choice: KernelChoice,
+    extra: Vec<kbuild::Fragment>,
+    accel: Choice,
+    jobs: usize,
+    opts: CellOptions,
+    out: &Path,
+    progress: Reporter,
+) -> Result<(crate::report::Report, Option<&'static str>)> {
+    use std::sync::{Arc, Mutex};
+    std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("creating {}: {e}", out.display()))?;
+    let out = out.canonicalize()?;
+    let done: Arc<Mutex<Vec<CellReport>>> = Arc::default();
+    let work = {
+        let (done, out, cells, progress) =
+            (done.clone(), out.clone(), cells.clone(), progress.clone());
+        async move {
+            let step = progress.step.clone();
+            let prepared = prepare(&cells, &choice, &extra, accel, jobs, &move |l, s| {
+                step(l, s)
+            })
+            .await;
+            let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
+            let mut set = tokio::task::JoinSet::new();
+            for cell in cells {
+                let prep = prepared[&(cell.arch.clone(), cell.config.clone())].clone();
+                let (done, out, sem, opts, progress) = (
+                    done.clone(),
+                    out.clone(),
+                    sem.clone(),
+                    opts.clone(),
+                    progress.clone(),
+                );
+                (progress.step)(&cell.name, "queued");
+                set.spawn(async move {
+                    let _permit = sem.acquire_owned().await;
+                    let step = progress.step.clone();
+                    let rep = match prep {
+                        Ok(p) => run_cell(&cell, &p, &out, &opts, &move |l, s| step(l, s)).await,
+                        Err(e) => {
+                            (progress.step)(&cell.name, "error");
+                            empty_report(
+                                &cell,
+                                &out.join(cell.name.replace('/', "_")),
+                                CellStatus::Error,
+                                e,
+                            )
+                        }
+                    };
+                    // On disk at once: a runner that dies loses only cells in flight.
+                    let _ = std::fs::create_dir_all(&rep.artifacts);
+                    let _ = std::fs::write(
+                        rep.artifacts.join("cell.json"),
+                        serde_json::to_vec_pretty(&rep).unwrap_or_default(),
+                    );
+                    done.lock().unwrap().push(rep);
+                    (progress.cell_done)();
+                });
+            }
+            while let Some(r) = set.join_next().await {
+                if let Err(e) = r {
+                    if e.is_panic() {
+                        std::panic::resume_unwind(e.into_panic());
+                    }
+                }
+            }
+        }
+    };
+    let interrupted = tokio::select! {
+        _ = work => None,
+        s = shutdown_signal() => Some(s),
+    };
+    // `work` is dropped here if interrupted: its QEMUs are killed (kill_on_drop)
+    // and their temp dirs removed before the report is written.
+    let mut cells_done = std::mem::take(&mut *done.lock().unwrap());
+    let order: Vec<String> = cells.iter().map(|c| c.name.clone()).collect();
+    cells_done.sort_by_key(|c| order.iter().position(|n| *n == c.cell.name));
+    let unfinished: Vec<String> = order
+        .iter()
+        .filter(|n| !cells_done.iter().any(|c| &c.cell.name == *n))
+        .cloned()
+        .collect();
+    let rep = crate::report::Report::new(cells_done, unfinished);
+    std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&rep)?)?;
+    Ok((rep, interrupted))
+}
+
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}

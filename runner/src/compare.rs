@@ -1,0 +1,307 @@
+//! Pre-merge comparison: the same matrix on a baseline and a candidate
+//! kernel, and what changed between them, cell by cell and case by case.
+
+use crate::oracle::Verdict;
+use crate::report::{CellStatus, Report};
+use serde::{Deserialize, Serialize};
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// pass/known/skip before, fail/error now (or the cell broke).
+    NewlyFailing,
+    NewlyPassing,
+    /// Same verdict, different observation (errno, capacity, accounting).
+    Changed,
+    /// Only in one report.
+    Added,
+    Removed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Change {
+    pub cell: String,
+    pub case: String,
+    pub kind: Kind,
+    pub baseline: String,
+    pub candidate: String,
+}
+
+fn bad(v: Verdict) -> bool {
+    matches!(v, Verdict::Fail | Verdict::Error)
+}
+
+fn show(v: Verdict, observed: &str) -> String {
+    format!(
+        "{} ({observed})",
+        serde_json::to_value(v)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    )
+}
+
+/// Every difference between two reports of the same matrix.
+pub fn compare(base: &Report, cand: &Report) -> Vec<Change> {
+    let mut out = Vec::new();
+    for bc in &base.cells {
+        let Some(cc) = cand.cells.iter().find(|c| c.cell.name == bc.cell.name) else {
+            out.push(Change {
+                cell: bc.cell.name.clone(),
+                case: "*".into(),
+                kind: Kind::Removed,
+                baseline: format!("{:?}", bc.status),
+                candidate: "not run".into(),
+            });
+            continue;
+        };
+        if bc.status != cc.status {
+            let kind = if cc.status != CellStatus::Ok {
+                Kind::NewlyFailing
+            } else {
+                Kind::NewlyPassing
+            };
+            out.push(Change {
+                cell: bc.cell.name.clone(),
+                case: "status".into(),
+                kind,
+                baseline: format!("{:?} {}", bc.status, bc.status_detail),
+                candidate: format!("{:?} {}", cc.status, cc.status_detail),
+            });
+        }
+        for bk in &bc.cases {
+            let Some(ck) = cc.cases.iter().find(|k| k.id == bk.id) else {
+                out.push(Change {
+                    cell: bc.cell.name.clone(),
+                    case: bk.id.clone(),
+                    kind: Kind::Removed,
+                    baseline: show(bk.verdict, &bk.observed),
+                    candidate: "-".into(),
+                });
+                continue;
+            };
+            let kind = match (bad(bk.verdict), bad(ck.verdict)) {
+                (false, true) => Some(Kind::NewlyFailing),
+                (true, false) => Some(Kind::NewlyPassing),
+                _ if bk.verdict != ck.verdict || bk.observed != ck.observed => Some(Kind::Changed),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                out.push(Change {
+                    cell: bc.cell.name.clone(),
+                    case: bk.id.clone(),
+                    kind,
+                    baseline: show(bk.verdict, &bk.observed),
+                    candidate: show(ck.verdict, &ck.observed),
+                });
+            }
+        }
+        for ck in cc
+            .cases
+            .iter()
+            .filter(|k| !bc.cases.iter().any(|b| b.id == k.id))
+        {
+            out.push(Change {
+                cell: cc.cell.name.clone(),
+                case: ck.id.clone(),
+                kind: Kind::Added,
+                baseline: "-".into(),
+                candidate: show(ck.verdict, &ck.observed),
+            });
+        }
+    }
+    for cc in cand
+        .cells
+        .iter()
+        .filter(|c| !base.cells.iter().any(|b| b.cell.name == c.cell.name))
+    {
+        out.push(Change {
+            cell: cc.cell.name.clone(),
+            case: "*".into(),
+            kind: Kind::Added,
+            baseline: "not run".into(),
+            candidate: format!("{:?}", cc.status),
+        });
+    }
+    out
+}
+
+/// A regression: anything newly failing, or a case or cell that vanished.
+pub fn regressed(changes: &[Change]) -> bool {
+    changes
+        .iter()
+        .any(|c| matches!(c.kind, Kind::NewlyFailing | Kind::Removed))
+}
+
+pub fn render(changes: &[Change], base_desc: &str, cand_desc: &str) -> String {
+    let mut s = format!("baseline:  {base_desc}\ncandidate: {cand_desc}\n");
+    if changes.is_empty() {
+        s.push_str("no change: every cell and case behaves the same\n");
+        return s;
+    }
+    for c in changes {
+        let _ = writeln!(
+            s,
+            "{:14} {:44} {:40} {} -> {}",
+            format!("{:?}", c.kind).to_lowercase(),
+            c.cell,
+            c.case,
+            c.baseline,
+            c.candidate
+        );
+    }
+    let n = |k: Kind| changes.iter().filter(|c| c.kind == k).count();
+    let _ = writeln!(
+        s,
+        "{} newly failing, {} newly passing, {} changed, {} added, {} removed",
+        n(Kind::NewlyFailing),
+        n(Kind::NewlyPassing),
+        n(Kind::Changed),
+        n(Kind::Added),
+        n(Kind::Removed)
+    );
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::Cell;
+    use crate::oracle::Case;
+    use crate::report::CellReport;
+
+    fn report(verdict: Verdict, observed: &str) -> Report {
+        let cell = Cell {
+            name: "x86_64/aio-on".into(),
+            arch: "x86_64".into(),
+            config: "aio-on".into(),
+            aio_max_nr: None,
+            cpus: 2,
+            mem_mb: 512,
+            timeout_s: 1,
+            index: 0,
+        };
+        let mut c: CellReport = crate::run::empty_report(
+            &cell,
+            std::path::Path::new("/x"),
+            CellStatus::Ok,
+            String::new(),
+        );
+        c.cases = vec![
+            Case {
+                id: "a".into(),
+                experiment: "e".into(),
+                expected: "EINVAL".into(),
+                observed: observed.into(),
+                verdict,
+                detail: String::new(),
+            },
+            Case {
+                id: "b".into(),
+                experiment: "e".into(),
+                expected: "OK".into(),
+                observed: "OK".into(),
+                verdict: Verdict::Pass,
+                detail: String::new(),
+            },
+        ];
+        Report::new(vec![c], vec![])
+    }
+
+    #[test]
+    fn reports_exactly_what_changed() {
+        let base = report(Verdict::Pass, "EINVAL");
+        assert!(compare(&base, &base).is_empty());
+        let ch = compare(&base, &report(Verdict::Fail, "OK"));
+        assert_eq!(ch.len(), 1);
+        assert_eq!((ch[0].case.as_str(), ch[0].kind), ("a", Kind::NewlyFailing));
+        assert!(regressed(&ch));
+        let ch = compare(
+            &report(Verdict::KnownDeviation, "EAGAIN"),
+            &report(Verdict::KnownDeviation, "EINVAL"),
+        );
+        assert_eq!(ch[0].kind, Kind::Changed, "same verdict, new errno");
+        assert!(!regressed(&ch));
+    }
+}
+
+/// One side of a comparison, as the user named it.
+#[derive(Debug, Clone)]
+pub enum Side {
+    /// A saved JSON report (typically the baseline).
+    Report(std::path::PathBuf),
+    /// A kernel to build or boot, run through the matrix.
+    Kernel(crate::run::KernelChoice),
+}
+
+/// `REPORT.json`, `6.1` (Debian's linux-source-6.1), `DIR@REV` (a git
+/// revision of a tree, checked out as a worktree in the cache), `DIR` (a
+/// kernel tree as it is) or `IMAGE` (prebuilt, with exactly one --arch).
+pub async fn resolve(spec: &str, arch: Option<&str>) -> anyhow::Result<Side> {
+    use crate::kbuild::Source;
+    use crate::run::KernelChoice;
+    use anyhow::{bail, Context};
+    use std::path::{Path, PathBuf};
+    if spec == "6.1" || spec == "debian-6.1" {
+        return Ok(Side::Kernel(KernelChoice::Build(Source::Tarball(
+            crate::kbuild::DEFAULT_TARBALL.into(),
+        ))));
+    }
+    let p = Path::new(spec);
+    if p.is_file() && spec.ends_with(".json") {
+        return Ok(Side::Report(p.to_path_buf()));
+    }
+    if let Some((dir, rev)) = spec.rsplit_once('@').filter(|(d, _)| Path::new(d).is_dir()) {
+        let dir = Path::new(dir).canonicalize()?;
+        let out = tokio::process::Command::new("git")
+            .arg("-C")
+            .arg(&dir)
+            .args(["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
+            .output()
+            .await?;
+        if !out.status.success() {
+            bail!(
+                "{spec}: {rev} is not a revision of the git tree {}",
+                dir.display()
+            );
+        }
+        let commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let key = crate::cache::Key::new("worktree")
+            .add("dir", dir.to_string_lossy().as_bytes())
+            .add("rev", commit.as_bytes())
+            .hex();
+        let wt: PathBuf = crate::cache::root().join("worktrees").join(key);
+        if !wt.join("Makefile").exists() {
+            std::fs::create_dir_all(wt.parent().unwrap())?;
+            let st = tokio::process::Command::new("git")
+                .arg("-C")
+                .arg(&dir)
+                .args(["worktree", "add", "--detach"])
+                .arg(&wt)
+                .arg(&commit)
+                .status()
+                .await?;
+            if !st.success() {
+                bail!("git worktree add {} {commit} failed", wt.display());
+            }
+        }
+        return Ok(Side::Kernel(KernelChoice::Build(Source::Tree(wt))));
+    }
+    if p.is_dir() {
+        crate::kbuild::check_tree(p)?;
+        return Ok(Side::Kernel(KernelChoice::Build(Source::Tree(
+            p.to_path_buf(),
+        ))));
+    }
+    if p.is_file() {
+        let arch = arch.context("a prebuilt image needs exactly one --arch")?;
+        let a = crate::arch::by_name(arch)?;
+        a.check_image(p)?;
+        return Ok(Side::Kernel(KernelChoice::Prebuilt {
+            image: p.to_path_buf(),
+            arch: a.name,
+        }));
+    }
+    bail!("{spec}: not a report (.json), a kernel tree, DIR@REV, an image, or 6.1")
+}

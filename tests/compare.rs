@@ -1,0 +1,116 @@
+//! Pre-merge: a candidate kernel built from the 6.1 tree with a one-line
+//! change to fs/aio.c, compared with the unmodified baseline. `compare` must
+//! report exactly the case the change affects, and nothing else.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn kmatrix(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kmatrix"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn cache_root() -> PathBuf {
+    std::env::var_os("KMATRIX_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let base = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
+            base.join("kmatrix")
+        })
+}
+
+/// The unpacked Debian 6.1 tree kmatrix keeps in its cache.
+fn debian_tree() -> PathBuf {
+    let o = kmatrix(&["build", "--arch", "x86_64", "--config", "aio-on"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::read_dir(cache_root().join("src"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("linux-source-6.1"))
+        .find(|p| p.join("Makefile").exists())
+        .expect("unpacked linux-source-6.1 in the cache")
+}
+
+/// A hard-linked copy of `src` at a fixed place (so its out-of-tree build
+/// is reused across runs) whose fs/aio.c accepts nr_events == 0.
+fn candidate_tree(src: &Path) -> PathBuf {
+    let dst = cache_root().join("test-trees/aio-nr-zero-accepted");
+    if !dst.join("Makefile").exists() {
+        let _ = std::fs::remove_dir_all(&dst);
+        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+        let st = Command::new("cp")
+            .arg("-al")
+            .arg(src)
+            .arg(&dst)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+    let aio = dst.join("fs/aio.c");
+    let text = std::fs::read_to_string(src.join("fs/aio.c")).unwrap();
+    let changed = text.replacen(
+        "if (unlikely(ctx || nr_events == 0)) {",
+        "if (unlikely(ctx)) {",
+        1,
+    );
+    assert_ne!(
+        text, changed,
+        "the native io_setup check is where we expect it"
+    );
+    if std::fs::read_to_string(&aio).unwrap() != changed {
+        // Unlink first: writing through the hard link would edit the baseline.
+        std::fs::remove_file(&aio).unwrap();
+        std::fs::write(&aio, changed).unwrap();
+    }
+    dst
+}
+
+#[test]
+fn compare_reports_exactly_what_a_one_line_change_affects() {
+    let cand = candidate_tree(&debian_tree());
+    let out = tempfile::tempdir().unwrap();
+    let o = kmatrix(&[
+        "compare",
+        "--baseline",
+        "6.1",
+        "--candidate",
+        cand.to_str().unwrap(),
+        "--arch",
+        "x86_64",
+        "--config",
+        "aio-on",
+        "--cases",
+        "setup.basic,einval.*,efault.*",
+        "--format",
+        "json",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    let changes: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let changes = changes.as_array().unwrap();
+    assert_eq!(changes.len(), 1, "exactly one case changed: {changes:#?}");
+    assert_eq!(changes[0]["case"], "error.EINVAL.nr_events-zero");
+    assert_eq!(changes[0]["kind"], "newly-failing");
+    assert_eq!(changes[0]["baseline"], "pass (EINVAL)");
+    assert_eq!(changes[0]["candidate"], "fail (OK)");
+    assert_eq!(o.status.code(), Some(1), "a regression fails the command");
+    // The same comparison against the saved baseline report needs no reboot of it.
+    let base = out.path().join("baseline/report.json");
+    let o2 = kmatrix(&[
+        "compare",
+        "--baseline",
+        base.to_str().unwrap(),
+        "--candidate",
+        base.to_str().unwrap(),
+        "--arch",
+        "x86_64",
+    ]);
+    assert!(String::from_utf8_lossy(&o2.stdout).contains("no change"));
+    assert!(o2.status.success());
+}
