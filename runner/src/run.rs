@@ -396,10 +396,13 @@ pub fn cell_has_aio(cell: &Cell, s: &stream::Stream) -> bool {
     }
 }
 
+/// A progress callback that can move into spawned tasks: (label, step).
+pub type SharedProgress = std::sync::Arc<dyn Fn(&str, &str) + Send + Sync>;
+
 /// How the matrix reports progress: a step per label, and each finished cell.
 #[derive(Clone)]
 pub struct Reporter {
-    pub step: std::sync::Arc<dyn Fn(&str, &str) + Send + Sync>,
+    pub step: SharedProgress,
     pub cell_done: std::sync::Arc<dyn Fn() + Send + Sync>,
 }
 
