@@ -235,7 +235,7 @@ pub enum Side {
     Kernel(crate::run::KernelChoice),
 }
 
-/// `REPORT.json`, `6.1` (Debian's linux-source-6.1), `DIR@REV` (a git
+/// `REPORT.json`, `6.1` or `6.12` (Debian's linux-source of that version), `DIR@REV` (a git
 /// revision of a tree, checked out as a worktree in the cache), `DIR` (a
 /// kernel tree as it is) or `IMAGE` (prebuilt, with exactly one --arch).
 pub async fn resolve(spec: &str, arch: Option<&str>) -> anyhow::Result<Side> {
@@ -246,6 +246,17 @@ pub async fn resolve(spec: &str, arch: Option<&str>) -> anyhow::Result<Side> {
     if spec == "6.1" || spec == "debian-6.1" {
         return Ok(Side::Kernel(KernelChoice::Build(Source::Tarball(
             crate::kbuild::DEFAULT_TARBALL.into(),
+        ))));
+    }
+    // "6.12" or "debian-6.12": Debian's linux-source of that version.
+    let ver = spec.strip_prefix("debian-").unwrap_or(spec);
+    if !ver.is_empty()
+        && ver.contains('.')
+        && ver.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && !Path::new(spec).exists()
+    {
+        return Ok(Side::Kernel(KernelChoice::Build(Source::Debian(
+            ver.to_string(),
         ))));
     }
     let p = Path::new(spec);

@@ -11,6 +11,80 @@ use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
 pub const DEFAULT_TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
+pub const DEFAULT_VERSION: &str = "6.1";
+
+/// Debian's linux-source-VERSION tarball: /usr/src if the package is
+/// installed, else fetched with `apt-get download` (apt checks the .deb
+/// against the archive's signed hashes) and unpacked into the cache.
+pub async fn debian_source(version: &str) -> Result<PathBuf> {
+    if version.is_empty() || !version.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        bail!("--kernel-version {version}: expected a Debian linux-source version such as 6.1 or 6.12");
+    }
+    let name = format!("linux-source-{version}");
+    let installed = PathBuf::from(format!("/usr/src/{name}.tar.xz"));
+    if installed.exists() {
+        return Ok(installed);
+    }
+    let dir = cache::root().join("debian").join(&name);
+    let tar = dir.join(format!("{name}.tar.xz"));
+    if tar.exists() {
+        return Ok(tar);
+    }
+    std::fs::create_dir_all(&dir)?;
+    let _lock = lock(&dir.join("lock")).await?;
+    if tar.exists() {
+        return Ok(tar);
+    }
+    let out = Command::new("apt-get")
+        .args(["download", &name])
+        .current_dir(&dir)
+        .output()
+        .await?;
+    if !out.status.success() {
+        bail!(
+            "apt-get download {name} failed (is it in your apt sources? run apt-get update): {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        );
+    }
+    let deb = std::fs::read_dir(&dir)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "deb"))
+        .context("apt-get download left no .deb")?;
+    let x = dir.join("x");
+    let st = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&deb)
+        .arg(&x)
+        .status()
+        .await?;
+    let inner = x.join(format!("usr/src/{name}.tar.xz"));
+    if !st.success() || !inner.exists() {
+        bail!("{} does not hold usr/src/{name}.tar.xz", deb.display());
+    }
+    std::fs::rename(&inner, &tar)?;
+    let _ = std::fs::remove_dir_all(&x);
+    let _ = std::fs::remove_file(&deb);
+    Ok(tar)
+}
+
+/// sha256 of a source tarball, computed once per (path, size, mtime).
+fn tarball_sha256(tar: &Path, key: &str) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let memo = cache::root().join("src").join(format!("{key}.sha256"));
+    if let Ok(h) = std::fs::read_to_string(&memo) {
+        return Ok(h.trim().to_string());
+    }
+    let mut f = std::fs::File::open(tar)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    let hex = hex::encode(h.finalize());
+    std::fs::write(&memo, &hex)?;
+    Ok(hex)
+}
 
 /// A config fragment: a name for messages and its text.
 #[derive(Debug, Clone)]
@@ -37,6 +111,8 @@ pub fn builtin_fragment(name: &str) -> Result<Fragment> {
 pub enum Source {
     /// A Debian linux-source tarball, unpacked once into the cache.
     Tarball(PathBuf),
+    /// Debian's linux-source-VERSION, fetched if not installed.
+    Debian(String),
     /// A user's kernel tree (pre-merge testing); built out of tree.
     Tree(PathBuf),
 }
@@ -48,6 +124,9 @@ pub struct Built {
     pub key: String,
     pub source: String,
     pub version: String,
+    /// sha256 of the source tarball (empty for trees).
+    #[serde(default)]
+    pub source_sha256: String,
     /// true when this run built nothing
     #[serde(skip)]
     pub cached: bool,
@@ -107,7 +186,8 @@ pub struct Builder<'a> {
 
 impl Builder<'_> {
     pub async fn build(&self) -> Result<Built> {
-        let (src_dir, src_identity, pinned) = prepare_source(self.source, self.on_step).await?;
+        let (src_dir, src_identity, pinned, src_sha) =
+            prepare_source(self.source, self.on_step).await?;
         let cc = format!("{}gcc", self.arch.cross_compile);
         let cc_version = tool_version(&cc).await.with_context(|| {
             format!(
@@ -142,6 +222,7 @@ impl Builder<'_> {
                 if let Ok(mut b) = serde_json::from_str::<Built>(&text) {
                     if b.image.exists() {
                         b.cached = true;
+                        b.source_sha256 = src_sha;
                         return Ok(b);
                     }
                 }
@@ -160,6 +241,7 @@ impl Builder<'_> {
             {
                 if b.image.exists() {
                     b.cached = true;
+                    b.source_sha256 = src_sha;
                     return Ok(b);
                 }
             }
@@ -230,6 +312,7 @@ impl Builder<'_> {
             key,
             source: src_identity,
             version,
+            source_sha256: src_sha,
             cached: false,
         };
         // Written last: its presence means the entry is complete.
@@ -243,8 +326,18 @@ impl Builder<'_> {
 async fn prepare_source(
     src: &Source,
     on_step: &(dyn Fn(&str) + Sync),
-) -> Result<(PathBuf, String, bool)> {
+) -> Result<(PathBuf, String, bool, String)> {
+    let fetched;
+    let src = match src {
+        Source::Debian(v) => {
+            on_step(&format!("fetching linux-source-{v}"));
+            fetched = Source::Tarball(debian_source(v).await?);
+            &fetched
+        }
+        other => other,
+    };
     match src {
+        Source::Debian(_) => unreachable!("resolved above"),
         Source::Tarball(tar) => {
             let md = std::fs::metadata(tar).with_context(|| {
                 format!("kernel source {} is missing (apt-get install linux-source-6.1, or pass --kernel-src DIR)", tar.display())
@@ -289,7 +382,8 @@ async fn prepare_source(
                     );
                 }
             }
-            Ok((tree, id, true))
+            let sha = tarball_sha256(tar, &key)?;
+            Ok((tree, id, true, sha))
         }
         Source::Tree(dir) => {
             check_tree(dir)?;
@@ -303,8 +397,14 @@ async fn prepare_source(
                     dir.clone(),
                     format!("git:{}@{}", dir.display(), h.trim()),
                     true,
+                    String::new(),
                 )),
-                _ => Ok((dir.clone(), format!("tree:{}", dir.display()), false)),
+                _ => Ok((
+                    dir.clone(),
+                    format!("tree:{}", dir.display()),
+                    false,
+                    String::new(),
+                )),
             }
         }
     }
@@ -437,6 +537,17 @@ mod tests {
         assert_eq!(bad.len(), 2, "{bad:?}");
         assert!(bad[0].starts_with("CONFIG_D=y (from x.config)"));
         assert!(bad[1].contains("CONFIG_E=\"s\""));
+    }
+
+    #[tokio::test]
+    async fn debian_source_rejects_odd_versions() {
+        for v in ["", "6.1; rm -rf /", "../6.1", "latest"] {
+            let e = debian_source(v).await.unwrap_err().to_string();
+            assert!(
+                e.contains("expected a Debian linux-source version"),
+                "{v}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -81,6 +81,10 @@ struct MatrixArgs {
     /// Build this kernel tree instead of Debian's linux-source-6.1.
     #[arg(long, value_name = "DIR")]
     kernel_src: Option<PathBuf>,
+    /// Build Debian's linux-source-VERSION (e.g. 6.12) instead of 6.1;
+    /// fetched with apt-get download when not installed.
+    #[arg(long, value_name = "VERSION", conflicts_with_all = ["kernel_src", "kernel"])]
+    kernel_version: Option<String>,
     /// Boot this prebuilt image (needs exactly one --arch).
     #[arg(long, value_name = "IMAGE", conflicts_with = "kernel_src")]
     kernel: Option<PathBuf>,
@@ -198,6 +202,9 @@ impl MatrixArgs {
             });
         }
         // Checked up front so a bad path is one clear line, not four cell errors.
+        if let Some(v) = &self.kernel_version {
+            return Ok(KernelChoice::Build(Source::Debian(v.clone())));
+        }
         Ok(KernelChoice::Build(match &self.kernel_src {
             Some(d) => {
                 kmatrix::kbuild::check_tree(d)?;

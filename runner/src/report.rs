@@ -30,6 +30,9 @@ pub struct KernelInfo {
     pub image: PathBuf,
     pub version: String,
     pub source: String,
+    /// sha256 of the source tarball (Debian sources), empty for trees.
+    #[serde(default)]
+    pub source_sha256: String,
     pub key: String,
 }
 

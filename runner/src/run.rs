@@ -68,6 +68,7 @@ pub async fn kernel(
                 key: "prebuilt".into(),
                 source: format!("prebuilt:{}", image.display()),
                 version: String::new(),
+                source_sha256: String::new(),
                 cached: true,
             })
         }
@@ -145,6 +146,7 @@ pub async fn prepare(
                     image: built.image,
                     version: built.version,
                     source: built.source,
+                    source_sha256: built.source_sha256,
                     key: built.key,
                 },
                 initrd,
