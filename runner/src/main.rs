@@ -148,10 +148,10 @@ enum Cmd {
     /// Run the matrix on a baseline and a candidate kernel and show what
     /// changed (exit 1 if anything regressed).
     Compare {
-        /// REPORT.json, 6.1, DIR, DIR@REV or IMAGE.
+        /// REPORT.json, 6.1 / 6.12 (Debian linux-source), DIR, DIR@REV or IMAGE.
         #[arg(long)]
         baseline: String,
-        /// 6.1, DIR, DIR@REV or IMAGE (or a REPORT.json).
+        /// 6.1 / 6.12, DIR, DIR@REV or IMAGE (or a REPORT.json).
         #[arg(long)]
         candidate: String,
         #[command(flatten)]

@@ -272,7 +272,12 @@ pub async fn run_cell(
     rep.run_ms = outcome.run_ms;
     rep.exit = Some(outcome.exit.clone());
     rep.timings = outcome.timings.clone();
-    let s = match stream::read_file(&outcome.results) {
+    // Up to 8 MiB of parsing: off the async workers.
+    let results = outcome.results.clone();
+    let read = tokio::task::spawn_blocking(move || stream::read_file(&results))
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+    let s = match read {
         Ok(mut s) => {
             if outcome.timings.results_bytes > vm::RESULTS_CAP {
                 s.errors.push(format!(
