@@ -332,6 +332,17 @@ pub async fn run_cell(
     if rep.status != CellStatus::Ok {
         rep.console_excerpt = console_tail(&outcome.console, 25);
     }
+    // The CPUs the cell asked for must have come up (CONFIG_NR_CPUS, or a
+    // machine limit, can quietly cap them), or the cell tests the wrong thing.
+    if let Some(h) = &s.hello {
+        if rep.status == CellStatus::Ok && h.ncpus_online != u64::from(cell.cpus) {
+            rep.status = CellStatus::Error;
+            rep.status_detail = format!(
+                "the cell asked for {} vCPUs but the guest brought up {} (possible: {}); check CONFIG_NR_CPUS",
+                cell.cpus, h.ncpus_online, h.ncpus_possible
+            );
+        }
+    }
     // Sysctls the cell asked for must have taken, or the cell tests the wrong thing.
     let aio = cell_has_aio(cell, &s);
     if aio {
