@@ -267,3 +267,61 @@ fn qemu_that_fails_to_start_fails_its_cell_only() {
     assert_eq!(good["status"], "ok", "the other cell goes on: {good}");
     assert_eq!(code, Some(1));
 }
+
+#[test]
+fn sigterm_during_a_kernel_build_kills_make_and_its_compilers() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A fragment of its own gives this build its own cache entry, whose name
+    // (and so every make/cc command line) carries "drill-interrupt".
+    let frag = tmp.path().join("drill-interrupt.config");
+    std::fs::write(
+        &frag,
+        "# kmatrix drill: a build that is always interrupted\nCONFIG_AIO=y\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
+        .args([
+            "build",
+            "--arch",
+            "x86_64",
+            "--config",
+            "aio-on",
+            "--fragment",
+        ])
+        .arg(&frag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while procs_mentioning("drill-interrupt")
+        .iter()
+        .all(|c| !c.starts_with("make"))
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(600),
+            "make never started"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "kmatrix ended before make started"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // SIGKILL is delivered at once, but give the kernel a moment to reap.
+    let t1 = Instant::now();
+    while !procs_mentioning("drill-interrupt").is_empty() && t1.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let left = procs_mentioning("drill-interrupt");
+    assert!(left.is_empty(), "build processes left behind: {left:?}");
+}

@@ -367,10 +367,13 @@ async fn async_main(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Cmd::Bench { m, runs, jobs: j } => {
-            let out = kmatrix::bench::bench(&m.cells()?, &m.kernel_choice()?, runs.max(1), jobs(j))
-                .await?;
-            print!("{out}");
-            Ok(0)
+            let (cells, choice) = (m.cells()?, m.kernel_choice()?);
+            interruptible(async {
+                let out = kmatrix::bench::bench(&cells, &choice, runs.max(1), jobs(j)).await?;
+                print!("{out}");
+                Ok(0)
+            })
+            .await
         }
         Cmd::Compare {
             baseline,
@@ -444,21 +447,25 @@ async fn async_main(cli: Cli) -> Result<i32> {
             let bars = Bars::new();
             let choice = m.kernel_choice()?;
             let extra = m.fragments()?;
-            let mut seen = Vec::new();
-            for c in m.cells()? {
-                if seen.contains(&(c.arch.clone(), c.config.clone())) {
-                    continue;
+            let cells = m.cells()?;
+            interruptible(async {
+                let mut seen = Vec::new();
+                for c in cells {
+                    if seen.contains(&(c.arch.clone(), c.config.clone())) {
+                        continue;
+                    }
+                    seen.push((c.arch.clone(), c.config.clone()));
+                    let a = arch::by_name(&c.arch)?;
+                    let b = run::kernel(&a, &c.config, &choice, &extra, jobs(None), &|l, s| {
+                        bars.set(l, s)
+                    })
+                    .await?;
+                    let how = if b.cached { "cached" } else { "built" };
+                    println!("{} {} {how} {}", c.arch, c.config, b.image.display());
                 }
-                seen.push((c.arch.clone(), c.config.clone()));
-                let a = arch::by_name(&c.arch)?;
-                let b = run::kernel(&a, &c.config, &choice, &extra, jobs(None), &|l, s| {
-                    bars.set(l, s)
-                })
-                .await?;
-                let how = if b.cached { "cached" } else { "built" };
-                println!("{} {} {how} {}", c.arch, c.config, b.image.display());
-            }
-            Ok(0)
+                Ok(0)
+            })
+            .await
         }
         Cmd::Run {
             m,
@@ -488,6 +495,18 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 append,
             };
             run_matrix(m, jobs(j), format, out, accel, opts).await
+        }
+    }
+}
+
+/// Runs `f` unless SIGINT/SIGTERM comes first; then `f` is dropped, which
+/// kills its make process groups and QEMUs and removes their temp dirs.
+async fn interruptible(f: impl std::future::Future<Output = Result<i32>>) -> Result<i32> {
+    tokio::select! {
+        r = f => r,
+        sig = run::shutdown_signal() => {
+            eprintln!("kmatrix: interrupted by {sig}");
+            Ok(130)
         }
     }
 }

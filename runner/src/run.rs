@@ -526,7 +526,8 @@ pub async fn run_matrix(
     Ok((rep, interrupted))
 }
 
-async fn shutdown_signal() -> &'static str {
+/// The first SIGINT or SIGTERM, by name.
+pub async fn shutdown_signal() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {
