@@ -2,16 +2,12 @@
 //! change to fs/aio.c, compared with the unmodified baseline. `compare` must
 //! report exactly the case the change affects, and nothing else.
 
+mod common;
+use common::*;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-fn kmatrix(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_kmatrix"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 fn cache_root() -> PathBuf {
     std::env::var_os("KMATRIX_CACHE")

@@ -1,34 +1,13 @@
 //! Fault drills: each causes the fault for real and checks that the runner
 //! keeps its word (clear verdicts, partial reports, no orphans left behind).
 
+mod common;
+use common::*;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// Processes whose command line mentions `needle` (our private TMPDIR).
-fn procs_mentioning(needle: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            let zombie =
-                std::fs::read_to_string(e.path().join("stat")).is_ok_and(|s| s.contains(") Z "));
-            if cmd.contains(needle) && !zombie {
-                out.push(cmd);
-            }
-        }
-    }
-    out
-}
-
-fn entries(dir: &Path) -> Vec<String> {
-    std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect()
-}
 
 fn interrupt_run_with(signal: i32) {
     let tmp = tempfile::tempdir().unwrap();

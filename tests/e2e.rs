@@ -1,47 +1,12 @@
 //! End-to-end: the real `kmatrix` binary, real kernels, real QEMU boots of
 //! both arches. The first run on a machine builds four kernels (~10 min).
 
+mod common;
+use common::*;
+
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn kmatrix(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kmatrix"))
-        .args(args)
-        .output()
-        .expect("kmatrix runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// A directory of links to everything on PATH except names starting with `prefix`.
-fn path_without(prefix: &str) -> tempfile::TempDir {
-    let bin = tempfile::tempdir().unwrap();
-    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap()) {
-        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let n = e.file_name();
-            if !n.to_string_lossy().starts_with(prefix) && !bin.path().join(&n).exists() {
-                let _ = std::os::unix::fs::symlink(e.path(), bin.path().join(&n));
-            }
-        }
-    }
-    bin
-}
-
-fn case<'a>(cell: &'a Value, id: &str) -> &'a Value {
-    cell["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no case {id} in {}", cell["cell"]["name"]))
-}
+use std::process::Command;
 
 #[test]
 fn default_matrix_boots_both_arches_and_judges_every_cell() {

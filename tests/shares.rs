@@ -1,6 +1,9 @@
 //! virtiofs: host directories shared into real VMs of both arches, a static
 //! program built here run from the share, and read-only really read-only.
 
+mod common;
+use common::*;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -39,15 +42,6 @@ fn run(args: &[&str]) -> (Value, String) {
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("JSON report ({e}): {err}")),
         err,
     )
-}
-
-fn case<'a>(cell: &'a Value, id: &str) -> &'a Value {
-    cell["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == id)
-        .unwrap_or_else(|| panic!("no case {id}: {cell}"))
 }
 
 #[test]

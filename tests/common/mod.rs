@@ -1,0 +1,68 @@
+//! Helpers shared by the end-to-end test files.
+#![allow(dead_code)] // each test file uses its own subset
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+pub fn kmatrix(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kmatrix"))
+        .args(args)
+        .output()
+        .expect("kmatrix runs")
+}
+
+pub fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// A directory of links to everything on PATH except names starting with `prefix`.
+pub fn path_without(prefix: &str) -> tempfile::TempDir {
+    let bin = tempfile::tempdir().unwrap();
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap()) {
+        for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let n = e.file_name();
+            if !n.to_string_lossy().starts_with(prefix) && !bin.path().join(&n).exists() {
+                let _ = std::os::unix::fs::symlink(e.path(), bin.path().join(&n));
+            }
+        }
+    }
+    bin
+}
+
+pub fn case<'a>(cell: &'a Value, id: &str) -> &'a Value {
+    cell["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no case {id} in {}", cell["cell"]["name"]))
+}
+
+/// Processes whose command line mentions `needle` (our private TMPDIR).
+pub fn procs_mentioning(needle: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            let zombie =
+                std::fs::read_to_string(e.path().join("stat")).is_ok_and(|s| s.contains(") Z "));
+            if cmd.contains(needle) && !zombie {
+                out.push(cmd);
+            }
+        }
+    }
+    out
+}
+
+pub fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
