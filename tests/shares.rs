@@ -32,16 +32,29 @@ int main(int argc, char **argv) {
     std::fs::remove_file(src).unwrap();
 }
 
-fn run(args: &[&str]) -> (Value, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
-        .args(args)
-        .output()
-        .unwrap();
+/// One aio-on cell of `arch` (only setup.basic, to be quick) with `extra`
+/// arguments: the JSON report's cell, stderr, and the out dir kept alive.
+fn run_cell(arch: &str, extra: &[&str]) -> (Value, String, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "run",
+        "--arch",
+        arch,
+        "--config",
+        "aio-on",
+        "--cases",
+        "setup.basic",
+        "--format",
+        "json",
+        "--out",
+    ];
+    args.push(out.path().to_str().unwrap());
+    args.extend(extra);
+    let o = kmatrix(&args);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    (
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("JSON report ({e}): {err}")),
-        err,
-    )
+    let r: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("JSON report ({e}): {err}"));
+    (r["cells"][0].clone(), err, out)
 }
 
 #[test]
@@ -49,28 +62,10 @@ fn program_from_a_share_runs_in_both_arches_and_lands_in_the_report() {
     for (arch, cc) in [("x86_64", "cc"), ("arm64", "aarch64-linux-gnu-gcc")] {
         let share = tempfile::tempdir().unwrap();
         build_hello(cc, share.path());
-        let out = tempfile::tempdir().unwrap();
         let spec = format!("{}:/opt/t", share.path().display());
-        let (r, err) = run(&[
-            "run",
-            "--arch",
-            arch,
-            "--config",
-            "aio-on",
-            "--cases",
-            "setup.basic",
-            "--format",
-            "json",
-            "--out",
-            out.path().to_str().unwrap(),
-            "--share",
-            &spec,
-            "--exec",
-            "/opt/t/hello world",
-        ]);
-        let c = &r["cells"][0];
+        let (c, err, _out) = run_cell(arch, &["--share", &spec, "--exec", "/opt/t/hello world"]);
         assert_eq!(c["status"], "ok", "{arch}: {c} {err}");
-        let exec = case(c, "exec:/opt/t/hello");
+        let exec = case(&c, "exec:/opt/t/hello");
         assert_eq!(exec["observed"], "exit:3", "{arch}: {exec}");
         assert_eq!(exec["verdict"], "fail", "a non-zero exit is a failing case");
         assert_eq!(
@@ -79,7 +74,7 @@ fn program_from_a_share_runs_in_both_arches_and_lands_in_the_report() {
         );
         assert_eq!(c["exec"]["stderr"], "to stderr\n", "{arch}");
         assert_eq!(
-            case(c, "share:/opt/t")["verdict"],
+            case(&c, "share:/opt/t")["verdict"],
             "pass",
             "{arch}: read-only share mounted"
         );
@@ -100,33 +95,17 @@ fn program_from_a_share_runs_in_both_arches_and_lands_in_the_report() {
 fn read_only_share_cannot_be_written_and_rw_share_can() {
     let ro = tempfile::tempdir().unwrap();
     let rw = tempfile::tempdir().unwrap();
-    let out = tempfile::tempdir().unwrap();
-    let (r, err) = run(&[
-        "run",
-        "--arch",
-        "arm64",
-        "--config",
-        "aio-on",
-        "--cases",
-        "setup.basic",
-        "--format",
-        "json",
-        "--out",
-        out.path().to_str().unwrap(),
-        "--share",
-        &format!("{}:/mnt/ro", ro.path().display()),
-        "--share",
-        &format!("{}:/mnt/rw:rw", rw.path().display()),
-    ]);
-    let c = &r["cells"][0];
+    let ro_spec = format!("{}:/mnt/ro", ro.path().display());
+    let rw_spec = format!("{}:/mnt/rw:rw", rw.path().display());
+    let (c, err, _out) = run_cell("arm64", &["--share", &ro_spec, "--share", &rw_spec]);
     assert_eq!(c["status"], "ok", "{c} {err}");
-    let ro_case = case(c, "share:/mnt/ro");
+    let ro_case = case(&c, "share:/mnt/ro");
     assert_eq!(
         ro_case["observed"], "mounted, write fails with EROFS",
         "{ro_case}"
     );
     assert_eq!(ro_case["verdict"], "pass");
-    assert_eq!(case(c, "share:/mnt/rw")["observed"], "mounted, writable");
+    assert_eq!(case(&c, "share:/mnt/rw")["observed"], "mounted, writable");
     assert_eq!(std::fs::read_dir(ro.path()).unwrap().count(), 0);
 }
 

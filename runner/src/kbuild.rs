@@ -218,14 +218,8 @@ impl Builder<'_> {
 
         // A pinned source (tarball, clean git tree) with a finished entry is a hit.
         if pinned {
-            if let Ok(text) = std::fs::read_to_string(&meta_path) {
-                if let Ok(mut b) = serde_json::from_str::<Built>(&text) {
-                    if b.image.exists() {
-                        b.cached = true;
-                        b.source_sha256 = src_sha;
-                        return Ok(b);
-                    }
-                }
+            if let Some(b) = finished_entry(&meta_path, &src_sha) {
+                return Ok(b);
             }
         }
 
@@ -235,15 +229,8 @@ impl Builder<'_> {
         // the second then finds the finished entry.
         let _lock = lock(&entry.join("lock")).await?;
         if pinned {
-            if let Ok(mut b) = std::fs::read(&meta_path)
-                .map_err(anyhow::Error::from)
-                .and_then(|t| Ok(serde_json::from_slice::<Built>(&t)?))
-            {
-                if b.image.exists() {
-                    b.cached = true;
-                    b.source_sha256 = src_sha;
-                    return Ok(b);
-                }
+            if let Some(b) = finished_entry(&meta_path, &src_sha) {
+                return Ok(b);
             }
         }
         let log_path = entry.join("build.log");
@@ -319,6 +306,17 @@ impl Builder<'_> {
         std::fs::write(&meta_path, serde_json::to_vec_pretty(&built)?)?;
         Ok(built)
     }
+}
+
+/// The build recorded in a cache entry, if it finished and its image is there.
+fn finished_entry(meta_path: &Path, src_sha: &str) -> Option<Built> {
+    let mut b: Built = serde_json::from_slice(&std::fs::read(meta_path).ok()?).ok()?;
+    if !b.image.exists() {
+        return None;
+    }
+    b.cached = true;
+    b.source_sha256 = src_sha.to_string();
+    Some(b)
 }
 
 /// Returns (tree, identity, pinned). `pinned` means the identity fully
