@@ -1,5 +1,6 @@
-// Embeds guest-init's sources so `kmatrix` can build the guest for any arch
-// without the checkout next to it.
+// Embeds guest-init's sources and the protocol crate's (which the guest is
+// linked against) so `kmatrix` can build the guest for any arch without the
+// checkout next to it.
 use std::path::Path;
 
 fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
@@ -19,18 +20,23 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
     }
 }
 
-fn main() {
+/// `pub const NAME: &[(&str, &str)]`: (path relative to `dir`, text) of every .rs file.
+fn embed(dir: &str, name: &str) -> String {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../guest-init/src")
+        .join(dir)
         .canonicalize()
         .unwrap();
     println!("cargo:rerun-if-changed={}", src.display());
     let mut items = Vec::new();
     walk(&src, &src, &mut items);
-    let code = format!(
-        "pub const GUEST_SOURCES: &[(&str, &str)] = &[\n{}\n];\n",
+    format!(
+        "pub const {name}: &[(&str, &str)] = &[\n{}\n];\n",
         items.join("\n")
-    );
+    )
+}
+
+fn main() {
+    let code = embed("../guest-init/src", "GUEST_SOURCES") + &embed("../proto/src", "PROTO_SOURCES");
     std::fs::write(
         Path::new(&std::env::var("OUT_DIR").unwrap()).join("guest_sources.rs"),
         code,

@@ -59,7 +59,7 @@ pub struct Share {
 }
 
 /// virtio-fs tags are at most 36 bytes (the device's config field).
-const MAX_TAG: usize = 36;
+pub const MAX_TAG: usize = 36;
 
 impl Share {
     /// The `index`th share of a run, mounted at `path`.

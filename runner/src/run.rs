@@ -11,6 +11,7 @@ use crate::report::{CellReport, CellStatus, KernelInfo};
 use crate::stream::{self, Completeness};
 use crate::vm::{self, Exit, VmSpec};
 use crate::{guest, initramfs};
+use kmatrix_proto::args::{exec_hex, GuestArgs, Share as ProtoShare};
 use anyhow::{bail, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -172,28 +173,36 @@ pub struct CellOptions {
     pub append: Vec<String>,
 }
 
-/// The kernel command line words that carry a cell's parameters to guest-init.
+/// The guest arguments that carry a cell's parameters to guest-init.
+pub fn guest_args(cell: &Cell, opts: &CellOptions) -> GuestArgs {
+    GuestArgs {
+        // The guest's per-experiment limit grows with the cell's: big rings
+        // (nr_events 4194304 is 256 MiB) take long under TCG with many vCPUs.
+        timeout_s: (cell.timeout_s / 6).max(20),
+        sysctls: cell
+            .aio_max_nr
+            .map(|m| ("fs.aio-max-nr".to_string(), m.to_string()))
+            .into_iter()
+            .collect(),
+        cases: opts
+            .cases
+            .iter()
+            .flat_map(|c| c.split(','))
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect(),
+        shares: (opts.shares.iter().enumerate())
+            .map(|(i, s)| ProtoShare::new(i, &s.guest_path, s.rw))
+            .collect(),
+        exec_hex: opts.exec.as_deref().map(exec_hex),
+        ..GuestArgs::default()
+    }
+}
+
+/// The kernel command line words for a cell: its guest arguments, then
+/// the user's extra words as they are.
 pub fn guest_cmdline(cell: &Cell, opts: &CellOptions) -> Vec<String> {
-    // The guest's per-experiment limit grows with the cell's: big rings
-    // (nr_events 4194304 is 256 MiB) take long under TCG with many vCPUs.
-    let mut v = vec![format!("kmatrix.timeout={}", (cell.timeout_s / 6).max(20))];
-    if let Some(m) = cell.aio_max_nr {
-        v.push(format!("kmatrix.sysctl=fs.aio-max-nr={m}"));
-    }
-    if let Some(c) = &opts.cases {
-        v.push(format!("kmatrix.cases={c}"));
-    }
-    for (i, s) in opts.shares.iter().enumerate() {
-        v.push(format!(
-            "kmatrix.share=kmx{i}:{}:{}",
-            s.guest_path,
-            if s.rw { "rw" } else { "ro" }
-        ));
-    }
-    if let Some(e) = &opts.exec {
-        // Hex keeps spaces and quotes from the kernel's command-line parser.
-        v.push(format!("kmatrix.exec={}", hex::encode(e)));
-    }
+    let mut v = guest_args(cell, opts).to_words();
     v.extend(opts.append.iter().cloned());
     v
 }
