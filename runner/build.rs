@@ -35,11 +35,45 @@ fn embed(dir: &str, name: &str) -> String {
     )
 }
 
-fn main() {
-    let code = embed("../guest-init/src", "GUEST_SOURCES") + &embed("../proto/src", "PROTO_SOURCES");
-    std::fs::write(
-        Path::new(&std::env::var("OUT_DIR").unwrap()).join("guest_sources.rs"),
-        code,
+/// `ARCH_TABLES`: (toml, fragment) of every kernels/arch/NAME.toml and its
+/// NAME.config, so adding an arch is adding those two files.
+fn arch_tables() -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../kernels/arch")
+        .canonicalize()
+        .unwrap();
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut tomls: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    tomls.sort();
+    let items: Vec<String> = tomls
+        .iter()
+        .map(|t| {
+            let frag = t.with_extension("config");
+            assert!(frag.exists(), "{} has no {}", t.display(), frag.display());
+            println!("cargo:rerun-if-changed={}", t.display());
+            println!("cargo:rerun-if-changed={}", frag.display());
+            format!(
+                "(include_str!({:?}), include_str!({:?})),",
+                t.display().to_string(),
+                frag.display().to_string()
+            )
+        })
+        .collect();
+    format!(
+        "pub const ARCH_TABLES: &[(&str, &str)] = &[\n{}\n];\n",
+        items.join("\n")
     )
-    .unwrap();
+}
+
+fn main() {
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let code =
+        embed("../guest-init/src", "GUEST_SOURCES") + &embed("../proto/src", "PROTO_SOURCES");
+    std::fs::write(out.join("guest_sources.rs"), code).unwrap();
+    std::fs::write(out.join("arch_tables.rs"), arch_tables()).unwrap();
 }

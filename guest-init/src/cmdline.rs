@@ -91,7 +91,15 @@ mod tests {
         let c = parse(&a.to_words().join(" "));
         assert!(c.problems.is_empty(), "{:?}", c.problems);
         assert_eq!(
-            (c.mode, c.sysctls, c.cases, c.timeout_s, c.drill, c.shares, c.exec),
+            (
+                c.mode,
+                c.sysctls,
+                c.cases,
+                c.timeout_s,
+                c.drill,
+                c.shares,
+                c.exec
+            ),
             (
                 a.mode,
                 a.sysctls,

@@ -101,7 +101,11 @@ pub fn run_all(env: &Env, patterns: &[String], port: &mut Port) -> u64 {
         if let Some(cleanup) = e.cleanup {
             cleanup();
         }
-        port.line(&record::experiment(e.id, outcome.final_fate(), &outcome.obs));
+        port.line(&record::experiment(
+            e.id,
+            outcome.final_fate(),
+            &outcome.obs,
+        ));
         written += 1;
         let secs = started.elapsed().as_secs_f64();
         out::console(&format!("kmatrix-guest: {}: {fate} ({secs:.2} s)", e.id));
@@ -132,7 +136,10 @@ mod tests {
             .iter()
             .map(|e| e.id)
             .collect();
-        assert_eq!(ids, catalogue, "probe.rs and the protocol catalogue disagree");
+        assert_eq!(
+            ids, catalogue,
+            "probe.rs and the protocol catalogue disagree"
+        );
         assert!(EXPERIMENTS.iter().all(|e| e.slots >= 1));
     }
 

@@ -2,8 +2,8 @@
 //! formatting are the protocol crate's (shared with the runner); this only
 //! adapts them to how the guest calls them. Pure formatting, no newline.
 
-pub use kmatrix_proto::record::{Fate, Hello, Sysctl};
 use kmatrix_proto::record::{end_json, log_json, Experiment};
+pub use kmatrix_proto::record::{Fate, Hello, Sysctl};
 
 pub fn hello(h: &Hello) -> String {
     h.to_json()

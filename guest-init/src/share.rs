@@ -41,7 +41,11 @@ pub fn mount_and_probe(s: &Share) -> String {
                 .null("write_errno");
         }
     }
-    record::experiment(&format!("{}{}", kmatrix_proto::catalogue::SHARE_MOUNT_PREFIX, s.tag), record::Fate::Exited, &o.to_json())
+    record::experiment(
+        &format!("{}{}", kmatrix_proto::catalogue::SHARE_MOUNT_PREFIX, s.tag),
+        record::Fate::Exited,
+        &o.to_json(),
+    )
 }
 
 /// Creates, writes (2 bytes) and removes PROBE_FILE in `dir`:

@@ -307,7 +307,10 @@ mod tests {
             ],
             timeout_s: 3600,
             drill: Some("flood console".to_string()),
-            shares: vec![Share::new(0, "/mnt/host", false), Share::new(1, "/opt/x.y-z", true)],
+            shares: vec![
+                Share::new(0, "/mnt/host", false),
+                Share::new(1, "/opt/x.y-z", true),
+            ],
             exec_hex: Some(exec_hex("/opt/t/hello wörld \"x=1\"")),
         }
     }
@@ -369,7 +372,13 @@ mod tests {
     #[test]
     fn share_rules() {
         assert!(Share::parse("kmx1:/mnt/a_b-c.d/e/:rw").unwrap().rw);
-        for bad in ["kmx0:/:ro", "kmx0:rel:ro", "k m:/a:ro", "kmx0:/a:rx", "kmx0:/a"] {
+        for bad in [
+            "kmx0:/:ro",
+            "kmx0:rel:ro",
+            "k m:/a:ro",
+            "kmx0:/a:rx",
+            "kmx0:/a",
+        ] {
             assert!(Share::parse(bad).is_err(), "{bad}");
         }
         let long = "t".repeat(37);

@@ -383,7 +383,8 @@ pub mod mini {
                         'b' => s.push('\u{8}'),
                         'f' => s.push('\u{c}'),
                         'u' => {
-                            let hex: String = c.get(*at..*at + 4).ok_or("short \\u")?.iter().collect();
+                            let hex: String =
+                                c.get(*at..*at + 4).ok_or("short \\u")?.iter().collect();
                             *at += 4;
                             let n = u32::from_str_radix(&hex, 16).map_err(|e| e.to_string())?;
                             s.push(char::from_u32(n).ok_or("bad \\u")?);

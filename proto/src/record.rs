@@ -392,7 +392,10 @@ pub(crate) mod tests {
             match self.get(key)? {
                 Value::Null => Ok(None),
                 Value::Str(s) => Ok(Some(s.clone())),
-                v => Err(FieldError::new(key, format!("expected a string, found {v:?}"))),
+                v => Err(FieldError::new(
+                    key,
+                    format!("expected a string, found {v:?}"),
+                )),
             }
         }
         fn opt_u64(&self, key: &str) -> Result<Option<u64>, FieldError> {
@@ -412,20 +415,29 @@ pub(crate) mod tests {
                     .parse()
                     .map(Some)
                     .map_err(|_| FieldError::new(key, "expected an i64")),
-                v => Err(FieldError::new(key, format!("expected an i64, found {v:?}"))),
+                v => Err(FieldError::new(
+                    key,
+                    format!("expected an i64, found {v:?}"),
+                )),
             }
         }
         fn opt_bool(&self, key: &str) -> Result<Option<bool>, FieldError> {
             match self.get(key)? {
                 Value::Null => Ok(None),
                 Value::Bool(b) => Ok(Some(*b)),
-                v => Err(FieldError::new(key, format!("expected a bool, found {v:?}"))),
+                v => Err(FieldError::new(
+                    key,
+                    format!("expected a bool, found {v:?}"),
+                )),
             }
         }
         fn object(&self, key: &str) -> Result<Value, FieldError> {
             match self.get(key)? {
                 v @ Value::Obj(_) => Ok(v.clone()),
-                v => Err(FieldError::new(key, format!("expected an object, found {v:?}"))),
+                v => Err(FieldError::new(
+                    key,
+                    format!("expected an object, found {v:?}"),
+                )),
             }
         }
     }
@@ -528,11 +540,11 @@ pub(crate) mod tests {
             read(&log_json("ü\u{1}")),
             Ok(Record::Log("ü\u{1}".to_string()))
         );
-        assert_eq!(end_json(17), "{\"v\":1,\"type\":\"end\",\"experiments\":17}");
         assert_eq!(
-            read(&end_json(17)),
-            Ok(Record::End { experiments: 17 })
+            end_json(17),
+            "{\"v\":1,\"type\":\"end\",\"experiments\":17}"
         );
+        assert_eq!(read(&end_json(17)), Ok(Record::End { experiments: 17 }));
     }
 
     #[test]
@@ -560,10 +572,15 @@ pub(crate) mod tests {
         let e = read("{\"v\":1,\"type\":\"gossip\"}").unwrap_err();
         assert_eq!(e.key, "type");
         let e = read("{\"v\":1,\"type\":\"end\"}").unwrap_err();
-        assert_eq!((e.key.as_str(), e.problem.as_str()), ("experiments", "missing"));
+        assert_eq!(
+            (e.key.as_str(), e.problem.as_str()),
+            ("experiments", "missing")
+        );
         let line = sample_hello().to_json().replace("\"page_size\":4096,", "");
         assert_eq!(read(&line).unwrap_err().key, "page_size");
-        let line = sample_hello().to_json().replace("\"debugfs\":true", "\"debugfs\":1");
+        let line = sample_hello()
+            .to_json()
+            .replace("\"debugfs\":true", "\"debugfs\":1");
         assert_eq!(read(&line).unwrap_err().key, "debugfs");
         let line = sample_hello().to_json().replace("\"probe\"", "\"fast\"");
         assert_eq!(read(&line).unwrap_err().key, "mode");

@@ -3,11 +3,11 @@
 //! kernel with guest-init in ping mode; TCG is the fallback. The answer is
 //! cached per host boot and QEMU build.
 
-use kmatrix_proto::args::{GuestArgs, Mode};
 use crate::arch::Arch;
 use crate::cache::{self, Key};
 use crate::vm::{self, Accel, Exit, VmSpec};
 use anyhow::Result;
+use kmatrix_proto::args::{GuestArgs, Mode};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;

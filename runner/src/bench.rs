@@ -5,8 +5,8 @@ use crate::accel::Choice;
 use crate::matrix::Cell;
 use crate::run::{self, KernelChoice, Prepared};
 use crate::vm::{self, VmSpec};
-use kmatrix_proto::args::{GuestArgs, Mode};
 use anyhow::{bail, Result};
+use kmatrix_proto::args::{GuestArgs, Mode};
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
@@ -88,7 +88,7 @@ pub async fn bench(
     );
     let mut wall_ping = 0.0;
     for cell in cells {
-        let p = match &prepared[&(cell.arch.clone(), cell.config.clone())] {
+        let p = match &prepared[&(cell.arch.name.clone(), cell.config.clone())] {
             Ok(p) => p,
             Err(e) => bail!("{}: {e}", cell.name),
         };
@@ -141,10 +141,15 @@ pub async fn bench(
         let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
         let mut set = tokio::task::JoinSet::new();
         for (i, cell) in cells.iter().enumerate() {
-            let p = prepared[&(cell.arch.clone(), cell.config.clone())]
+            let p = prepared[&(cell.arch.name.clone(), cell.config.clone())]
                 .clone()
                 .map_err(anyhow::Error::msg)?;
-            let spec = spec_for(cell, &p, mode, &dir.path().join(format!("m{}{i}", mode.as_str())));
+            let spec = spec_for(
+                cell,
+                &p,
+                mode,
+                &dir.path().join(format!("m{}{i}", mode.as_str())),
+            );
             let sem = sem.clone();
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;

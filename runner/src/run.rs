@@ -3,7 +3,7 @@
 //! turns each VM's outcome into a cell report.
 
 use crate::accel::{self, Choice, Decision};
-use crate::arch::{self, Arch};
+use crate::arch::Arch;
 use crate::kbuild::{self, Built, Source};
 use crate::matrix::Cell;
 use crate::oracle::{self, CellFacts};
@@ -11,8 +11,8 @@ use crate::report::{CellReport, CellStatus, KernelInfo};
 use crate::stream::{self, Completeness};
 use crate::vm::{self, Exit, VmSpec};
 use crate::{guest, initramfs};
-use kmatrix_proto::args::{exec_hex, GuestArgs, Share as ProtoShare};
 use anyhow::{bail, Result};
+use kmatrix_proto::args::{exec_hex, GuestArgs, Share as ProtoShare};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -113,12 +113,12 @@ pub async fn prepare(
     let mut guests: BTreeMap<String, Result<PathBuf, String>> = BTreeMap::new();
     let mut accels: BTreeMap<String, Decision> = BTreeMap::new();
     for cell in cells {
-        let key = (cell.arch.clone(), cell.config.clone());
+        let key = (cell.arch.name.clone(), cell.config.clone());
         if out.contains_key(&key) {
             continue;
         }
         let r: Result<Prepared> = async {
-            let arch = arch::by_name(&cell.arch)?;
+            let arch = cell.arch.clone();
             let built = kernel(&arch, &cell.config, choice, extra, jobs, progress).await?;
             if !guests.contains_key(&arch.name) {
                 progress(&format!("guest {}", arch.name), "building guest-init");
@@ -387,7 +387,7 @@ pub fn judge_cell(
         },
         s,
     );
-    oracle::apply_known(&mut out, &cell.arch, &oracle::known_deviations());
+    oracle::apply_known(&mut out, &cell.arch.name, &oracle::known_deviations());
     out.extend(oracle::judge_exec(s, exec));
     out
 }
@@ -473,7 +473,7 @@ pub async fn run_matrix(
             let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
             let mut set = tokio::task::JoinSet::new();
             for cell in cells {
-                let prep = prepared[&(cell.arch.clone(), cell.config.clone())].clone();
+                let prep = prepared[&(cell.arch.name.clone(), cell.config.clone())].clone();
                 let (done, out, sem, opts, progress) = (
                     done.clone(),
                     out.clone(),

@@ -73,7 +73,9 @@ struct JsonFields<'a>(&'a Map<String, Value>);
 
 impl JsonFields<'_> {
     fn get(&self, key: &str) -> Result<&Value, FieldError> {
-        self.0.get(key).ok_or_else(|| FieldError::new(key, "missing"))
+        self.0
+            .get(key)
+            .ok_or_else(|| FieldError::new(key, "missing"))
     }
 
     fn opt<T>(
@@ -108,7 +110,10 @@ impl Fields for JsonFields<'_> {
     fn object(&self, key: &str) -> Result<Value, FieldError> {
         match self.get(key)? {
             v @ Value::Object(_) => Ok(v.clone()),
-            v => Err(FieldError::new(key, format!("expected an object, found {v}"))),
+            v => Err(FieldError::new(
+                key,
+                format!("expected an object, found {v}"),
+            )),
         }
     }
 }
@@ -397,17 +402,30 @@ mod tests {
         let at = HELLO.len() + 1;
         for (line, key) in [
             (HELLO.replace(r#""page_size":4096,"#, ""), "page_size"),
-            (HELLO.replace(r#""ncpus_online":2"#, r#""ncpus_online":null"#), "ncpus_online"),
-            (HELLO.replace(r#""debugfs":true"#, r#""debugfs":"yes""#), "debugfs"),
+            (
+                HELLO.replace(r#""ncpus_online":2"#, r#""ncpus_online":null"#),
+                "ncpus_online",
+            ),
+            (
+                HELLO.replace(r#""debugfs":true"#, r#""debugfs":"yes""#),
+                "debugfs",
+            ),
             (EXP.replace("exited", "exploded"), "fate"),
-            (EXP.replace(r#""obs":{"#, r#""obs":[{"#).replace("}}", "}]}"), "obs"),
+            (
+                EXP.replace(r#""obs":{"#, r#""obs":[{"#)
+                    .replace("}}", "}]}"),
+                "obs",
+            ),
             (r#"{"v":1,"type":"end"}"#.to_string(), "experiments"),
             (r#"{"v":1,"type":"gossip"}"#.to_string(), "type"),
         ] {
             let s = parse(&join(&[HELLO, &line]));
             assert_eq!(s.completeness(), Completeness::ProtocolError, "{line}");
             let err = &s.errors[0];
-            assert!(err.starts_with(&format!("offset {at}: bad record: key \"{key}\"")), "{err}");
+            assert!(
+                err.starts_with(&format!("offset {at}: bad record: key \"{key}\"")),
+                "{err}"
+            );
         }
     }
 
