@@ -181,6 +181,7 @@ mod tests {
             mem_mb: 512,
             timeout_s: 1,
             index: 0,
+            kernel_config: Default::default(),
         };
         let mut c: CellReport = crate::run::empty_report(
             &cell,
