@@ -236,84 +236,11 @@ pub enum Side {
     Kernel(crate::run::KernelChoice),
 }
 
-/// `REPORT.json`, `6.1` or `6.12` (Debian's linux-source of that version), `DIR@REV` (a git
-/// revision of a tree, checked out as a worktree in the cache), `DIR` (a
-/// kernel tree as it is) or `IMAGE` (prebuilt, with exactly one --arch).
+/// `REPORT.json`, or any kernel `crate::source::from_spec` accepts.
 pub async fn resolve(spec: &str, arch: Option<&str>) -> anyhow::Result<Side> {
-    use crate::kbuild::Source;
-    use crate::run::KernelChoice;
-    use anyhow::{bail, Context};
-    use std::path::{Path, PathBuf};
-    if spec == "6.1" || spec == "debian-6.1" {
-        return Ok(Side::Kernel(KernelChoice::Build(Source::Tarball(
-            crate::kbuild::DEFAULT_TARBALL.into(),
-        ))));
-    }
-    // "6.12" or "debian-6.12": Debian's linux-source of that version.
-    let ver = spec.strip_prefix("debian-").unwrap_or(spec);
-    if !ver.is_empty()
-        && ver.contains('.')
-        && ver.chars().all(|c| c.is_ascii_digit() || c == '.')
-        && !Path::new(spec).exists()
-    {
-        return Ok(Side::Kernel(KernelChoice::Build(Source::Debian(
-            ver.to_string(),
-        ))));
-    }
-    let p = Path::new(spec);
+    let p = std::path::Path::new(spec);
     if p.is_file() && spec.ends_with(".json") {
         return Ok(Side::Report(p.to_path_buf()));
     }
-    if let Some((dir, rev)) = spec.rsplit_once('@').filter(|(d, _)| Path::new(d).is_dir()) {
-        let dir = Path::new(dir).canonicalize()?;
-        let out = tokio::process::Command::new("git")
-            .arg("-C")
-            .arg(&dir)
-            .args(["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
-            .output()
-            .await?;
-        if !out.status.success() {
-            bail!(
-                "{spec}: {rev} is not a revision of the git tree {}",
-                dir.display()
-            );
-        }
-        let commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let key = crate::cache::Key::new("worktree")
-            .add("dir", dir.to_string_lossy().as_bytes())
-            .add("rev", commit.as_bytes())
-            .hex();
-        let wt: PathBuf = crate::cache::root().join("worktrees").join(key);
-        if !wt.join("Makefile").exists() {
-            std::fs::create_dir_all(wt.parent().unwrap())?;
-            let st = tokio::process::Command::new("git")
-                .arg("-C")
-                .arg(&dir)
-                .args(["worktree", "add", "--detach"])
-                .arg(&wt)
-                .arg(&commit)
-                .status()
-                .await?;
-            if !st.success() {
-                bail!("git worktree add {} {commit} failed", wt.display());
-            }
-        }
-        return Ok(Side::Kernel(KernelChoice::Build(Source::Tree(wt))));
-    }
-    if p.is_dir() {
-        crate::kbuild::check_tree(p)?;
-        return Ok(Side::Kernel(KernelChoice::Build(Source::Tree(
-            p.to_path_buf(),
-        ))));
-    }
-    if p.is_file() {
-        let arch = arch.context("a prebuilt image needs exactly one --arch")?;
-        let a = crate::arch::by_name(arch)?;
-        a.check_image(p)?;
-        return Ok(Side::Kernel(KernelChoice::Prebuilt {
-            image: p.to_path_buf(),
-            arch: a.name,
-        }));
-    }
-    bail!("{spec}: not a report (.json), a kernel tree, DIR@REV, an image, or 6.1")
+    Ok(Side::Kernel(crate::source::from_spec(spec, arch).await?))
 }

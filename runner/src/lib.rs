@@ -23,5 +23,6 @@ pub mod oracle;
 pub mod report;
 pub mod run;
 pub mod share;
+pub mod source;
 pub mod stream;
 pub mod vm;

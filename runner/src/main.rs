@@ -4,7 +4,6 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kmatrix::accel::Choice;
-use kmatrix::kbuild::{Source, DEFAULT_TARBALL};
 use kmatrix::matrix::{Axes, Cell};
 use kmatrix::report::{self, Report};
 use kmatrix::run::{self, KernelChoice};
@@ -190,34 +189,12 @@ fn load_report(p: &PathBuf) -> Result<Report> {
 
 impl MatrixArgs {
     fn kernel_choice(&self) -> Result<KernelChoice> {
-        if let Some(img) = &self.kernel {
-            if self.arches.len() != 1 {
-                bail!("--kernel IMAGE needs exactly one --arch (the image's architecture)");
-            }
-            let a = arch::by_name(&self.arches[0])?;
-            a.check_image(img)?;
-            return Ok(KernelChoice::Prebuilt {
-                image: img.clone(),
-                arch: a.name,
-            });
-        }
-        // Checked up front so a bad path is one clear line, not four cell errors.
-        if let Some(v) = &self.kernel_version {
-            return Ok(KernelChoice::Build(Source::Debian(v.clone())));
-        }
-        Ok(KernelChoice::Build(match &self.kernel_src {
-            Some(d) => {
-                kmatrix::kbuild::check_tree(d)?;
-                Source::Tree(d.clone())
-            }
-            None => {
-                let t = PathBuf::from(DEFAULT_TARBALL);
-                if !t.exists() {
-                    bail!("kernel source {DEFAULT_TARBALL} is missing: apt-get install linux-source-6.1 (scripts/setup.sh), or pass --kernel-src DIR");
-                }
-                Source::Tarball(t)
-            }
-        }))
+        kmatrix::source::from_flags(
+            self.kernel.as_deref(),
+            &self.arches,
+            self.kernel_version.as_deref(),
+            self.kernel_src.as_deref(),
+        )
     }
 
     fn fragments(&self) -> Result<Vec<kmatrix::kbuild::Fragment>> {
