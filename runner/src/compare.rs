@@ -164,6 +164,67 @@ pub fn render(changes: &[Change], base_desc: &str, cand_desc: &str) -> String {
     s
 }
 
+fn kind_name(k: Kind) -> String {
+    format!("{k:?}").to_lowercase()
+}
+
+/// JUnit XML: one test per change, failing where it regressed. With no
+/// change, one passing test says so (an empty suite reads as "nothing ran").
+pub fn render_junit(changes: &[Change], base_desc: &str, cand_desc: &str) -> String {
+    use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new(format!("compare {base_desc} -> {cand_desc}"));
+    if changes.is_empty() {
+        suite.add_test_case(TestCase::new("no change", TestCaseStatus::success()));
+    }
+    for c in changes {
+        let what = format!("{}: {} -> {}", kind_name(c.kind), c.baseline, c.candidate);
+        let status = if regressed(std::slice::from_ref(c)) {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            st.set_message(what);
+            st
+        } else {
+            let mut st = TestCaseStatus::success();
+            st.set_description(what);
+            st
+        };
+        let mut tc = TestCase::new(c.case.clone(), status);
+        tc.set_classname(c.cell.clone());
+        suite.add_test_case(tc);
+    }
+    let mut jr = JReport::new("kmatrix-compare");
+    jr.add_test_suite(suite);
+    jr.to_string().unwrap_or_default()
+}
+
+/// KTAP: one line per change, `not ok` where it regressed.
+pub fn render_ktap(changes: &[Change], base_desc: &str, cand_desc: &str) -> String {
+    let mut s = String::from("KTAP version 1\n");
+    let _ = writeln!(s, "# baseline: {base_desc}\n# candidate: {cand_desc}");
+    if changes.is_empty() {
+        s.push_str("1..1\nok 1 no change\n");
+        return s;
+    }
+    let _ = writeln!(s, "1..{}", changes.len());
+    for (i, c) in changes.iter().enumerate() {
+        let ok = if regressed(std::slice::from_ref(c)) {
+            "not ok"
+        } else {
+            "ok"
+        };
+        let _ = writeln!(
+            s,
+            "{ok} {} {} {} # {}: {} -> {}",
+            i + 1,
+            c.cell,
+            c.case,
+            kind_name(c.kind),
+            c.baseline.replace('\n', " "),
+            c.candidate.replace('\n', " ")
+        );
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +269,30 @@ mod tests {
             },
         ];
         Report::new(vec![c], vec![])
+    }
+
+    #[test]
+    fn junit_and_ktap_mark_regressions() {
+        let ch = compare(
+            &report(Verdict::Pass, "EINVAL"),
+            &report(Verdict::Fail, "OK"),
+        );
+        assert_eq!(ch.len(), 1);
+        let j = render_junit(&ch, "6.1", "tree");
+        assert!(j.contains("<testsuites") && j.contains("<failure"), "{j}");
+        assert!(j.contains("newly"), "{j}");
+        let k = render_ktap(&ch, "6.1", "tree");
+        assert!(k.starts_with("KTAP version 1\n"), "{k}");
+        assert!(
+            k.contains("1..1\nnot ok 1 x86_64/aio-on a # newlyfailing"),
+            "{k}"
+        );
+        let same = compare(
+            &report(Verdict::Pass, "EINVAL"),
+            &report(Verdict::Pass, "EINVAL"),
+        );
+        assert!(render_ktap(&same, "a", "b").ends_with("1..1\nok 1 no change\n"));
+        assert!(!render_junit(&same, "a", "b").contains("<failure"));
     }
 
     #[test]

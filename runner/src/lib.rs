@@ -24,5 +24,6 @@ pub mod report;
 pub mod run;
 pub mod share;
 pub mod source;
+pub mod stdout;
 pub mod stream;
 pub mod vm;

@@ -7,6 +7,7 @@ use kmatrix::accel::Choice;
 use kmatrix::matrix::{Axes, Cell};
 use kmatrix::report::{self, Report};
 use kmatrix::run::{self, KernelChoice};
+use kmatrix::stdout::{emit, emit_line};
 use kmatrix::{arch, cache};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -339,7 +340,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
     match cli.cmd {
         Cmd::List { m } => {
             for c in m.cells()? {
-                println!("{}", c.name);
+                emit_line(&c.name);
             }
             Ok(0)
         }
@@ -347,7 +348,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             let (cells, choice) = (m.cells()?, m.kernel_choice()?);
             interruptible(async {
                 let out = kmatrix::bench::bench(&cells, &choice, runs.max(1), jobs(j)).await?;
-                print!("{out}");
+                emit(&out);
                 Ok(0)
             })
             .await
@@ -398,8 +399,10 @@ async fn async_main(cli: Cli) -> Result<i32> {
             }
             let changes = compare::compare(&reports[0], &reports[1]);
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&changes)?),
-                _ => print!("{}", compare::render(&changes, &baseline, &candidate)),
+                Format::Json => emit_line(&serde_json::to_string_pretty(&changes)?),
+                Format::Junit => emit(&compare::render_junit(&changes, &baseline, &candidate)),
+                Format::Ktap => emit(&compare::render_ktap(&changes, &baseline, &candidate)),
+                Format::Table => emit(&compare::render(&changes, &baseline, &candidate)),
             }
             Ok(if compare::regressed(&changes) { 1 } else { 0 })
         }
@@ -412,12 +415,12 @@ async fn async_main(cli: Cli) -> Result<i32> {
             if rejudge {
                 r = run::rejudge(r)?;
             }
-            print!("{}", render(&r, format)?);
+            emit(&render(&r, format)?);
             Ok(if r.green() { 0 } else { 1 })
         }
         Cmd::Merge { files, format } => {
             let r = report::merge(files.iter().map(load_report).collect::<Result<_>>()?);
-            print!("{}", render(&r, format)?);
+            emit(&render(&r, format)?);
             Ok(if r.green() { 0 } else { 1 })
         }
         Cmd::Build { m } => {
@@ -438,7 +441,12 @@ async fn async_main(cli: Cli) -> Result<i32> {
                         })
                         .await?;
                     let how = if b.cached { "cached" } else { "built" };
-                    println!("{} {} {how} {}", c.arch, c.config, b.image.display());
+                    emit_line(&format!(
+                        "{} {} {how} {}",
+                        c.arch,
+                        c.config,
+                        b.image.display()
+                    ));
                 }
                 Ok(0)
             })
@@ -522,7 +530,7 @@ async fn run_matrix(
     )
     .await?;
     bars.multi.clear().ok();
-    print!("{}", render(&rep, format)?);
+    emit(&render(&rep, format)?);
     eprintln!(
         "report: {} (cache: {})",
         out.join("report.json").display(),
