@@ -50,3 +50,24 @@ fn report_into_a_closed_pipe_does_not_panic() {
         assert_eq!(out.status.code(), Some(1), "{format}: {err}");
     }
 }
+
+#[test]
+fn a_cases_pattern_that_selects_nothing_is_named_before_anything_runs() {
+    let out = tempfile::tempdir().unwrap();
+    let o = common::kmatrix(&[
+        "run",
+        "--arch",
+        "x86_64",
+        "--cases",
+        "einval.*,einval.nr-zer0",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let t = common::text(&o);
+    assert!(
+        t.contains("--cases einval.nr-zer0: matches no experiment (known: setup.basic,"),
+        "{t}"
+    );
+    assert!(!out.path().join("report.json").exists());
+}

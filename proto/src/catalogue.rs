@@ -63,6 +63,15 @@ pub fn find(id: &str) -> Option<&'static ExperimentInfo> {
     EXPERIMENTS.iter().find(|x| x.id == id)
 }
 
+/// Patterns that select no experiment (typos), in the order given.
+pub fn unmatched(patterns: &[String]) -> Vec<String> {
+    patterns
+        .iter()
+        .filter(|p| !EXPERIMENTS.iter().any(|x| crate::glob::matches(p, x.id)))
+        .cloned()
+        .collect()
+}
+
 /// The experiments whose obs a spec clause is judged from.
 pub fn experiments_checking(clause: &str) -> Vec<&'static str> {
     EXPERIMENTS
@@ -97,5 +106,7 @@ mod tests {
         );
         assert_eq!(experiments_checking("error.EFAULT.null"), ["efault.null"]);
         assert!(find("nope").is_none());
+        let pats = vec!["einval.*".to_string(), "nope".to_string(), "*".to_string()];
+        assert_eq!(unmatched(&pats), ["nope"]);
     }
 }

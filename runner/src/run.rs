@@ -182,6 +182,16 @@ pub struct CellOptions {
     pub append: Vec<String>,
 }
 
+impl CellOptions {
+    /// The --cases patterns, one per comma-separated item.
+    pub fn case_patterns(&self) -> Vec<String> {
+        (self.cases.iter().flat_map(|c| c.split(',')))
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
 /// The guest arguments that carry a cell's parameters to guest-init.
 pub fn guest_args(cell: &Cell, opts: &CellOptions) -> GuestArgs {
     GuestArgs {
@@ -193,13 +203,7 @@ pub fn guest_args(cell: &Cell, opts: &CellOptions) -> GuestArgs {
             .map(|m| ("fs.aio-max-nr".to_string(), m.to_string()))
             .into_iter()
             .collect(),
-        cases: opts
-            .cases
-            .iter()
-            .flat_map(|c| c.split(','))
-            .filter(|p| !p.is_empty())
-            .map(str::to_string)
-            .collect(),
+        cases: opts.case_patterns(),
         shares: (opts.shares.iter().enumerate())
             .map(|(i, s)| ProtoShare::new(i, &s.guest_path, s.rw))
             .collect(),
@@ -319,6 +323,19 @@ pub async fn run_matrix(
     progress: Reporter,
 ) -> Result<(crate::report::Report, Option<&'static str>)> {
     use std::sync::{Arc, Mutex};
+    // A typo in --cases would silently run nothing in every cell.
+    let unmatched = kmatrix_proto::catalogue::unmatched(&opts.case_patterns());
+    if !unmatched.is_empty() {
+        let known: Vec<_> = kmatrix_proto::catalogue::EXPERIMENTS
+            .iter()
+            .map(|x| x.id)
+            .collect();
+        bail!(
+            "--cases {}: matches no experiment (known: {})",
+            unmatched.join(","),
+            known.join(", ")
+        );
+    }
     std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("creating {}: {e}", out.display()))?;
     let out = out.canonicalize()?;
     let done: Arc<Mutex<Vec<CellReport>>> = Arc::default();
