@@ -1,6 +1,6 @@
 //! Drives cells through the layers: prepares kernels, guests and
 //! accelerators once per (arch, config), then boots cells in parallel and
-//! turns each VM's outcome into a cell report.
+//! hands each VM's outcome to cell_report.rs, which makes the cell report.
 
 use crate::accel::{self, Choice, Decision};
 use crate::arch::Arch;
