@@ -126,7 +126,9 @@ pub fn finish(
     rep.cases = judge_cell(cell, s, opts.cases.as_deref(), opts.exec.as_deref());
     rep.cases.extend(oracle::judge_shares(s, &opts.shares));
     // The user's program's own words belong in the report, not just a verdict.
-    rep.exec = s.experiment("exec").map(|e| e.obs.clone());
+    rep.exec = s
+        .experiment(kmatrix_proto::catalogue::EXEC_ID)
+        .map(|e| e.obs.clone());
 }
 
 /// Every verdict for one cell's stream: spec cases, known deviations, exec.
