@@ -9,8 +9,9 @@ use crate::matrix::Cell;
 use crate::stream::Hello;
 
 /// MemTotal is RAM minus what the kernel keeps for itself (its image,
-/// page tables, reserved ranges), a roughly fixed amount: measured on
-/// x86_64 (6.1, TCG) 18-21 MiB short of 512 MiB and 13 MiB short of 64 MiB.
+/// page tables, reserved ranges), a roughly fixed amount: measured (6.1,
+/// TCG) 18-21 MiB short of 512 MiB and 13 MiB short of 64 MiB on x86_64,
+/// 13 MiB short of 512 MiB on arm64.
 /// A guest short by more than this (or a quarter of RAM, if more) did not
 /// get the memory the cell asked for.
 const MAX_MEM_DEFICIT_KB: u64 = 48 * 1024;
