@@ -375,10 +375,12 @@ pub fn judge_cell(
         &CellFacts {
             aio: cell_has_aio(cell, s),
             selected,
+            arch: cell.arch.clone(),
+            mem_mb: cell.mem_mb,
+            cpus: cell.cpus,
         },
         s,
     );
-    oracle::apply_known(&mut out, &cell.arch, &oracle::known_deviations());
     out.extend(oracle::judge_exec(s, exec));
     out
 }
