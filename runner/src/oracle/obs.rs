@@ -129,7 +129,11 @@ impl<'a> Obs<'a> {
     fn outcome_of(&self, ret: &str, errno: &str) -> Res<String> {
         match self.i64(ret)? {
             0 => Ok("OK".into()),
-            -1 => Ok(super::errno_name(self.i64(errno)?)),
+            // errno_name(0) is "OK": a failure must not read as success.
+            -1 => match self.i64(errno)? {
+                0 => Ok("ret -1 without errno".into()),
+                e => Ok(super::errno_name(e)),
+            },
             r => Ok(format!("ret {r}")),
         }
     }
