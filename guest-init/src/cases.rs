@@ -657,6 +657,104 @@ pub fn signal_nonfatal(env: &Env, _sink: &Sink) -> Obj {
     o
 }
 
+/// mremap(2) of the ring: growing it (VM_DONTEXPAND), moving it with
+/// MREMAP_DONTUNMAP, and moving it whole to a new address, after which
+/// the context answers at the new address only.
+pub fn ring_mremap(_env: &Env, _sink: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let c = aio::setup(cell_nr(), 0);
+    o.obj("setup", &c.common());
+    if !c.ok() {
+        return o;
+    }
+    let h = c.handle;
+    let size = match parse::maps_covering(&crate::files::self_maps(), h) {
+        Some(e) => (e.end - e.start) as usize,
+        None => {
+            o.str("error", "no mapping covers the handle");
+            return o;
+        }
+    };
+    o.u64("ring_bytes", size as u64);
+    let put = |o: &mut Obj, k: &str, r: Result<u64, i32>| {
+        let mut x = Obj::new();
+        match r {
+            Ok(_) => x.i64("ret", 0).i64("errno", 0),
+            Err(e) => x.i64("ret", -1).i64("errno", e.into()),
+        };
+        o.obj(k, &x);
+    };
+    // SAFETY (all three): nothing in Rust points into the ring mapping.
+    let grow = unsafe { sys::remap(h, size, size + 4096, 0, 0) };
+    put(&mut o, "grow", grow);
+    let keep = unsafe { sys::remap(h, size, size, sys::MREMAP_MAYMOVE | sys::MREMAP_DONTUNMAP, 0) };
+    put(&mut o, "dontunmap", keep);
+    let dst = match sys::mmap_anon(size, sys::PROT_READ) {
+        Ok(p) => p as usize as u64,
+        Err(e) => {
+            o.i64("reserve_errno", e.into());
+            return o;
+        }
+    };
+    let moved = unsafe { sys::remap(h, size, size, sys::MREMAP_MAYMOVE | sys::MREMAP_FIXED, dst) };
+    put(&mut o, "move", moved);
+    let at = moved.unwrap_or(h);
+    o.bool("moved_to_requested", moved == Ok(dst));
+    let before = aio_nr();
+    aio::put_sysret(&mut o, "old_destroy", aio::destroy(h));
+    aio::put_sysret(&mut o, "new_destroy", aio::destroy(at));
+    o.opt_u64("aio_nr_before_destroy", before)
+        .opt_u64("aio_nr_after_destroy", aio_nr());
+    o
+}
+
+/// The kernel's default vm.max_map_count, restored after the experiment.
+const DEFAULT_MAX_MAP_COUNT: &str = "65530";
+const MAX_MAP_COUNT: &str = "/proc/sys/vm/max_map_count";
+
+pub fn restore_max_map_count() {
+    let _ = crate::files::write_str(MAX_MAP_COUNT, DEFAULT_MAX_MAP_COUNT);
+}
+
+/// vm.max_map_count two above this process's mappings: each context needs
+/// a mapping, so io_setup(1) soon fails, and must fail cleanly (ENOMEM).
+pub fn max_map_count(_env: &Env, _sink: &Sink) -> Obj {
+    if aio_max_nr().is_none() {
+        return skipped("fs.aio-max-nr absent (CONFIG_AIO=n)");
+    }
+    let maps = crate::files::self_maps().lines().count() as u64;
+    let limit = maps + 2;
+    const TRIES: usize = 8;
+    // Everything that could need a new mapping is allocated up front.
+    let mut calls: Vec<(aio::Call, Option<u64>, Option<u64>)> = Vec::with_capacity(TRIES);
+    let mut text = String::with_capacity(32);
+    text.push_str(&limit.to_string());
+    if let Err(e) = crate::files::write_str(MAX_MAP_COUNT, &text) {
+        return skipped(&format!("cannot write {MAX_MAP_COUNT}: errno {e}"));
+    }
+    for _ in 0..TRIES {
+        let before = aio_nr();
+        let c = aio::setup(1, 0);
+        let after = aio_nr();
+        calls.push((c, before, after));
+        if !c.ok() {
+            break;
+        }
+    }
+    restore_max_map_count();
+    let mut o = Obj::new();
+    o.u64("maps_at_start", maps).u64("max_map_count", limit);
+    let mut arr = Arr::new();
+    for (c, b, a) in &calls {
+        let mut x = c.common();
+        x.opt_u64("aio_nr_before", *b).opt_u64("aio_nr_after", *a);
+        arr.push_obj(&x);
+    }
+    // The contexts go with this process's exit.
+    o.raw("calls", &arr.to_json());
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

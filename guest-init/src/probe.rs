@@ -71,6 +71,13 @@ pub const EXPERIMENTS: &[Experiment] = &[
     exp("side-effect.destroy", 1, cases::side_effect_destroy),
     exp("table.many", 2, cases::table_many),
     exp("fork.child-use", 2, cases::fork_child_use),
+    exp("ring.mremap", 1, cases::ring_mremap),
+    Experiment {
+        id: "limit.max-map-count",
+        slots: 1,
+        body: cases::max_map_count,
+        cleanup: Some(cases::restore_max_map_count),
+    },
 ];
 
 /// Patterns that select no experiment (probably typos), for a log record.
@@ -155,6 +162,8 @@ mod tests {
                 "side-effect.destroy",
                 "table.many",
                 "fork.child-use",
+                "ring.mremap",
+                "limit.max-map-count",
             ]
         );
         assert!(EXPERIMENTS.iter().all(|e| e.slots >= 1));

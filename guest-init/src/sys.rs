@@ -130,6 +130,25 @@ extern "C" {
     fn execv(path: *const c_char, argv: *const *const c_char) -> c_int;
     fn signal(sig: c_int, handler: usize) -> usize;
     fn setitimer(which: c_int, new: *const Itimerval, old: *mut Itimerval) -> c_int;
+    fn mremap(old: *mut c_void, old_len: usize, new_len: usize, flags: c_int, ...) -> *mut c_void;
+}
+
+pub const MREMAP_MAYMOVE: c_int = 1;
+pub const MREMAP_FIXED: c_int = 2;
+pub const MREMAP_DONTUNMAP: c_int = 4;
+
+/// mremap(2): the new address, or the errno.
+///
+/// # Safety
+/// No live Rust reference may point into the old range (it may move or
+/// vanish), nor into `[to, to + new_len)` with MREMAP_FIXED.
+pub unsafe fn remap(from: u64, old_len: usize, new_len: usize, flags: c_int, to: u64) -> Result<u64, i32> {
+    let p = mremap(from as usize as *mut c_void, old_len, new_len, flags, to as usize as *mut c_void);
+    if p as isize == -1 {
+        Err(errno())
+    } else {
+        Ok(p as usize as u64)
+    }
 }
 
 /// struct itimerval: two struct timevals of (long, long) on LP64.

@@ -89,6 +89,7 @@ async fn probe_kvm(arch: &Arch, kernel: &Path, initrd: &Path) -> Result<Decision
         initrd: initrd.into(),
         cmdline: vec!["kmatrix.mode=ping".into()],
         cpus: 1,
+        max_cpus: None,
         mem_mb: 256,
         accel: Accel::Kvm,
         // A KVM boot of these kernels takes well under a second; TCG is the

@@ -26,6 +26,7 @@ fn spec_for(cell: &Cell, p: &Prepared, mode: &str, dir: &std::path::Path) -> VmS
         initrd: p.initrd.clone(),
         cmdline,
         cpus: cell.cpus,
+        max_cpus: cell.maxcpus,
         mem_mb: cell.mem_mb,
         accel: p.accel.accel,
         timeout: Duration::from_secs(cell.timeout_s),

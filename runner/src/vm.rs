@@ -33,6 +33,8 @@ pub struct VmSpec {
     /// Extra kernel command-line words (kmatrix.* parameters).
     pub cmdline: Vec<String>,
     pub cpus: u32,
+    /// Possible CPUs (hot-pluggable beyond `cpus`), if more.
+    pub max_cpus: Option<u32>,
     pub mem_mb: u32,
     pub accel: Accel,
     pub timeout: Duration,
@@ -90,15 +92,24 @@ impl VmSpec {
         ];
         append.extend(self.cmdline.iter().cloned());
         let mut c = Command::new(&a.qemu);
+        // The virt machine's default GICv2 stops at 8 CPUs.
+        let gic = match self.max_cpus {
+            Some(m) if m > 8 && a.machine.starts_with("virt") => ",gic-version=3",
+            _ => "",
+        };
         c.args([
             "-machine",
-            &format!("{},accel={accel}", a.machine),
+            &format!("{},accel={accel}{gic}", a.machine),
             "-cpu",
             cpu,
         ]);
+        let smp = match self.max_cpus {
+            Some(m) => format!("{},maxcpus={m}", self.cpus),
+            None => self.cpus.to_string(),
+        };
         c.args([
             "-smp",
-            &self.cpus.to_string(),
+            &smp,
             "-m",
             &self.mem_mb.to_string(),
         ]);

@@ -156,7 +156,8 @@ pub const RULES: &[(&str, &str)] = &[
     ("R3-account", "aio_nr grows by exactly nr_events (state-trans 'aio_nr = N + nr_events'), not by the internal doubled capacity"),
     ("R4-fault-inject", "an injected allocation failure must give ENOMEM or, if the kernel tolerates that allocation, a working context; never another errno, and nothing (aio-nr, [aio] mapping) may be left behind after a failure"),
     ("R5-config", "with CONFIG_AIO=n the syscall returns ENOSYS whatever its arguments, and fs.aio-nr / fs.aio-max-nr do not exist"),
-    ("R6-order-limits", "when both apply, the policy limit (EAGAIN, aio-max-nr) is checked before memory is allocated: the spec calls EAGAIN a policy limit 'rather than physical resource exhaustion'"),
+    ("R6-order-limits", "when a memory limit (ENOMEM) and aio-max-nr (EAGAIN) both apply, the spec does not order them: either error is accepted, success is not, and nothing may be left behind"),
+    ("R7-mremap", "the ring mapping is VM_DONTEXPAND (side-effect 'process virtual memory'): growing it fails with EFAULT and MREMAP_DONTUNMAP with EINVAL (mm/mremap.c's errors for such mappings); moved whole, the handle follows the mapping ('the handle is the mmap address'): the context answers at the new address, not the old"),
 ];
 
 pub fn errno_name(e: i64) -> String {
@@ -197,7 +198,7 @@ pub fn spec_outcome(
         return vec!["EINVAL"]; // R1-order
     }
     if nr > aio_max_nr || aio_nr.saturating_add(nr) > aio_max_nr {
-        return vec!["EAGAIN"]; // R6-order-limits
+        return vec!["EAGAIN"];
     }
     if f.ring_may_not_fit(nr) {
         vec!["OK", "ENOMEM"] // R2-enomem

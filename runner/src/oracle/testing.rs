@@ -115,6 +115,16 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
                 "thread":{"setup":setup(128),"aio_nr_before":0,"thread_destroy_ret":0,"thread_destroy_errno":0,
                     "again_destroy_ret":-1,"again_destroy_errno":22,"aio_nr_after":0}})
         } else { json!({"setup":setup(128),"skipped":"io_setup failed; no handle to share"}) }),
+        ("ring.mremap", if aio {
+            json!({"setup":setup(128),"ring_bytes":8192,"grow":{"ret":-1,"errno":14},"dontunmap":{"ret":-1,"errno":22},
+                "move":{"ret":0,"errno":0},"moved_to_requested":true,"old_destroy_ret":-1,"old_destroy_errno":22,
+                "new_destroy_ret":0,"new_destroy_errno":0,"aio_nr_before_destroy":128,"aio_nr_after_destroy":0})
+        } else { json!({"setup":setup(128)}) }),
+        ("limit.max-map-count", if aio {
+            json!({"maps_at_start":20,"max_map_count":22,"calls":[
+                with(setup(1), json!({"aio_nr_before":0,"aio_nr_after":1})),
+                with(failed(true, 1, 1, 12), json!({}))]})
+        } else { json!({"skipped":"fs.aio-max-nr absent (CONFIG_AIO=n)"}) }),
     ]
 }
 

@@ -16,6 +16,7 @@ mod lifecycle;
 mod signal;
 mod sweep;
 mod table;
+mod vma;
 
 /// Cases judged from the hello record.
 pub const HELLO_CASES: &[CaseDef] = &[CaseDef {
@@ -45,6 +46,8 @@ pub const JUDGES: &[Judge] = &[
     signal::NONFATAL,
     table::MANY,
     fork::CHILD_USE,
+    vma::MREMAP,
+    vma::MAX_MAP_COUNT,
     sweep::SWEEP,
 ];
 
