@@ -31,7 +31,10 @@ const KINDS: &[&str] = &[
 
 /// A paragraph's key: its first four words.
 fn para_key(text: &str) -> String {
-    text.split_whitespace().take(4).collect::<Vec<_>>().join(" ")
+    text.split_whitespace()
+        .take(4)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `kind:name` for every clause. Names: param/lock/signal/state-trans/
@@ -49,7 +52,9 @@ fn clauses(spec: &str) -> Vec<String> {
     let mut blocks: Vec<(String, String, Vec<&str>)> = Vec::new();
     for l in &lines {
         let top = l.strip_prefix(' ').filter(|r| !r.starts_with(' '));
-        let tagged = top.and_then(|r| r.split_once(':')).filter(|(t, _)| KINDS.contains(t));
+        let tagged = top
+            .and_then(|r| r.split_once(':'))
+            .filter(|(t, _)| KINDS.contains(t));
         match tagged {
             Some((t, v)) => blocks.push((t.to_string(), v.trim().to_string(), Vec::new())),
             None => {
@@ -69,13 +74,20 @@ fn clauses(spec: &str) -> Vec<String> {
         let mut text = vec![value.clone()];
         text.extend(body.iter().map(|s| s.to_string()));
         match kind.as_str() {
-            "side-effect" => out.push(format!("side-effect:{}", field("target").expect("side-effect without target"))),
+            "side-effect" => out.push(format!(
+                "side-effect:{}",
+                field("target").expect("side-effect without target")
+            )),
             "return" => {
                 assert!(field("success").is_some(), "return clause without success");
                 out.push("return:success".into())
             }
             "error" => out.push(format!("error:{}", value.split(',').next().unwrap().trim())),
-            "context-flags" => out.extend(value.split('|').map(|f| format!("context-flags:{}", f.trim()))),
+            "context-flags" => out.extend(
+                value
+                    .split('|')
+                    .map(|f| format!("context-flags:{}", f.trim())),
+            ),
             "examples" => {
                 for t in &text {
                     let mut rest = t.as_str();
@@ -136,7 +148,10 @@ fn the_parser_sees_every_clause_kind() {
         assert!(found.iter().any(|f| f == c), "{c} not parsed: {found:#?}");
     }
     // capability: the io_setup spec has none; the parser still knows the kind.
-    assert_eq!(clauses(" * capability: CAP_SYS_ADMIN\n *   desc: x\n"), vec!["capability:CAP_SYS_ADMIN"]);
+    assert_eq!(
+        clauses(" * capability: CAP_SYS_ADMIN\n *   desc: x\n"),
+        vec!["capability:CAP_SYS_ADMIN"]
+    );
 }
 
 #[test]
@@ -153,13 +168,26 @@ fn every_clause_has_a_case_or_a_reason() {
             missing.push(clause.clone());
         }
     }
-    assert!(missing.is_empty(), "spec clauses no case checks: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "spec clauses no case checks: {missing:#?}"
+    );
     // Every declared clause and every excuse names a real clause (no typos),
     // and nothing is both checked and excused.
-    for c in declared.iter().copied().chain(NOT_CHECKABLE.iter().map(|(c, _)| *c)) {
-        assert!(found.iter().any(|f| f == c), "'{c}' is not a clause of the spec: {found:#?}");
+    for c in declared
+        .iter()
+        .copied()
+        .chain(NOT_CHECKABLE.iter().map(|(c, _)| *c))
+    {
+        assert!(
+            found.iter().any(|f| f == c),
+            "'{c}' is not a clause of the spec: {found:#?}"
+        );
     }
     for (c, _) in NOT_CHECKABLE {
-        assert!(!declared.contains(c), "{c} is checked by a case and listed as not checkable");
+        assert!(
+            !declared.contains(c),
+            "{c} is checked by a case and listed as not checkable"
+        );
     }
 }

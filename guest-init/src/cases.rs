@@ -589,7 +589,10 @@ pub fn enomem_vs_eagain(_env: &Env, _sink: &Sink) -> Obj {
             if hold.ok() {
                 let _ = aio::destroy(hold.handle);
             }
-            o.str("skipped", "aio-max-nr too large to reach with one call below 4194304 events");
+            o.str(
+                "skipped",
+                "aio-max-nr too large to reach with one call below 4194304 events",
+            );
             return o;
         }
     };
@@ -687,7 +690,15 @@ pub fn ring_mremap(_env: &Env, _sink: &Sink) -> Obj {
     // SAFETY (all three): nothing in Rust points into the ring mapping.
     let grow = unsafe { sys::remap(h, size, size + 4096, 0, 0) };
     put(&mut o, "grow", grow);
-    let keep = unsafe { sys::remap(h, size, size, sys::MREMAP_MAYMOVE | sys::MREMAP_DONTUNMAP, 0) };
+    let keep = unsafe {
+        sys::remap(
+            h,
+            size,
+            size,
+            sys::MREMAP_MAYMOVE | sys::MREMAP_DONTUNMAP,
+            0,
+        )
+    };
     put(&mut o, "dontunmap", keep);
     let dst = match sys::mmap_anon(size, sys::PROT_READ) {
         Ok(p) => p as usize as u64,

@@ -142,8 +142,20 @@ pub const MREMAP_DONTUNMAP: c_int = 4;
 /// # Safety
 /// No live Rust reference may point into the old range (it may move or
 /// vanish), nor into `[to, to + new_len)` with MREMAP_FIXED.
-pub unsafe fn remap(from: u64, old_len: usize, new_len: usize, flags: c_int, to: u64) -> Result<u64, i32> {
-    let p = mremap(from as usize as *mut c_void, old_len, new_len, flags, to as usize as *mut c_void);
+pub unsafe fn remap(
+    from: u64,
+    old_len: usize,
+    new_len: usize,
+    flags: c_int,
+    to: u64,
+) -> Result<u64, i32> {
+    let p = mremap(
+        from as usize as *mut c_void,
+        old_len,
+        new_len,
+        flags,
+        to as usize as *mut c_void,
+    );
     if p as isize == -1 {
         Err(errno())
     } else {

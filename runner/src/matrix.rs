@@ -67,10 +67,7 @@ impl Axes {
                             let max = m.map_or("maxdefault".to_string(), |v| format!("max{v}"));
                             let possible = maxcpus.map_or(String::new(), |p| format!("-{p}"));
                             out.push(Cell {
-                                name: format!(
-                                    "{}/{c}/{max}/cpu{cpus}{possible}/mem{mem}",
-                                    a.name
-                                ),
+                                name: format!("{}/{c}/{max}/cpu{cpus}{possible}/mem{mem}", a.name),
                                 arch: a.name.clone(),
                                 config: c.clone(),
                                 aio_max_nr: *m,
@@ -335,9 +332,14 @@ mod tests {
         let f: MatrixFile = toml::from_str(include_str!("../../matrices/maxcpus.toml")).unwrap();
         let cells = f.cells().unwrap();
         assert_eq!(cells.len(), 2);
-        assert!(cells.iter().all(|c| c.maxcpus == Some(64) && c.name.contains("/cpu1-64/")));
+        assert!(cells
+            .iter()
+            .all(|c| c.maxcpus == Some(64) && c.name.contains("/cpu1-64/")));
         let f: MatrixFile = toml::from_str("[axes]\ncpus = [1, 4]\nmaxcpus = [2]").unwrap();
-        assert!(f.cells().unwrap().iter().all(|c| c.cpus == 1), "maxcpus below cpus is dropped");
+        assert!(
+            f.cells().unwrap().iter().all(|c| c.cpus == 1),
+            "maxcpus below cpus is dropped"
+        );
         let f: MatrixFile = toml::from_str("[axes]\nmaxcpus = [65]").unwrap();
         assert!(f.cells().unwrap_err().to_string().contains("maxcpus 65"));
     }

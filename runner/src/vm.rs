@@ -107,12 +107,7 @@ impl VmSpec {
             Some(m) => format!("{},maxcpus={m}", self.cpus),
             None => self.cpus.to_string(),
         };
-        c.args([
-            "-smp",
-            &smp,
-            "-m",
-            &self.mem_mb.to_string(),
-        ]);
+        c.args(["-smp", &smp, "-m", &self.mem_mb.to_string()]);
         c.args([
             "-nodefaults",
             "-no-user-config",

@@ -107,4 +107,3 @@ pub fn judge_shares(stream: &Stream, shares: &[crate::share::Share]) -> Vec<Case
     }
     out
 }
-

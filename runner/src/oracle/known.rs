@@ -3,7 +3,7 @@
 //! only if the entry names the observation of every check that failed, so an
 //! excuse for one check never hides a second one.
 
-use super::{Case, Check, CellFacts, Verdict};
+use super::{Case, CellFacts, Check, Verdict};
 use crate::stream::Stream;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -75,13 +75,19 @@ fn major_minor(release: &str) -> Option<String> {
 
 impl When {
     fn holds(&self, c: &Conditions) -> bool {
-        let any_of = |l: &[String], v: Option<&str>| l.is_empty() || v.is_some_and(|v| l.iter().any(|x| x == v));
+        let any_of = |l: &[String], v: Option<&str>| {
+            l.is_empty() || v.is_some_and(|v| l.iter().any(|x| x == v))
+        };
         any_of(&self.arch, Some(&c.arch))
             && any_of(&self.kernel, c.kernel.as_deref())
             && (self.mem_mb.is_empty() || self.mem_mb.contains(&c.mem_mb))
             && (self.cpus.is_empty() || self.cpus.contains(&c.cpus))
-            && self.aio_max_nr_min.is_none_or(|m| c.aio_max_nr.is_some_and(|v| v >= m))
-            && self.aio_max_nr_max.is_none_or(|m| c.aio_max_nr.is_some_and(|v| v <= m))
+            && self
+                .aio_max_nr_min
+                .is_none_or(|m| c.aio_max_nr.is_some_and(|v| v >= m))
+            && self
+                .aio_max_nr_max
+                .is_none_or(|m| c.aio_max_nr.is_some_and(|v| v <= m))
     }
 }
 
@@ -161,7 +167,9 @@ mod tests {
     fn the_shipped_file_parses_and_names_every_entry() {
         let k = known_deviations();
         assert!(k.len() >= 8);
-        assert!(k.iter().all(|d| !d.observed.is_empty() && d.id.starts_with('D')));
+        assert!(k
+            .iter()
+            .all(|d| !d.observed.is_empty() && d.id.starts_with('D')));
         assert_eq!(major_minor("6.12.117"), Some("6.12".into()));
         assert_eq!(major_minor("6.1.0-42-amd64"), Some("6.1".into()));
     }
@@ -181,11 +189,30 @@ evidence = "e"
         let checks = [Check::outcome(&["EAGAIN"], "EINVAL")];
         let c = failing("x", &checks);
         let v = |co: Conditions| apply(c.clone(), &checks, &co, &k).verdict;
-        assert_eq!(v(cond("arm64", "6.1.192", 8388608, 256)), Verdict::KnownDeviation);
-        assert_eq!(v(cond("x86_64", "6.1.192", 8388608, 256)), Verdict::Fail, "arch");
-        assert_eq!(v(cond("arm64", "6.12.1", 8388608, 256)), Verdict::Fail, "kernel");
-        assert_eq!(v(cond("arm64", "6.1.192", 65536, 256)), Verdict::Fail, "aio-max-nr");
-        assert_eq!(v(cond("arm64", "6.1.192", 8388608, 512)), Verdict::Fail, "memory");
+        assert_eq!(
+            v(cond("arm64", "6.1.192", 8388608, 256)),
+            Verdict::KnownDeviation
+        );
+        assert_eq!(
+            v(cond("x86_64", "6.1.192", 8388608, 256)),
+            Verdict::Fail,
+            "arch"
+        );
+        assert_eq!(
+            v(cond("arm64", "6.12.1", 8388608, 256)),
+            Verdict::Fail,
+            "kernel"
+        );
+        assert_eq!(
+            v(cond("arm64", "6.1.192", 65536, 256)),
+            Verdict::Fail,
+            "aio-max-nr"
+        );
+        assert_eq!(
+            v(cond("arm64", "6.1.192", 8388608, 512)),
+            Verdict::Fail,
+            "memory"
+        );
     }
 
     #[test]
@@ -205,18 +232,27 @@ evidence = "e"
             Check::new("ring", ">= 2", "127", false),
             Check::new("aio-nr", "+2147483649", "+2147483649", true),
         ];
-        assert_eq!(apply(failing("x", &both), &both, &c0, &k).verdict, Verdict::KnownDeviation);
+        assert_eq!(
+            apply(failing("x", &both), &both, &c0, &k).verdict,
+            Verdict::KnownDeviation
+        );
         let leak = [
             Check::outcome(&["EINVAL"], "OK"),
             Check::new("ring", ">= 2", "127", false),
             Check::new("aio-nr", "+2147483649", "+7", false),
         ];
-        assert_eq!(apply(failing("x", &leak), &leak, &c0, &k).verdict, Verdict::Fail);
+        assert_eq!(
+            apply(failing("x", &leak), &leak, &c0, &k).verdict,
+            Verdict::Fail
+        );
         // The entry's listed observations must all be seen: a different ring is not excused.
         let other_ring = [
             Check::outcome(&["EINVAL"], "OK"),
             Check::new("ring", ">= 2", "3", false),
         ];
-        assert_eq!(apply(failing("x", &other_ring), &other_ring, &c0, &k).verdict, Verdict::Fail);
+        assert_eq!(
+            apply(failing("x", &other_ring), &other_ring, &c0, &k).verdict,
+            Verdict::Fail
+        );
     }
 }

@@ -74,7 +74,11 @@ impl Check {
     }
 
     /// Holds when the observation equals the expectation.
-    pub fn eq<T: PartialEq + std::fmt::Display>(name: &'static str, expected: T, observed: T) -> Self {
+    pub fn eq<T: PartialEq + std::fmt::Display>(
+        name: &'static str,
+        expected: T,
+        observed: T,
+    ) -> Self {
         let holds = expected == observed;
         Check::new(name, expected, observed, holds)
     }
@@ -232,7 +236,11 @@ impl Ctx<'_> {
             .collect();
         for d in self.cases {
             if !done.iter().any(|id| d.matches(id)) {
-                self.plain(d.id.strip_suffix("/*").unwrap_or(d.id), verdict, why.to_string());
+                self.plain(
+                    d.id.strip_suffix("/*").unwrap_or(d.id),
+                    verdict,
+                    why.to_string(),
+                );
             }
         }
     }
@@ -271,12 +279,25 @@ impl Ctx<'_> {
     }
 
     /// The spec outcome of io_setup(nr) with `aio_nr` held before it.
-    pub fn want(&self, nr: u64, aio_nr: Option<u64>, ctx_nonzero: bool, bad_ptr: bool) -> Res<Vec<&'static str>> {
+    pub fn want(
+        &self,
+        nr: u64,
+        aio_nr: Option<u64>,
+        ctx_nonzero: bool,
+        bad_ptr: bool,
+    ) -> Res<Vec<&'static str>> {
         if !self.f.aio {
             return Ok(vec!["ENOSYS"]);
         }
         let n = aio_nr.ok_or_else(|| Missing("aio-nr before the call".into()))?;
-        Ok(spec_outcome(self.f, nr, n, self.max()?, ctx_nonzero, bad_ptr))
+        Ok(spec_outcome(
+            self.f,
+            nr,
+            n,
+            self.max()?,
+            ctx_nonzero,
+            bad_ptr,
+        ))
     }
 
     /// Emits a case from its checks: pass iff every check holds.
@@ -291,7 +312,12 @@ impl Ctx<'_> {
             .iter()
             .filter(|c| !c.holds)
             .skip_while(|c| c.name == checks[0].name)
-            .map(|c| format!("violated {}: expected {}, observed {}", c.name, c.expected, c.observed))
+            .map(|c| {
+                format!(
+                    "violated {}: expected {}, observed {}",
+                    c.name, c.expected, c.observed
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ");
         self.out.push(Judged {
@@ -341,10 +367,8 @@ pub struct Judge {
 
 /// Every case id the oracle can emit, with its experiment and clauses.
 pub fn catalogue() -> Vec<(&'static str, CaseDef)> {
-    let mut v: Vec<(&'static str, CaseDef)> = judges::HELLO_CASES
-        .iter()
-        .map(|c| ("hello", *c))
-        .collect();
+    let mut v: Vec<(&'static str, CaseDef)> =
+        judges::HELLO_CASES.iter().map(|c| ("hello", *c)).collect();
     for j in judges::JUDGES {
         v.extend(j.cases.iter().map(|c| (j.experiment, *c)));
     }

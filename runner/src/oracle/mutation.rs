@@ -11,8 +11,13 @@ use std::collections::{BTreeMap, BTreeSet};
 /// JSON pointers of every leaf (non-container value) under `v`.
 fn leaves(v: &Value, at: String, out: &mut Vec<String>) {
     match v {
-        Value::Object(m) => m.iter().for_each(|(k, x)| leaves(x, format!("{at}/{k}"), out)),
-        Value::Array(a) => a.iter().enumerate().for_each(|(i, x)| leaves(x, format!("{at}/{i}"), out)),
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, x)| leaves(x, format!("{at}/{k}"), out)),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| leaves(x, format!("{at}/{i}"), out)),
         _ => out.push(at),
     }
 }
@@ -31,7 +36,17 @@ fn deviants(v: &Value) -> Vec<Value> {
             }
         }
         Value::String(s) => {
-            for x in ["x", "0", "1", "exited", "signal:9", "timeout", "limit", "exhausted", super::testing::MAPS] {
+            for x in [
+                "x",
+                "0",
+                "1",
+                "exited",
+                "signal:9",
+                "timeout",
+                "limit",
+                "exhausted",
+                super::testing::MAPS,
+            ] {
                 if x != s {
                     d.push(json!(x));
                 }
@@ -119,10 +134,16 @@ fn every_case_id_fails_under_some_mutation_and_errors_without_its_fields() {
         let fails = hits.iter().any(|(_, (v, _))| v.contains("fail"));
         let errors = hits.iter().any(|(_, (_, r))| r.contains("error"));
         if !fails {
-            bad.push(format!("{} ({exp}): no deviant observation makes it fail", def.id));
+            bad.push(format!(
+                "{} ({exp}): no deviant observation makes it fail",
+                def.id
+            ));
         }
         if !errors && exp != "hello" {
-            bad.push(format!("{} ({exp}): no missing field makes it an error", def.id));
+            bad.push(format!(
+                "{} ({exp}): no missing field makes it an error",
+                def.id
+            ));
         }
     }
     assert!(bad.is_empty(), "unfalsifiable cases:\n{}", bad.join("\n"));

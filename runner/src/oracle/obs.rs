@@ -50,7 +50,8 @@ impl<'a> Obs<'a> {
 
     pub fn u64(&self, k: &str) -> Res<u64> {
         let v = self.field(k)?;
-        v.as_u64().ok_or_else(|| self.bad(k, "an unsigned integer", v))
+        v.as_u64()
+            .ok_or_else(|| self.bad(k, "an unsigned integer", v))
     }
 
     pub fn i64(&self, k: &str) -> Res<i64> {
@@ -73,7 +74,10 @@ impl<'a> Obs<'a> {
     pub fn opt_str(&self, k: &str) -> Res<Option<&'a str>> {
         match self.field(k)? {
             Value::Null => Ok(None),
-            v => v.as_str().map(Some).ok_or_else(|| self.bad(k, "a string or null", v)),
+            v => v
+                .as_str()
+                .map(Some)
+                .ok_or_else(|| self.bad(k, "a string or null", v)),
         }
     }
 
@@ -90,7 +94,10 @@ impl<'a> Obs<'a> {
     pub fn obj(&self, k: &str) -> Res<Obs<'a>> {
         let v = self.field(k)?;
         if v.is_object() {
-            Ok(Obs { v, path: self.at(k) })
+            Ok(Obs {
+                v,
+                path: self.at(k),
+            })
         } else {
             Err(self.bad(k, "an object", v))
         }
@@ -156,7 +163,13 @@ mod tests {
         assert!(o.u64("s").unwrap_err().0.contains("exp.s is not"));
         assert_eq!(o.opt_u64("n"), Ok(None));
         assert!(o.opt_u64("gone").is_err(), "absent is not null");
-        assert!(o.obj("o").unwrap().u64("b").unwrap_err().0.contains("exp.o.b"));
+        assert!(o
+            .obj("o")
+            .unwrap()
+            .u64("b")
+            .unwrap_err()
+            .0
+            .contains("exp.o.b"));
         assert!(o.outcome().unwrap_err().0.contains("exp.ret"));
     }
 }

@@ -54,7 +54,10 @@ pub const SETUP_BASIC: Judge = Judge {
         },
         CaseDef {
             id: "side-effect.reversible.io_destroy",
-            clauses: &["side-effect:aio_nr (global counter)", "state-trans:process AIO state"],
+            clauses: &[
+                "side-effect:aio_nr (global counter)",
+                "state-trans:process AIO state",
+            ],
         },
     ],
     run: setup_basic,
@@ -75,16 +78,26 @@ fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
     c.case("return.success", checks);
     if got != "OK" {
         for id in FOLLOW_UPS {
-            c.skip(id, &format!("io_setup({nr}) did not succeed in this cell ({got})"));
+            c.skip(
+                id,
+                &format!("io_setup({nr}) did not succeed in this cell ({got})"),
+            );
         }
         return Ok(());
     }
     let after = c.aio_nr(o, "aio_nr_after")?;
-    c.case("side-effect.aio-nr", vec![aio_nr_check(c, nr, before, after)]);
+    c.case(
+        "side-effect.aio-nr",
+        vec![aio_nr_check(c, nr, before, after)],
+    );
     let maps = o.opt_str("maps_line")?;
     c.case(
         "side-effect.vma",
-        vec![Check::eq("mapping", AIO_MAPPING.to_string(), maps_shape(maps))],
+        vec![Check::eq(
+            "mapping",
+            AIO_MAPPING.to_string(),
+            maps_shape(maps),
+        )],
     );
     ring_cases(c, o, nr)?;
     let d = o.sysret("destroy")?;
@@ -106,7 +119,12 @@ fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
     let Some(ring) = o.opt_obj("ring")? else {
         c.case(
             "notes.handle-is-ring",
-            vec![Check::new("ring", "ring header at the handle", "no readable mapping", false)],
+            vec![Check::new(
+                "ring",
+                "ring header at the handle",
+                "no readable mapping",
+                false,
+            )],
         );
         c.case(
             "notes.capacity",
@@ -145,7 +163,10 @@ pub const ENOSYS: Judge = Judge {
     }],
     run: |c, o| {
         let got = o.outcome()?;
-        c.case("constraint.CONFIG_AIO.enosys", vec![Check::outcome(&["ENOSYS"], &got)]);
+        c.case(
+            "constraint.CONFIG_AIO.enosys",
+            vec![Check::outcome(&["ENOSYS"], &got)],
+        );
         Ok(())
     },
 };
@@ -172,8 +193,17 @@ pub const EXAMPLE_1024: Judge = Judge {
                 Some(r) => r.u64("nr")?,
                 None => 0,
             };
-            checks.push(Check::new("ring", format!(">= {}", 2 * nr), cap, cap >= 2 * nr));
-            checks.push(Check::eq("io_destroy", "OK".to_string(), o.sysret("destroy")?));
+            checks.push(Check::new(
+                "ring",
+                format!(">= {}", 2 * nr),
+                cap,
+                cap >= 2 * nr,
+            ));
+            checks.push(Check::eq(
+                "io_destroy",
+                "OK".to_string(),
+                o.sysret("destroy")?,
+            ));
         } else {
             checks.push(aio_nr_check(c, 0, before, after));
         }

@@ -14,9 +14,16 @@ pub fn judged_call(c: &Ctx, o: &Obs) -> Res<Vec<Check>> {
     let want = c.want(nr, before, false, false)?;
     let got = o.outcome()?;
     let ok = got == "OK";
-    let mut checks = vec![Check::outcome(&want, &got), aio_nr_check(c, if ok { nr } else { 0 }, before, after)];
+    let mut checks = vec![
+        Check::outcome(&want, &got),
+        aio_nr_check(c, if ok { nr } else { 0 }, before, after),
+    ];
     if ok {
-        checks.push(Check::eq("io_destroy", "OK".to_string(), o.sysret("destroy")?));
+        checks.push(Check::eq(
+            "io_destroy",
+            "OK".to_string(),
+            o.sysret("destroy")?,
+        ));
         let back = c.aio_nr(o, "aio_nr_after_destroy")?;
         let mut k = aio_nr_check(c, 0, before, back);
         k.name = "aio-nr after io_destroy";
@@ -49,7 +56,10 @@ pub const BOUNDARY: Judge = Judge {
     cases: &[
         CaseDef {
             id: "constraint.aio-max-nr.over",
-            clauses: &["constraint:System-wide AIO limit (aio-max-nr)", "error:EAGAIN"],
+            clauses: &[
+                "constraint:System-wide AIO limit (aio-max-nr)",
+                "error:EAGAIN",
+            ],
         },
         CaseDef {
             id: "constraint.aio-max-nr.exact",

@@ -22,7 +22,10 @@ fn bad_pointer(c: &mut Ctx, o: &Obs, id: &str, readonly: bool) -> Res<()> {
     } else {
         c.want(nr, before, false, true)?
     };
-    let mut checks = vec![Check::outcome(&want, &o.outcome()?), aio_nr_check(c, 0, before, after)];
+    let mut checks = vec![
+        Check::outcome(&want, &o.outcome()?),
+        aio_nr_check(c, 0, before, after),
+    ];
     if readonly {
         let (mb, ma) = (o.u64("aio_maps_before")?, o.u64("aio_maps_after")?);
         checks.push(Check::eq("[aio] mappings", mb, ma));
@@ -56,7 +59,11 @@ pub const READONLY: Judge = Judge {
     only: None,
     cases: &[CaseDef {
         id: "error.EFAULT.readonly-writeback",
-        clauses: &["error:EFAULT", "param:ctxp", "side-effect:process virtual memory"],
+        clauses: &[
+            "error:EFAULT",
+            "param:ctxp",
+            "side-effect:process virtual memory",
+        ],
     }],
     run: |c, o| bad_pointer(c, o, "error.EFAULT.readonly-writeback", true),
 };

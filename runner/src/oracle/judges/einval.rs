@@ -11,7 +11,13 @@ fn failing_call(c: &mut Ctx, o: &Obs, id: &str, ctx_nonzero: bool) -> Res<()> {
     let after = c.aio_nr(o, "aio_nr_after")?;
     let want = c.want(nr, before, ctx_nonzero, false)?;
     let got = o.outcome()?;
-    c.case(id, vec![Check::outcome(&want, &got), aio_nr_check(c, 0, before, after)]);
+    c.case(
+        id,
+        vec![
+            Check::outcome(&want, &got),
+            aio_nr_check(c, 0, before, after),
+        ],
+    );
     Ok(())
 }
 
@@ -58,7 +64,10 @@ fn ctx_existing(c: &mut Ctx, o: &Obs) -> Res<()> {
     let nr = first.u64("nr_events")?;
     if got_first != "OK" {
         // The guest sizes the first context to fit aio-max-nr: it must work.
-        c.case(id, vec![Check::new("first io_setup", "OK", &got_first, false)]);
+        c.case(
+            id,
+            vec![Check::new("first io_setup", "OK", &got_first, false)],
+        );
         return Ok(());
     }
     let handle = first.u64("handle")?;

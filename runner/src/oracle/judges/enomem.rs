@@ -27,7 +27,10 @@ pub const RLIMIT_AS: Judge = Judge {
         };
         c.case(
             "error.ENOMEM.rlimit-as",
-            vec![Check::outcome(&want, &o.outcome()?), aio_nr_check(c, 0, before, after)],
+            vec![
+                Check::outcome(&want, &o.outcome()?),
+                aio_nr_check(c, 0, before, after),
+            ],
         );
         Ok(())
     },
@@ -37,7 +40,9 @@ pub const RLIMIT_AS: Judge = Judge {
 fn limit_set(o: &Obs) -> Res<()> {
     match o.i64("setrlimit_errno")? {
         0 => Ok(()),
-        e => Err(Missing(format!("setrlimit(RLIMIT_AS) failed with errno {e}: no limit to observe"))),
+        e => Err(Missing(format!(
+            "setrlimit(RLIMIT_AS) failed with errno {e}: no limit to observe"
+        ))),
     }
 }
 
@@ -60,7 +65,11 @@ pub const BOTH_LIMITS: Judge = Judge {
         let call = o.obj("call")?;
         let before = c.aio_nr(&call, "aio_nr_before")?;
         let after = c.aio_nr(&call, "aio_nr_after")?;
-        let want: &[&str] = if c.f.aio { &["EAGAIN", "ENOMEM"] } else { &["ENOSYS"] };
+        let want: &[&str] = if c.f.aio {
+            &["EAGAIN", "ENOMEM"]
+        } else {
+            &["ENOSYS"]
+        };
         if c.f.aio {
             // The call really is over the policy limit (else this tests nothing).
             let (nr, max, b) = (call.u64("nr_events")?, c.max()?, before.unwrap_or_default());
@@ -70,7 +79,10 @@ pub const BOTH_LIMITS: Judge = Judge {
         }
         c.case(
             "error.ENOMEM-or-EAGAIN.both-limits",
-            vec![Check::outcome(want, &call.outcome()?), aio_nr_check(c, 0, before, after)],
+            vec![
+                Check::outcome(want, &call.outcome()?),
+                aio_nr_check(c, 0, before, after),
+            ],
         );
         Ok(())
     },

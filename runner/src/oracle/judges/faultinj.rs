@@ -36,10 +36,15 @@ fn injected_step(c: &Ctx, s: &Obs) -> Res<Vec<String>> {
         "ENOMEM" => {
             let a = aio_nr_check(c, 0, before, after);
             if !a.holds {
-                bad.push(format!("allocation {k}: aio-nr {} after ENOMEM", a.observed));
+                bad.push(format!(
+                    "allocation {k}: aio-nr {} after ENOMEM",
+                    a.observed
+                ));
             }
             if ma != mb {
-                bad.push(format!("allocation {k}: [aio] mappings {mb} -> {ma} after ENOMEM"));
+                bad.push(format!(
+                    "allocation {k}: [aio] mappings {mb} -> {ma} after ENOMEM"
+                ));
             }
         }
         "OK" => {
@@ -82,7 +87,10 @@ fn fail_nth(c: &mut Ctx, o: &Obs) -> Res<()> {
     let stop = o.str("stop")?;
     if stop != "exhausted" {
         // Not every allocation of the call was failed: no conclusion.
-        return Err(Missing(format!("fail-nth stopped early ({stop}): {}", o.str("stopped")?)));
+        return Err(Missing(format!(
+            "fail-nth stopped early ({stop}): {}",
+            o.str("stopped")?
+        )));
     }
     let mut seen = Vec::new();
     let mut bad = Vec::new();
@@ -97,13 +105,29 @@ fn fail_nth(c: &mut Ctx, o: &Obs) -> Res<()> {
         }
     }
     if injected == 0 {
-        return Err(Missing("fail-nth never fired: no allocation of io_setup was failed".into()));
+        return Err(Missing(
+            "fail-nth never fired: no allocation of io_setup was failed".into(),
+        ));
     }
     c.case(
         id,
         vec![
-            Check::new("injected failures", "ENOMEM or a working context, nothing left behind (R4-fault-inject)", seen.join(" "), bad.is_empty()),
-            Check::new("leaks", "none", if bad.is_empty() { "none".into() } else { bad.join("; ") }, bad.is_empty()),
+            Check::new(
+                "injected failures",
+                "ENOMEM or a working context, nothing left behind (R4-fault-inject)",
+                seen.join(" "),
+                bad.is_empty(),
+            ),
+            Check::new(
+                "leaks",
+                "none",
+                if bad.is_empty() {
+                    "none".into()
+                } else {
+                    bad.join("; ")
+                },
+                bad.is_empty(),
+            ),
         ],
     );
     Ok(())
@@ -141,7 +165,11 @@ pub const FAILSLAB: Judge = Judge {
         let mut checks = vec![Check::outcome(&want, &got)];
         if got == "OK" {
             checks.push(aio_nr_check(c, nr, before, after));
-            checks.push(Check::eq("io_destroy", "OK".to_string(), o.sysret("destroy")?));
+            checks.push(Check::eq(
+                "io_destroy",
+                "OK".to_string(),
+                o.sysret("destroy")?,
+            ));
         } else {
             checks.push(aio_nr_check(c, 0, before, after));
         }

@@ -15,7 +15,10 @@ pub const CHILD_USE: Judge = Judge {
         },
         CaseDef {
             id: "long-desc.shared-by-clone-vm-thread",
-            clauses: &["long-desc:The context is bound", "context-flags:KAPI_CTX_PROCESS"],
+            clauses: &[
+                "long-desc:The context is bound",
+                "context-flags:KAPI_CTX_PROCESS",
+            ],
         },
     ],
     run: fork,
@@ -30,8 +33,17 @@ fn fork(c: &mut Ctx, o: &Obs) -> Res<()> {
             return Ok(());
         }
         let want = c.want(setup.u64("nr_events")?, Some(0), false, false)?;
-        for id in ["long-desc.not-shared-across-processes", "long-desc.shared-by-clone-vm-thread"] {
-            c.case(id, vec![Check::outcome(&want, &got), Check::new("context to share", "yes", "no", false)]);
+        for id in [
+            "long-desc.not-shared-across-processes",
+            "long-desc.shared-by-clone-vm-thread",
+        ] {
+            c.case(
+                id,
+                vec![
+                    Check::outcome(&want, &got),
+                    Check::new("context to share", "yes", "no", false),
+                ],
+            );
         }
         return Ok(());
     }
@@ -42,12 +54,29 @@ fn fork(c: &mut Ctx, o: &Obs) -> Res<()> {
     c.case(
         "long-desc.not-shared-across-processes",
         vec![
-            Check::eq("child io_destroy", "EINVAL".to_string(), g.sysret("destroy")?),
+            Check::eq(
+                "child io_destroy",
+                "EINVAL".to_string(),
+                g.sysret("destroy")?,
+            ),
             Check::eq("child fate", "exited", g.str("fate")?),
-            Check::new("child's copy of the mapping", format!("{AIO_MAPPING} or none"), &child_map, inherited_ok),
+            Check::new(
+                "child's copy of the mapping",
+                format!("{AIO_MAPPING} or none"),
+                &child_map,
+                inherited_ok,
+            ),
             aio_nr_check(c, 0, held, c.aio_nr(o, "aio_nr_after_grandchild")?),
-            Check::eq("parent mapping after the child", AIO_MAPPING.to_string(), maps_shape(o.opt_str("parent_maps_line")?)),
-            Check::eq("parent io_destroy", "OK".to_string(), o.sysret("parent_destroy")?),
+            Check::eq(
+                "parent mapping after the child",
+                AIO_MAPPING.to_string(),
+                maps_shape(o.opt_str("parent_maps_line")?),
+            ),
+            Check::eq(
+                "parent io_destroy",
+                "OK".to_string(),
+                o.sysret("parent_destroy")?,
+            ),
         ],
     );
     thread(c, &o.obj("thread")?)
@@ -64,8 +93,16 @@ fn thread(c: &mut Ctx, t: &Obs) -> Res<()> {
     let got = setup.outcome()?;
     let mut checks = vec![Check::outcome(&want, &got)];
     if got == "OK" {
-        checks.push(Check::eq("thread io_destroy", "OK".to_string(), t.sysret("thread_destroy")?));
-        checks.push(Check::eq("io_destroy again", "EINVAL".to_string(), t.sysret("again_destroy")?));
+        checks.push(Check::eq(
+            "thread io_destroy",
+            "OK".to_string(),
+            t.sysret("thread_destroy")?,
+        ));
+        checks.push(Check::eq(
+            "io_destroy again",
+            "EINVAL".to_string(),
+            t.sysret("again_destroy")?,
+        ));
         checks.push(aio_nr_check(c, 0, before, c.aio_nr(t, "aio_nr_after")?));
     }
     c.case(id, checks);

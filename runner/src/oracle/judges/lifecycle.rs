@@ -19,7 +19,9 @@ fn destroy(c: &mut Ctx, o: &Obs) -> Res<()> {
     let got = o.outcome()?;
     if got != "OK" {
         let nr = o.u64("nr_events")?;
-        c.skip_rest(&format!("io_setup({nr}) did not succeed in this cell ({got})"));
+        c.skip_rest(&format!(
+            "io_setup({nr}) did not succeed in this cell ({got})"
+        ));
         return Ok(());
     }
     let d = o.sysret("destroy")?;
@@ -73,7 +75,10 @@ pub const EXIT_RELEASES: Judge = Judge {
     only: None,
     cases: &[CaseDef {
         id: "state-trans.process-exit-releases",
-        clauses: &["state-trans:process AIO state", "side-effect:aio_nr (global counter)"],
+        clauses: &[
+            "state-trans:process AIO state",
+            "side-effect:aio_nr (global counter)",
+        ],
     }],
     run: |c, o| {
         let setup = o.obj("setup")?;
@@ -89,7 +94,12 @@ pub const EXIT_RELEASES: Judge = Judge {
             let mut held = aio_nr_check(c, nr, before, c.aio_nr(o, "aio_nr_during")?);
             held.name = "aio-nr while held";
             checks.push(held);
-            checks.push(aio_nr_check(c, 0, before, c.aio_nr(o, "aio_nr_after_exit")?));
+            checks.push(aio_nr_check(
+                c,
+                0,
+                before,
+                c.aio_nr(o, "aio_nr_after_exit")?,
+            ));
         }
         c.case("state-trans.process-exit-releases", checks);
         Ok(())

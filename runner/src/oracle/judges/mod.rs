@@ -79,7 +79,13 @@ pub fn aio_nr_check(c: &Ctx, delta: u64, before: Option<u64>, after: Option<u64>
         };
         return Check::new("aio-nr", "absent", obs, before.is_none() && after.is_none());
     }
-    let show = |d: i128| if d >= 0 { format!("+{d}") } else { d.to_string() };
+    let show = |d: i128| {
+        if d >= 0 {
+            format!("+{d}")
+        } else {
+            d.to_string()
+        }
+    };
     let observed = match (before, after) {
         (Some(b), Some(a)) => show(i128::from(a) - i128::from(b)),
         _ => "unreadable".into(),

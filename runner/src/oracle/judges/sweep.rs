@@ -9,7 +9,11 @@ pub const SWEEP: Judge = Judge {
     only: None,
     cases: &[CaseDef {
         id: "param.nr_events.range/*",
-        clauses: &["param:nr_events", "error:EINVAL", "constraint:Memory for ring buffer"],
+        clauses: &[
+            "param:nr_events",
+            "error:EINVAL",
+            "constraint:Memory for ring buffer",
+        ],
     }],
     run: sweep,
 };
@@ -33,7 +37,10 @@ fn step(c: &mut Ctx, s: &Obs, id: &str, nr: u64) -> Res<()> {
     match s.str("fate")? {
         "exited" => {}
         "timeout" => {
-            c.error(id, "the call outlived the guest's per-step limit (kmatrix.timeout)".into());
+            c.error(
+                id,
+                "the call outlived the guest's per-step limit (kmatrix.timeout)".into(),
+            );
             return Ok(());
         }
         fate => {

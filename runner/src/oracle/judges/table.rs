@@ -9,7 +9,10 @@ pub const MANY: Judge = Judge {
     only: None,
     cases: &[CaseDef {
         id: "constraint.per-process.table-grows",
-        clauses: &["constraint:Per-process context limit", "side-effect:mm->ioctx_table"],
+        clauses: &[
+            "constraint:Per-process context limit",
+            "side-effect:mm->ioctx_table",
+        ],
     }],
     run: many,
 };
@@ -53,7 +56,11 @@ fn many(c: &mut Ctx, o: &Obs) -> Res<()> {
             Check::eq("distinct ring ids", created, o.u64("distinct_ring_ids")?),
             Check::eq("first failure", want_first.to_string(), first),
             grown,
-            Check::eq("explicit io_destroy failures", 0, o.u64("explicit_destroy_failures")?),
+            Check::eq(
+                "explicit io_destroy failures",
+                0,
+                o.u64("explicit_destroy_failures")?,
+            ),
             exp,
             Check::eq("fate", "exited", o.str("child_fate")?),
             aio_nr_check(c, 0, before, c.aio_nr(o, "aio_nr_after_exit")?),

@@ -11,7 +11,10 @@ pub const MREMAP: Judge = Judge {
     cases: &[
         CaseDef {
             id: "side-effect.vma.mremap-moves-handle",
-            clauses: &["notes:The returned context handle", "side-effect:process virtual memory"],
+            clauses: &[
+                "notes:The returned context handle",
+                "side-effect:process virtual memory",
+            ],
         },
         CaseDef {
             id: "side-effect.vma.dontexpand",
@@ -30,8 +33,17 @@ fn mremap(c: &mut Ctx, o: &Obs) -> Res<()> {
             return Ok(());
         }
         let want = c.want(setup.u64("nr_events")?, Some(0), false, false)?;
-        for id in ["side-effect.vma.mremap-moves-handle", "side-effect.vma.dontexpand"] {
-            c.case(id, vec![Check::outcome(&want, &got), Check::new("ring", "a ring to remap", "none", false)]);
+        for id in [
+            "side-effect.vma.mremap-moves-handle",
+            "side-effect.vma.dontexpand",
+        ] {
+            c.case(
+                id,
+                vec![
+                    Check::outcome(&want, &got),
+                    Check::new("ring", "a ring to remap", "none", false),
+                ],
+            );
         }
         return Ok(());
     }
@@ -42,7 +54,11 @@ fn mremap(c: &mut Ctx, o: &Obs) -> Res<()> {
         "side-effect.vma.dontexpand",
         vec![
             Check::eq("grow", "EFAULT".to_string(), o.obj("grow")?.outcome()?),
-            Check::eq("MREMAP_DONTUNMAP", "EINVAL".to_string(), o.obj("dontunmap")?.outcome()?),
+            Check::eq(
+                "MREMAP_DONTUNMAP",
+                "EINVAL".to_string(),
+                o.obj("dontunmap")?.outcome()?,
+            ),
         ],
     );
     let before = c.aio_nr(o, "aio_nr_before_destroy")?;
@@ -56,9 +72,21 @@ fn mremap(c: &mut Ctx, o: &Obs) -> Res<()> {
         "side-effect.vma.mremap-moves-handle",
         vec![
             Check::eq("move", "OK".to_string(), o.obj("move")?.outcome()?),
-            Check::eq("at the requested address", true, o.bool("moved_to_requested")?),
-            Check::eq("io_destroy(old handle)", "EINVAL".to_string(), o.sysret("old_destroy")?),
-            Check::eq("io_destroy(new address)", "OK".to_string(), o.sysret("new_destroy")?),
+            Check::eq(
+                "at the requested address",
+                true,
+                o.bool("moved_to_requested")?,
+            ),
+            Check::eq(
+                "io_destroy(old handle)",
+                "EINVAL".to_string(),
+                o.sysret("old_destroy")?,
+            ),
+            Check::eq(
+                "io_destroy(new address)",
+                "OK".to_string(),
+                o.sysret("new_destroy")?,
+            ),
             Check::eq("aio-nr", format!("-{nr}"), released),
         ],
     );
@@ -85,7 +113,9 @@ fn max_map_count(c: &mut Ctx, o: &Obs) -> Res<()> {
             c.skip_rest(why);
             return Ok(());
         }
-        return Err(Missing(format!("limit.max-map-count skipped in an aio-on cell: {why}")));
+        return Err(Missing(format!(
+            "limit.max-map-count skipped in an aio-on cell: {why}"
+        )));
     }
     let calls = o.arr("calls")?;
     let Some(last) = calls.last() else {
@@ -103,14 +133,21 @@ fn max_map_count(c: &mut Ctx, o: &Obs) -> Res<()> {
     // EAGAIN first would mean aio-max-nr, not the map count, ran out.
     let nr_room = c.max()?.saturating_sub(before.unwrap_or_default());
     if nr_room == 0 {
-        return Err(Missing("aio-max-nr was reached before vm.max_map_count".into()));
+        return Err(Missing(
+            "aio-max-nr was reached before vm.max_map_count".into(),
+        ));
     }
     c.case(
         id,
         vec![
             Check::outcome(&["ENOMEM"], &got),
             aio_nr_check(c, 0, before, after),
-            Check::new("calls before the failure", format!("< {}", calls.len().max(1)), ok_calls, ok_calls + 1 == calls.len()),
+            Check::new(
+                "calls before the failure",
+                format!("< {}", calls.len().max(1)),
+                ok_calls,
+                ok_calls + 1 == calls.len(),
+            ),
         ],
     );
     Ok(())
