@@ -181,32 +181,13 @@ pub const EXAMPLE_1024: Judge = Judge {
         clauses: &["examples:io_setup(1024, &ctx)"],
     }],
     run: |c, o| {
-        let nr = o.u64("nr_events")?;
-        let before = c.aio_nr(o, "aio_nr_before")?;
-        let after = c.aio_nr(o, "aio_nr_after")?;
-        let want = c.want(nr, before, false, false)?;
-        let got = o.outcome()?;
-        let mut checks = vec![Check::outcome(&want, &got)];
-        if got == "OK" {
-            checks.push(aio_nr_check(c, nr, before, after));
-            let cap = match o.opt_obj("ring")? {
-                Some(r) => r.u64("nr")?,
-                None => 0,
-            };
-            checks.push(Check::new(
-                "ring",
-                format!(">= {}", 2 * nr),
-                cap,
-                cap >= 2 * nr,
-            ));
-            checks.push(Check::eq(
-                "io_destroy",
-                "OK".to_string(),
-                o.sysret("destroy")?,
-            ));
-        } else {
-            checks.push(aio_nr_check(c, 0, before, after));
-        }
+        let want = c.want(
+            o.u64("nr_events")?,
+            c.aio_nr(o, "aio_nr_before")?,
+            false,
+            false,
+        )?;
+        let checks = super::call_checks(c, o, &want)?;
         c.case("examples.io_setup-1024", checks);
         Ok(())
     },

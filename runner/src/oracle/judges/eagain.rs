@@ -1,35 +1,17 @@
 //! EAGAIN: nr_events above aio-max-nr, and the aio_nr + nr_events boundary.
 
-use super::aio_nr_check;
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
 
-/// One observed call judged against the spec from the aio-nr before it:
-/// its outcome, and aio-nr moved by nr_events exactly when it succeeded
-/// (then io_destroy works and gives them back).
-pub fn judged_call(c: &Ctx, o: &Obs) -> Res<Vec<Check>> {
-    let nr = o.u64("nr_events")?;
-    let before = c.aio_nr(o, "aio_nr_before")?;
-    let after = c.aio_nr(o, "aio_nr_after")?;
-    let want = c.want(nr, before, false, false)?;
-    let got = o.outcome()?;
-    let ok = got == "OK";
-    let mut checks = vec![
-        Check::outcome(&want, &got),
-        aio_nr_check(c, if ok { nr } else { 0 }, before, after),
-    ];
-    if ok {
-        checks.push(Check::eq(
-            "io_destroy",
-            "OK".to_string(),
-            o.sysret("destroy")?,
-        ));
-        let back = c.aio_nr(o, "aio_nr_after_destroy")?;
-        let mut k = aio_nr_check(c, 0, before, back);
-        k.name = "aio-nr after io_destroy";
-        checks.push(k);
-    }
-    Ok(checks)
+/// One observed call against the spec outcome from the aio-nr before it.
+fn judged_call(c: &Ctx, o: &Obs) -> Res<Vec<Check>> {
+    let want = c.want(
+        o.u64("nr_events")?,
+        c.aio_nr(o, "aio_nr_before")?,
+        false,
+        false,
+    )?;
+    super::call_checks(c, o, &want)
 }
 
 pub const EXCEEDS_MAX: Judge = Judge {
@@ -40,8 +22,7 @@ pub const EXCEEDS_MAX: Judge = Judge {
         clauses: &["error:EAGAIN"],
     }],
     run: |c, o| {
-        if let Some(why) = super::skipped(o)? {
-            c.skip_rest(why);
+        if super::guest_skipped(c, o)? {
             return Ok(());
         }
         let checks = judged_call(c, o)?;
@@ -70,8 +51,7 @@ pub const BOUNDARY: Judge = Judge {
 };
 
 fn boundary(c: &mut Ctx, o: &Obs) -> Res<()> {
-    if let Some(why) = super::skipped(o)? {
-        c.skip_rest(why);
+    if super::guest_skipped(c, o)? {
         return Ok(());
     }
     for (id, key) in [

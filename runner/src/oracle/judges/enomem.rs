@@ -12,8 +12,7 @@ pub const RLIMIT_AS: Judge = Judge {
         clauses: &["error:ENOMEM", "constraint:Memory for ring buffer"],
     }],
     run: |c, o| {
-        if let Some(why) = super::skipped(o)? {
-            c.skip_rest(why);
+        if super::guest_skipped(c, o)? {
             return Ok(());
         }
         limit_set(o)?;
@@ -57,8 +56,7 @@ pub const BOTH_LIMITS: Judge = Judge {
         clauses: &["error:ENOMEM", "error:EAGAIN"],
     }],
     run: |c, o| {
-        if let Some(why) = super::skipped(o)? {
-            c.skip_rest(why);
+        if super::guest_skipped(c, o)? {
             return Ok(());
         }
         limit_set(o)?;

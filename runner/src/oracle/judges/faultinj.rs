@@ -80,8 +80,7 @@ fn fail_nth(c: &mut Ctx, o: &Obs) -> Res<()> {
         c.skip_rest(NO_AIO);
         return Ok(());
     }
-    if let Some(why) = super::skipped(o)? {
-        c.skip_rest(why);
+    if super::guest_skipped(c, o)? {
         return Ok(());
     }
     let stop = o.str("stop")?;
@@ -145,8 +144,7 @@ pub const FAILSLAB: Judge = Judge {
             c.skip_rest(NO_AIO);
             return Ok(());
         }
-        if let Some(why) = super::skipped(o)? {
-            c.skip_rest(why);
+        if super::guest_skipped(c, o)? {
             return Ok(());
         }
         // times=1 counts down to 0 when the one failure was injected.
@@ -156,23 +154,11 @@ pub const FAILSLAB: Judge = Judge {
         }
         let nr = o.u64("nr_events")?;
         let before = c.aio_nr(o, "aio_nr_before")?;
-        let after = c.aio_nr(o, "aio_nr_after")?;
         let want = match c.want(nr, before, false, false)? {
             w if w[0] == "OK" => vec!["ENOMEM", "OK"],
             w => w,
         };
-        let got = o.outcome()?;
-        let mut checks = vec![Check::outcome(&want, &got)];
-        if got == "OK" {
-            checks.push(aio_nr_check(c, nr, before, after));
-            checks.push(Check::eq(
-                "io_destroy",
-                "OK".to_string(),
-                o.sysret("destroy")?,
-            ));
-        } else {
-            checks.push(aio_nr_check(c, 0, before, after));
-        }
+        let checks = super::call_checks(c, o, &want)?;
         c.case("error.ENOMEM.failslab", checks);
         Ok(())
     },

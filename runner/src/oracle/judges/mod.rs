@@ -94,6 +94,48 @@ pub fn aio_nr_check(c: &Ctx, delta: u64, before: Option<u64>, after: Option<u64>
     Check::new("aio-nr", &expected, &observed, observed == expected)
 }
 
+/// One io_setup call's checks: its outcome is one of `want`; on success
+/// aio-nr grew by nr_events, the ring holds at least 2 x nr_events, and
+/// io_destroy works and gives the events back; on failure aio-nr is
+/// unchanged.
+pub fn call_checks(c: &Ctx, o: &Obs, want: &[&str]) -> Res<Vec<Check>> {
+    let nr = o.u64("nr_events")?;
+    let before = c.aio_nr(o, "aio_nr_before")?;
+    let after = c.aio_nr(o, "aio_nr_after")?;
+    let got = o.outcome()?;
+    let mut checks = vec![Check::outcome(want, &got)];
+    if got != "OK" {
+        checks.push(aio_nr_check(c, 0, before, after));
+        return Ok(checks);
+    }
+    let cap = match o.opt_obj("ring")? {
+        Some(r) => r.u64("nr")?.to_string(),
+        None => "no ring".into(),
+    };
+    let big = cap.parse::<u64>().is_ok_and(|n| n >= 2 * nr);
+    checks.push(Check::new("ring", format!(">= {}", 2 * nr), cap, big));
+    checks.push(aio_nr_check(c, nr, before, after));
+    checks.push(Check::eq(
+        "io_destroy",
+        "OK".to_string(),
+        o.sysret("destroy")?,
+    ));
+    let mut back = aio_nr_check(c, 0, before, c.aio_nr(o, "aio_nr_after_destroy")?);
+    back.name = "aio-nr after io_destroy";
+    checks.push(back);
+    Ok(checks)
+}
+
+/// If the guest skipped the experiment (for a reason it gives), every case
+/// of the judge is skipped with that reason; true then.
+pub fn guest_skipped(c: &mut Ctx, o: &Obs) -> Res<bool> {
+    let why = skipped(o)?;
+    if let Some(why) = why {
+        c.skip_rest(why);
+    }
+    Ok(why.is_some())
+}
+
 /// The guest's top-level "skipped" reason, if it gave one.
 pub fn skipped<'a>(o: &Obs<'a>) -> Res<Option<&'a str>> {
     if o.has("skipped") {

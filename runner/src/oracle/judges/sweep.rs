@@ -1,6 +1,5 @@
 //! param.nr_events.range: one case per nr_events of the sweep.
 
-use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
 
@@ -50,22 +49,8 @@ fn step(c: &mut Ctx, s: &Obs, id: &str, nr: u64) -> Res<()> {
             return Ok(());
         }
     }
-    let before = c.aio_nr(s, "aio_nr_before")?;
-    let after = c.aio_nr(s, "aio_nr_after")?;
-    let want = c.want(nr, before, false, false)?;
-    let got = s.outcome()?;
-    let mut checks = vec![Check::outcome(&want, &got)];
-    if got == "OK" {
-        let cap = match s.opt_obj("ring")? {
-            Some(r) => r.u64("nr")?.to_string(),
-            None => "no ring".into(),
-        };
-        let holds = cap.parse::<u64>().is_ok_and(|n| n >= 2 * nr);
-        checks.push(Check::new("ring", format!(">= {}", 2 * nr), cap, holds));
-        checks.push(aio_nr_check(c, nr, before, after));
-    } else {
-        checks.push(aio_nr_check(c, 0, before, after));
-    }
+    let want = c.want(nr, c.aio_nr(s, "aio_nr_before")?, false, false)?;
+    let checks = super::call_checks(c, s, &want)?;
     c.case(id, checks);
     Ok(())
 }
