@@ -181,13 +181,7 @@ pub const EXAMPLE_1024: Judge = Judge {
         clauses: &["examples:io_setup(1024, &ctx)"],
     }],
     run: |c, o| {
-        let want = c.want(
-            o.u64("nr_events")?,
-            c.aio_nr(o, "aio_nr_before")?,
-            false,
-            false,
-        )?;
-        let checks = super::call_checks(c, o, &want)?;
+        let checks = super::spec_call_checks(c, o)?;
         c.case("examples.io_setup-1024", checks);
         Ok(())
     },

@@ -1,18 +1,7 @@
 //! EAGAIN: nr_events above aio-max-nr, and the aio_nr + nr_events boundary.
 
 use crate::oracle::obs::{Obs, Res};
-use crate::oracle::{CaseDef, Check, Ctx, Judge};
-
-/// One observed call against the spec outcome from the aio-nr before it.
-fn judged_call(c: &Ctx, o: &Obs) -> Res<Vec<Check>> {
-    let want = c.want(
-        o.u64("nr_events")?,
-        c.aio_nr(o, "aio_nr_before")?,
-        false,
-        false,
-    )?;
-    super::call_checks(c, o, &want)
-}
+use crate::oracle::{CaseDef, Ctx, Judge};
 
 pub const EXCEEDS_MAX: Judge = Judge {
     experiment: "eagain.exceeds-max",
@@ -25,7 +14,7 @@ pub const EXCEEDS_MAX: Judge = Judge {
         if super::guest_skipped(c, o)? {
             return Ok(());
         }
-        let checks = judged_call(c, o)?;
+        let checks = super::spec_call_checks(c, o)?;
         c.case("error.EAGAIN.exceeds-aio-max-nr", checks);
         Ok(())
     },
@@ -63,7 +52,7 @@ fn boundary(c: &mut Ctx, o: &Obs) -> Res<()> {
             c.skip(id, why);
             continue;
         }
-        let checks = judged_call(c, &call)?;
+        let checks = super::spec_call_checks(c, &call)?;
         c.case(id, checks);
     }
     Ok(())

@@ -126,6 +126,17 @@ pub fn call_checks(c: &Ctx, o: &Obs, want: &[&str]) -> Res<Vec<Check>> {
     Ok(checks)
 }
 
+/// `call_checks` against the spec outcome from the aio-nr before the call.
+pub fn spec_call_checks(c: &Ctx, o: &Obs) -> Res<Vec<Check>> {
+    let want = c.want(
+        o.u64("nr_events")?,
+        c.aio_nr(o, "aio_nr_before")?,
+        false,
+        false,
+    )?;
+    call_checks(c, o, &want)
+}
+
 /// If the guest skipped the experiment (for a reason it gives), every case
 /// of the judge is skipped with that reason; true then.
 pub fn guest_skipped(c: &mut Ctx, o: &Obs) -> Res<bool> {
