@@ -103,9 +103,9 @@ pub const MAX_MAP_COUNT: Judge = Judge {
     run: max_map_count,
 };
 
-/// With vm.max_map_count just above the process's mappings, io_setup(1)
-/// must soon fail with ENOMEM ("could not establish the memory mapping"),
-/// leaving aio-nr alone.
+/// With vm.max_map_count below the process's mappings, io_setup(1) must
+/// fail with ENOMEM ("could not establish the memory mapping"), leaving
+/// aio-nr alone.
 fn max_map_count(c: &mut Ctx, o: &Obs) -> Res<()> {
     let id = "error.ENOMEM.max-map-count";
     if let Some(why) = super::skipped(o)? {
