@@ -116,9 +116,13 @@ pub fn parse(text: &str) -> Result<Vec<KnownDeviation>, toml::de::Error> {
     toml::from_str::<KnownFile>(text).map(|f| f.deviation)
 }
 
-pub fn known_deviations() -> Vec<KnownDeviation> {
-    parse(include_str!("../../../spec/known-deviations.toml"))
-        .expect("spec/known-deviations.toml is valid")
+/// The shipped list, parsed once (every cell is judged against it).
+pub fn known_deviations() -> &'static [KnownDeviation] {
+    static KNOWN: std::sync::OnceLock<Vec<KnownDeviation>> = std::sync::OnceLock::new();
+    KNOWN.get_or_init(|| {
+        parse(include_str!("../../../spec/known-deviations.toml"))
+            .expect("spec/known-deviations.toml is valid")
+    })
 }
 
 /// Turns a failure that an entry fully explains into a known deviation, so a

@@ -385,7 +385,7 @@ pub fn clauses_of(id: &str) -> &'static [&'static str] {
 
 /// Every case for one cell, with the shipped known deviations applied.
 pub fn judge(facts: &CellFacts, stream: &Stream) -> Vec<Case> {
-    judge_with(facts, stream, &known_deviations())
+    judge_with(facts, stream, known_deviations())
 }
 
 /// Every case for one cell, with `known` applied.
