@@ -111,6 +111,14 @@ pub fn parse(cmdline: &str) -> Config {
                 }
                 cfg.exec = Some(value.to_string());
             }
+            // Read by sys::power_off itself (it must work before parsing).
+            "exit" => {
+                if value != "reset" && value != "poweroff" {
+                    cfg.problems.push(format!(
+                        "ignoring {word}: expected reset or poweroff; powering off"
+                    ));
+                }
+            }
             _ => cfg
                 .problems
                 .push(format!("ignoring unknown parameter {word}")),
@@ -221,5 +229,15 @@ mod tests {
         assert!(c.sysctls.is_empty());
         assert_eq!(c.problems.len(), 7, "{:?}", c.problems);
         assert!(c.problems[0].contains("kmatrix.mode=fast"));
+    }
+
+    #[test]
+    fn exit_word_is_known_and_checked() {
+        assert!(parse("kmatrix.exit=reset kmatrix.exit=poweroff")
+            .problems
+            .is_empty());
+        let c = parse("kmatrix.exit=halt");
+        assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+        assert!(c.problems[0].contains("kmatrix.exit=halt"));
     }
 }

@@ -20,12 +20,13 @@ pub struct Arch {
     pub qemu: String,
     /// Debian package that ships `qemu`, named in "not found" errors.
     pub qemu_package: String,
+    /// The machine profile cells boot (a key of `machines`).
     pub machine: String,
+    pub machines: std::collections::BTreeMap<String, crate::machine::Machine>,
     pub cpu: String,
     pub console: String,
     pub kvm_host_arch: String,
     pub kvm_cpu: String,
-    pub panic_device: String,
     /// Config fragment for this arch (kernels/arch/<name>.config).
     #[serde(skip)]
     pub fragment: String,
@@ -49,6 +50,12 @@ pub fn all() -> Vec<Arch> {
         .map(|(t, f)| {
             let mut a: Arch = toml::from_str(t).expect("built-in arch table is valid TOML");
             a.fragment = f.to_string();
+            assert!(
+                a.machines.contains_key(&a.machine),
+                "built-in arch {}: default machine {} has no [machines] entry",
+                a.name,
+                a.machine
+            );
             a
         })
         .collect()
@@ -78,6 +85,26 @@ pub fn by_names(names: &[String]) -> Result<Vec<Arch>> {
 }
 
 impl Arch {
+    /// The selected machine profile (checked to exist when the arch is built).
+    pub fn profile(&self) -> &crate::machine::Machine {
+        &self.machines[&self.machine]
+    }
+
+    /// This arch on another of its machine profiles.
+    pub fn on_machine(&self, name: &str) -> Result<Arch> {
+        if !self.machines.contains_key(name) {
+            let known: Vec<_> = self.machines.keys().map(String::as_str).collect();
+            bail!(
+                "unknown machine '{name}' for {} (known: {})",
+                self.name,
+                known.join(", ")
+            );
+        }
+        let mut a = self.clone();
+        a.machine = name.to_string();
+        Ok(a)
+    }
+
     /// Checks that a kernel image file is a boot image for this arch, so a
     /// wrong `--kernel` fails here with a clear message, not as a silent hang.
     pub fn check_image(&self, path: &std::path::Path) -> Result<()> {
@@ -137,6 +164,13 @@ mod tests {
         assert!(all.iter().all(|a| !a.fragment.is_empty()));
         assert_ne!(all[0].qemu, all[1].qemu);
         assert_eq!(by_name("aarch64").unwrap().name, "arm64");
+        for a in &all {
+            for m in a.machines.keys() {
+                assert_eq!(a.on_machine(m).unwrap().profile(), &a.machines[m]);
+            }
+            let e = a.on_machine("pc-1.0").unwrap_err().to_string();
+            assert!(e.contains("unknown machine 'pc-1.0'"), "{e}");
+        }
         assert!(by_name("riscv64")
             .unwrap_err()
             .to_string()

@@ -59,7 +59,7 @@ pub async fn bench(
     jobs: usize,
 ) -> Result<String> {
     let mut out = String::new();
-    let quiet = |_: &str, _: &str| {};
+    let quiet = |_: crate::progress::Event| {};
     // Cold start of preparation vs. a cache hit of everything.
     let t = Instant::now();
     let prepared = run::prepare(cells, choice, &[], Choice::Auto, jobs, &quiet).await;

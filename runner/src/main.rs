@@ -2,17 +2,14 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kmatrix::accel::Choice;
 use kmatrix::kbuild::{Source, DEFAULT_TARBALL};
 use kmatrix::matrix::{Axes, Cell};
+use kmatrix::progress::Ui;
 use kmatrix::report::{self, Report};
 use kmatrix::run::{self, KernelChoice};
 use kmatrix::{arch, cache};
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -129,6 +126,12 @@ enum Cmd {
     Build {
         #[command(flatten)]
         m: MatrixArgs,
+        /// Print wall time against the CPU-time floor (user+sys / cores).
+        #[arg(long)]
+        timings: bool,
+        /// Build slots shared by all kernels (default: CPUs).
+        #[arg(short, long)]
+        jobs: Option<usize>,
     },
     /// Print the cells of the matrix without running them.
     List {
@@ -279,74 +282,6 @@ impl MatrixArgs {
     }
 }
 
-/// An overall bar with ETA, above one indicatif line per label (kernel
-/// build, guest, VM).
-struct Bars {
-    multi: MultiProgress,
-    bars: Mutex<HashMap<String, ProgressBar>>,
-    overall: Option<ProgressBar>,
-}
-
-impl Bars {
-    fn new() -> Self {
-        Bars {
-            multi: MultiProgress::new(),
-            bars: Mutex::new(HashMap::new()),
-            overall: None,
-        }
-    }
-
-    fn with_total(cells: usize) -> Self {
-        let mut b = Bars::new();
-        let o = b.multi.add(ProgressBar::new(cells as u64));
-        o.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} cells  {elapsed} elapsed, ETA {eta}",
-            )
-            .unwrap(),
-        );
-        o.enable_steady_tick(Duration::from_millis(500));
-        b.overall = Some(o);
-        b
-    }
-
-    fn cell_done(&self) {
-        if let Some(o) = &self.overall {
-            o.inc(1);
-        }
-    }
-    fn set(&self, label: &str, msg: &str) {
-        let mut bars = self.bars.lock().unwrap();
-        let bar = bars.entry(label.to_string()).or_insert_with(|| {
-            let b = self.multi.add(ProgressBar::new_spinner());
-            b.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed:>4} {prefix:40} {msg}").unwrap(),
-            );
-            b.set_prefix(label.to_string());
-            b.enable_steady_tick(Duration::from_millis(200));
-            b
-        });
-        let done = matches!(
-            msg,
-            "cached"
-                | "built"
-                | "ready"
-                | "failed"
-                | "ok"
-                | "panic"
-                | "timeout"
-                | "incomplete"
-                | "protocolerror"
-                | "error"
-        );
-        if done {
-            bar.finish_with_message(msg.to_string());
-        } else {
-            bar.set_message(msg.to_string());
-        }
-    }
-}
-
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -393,7 +328,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
                     Side::Kernel(choice) => {
                         let cells = m.cells()?;
                         check_qemus(&cells)?;
-                        let bars = Arc::new(Bars::with_total(cells.len()));
+                        let ui = Ui::new(cells.len());
                         let opts = run::CellOptions {
                             cases: cases.clone(),
                             ..Default::default()
@@ -406,10 +341,10 @@ async fn async_main(cli: Cli) -> Result<i32> {
                             jobs(j),
                             opts,
                             &out.join(name),
-                            reporter(&bars),
+                            ui.sink(),
                         )
                         .await?;
-                        bars.multi.clear().ok();
+                        ui.finish(name);
                         if let Some(sig) = sig {
                             eprintln!("kmatrix: interrupted by {sig}");
                             return Ok(130);
@@ -443,27 +378,38 @@ async fn async_main(cli: Cli) -> Result<i32> {
             print!("{}", render(&r, format)?);
             Ok(if r.green() { 0 } else { 1 })
         }
-        Cmd::Build { m } => {
-            let bars = Bars::new();
+        Cmd::Build {
+            m,
+            timings,
+            jobs: j,
+        } => {
+            let ui = Ui::new(0);
             let choice = m.kernel_choice()?;
             let extra = m.fragments()?;
             let cells = m.cells()?;
             interruptible(async {
-                let mut seen = Vec::new();
-                for c in cells {
-                    if seen.contains(&(c.arch.clone(), c.config.clone())) {
-                        continue;
+                let sink = ui.sink();
+                let t = kmatrix::kbuild::Timer::start(jobs(j));
+                let built = run::kernels(&cells, &choice, &extra, jobs(j), &|e| sink(e)).await;
+                let timing = t.stop();
+                ui.finish("");
+                let mut failed = 0;
+                for ((arch, config), b) in &built {
+                    match b {
+                        Ok(b) => {
+                            let how = if b.cached { "cached" } else { "built" };
+                            println!("{arch} {config} {how} {}", b.image.display());
+                        }
+                        Err(e) => {
+                            failed += 1;
+                            eprintln!("kmatrix: {arch}/{config}: {e}");
+                        }
                     }
-                    seen.push((c.arch.clone(), c.config.clone()));
-                    let a = arch::by_name(&c.arch)?;
-                    let b = run::kernel(&a, &c.config, &choice, &extra, jobs(None), &|l, s| {
-                        bars.set(l, s)
-                    })
-                    .await?;
-                    let how = if b.cached { "cached" } else { "built" };
-                    println!("{} {} {how} {}", c.arch, c.config, b.image.display());
                 }
-                Ok(0)
+                if timings {
+                    println!("{timing}");
+                }
+                Ok(if failed > 0 { 1 } else { 0 })
             })
             .await
         }
@@ -532,7 +478,7 @@ async fn run_matrix(
     let choice = m.kernel_choice()?;
     let extra = m.fragments()?;
     check_qemus(&cells)?;
-    let bars = Arc::new(Bars::with_total(cells.len()));
+    let ui = Ui::new(cells.len());
     let (rep, interrupted) = run::run_matrix(
         cells,
         choice,
@@ -541,10 +487,10 @@ async fn run_matrix(
         jobs,
         opts,
         &out,
-        reporter(&bars),
+        ui.sink(),
     )
     .await?;
-    bars.multi.clear().ok();
+    ui.finish(&summary(&rep));
     print!("{}", render(&rep, format)?);
     eprintln!(
         "report: {} (cache: {})",
@@ -566,12 +512,15 @@ fn accel_choice(a: AccelArg) -> Choice {
     }
 }
 
-fn reporter(bars: &Arc<Bars>) -> run::Reporter {
-    let (b1, b2) = (bars.clone(), bars.clone());
-    run::Reporter {
-        step: Arc::new(move |l: &str, s: &str| b1.set(l, s)),
-        cell_done: Arc::new(move || b2.cell_done()),
+/// "3 ok, 1 panic": the total line of a log.
+fn summary(r: &Report) -> String {
+    let mut n: std::collections::BTreeMap<String, usize> = Default::default();
+    for c in &r.cells {
+        *n.entry(kmatrix::progress::status_name(c.status))
+            .or_default() += 1;
     }
+    let v: Vec<_> = n.iter().map(|(s, k)| format!("{k} {s}")).collect();
+    format!("{} cells, {}", r.cells.len(), v.join(", "))
 }
 
 /// QEMUs the cells need: if none is there, one clear error before anything
