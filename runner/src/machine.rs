@@ -61,7 +61,7 @@ impl Machine {
             Exit::Panicked { how } if how.starts_with(RESET) => {
                 if console_panic {
                     Exit::Panicked {
-                        how: format!("kernel panic on the console, then {how}"),
+                        how: "kernel panic on the console (the machine reset: panic=-1)".into(),
                     }
                 } else if self.exit == GuestExit::Reset {
                     Exit::PoweredOff

@@ -147,6 +147,13 @@ enum Cmd {
         runs: usize,
         #[arg(short, long)]
         jobs: Option<usize>,
+        /// Also time this matrix file as a whole (e.g. matrices/full.toml).
+        #[arg(long, value_name = "FILE")]
+        full_matrix: Option<PathBuf>,
+        /// Only the default machine of each arch (skips q35 / virt-pci and
+        /// their kernels).
+        #[arg(long)]
+        default_machines: bool,
     },
     /// Run the matrix on a baseline and a candidate kernel and show what
     /// changed (exit 1 if anything regressed).
@@ -301,10 +308,26 @@ async fn async_main(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Cmd::Bench { m, runs, jobs: j } => {
+        Cmd::Bench {
+            m,
+            runs,
+            jobs: j,
+            full_matrix,
+            default_machines,
+        } => {
             let (cells, choice) = (m.cells()?, m.kernel_choice()?);
+            let full = match full_matrix {
+                Some(f) => Some(kmatrix::matrix::MatrixFile::load(&f)?.cells()?),
+                None => None,
+            };
+            let opts = kmatrix::bench::Options {
+                runs: runs.max(1),
+                jobs: jobs(j),
+                all_machines: !default_machines,
+                full,
+            };
             interruptible(async {
-                let out = kmatrix::bench::bench(&cells, &choice, runs.max(1), jobs(j)).await?;
+                let out = kmatrix::bench::bench(&cells, &choice, &opts).await?;
                 print!("{out}");
                 Ok(0)
             })
