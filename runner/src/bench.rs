@@ -118,15 +118,17 @@ async fn measure(cell: &Cell, p: &Prepared, runs: usize, dir: &Path) -> Result<R
     }
     let spec = spec_for(cell, p, "probe", &dir.join("probe"));
     let o = vm::launch(&spec).await?;
+    let console = std::fs::read_to_string(&o.console).unwrap_or_default();
     if o.exit != vm::Exit::PoweredOff {
+        let tail: Vec<_> = console.lines().rev().take(30).collect();
         bail!(
-            "{} ({}): probe boot ended {:?}",
+            "{} ({}): probe boot ended {:?}; console tail:\n{}",
             cell.name,
             p.arch.machine,
-            o.exit
+            o.exit,
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
         );
     }
-    let console = std::fs::read_to_string(&o.console).unwrap_or_default();
     Ok(Row {
         label: format!("{}/{} on {}", cell.arch, cell.config, p.arch.machine),
         ping_ms: median(exit),
