@@ -298,7 +298,10 @@ pub fn power_off() -> ! {
     // halt and QEMU run on. The host then asks for a reset (kmatrix.exit=reset),
     // which ends QEMU under -no-reboot.
     let reset = std::fs::read_to_string("/proc/cmdline")
-        .map(|c| c.split_whitespace().any(|w| w == "kmatrix.exit=reset"))
+        .map(|c| {
+            c.split_whitespace()
+                .any(|w| w == kmatrix_proto::args::EXIT_RESET_WORD)
+        })
         .unwrap_or(false);
     // SAFETY: sync and reboot take no pointers.
     unsafe {

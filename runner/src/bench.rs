@@ -8,6 +8,7 @@ use crate::progress::{Event, KernelEnd};
 use crate::run::{self, KernelChoice, Prepared};
 use crate::vm::{self, VmSpec};
 use anyhow::{bail, Result};
+use kmatrix_proto::args::{GuestArgs, Mode};
 use std::fmt::Write;
 use std::path::Path;
 use std::sync::Mutex;
@@ -32,9 +33,12 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn spec_for(cell: &Cell, p: &Prepared, mode: &str, dir: &Path) -> VmSpec {
-    let mut cmdline = run::guest_cmdline(cell, &Default::default());
-    cmdline.push(format!("kmatrix.mode={mode}"));
+fn spec_for(cell: &Cell, p: &Prepared, mode: Mode, dir: &Path) -> VmSpec {
+    let args = GuestArgs {
+        mode,
+        ..run::guest_args(cell, &Default::default())
+    };
+    let cmdline = args.to_words();
     VmSpec {
         arch: p.arch.clone(),
         kernel: p.kernel.clone(),
@@ -99,7 +103,7 @@ struct Row {
 async fn measure(cell: &Cell, p: &Prepared, runs: usize, dir: &Path) -> Result<Row> {
     let (mut con, mut exit, mut fl) = (vec![], vec![], vec![]);
     for i in 0..runs {
-        let spec = spec_for(cell, p, "ping", &dir.join(format!("k{i}")));
+        let spec = spec_for(cell, p, Mode::Ping, &dir.join(format!("k{i}")));
         let o = vm::launch(&spec).await?;
         if o.exit != vm::Exit::PoweredOff {
             bail!(
@@ -114,9 +118,9 @@ async fn measure(cell: &Cell, p: &Prepared, runs: usize, dir: &Path) -> Result<R
         };
         con.push((o.start_ms + c) as f64);
         exit.push((o.start_ms + o.run_ms) as f64);
-        fl.push(floor(&spec_for(cell, p, "ping", &dir.join(format!("f{i}")))).await?);
+        fl.push(floor(&spec_for(cell, p, Mode::Ping, &dir.join(format!("f{i}")))).await?);
     }
-    let spec = spec_for(cell, p, "probe", &dir.join("probe"));
+    let spec = spec_for(cell, p, Mode::Probe, &dir.join("probe"));
     let o = vm::launch(&spec).await?;
     let console = std::fs::read_to_string(&o.console).unwrap_or_default();
     if o.exit != vm::Exit::PoweredOff {
@@ -143,7 +147,7 @@ async fn measure(cell: &Cell, p: &Prepared, runs: usize, dir: &Path) -> Result<R
 async fn matrix_wall(
     cells: &[Cell],
     prepared: &std::collections::BTreeMap<(String, String), Result<Prepared, String>>,
-    mode: &str,
+    mode: Mode,
     jobs: usize,
     dir: &Path,
 ) -> Result<f64> {
@@ -151,10 +155,10 @@ async fn matrix_wall(
     let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();
     for (i, cell) in cells.iter().enumerate() {
-        let p = prepared[&(cell.arch.clone(), cell.config.clone())]
+        let p = prepared[&(cell.arch.name.clone(), cell.config.clone())]
             .clone()
             .map_err(anyhow::Error::msg)?;
-        let spec = spec_for(cell, &p, mode, &dir.join(format!("m{mode}{i}")));
+        let spec = spec_for(cell, &p, mode, &dir.join(format!("m{}{i}", mode.as_str())));
         let sem = sem.clone();
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
@@ -256,17 +260,17 @@ pub async fn bench(cells: &[Cell], choice: &KernelChoice, o: &Options) -> Result
     let mut rows: Vec<(Row, bool)> = Vec::new();
     let mut other_done: Vec<String> = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
-        let p = prepared[&(cell.arch.clone(), cell.config.clone())]
+        let p = prepared[&(cell.arch.name.clone(), cell.config.clone())]
             .clone()
             .map_err(anyhow::Error::msg)?;
         rows.push((
             measure(cell, &p, o.runs, &dir.path().join(format!("c{i}"))).await?,
             true,
         ));
-        if !o.all_machines || other_done.contains(&cell.arch) {
+        if !o.all_machines || other_done.contains(&cell.arch.name) {
             continue;
         }
-        other_done.push(cell.arch.clone());
+        other_done.push(cell.arch.name.clone());
         for m in p.arch.machines.keys().filter(|m| **m != p.arch.machine) {
             let arch = p.arch.on_machine(m)?;
             let b = run::kernel(&arch, &cell.config, choice, &[], jobs, &|_| {}).await?;
@@ -347,8 +351,8 @@ pub async fn bench(cells: &[Cell], choice: &KernelChoice, o: &Options) -> Result
     }
 
     // The matrix as a whole at -j, kernels cached.
-    let ping_wall = matrix_wall(cells, &prepared, "ping", jobs, dir.path()).await?;
-    let probe_wall = matrix_wall(cells, &prepared, "probe", jobs, dir.path()).await?;
+    let ping_wall = matrix_wall(cells, &prepared, Mode::Ping, jobs, dir.path()).await?;
+    let probe_wall = matrix_wall(cells, &prepared, Mode::Probe, jobs, dir.path()).await?;
     let _ = writeln!(
         out,
         "\nmatrix wall time, {} cells, -j{jobs}: ping guest {ping_wall:.0} ms, full probe {probe_wall:.0} ms",
@@ -388,7 +392,7 @@ pub async fn bench(cells: &[Cell], choice: &KernelChoice, o: &Options) -> Result
             let t = Instant::now();
             let fp = run::prepare(full, choice, &[], Choice::Auto, jobs, &|_| {}).await;
             let prep_s = t.elapsed().as_secs_f64();
-            let wall = matrix_wall(full, &fp, "probe", jobs, dir.path()).await?;
+            let wall = matrix_wall(full, &fp, Mode::Probe, jobs, dir.path()).await?;
             targets.push(Target {
                 figure: format!("full matrix, {} cells, full probe", full.len()),
                 measured: format!("{:.0} s", wall / 1e3),

@@ -48,7 +48,7 @@ impl Machine {
     pub fn kernel_words(&self) -> Vec<String> {
         let mut v = self.cmdline.clone();
         if self.exit == GuestExit::Reset {
-            v.push("kmatrix.exit=reset".into());
+            v.push(kmatrix_proto::args::EXIT_RESET_WORD.into());
         }
         v
     }
@@ -134,7 +134,7 @@ mod tests {
     fn reset_machines_ask_the_guest_to_reset() {
         assert!(m(GuestExit::Reset)
             .kernel_words()
-            .contains(&"kmatrix.exit=reset".to_string()));
+            .contains(&kmatrix_proto::args::EXIT_RESET_WORD.to_string()));
         assert!(m(GuestExit::Poweroff).kernel_words().is_empty());
     }
 }
