@@ -428,3 +428,25 @@ fn every_case_declares_clauses_and_ids_are_unique() {
     assert_eq!(n, ids.len(), "duplicate case ids");
     assert_eq!(clauses_of("param.nr_events.range/7")[0], "param:nr_events");
 }
+
+#[test]
+fn the_judges_and_the_protocol_catalogue_name_the_same_cases() {
+    use std::collections::BTreeSet;
+    let norm = |id: &str| id.trim_end_matches('*').trim_end_matches('/').to_string();
+    for x in kmatrix_proto::catalogue::EXPERIMENTS {
+        let ours: BTreeSet<String> = catalogue()
+            .iter()
+            .filter(|(e, _)| *e == x.id)
+            .map(|(_, c)| norm(c.id))
+            .collect();
+        let theirs: BTreeSet<String> = x.clauses.iter().map(|c| norm(c)).collect();
+        assert_eq!(ours, theirs, "experiment {}", x.id);
+    }
+    for (e, c) in catalogue() {
+        assert!(
+            e == "hello" || kmatrix_proto::catalogue::find(e).is_some(),
+            "{e} ({}) is not in the protocol catalogue",
+            c.id
+        );
+    }
+}
