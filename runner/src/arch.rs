@@ -42,27 +42,35 @@ pub struct Arch {
 // embedded by build.rs so the binary works outside the checkout.
 include!(concat!(env!("OUT_DIR"), "/arch_tables.rs"));
 
+/// Every arch, parsed once (a report of thousands of cells looks each up).
+fn tables() -> &'static [Arch] {
+    static ALL: std::sync::OnceLock<Vec<Arch>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        ARCH_TABLES
+            .iter()
+            .map(|(t, f)| {
+                let mut a: Arch = toml::from_str(t).expect("built-in arch table is valid TOML");
+                a.fragment = f.to_string();
+                assert!(
+                    a.machines.contains_key(&a.machine),
+                    "built-in arch {}: default machine {} has no [machines] entry",
+                    a.name,
+                    a.machine
+                );
+                a
+            })
+            .collect()
+    })
+}
+
 pub fn all() -> Vec<Arch> {
-    ARCH_TABLES
-        .iter()
-        .map(|(t, f)| {
-            let mut a: Arch = toml::from_str(t).expect("built-in arch table is valid TOML");
-            a.fragment = f.to_string();
-            assert!(
-                a.machines.contains_key(&a.machine),
-                "built-in arch {}: default machine {} has no [machines] entry",
-                a.name,
-                a.machine
-            );
-            a
-        })
-        .collect()
+    tables().to_vec()
 }
 
 /// Looks an arch up by its kmatrix name, its guest name or an alias users
 /// type (aarch64, amd64).
 pub fn by_name(name: &str) -> Result<Arch> {
-    let all = all();
+    let all = tables();
     let found = all.iter().find(|a| a.name == name).or_else(|| {
         all.iter()
             .find(|a| a.guest_arch == name || a.aliases.iter().any(|x| x == name))

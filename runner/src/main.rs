@@ -3,11 +3,11 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use kmatrix::accel::Choice;
-use kmatrix::kbuild::{Source, DEFAULT_TARBALL};
 use kmatrix::matrix::{Axes, Cell};
 use kmatrix::progress::Ui;
 use kmatrix::report::{self, Report};
 use kmatrix::run::{self, KernelChoice};
+use kmatrix::stdout::{emit, emit_line};
 use kmatrix::{arch, cache};
 use std::path::PathBuf;
 
@@ -204,34 +204,12 @@ fn load_report(p: &PathBuf) -> Result<Report> {
 
 impl MatrixArgs {
     fn kernel_choice(&self) -> Result<KernelChoice> {
-        if let Some(img) = &self.kernel {
-            if self.arches.len() != 1 {
-                bail!("--kernel IMAGE needs exactly one --arch (the image's architecture)");
-            }
-            let a = arch::by_name(&self.arches[0])?;
-            a.check_image(img)?;
-            return Ok(KernelChoice::Prebuilt {
-                image: img.clone(),
-                arch: a.name,
-            });
-        }
-        // Checked up front so a bad path is one clear line, not four cell errors.
-        if let Some(v) = &self.kernel_version {
-            return Ok(KernelChoice::Build(Source::Debian(v.clone())));
-        }
-        Ok(KernelChoice::Build(match &self.kernel_src {
-            Some(d) => {
-                kmatrix::kbuild::check_tree(d)?;
-                Source::Tree(d.clone())
-            }
-            None => {
-                let t = PathBuf::from(DEFAULT_TARBALL);
-                if !t.exists() {
-                    bail!("kernel source {DEFAULT_TARBALL} is missing: apt-get install linux-source-6.1 (scripts/setup.sh), or pass --kernel-src DIR");
-                }
-                Source::Tarball(t)
-            }
-        }))
+        kmatrix::source::from_flags(
+            self.kernel.as_deref(),
+            &self.arches,
+            self.kernel_version.as_deref(),
+            self.kernel_src.as_deref(),
+        )
     }
 
     fn fragments(&self) -> Result<Vec<kmatrix::kbuild::Fragment>> {
@@ -311,7 +289,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
     match cli.cmd {
         Cmd::List { m } => {
             for c in m.cells()? {
-                println!("{}", c.name);
+                emit_line(&c.name);
             }
             Ok(0)
         }
@@ -335,7 +313,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             };
             interruptible(async {
                 let out = kmatrix::bench::bench(&cells, &choice, &opts).await?;
-                print!("{out}");
+                emit(&out);
                 Ok(0)
             })
             .await
@@ -386,8 +364,10 @@ async fn async_main(cli: Cli) -> Result<i32> {
             }
             let changes = compare::compare(&reports[0], &reports[1]);
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&changes)?),
-                _ => print!("{}", compare::render(&changes, &baseline, &candidate)),
+                Format::Json => emit_line(&serde_json::to_string_pretty(&changes)?),
+                Format::Junit => emit(&compare::render_junit(&changes, &baseline, &candidate)),
+                Format::Ktap => emit(&compare::render_ktap(&changes, &baseline, &candidate)),
+                Format::Table => emit(&compare::render(&changes, &baseline, &candidate)),
             }
             Ok(if compare::regressed(&changes) { 1 } else { 0 })
         }
@@ -400,12 +380,12 @@ async fn async_main(cli: Cli) -> Result<i32> {
             if rejudge {
                 r = run::rejudge(r)?;
             }
-            print!("{}", render(&r, format)?);
+            emit(&render(&r, format)?);
             Ok(if r.green() { 0 } else { 1 })
         }
         Cmd::Merge { files, format } => {
             let r = report::merge(files.iter().map(load_report).collect::<Result<_>>()?);
-            print!("{}", render(&r, format)?);
+            emit(&render(&r, format)?);
             Ok(if r.green() { 0 } else { 1 })
         }
         Cmd::Build {
@@ -428,7 +408,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
                     match b {
                         Ok(b) => {
                             let how = if b.cached { "cached" } else { "built" };
-                            println!("{arch} {config} {how} {}", b.image.display());
+                            emit_line(&format!("{arch} {config} {how} {}", b.image.display()));
                         }
                         Err(e) => {
                             failed += 1;
@@ -437,7 +417,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
                     }
                 }
                 if timings {
-                    println!("{timing}");
+                    emit_line(&timing.to_string());
                 }
                 Ok(if failed > 0 { 1 } else { 0 })
             })
@@ -521,7 +501,7 @@ async fn run_matrix(
     )
     .await?;
     ui.finish(&summary(&rep));
-    print!("{}", render(&rep, format)?);
+    emit(&render(&rep, format)?);
     eprintln!(
         "report: {} (cache: {})",
         out.join("report.json").display(),

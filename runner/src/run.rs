@@ -4,14 +4,15 @@
 
 use crate::accel::{self, Choice, Decision};
 use crate::arch::Arch;
+pub use crate::cell_report::{cell_has_aio, empty_report, judge_cell, rejudge};
 use crate::kbuild::{self, Built, Source};
+use crate::kconfig::{self, KernelConfig};
 use crate::matrix::Cell;
-use crate::oracle::{self, CellFacts};
 use crate::progress::{Event, KernelEnd};
 use crate::report::{CellReport, CellStatus, KernelInfo};
-use crate::stream::{self, Completeness};
-use crate::vm::{self, Exit, VmSpec};
-use crate::{guest, initramfs};
+use crate::stream;
+use crate::vm::{self, VmSpec};
+use crate::{cell_report, guest, initramfs};
 use anyhow::{bail, Result};
 use kmatrix_proto::args::{exec_hex, GuestArgs, Share as ProtoShare};
 use std::collections::BTreeMap;
@@ -35,6 +36,7 @@ pub enum KernelChoice {
 pub struct Prepared {
     pub arch: Arch,
     pub kernel: PathBuf,
+    pub kernel_config: KernelConfig,
     pub kernel_info: KernelInfo,
     pub initrd: PathBuf,
     pub accel: Decision,
@@ -66,7 +68,8 @@ pub async fn kernel(
             arch.check_image(image)?;
             Ok(Built {
                 image: image.clone(),
-                config: PathBuf::new(),
+                // Its config only if one is beside it; else unknown.
+                config: kconfig::find_for_image(image).unwrap_or_default(),
                 key: "prebuilt".into(),
                 source: format!("prebuilt:{}", image.display()),
                 version: String::new(),
@@ -204,8 +207,14 @@ pub async fn prepare(
                 let d = accel::decide(accel_choice, &arch, &built.image, &initrd).await?;
                 accels.insert(arch.name.clone(), d);
             }
+            let kernel_config = if built.config.as_os_str().is_empty() {
+                KernelConfig::default()
+            } else {
+                KernelConfig::read(&built.config)?
+            };
             Ok(Prepared {
                 kernel: built.image.clone(),
+                kernel_config,
                 kernel_info: KernelInfo {
                     image: built.image,
                     version: built.version,
@@ -270,42 +279,6 @@ pub fn guest_cmdline(cell: &Cell, opts: &CellOptions) -> Vec<String> {
     v
 }
 
-pub fn empty_report(
-    cell: &Cell,
-    artifacts: &Path,
-    status: CellStatus,
-    detail: String,
-) -> CellReport {
-    CellReport {
-        cell: cell.clone(),
-        kernel: None,
-        accel: None,
-        accel_reason: String::new(),
-        status,
-        status_detail: detail,
-        exit: None,
-        start_ms: 0,
-        run_ms: 0,
-        timings: Default::default(),
-        artifacts: artifacts.to_path_buf(),
-        hello: None,
-        sysctls: vec![],
-        guest_logs: vec![],
-        stream: None,
-        stream_errors: vec![],
-        console_excerpt: String::new(),
-        cases: vec![],
-        exec: None,
-    }
-}
-
-fn console_tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read(path).unwrap_or_default();
-    let text = String::from_utf8_lossy(&text[text.len().saturating_sub(64 * 1024)..]).into_owned();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
 /// Boots one cell and judges it. Never fails: every problem becomes the
 /// cell's status with its cause, and whatever the guest sent is kept.
 pub async fn run_cell(
@@ -316,6 +289,10 @@ pub async fn run_cell(
     progress: Progress<'_>,
 ) -> CellReport {
     let artifacts = out_root.join(cell.name.replace('/', "_"));
+    let cell = &Cell {
+        kernel_config: prep.kernel_config.clone(),
+        ..cell.clone()
+    };
     let mut rep = empty_report(cell, &artifacts, CellStatus::Error, String::new());
     rep.kernel = Some(prep.kernel_info.clone());
     rep.accel = Some(prep.accel.accel);
@@ -365,124 +342,8 @@ pub async fn run_cell(
             return rep;
         }
     };
-    rep.stream = Some(s.completeness());
-    rep.stream_errors = s.errors.clone();
-    rep.hello = s.hello.clone();
-    rep.sysctls = s.sysctls.clone();
-    rep.guest_logs = s.logs.clone();
-    let console_panic = console_tail(&outcome.console, 200).contains("Kernel panic");
-    (rep.status, rep.status_detail) = match (&outcome.exit, s.completeness()) {
-        (Exit::Panicked { how }, _) => (CellStatus::Panic, how.clone()),
-        (_, _) if console_panic => (CellStatus::Panic, "kernel panic on the console".into()),
-        (Exit::TimedOut { stopped_by }, _) => (
-            CellStatus::Timeout,
-            format!(
-                "no power-off within {} s (stopped by {stopped_by})",
-                cell.timeout_s
-            ),
-        ),
-        (Exit::QemuFailed { status, stderr }, _) => (
-            CellStatus::Error,
-            format!("QEMU {status}: {}", stderr.lines().last().unwrap_or("")),
-        ),
-        (Exit::PoweredOff, Completeness::Complete) => (CellStatus::Ok, String::new()),
-        (Exit::PoweredOff, Completeness::Incomplete) => (
-            CellStatus::Incomplete,
-            match s.truncated_at {
-                Some(at) => format!(
-                    "results stream cut off mid-record at offset {at} ({} bytes, no end record)",
-                    s.bytes
-                ),
-                None => format!("results stream has no end record ({} bytes)", s.bytes),
-            },
-        ),
-        (Exit::PoweredOff, Completeness::ProtocolError) => (
-            CellStatus::ProtocolError,
-            s.errors.first().cloned().unwrap_or_default(),
-        ),
-    };
-    if rep.status != CellStatus::Ok {
-        rep.console_excerpt = console_tail(&outcome.console, 25);
-    }
-    // The CPUs the cell asked for must have come up (CONFIG_NR_CPUS, or a
-    // machine limit, can quietly cap them), or the cell tests the wrong thing.
-    if let Some(h) = &s.hello {
-        if rep.status == CellStatus::Ok && h.ncpus_online != u64::from(cell.cpus) {
-            rep.status = CellStatus::Error;
-            rep.status_detail = format!(
-                "the cell asked for {} vCPUs but the guest brought up {} (possible: {}); check CONFIG_NR_CPUS",
-                cell.cpus, h.ncpus_online, h.ncpus_possible
-            );
-        }
-    }
-    // Sysctls the cell asked for must have taken, or the cell tests the wrong thing.
-    let aio = cell_has_aio(cell, &s);
-    if aio {
-        if let Some(bad) = s.sysctls.iter().find(|x| !x.ok) {
-            rep.status = CellStatus::Error;
-            rep.status_detail = format!(
-                "sysctl {}={} failed in the guest (errno {})",
-                bad.key, bad.value, bad.errno
-            );
-        }
-    }
-    // Judge whatever arrived, even from a broken cell: partial evidence is kept.
-    rep.cases = judge_cell(cell, &s, opts.cases.as_deref(), opts.exec.as_deref());
-    rep.cases.extend(oracle::judge_shares(&s, &opts.shares));
-    // The user's program's own words belong in the report, not just a verdict.
-    rep.exec = s.experiment("exec").map(|e| e.obs.clone());
+    cell_report::finish(&mut rep, cell, &outcome, &s, opts);
     rep
-}
-
-/// Every verdict for one cell's stream: spec cases, known deviations, exec.
-pub fn judge_cell(
-    cell: &Cell,
-    s: &stream::Stream,
-    cases: Option<&str>,
-    exec: Option<&str>,
-) -> Vec<oracle::Case> {
-    let selected = cases.map(|c| c.split(',').map(str::to_string).collect());
-    let mut out = oracle::judge(
-        &CellFacts {
-            aio: cell_has_aio(cell, s),
-            selected,
-        },
-        s,
-    );
-    oracle::apply_known(&mut out, &cell.arch.name, &oracle::known_deviations());
-    out.extend(oracle::judge_exec(s, exec));
-    out
-}
-
-/// Judges a saved report again from each cell's raw results.jsonl, with
-/// this build's oracle and known deviations (no VM is booted).
-pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
-    for c in &mut r.cells {
-        let path = c.artifacts.join("results.jsonl");
-        if !path.exists() {
-            continue; // a cell that never booted has nothing to judge
-        }
-        let s = stream::read_file(&path)?;
-        let kept: Vec<_> = c
-            .cases
-            .iter()
-            .filter(|k| k.id.starts_with("exec:") || k.id.starts_with("share:"))
-            .cloned()
-            .collect();
-        c.cases = judge_cell(&c.cell, &s, None, None);
-        c.cases.extend(kept);
-    }
-    Ok(r)
-}
-
-/// CONFIG_AIO of the cell's kernel: from the config we built, or for a
-/// prebuilt image from the presence of fs.aio-nr (R5-config).
-pub fn cell_has_aio(cell: &Cell, s: &stream::Stream) -> bool {
-    match cell.config.as_str() {
-        "aio-on" => true,
-        "aio-off" => false,
-        _ => s.hello.as_ref().is_some_and(|h| h.aio_nr_present),
-    }
 }
 
 /// How the matrix reports progress: typed events (see progress.rs).
