@@ -249,9 +249,13 @@ pub async fn bench(cells: &[Cell], choice: &KernelChoice, o: &Options) -> Result
             measured: "not measured".into(),
             floor: "-".into(),
             target: "<= floor + 10%".into(),
-            verdict:
-                "not measured: every kernel was cached (KMATRIX_CACHE=$(mktemp -d) to measure)"
-                    .into(),
+            verdict: match choice {
+                KernelChoice::Prebuilt { .. } => "not measured: a prebuilt image (--kernel)".into(),
+                _ => {
+                    "not measured: every kernel was cached (KMATRIX_CACHE=$(mktemp -d) to measure)"
+                        .into()
+                }
+            },
         }
     });
 
