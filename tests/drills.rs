@@ -232,7 +232,8 @@ fn console_flood_is_bounded() {
 
 #[test]
 fn qemu_that_fails_to_start_fails_its_cell_only() {
-    // 9999 vCPUs is more than q35 allows: QEMU refuses to start.
+    // 9999 vCPUs is more than the machine allows (microvm 288, q35 288):
+    // QEMU refuses to start.
     let (r, code, _, _out) = drill(&[], &["--cpus", "2,9999", "--cases", "setup.basic"]);
     let cells = r["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 2);

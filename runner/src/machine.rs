@@ -74,6 +74,37 @@ impl Machine {
     }
 }
 
+/// Puts every cell whose arch has a machine profile `name` on it, and names
+/// the machine in the cell name (x86_64@q35/aio-on/...), since the kernel
+/// and the verdict may differ; an error if no cell's arch has it.
+pub fn select(cells: &mut [crate::matrix::Cell], name: &str) -> anyhow::Result<()> {
+    let mut any = false;
+    for c in cells.iter_mut() {
+        if !c.arch.machines.contains_key(name) {
+            continue;
+        }
+        any = true;
+        if c.arch.machine != name {
+            let arch = c.arch.name.clone();
+            c.arch = c.arch.on_machine(name)?;
+            c.name = c
+                .name
+                .replacen(&format!("{arch}/"), &format!("{arch}@{name}/"), 1);
+        }
+    }
+    if !any {
+        let known: std::collections::BTreeSet<String> = cells
+            .iter()
+            .flat_map(|c| c.arch.machines.keys().cloned())
+            .collect();
+        anyhow::bail!(
+            "--machine {name}: no selected arch has it (known: {})",
+            known.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
+}
+
 /// How vm.rs spells a reset that QEMU turned into an exit.
 pub const RESET: &str = "guest reset";
 
@@ -128,6 +159,26 @@ mod tests {
             stopped_by: "qmp quit".into(),
         };
         assert_eq!(m(GuestExit::Reset).classify(t.clone(), true), t);
+    }
+
+    #[test]
+    fn select_moves_the_arches_that_have_the_machine_and_names_it() {
+        let mut cells = crate::matrix::Axes::default_matrix(crate::arch::all()).cells();
+        select(&mut cells, "q35").unwrap();
+        for c in &cells {
+            if c.arch.name == "x86_64" {
+                assert_eq!(c.arch.machine, "q35");
+                assert!(c.name.starts_with("x86_64@q35/"), "{}", c.name);
+            } else {
+                assert_eq!(c.arch.machine, "virt", "{}", c.name);
+                assert!(!c.name.contains('@'), "{}", c.name);
+            }
+        }
+        let e = select(&mut cells, "pc-1.0").unwrap_err().to_string();
+        assert!(
+            e.contains("no selected arch has it") && e.contains("q35"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -89,6 +89,10 @@ struct MatrixArgs {
     /// them must take or the build stops naming it.
     #[arg(long, value_name = "FILE")]
     fragment: Vec<PathBuf>,
+    /// Boot on this machine profile instead of each arch's default (e.g.
+    /// q35 for cells that need PCI); see [machines] in kernels/arch/*.toml.
+    #[arg(long, value_name = "NAME")]
+    machine: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -224,6 +228,9 @@ impl MatrixArgs {
 
     fn cells(&self) -> Result<Vec<Cell>> {
         let mut cells = self.all_cells()?;
+        if let Some(m) = &self.machine {
+            kmatrix::machine::select(&mut cells, m)?;
+        }
         if let Some(f) = &self.filter {
             cells.retain(|c| kmatrix::matrix::glob(f, &c.name));
         }
