@@ -65,6 +65,8 @@ pub const SC_NPROCESSORS_ONLN: c_int = 84;
 
 /// glibc's RB_POWER_OFF (== LINUX_REBOOT_CMD_POWER_OFF).
 const RB_POWER_OFF: c_int = 0x4321_fedc;
+/// glibc's RB_AUTOBOOT (== LINUX_REBOOT_CMD_RESTART).
+const RB_AUTOBOOT: c_int = 0x0123_4567;
 const O_CLOEXEC: c_int = 0o2_000_000;
 const POLLIN: i16 = 0x1;
 
@@ -129,6 +131,68 @@ extern "C" {
     fn chdir(path: *const c_char) -> c_int;
     fn execv(path: *const c_char, argv: *const *const c_char) -> c_int;
     fn signal(sig: c_int, handler: usize) -> usize;
+    fn setitimer(which: c_int, new: *const Itimerval, old: *mut Itimerval) -> c_int;
+    fn mremap(old: *mut c_void, old_len: usize, new_len: usize, flags: c_int, ...) -> *mut c_void;
+}
+
+pub const MREMAP_MAYMOVE: c_int = 1;
+pub const MREMAP_FIXED: c_int = 2;
+pub const MREMAP_DONTUNMAP: c_int = 4;
+
+/// mremap(2): the new address, or the errno.
+///
+/// # Safety
+/// No live Rust reference may point into the old range (it may move or
+/// vanish), nor into `[to, to + new_len)` with MREMAP_FIXED.
+pub unsafe fn remap(
+    from: u64,
+    old_len: usize,
+    new_len: usize,
+    flags: c_int,
+    to: u64,
+) -> Result<u64, i32> {
+    let p = mremap(
+        from as usize as *mut c_void,
+        old_len,
+        new_len,
+        flags,
+        to as usize as *mut c_void,
+    );
+    if p as isize == -1 {
+        Err(errno())
+    } else {
+        Ok(p as usize as u64)
+    }
+}
+
+/// struct itimerval: two struct timevals of (long, long) on LP64.
+#[repr(C)]
+struct Itimerval {
+    interval: [i64; 2],
+    value: [i64; 2],
+}
+
+pub const SIGALRM: c_int = 14;
+const ITIMER_REAL: c_int = 0;
+
+/// Installs `handler` for `sig` (glibc's BSD semantics: SA_RESTART).
+pub fn set_handler(sig: c_int, handler: extern "C" fn(c_int)) {
+    // SAFETY: the handler is a plain extern "C" fn; callers keep it
+    // async-signal-safe (atomics only).
+    unsafe {
+        signal(sig, handler as usize);
+    }
+}
+
+/// SIGALRM every `every` (0 stops it).
+pub fn interval_timer(every: Duration) -> Result<(), i32> {
+    let tv = [every.as_secs() as i64, i64::from(every.subsec_micros())];
+    let t = Itimerval {
+        interval: tv,
+        value: tv,
+    };
+    // SAFETY: t is a valid itimerval; the old value is not wanted.
+    check(unsafe { setitimer(ITIMER_REAL, &t, std::ptr::null_mut()) }).map(|_| ())
 }
 
 /// errno of the last failed libc call (read immediately after it).
@@ -292,10 +356,19 @@ pub fn default_sigpipe() {
 /// Flushes filesystems and powers the machine off. PID 1 must never return or
 /// exit (the kernel would panic), so if the reboot call fails we idle forever.
 pub fn power_off() -> ! {
+    // A machine without ACPI (x86 microvm) cannot power off: the kernel would
+    // halt and QEMU run on. The host then asks for a reset (kmatrix.exit=reset),
+    // which ends QEMU under -no-reboot.
+    let reset = std::fs::read_to_string("/proc/cmdline")
+        .map(|c| {
+            c.split_whitespace()
+                .any(|w| w == kmatrix_proto::args::EXIT_RESET_WORD)
+        })
+        .unwrap_or(false);
     // SAFETY: sync and reboot take no pointers.
     unsafe {
         sync();
-        reboot(RB_POWER_OFF);
+        reboot(if reset { RB_AUTOBOOT } else { RB_POWER_OFF });
     }
     loop {
         std::thread::sleep(Duration::from_secs(3600));

@@ -8,6 +8,7 @@ pub use crate::cell_report::{cell_has_aio, empty_report, judge_cell, rejudge};
 use crate::kbuild::{self, Built, Source};
 use crate::kconfig::{self, KernelConfig};
 use crate::matrix::Cell;
+use crate::progress::{Event, KernelEnd};
 use crate::report::{CellReport, CellStatus, KernelInfo};
 use crate::stream;
 use crate::vm::{self, VmSpec};
@@ -41,7 +42,7 @@ pub struct Prepared {
     pub accel: Decision,
 }
 
-pub type Progress<'a> = &'a (dyn Fn(&str, &str) + Sync);
+pub type Progress<'a> = &'a (dyn Fn(Event) + Sync);
 
 /// Builds (or finds) the kernel for `arch` x `config`, plus any user fragments.
 pub async fn kernel(
@@ -78,7 +79,13 @@ pub async fn kernel(
         }
         KernelChoice::Build(src) => {
             let label = format!("kernel {}/{config}", arch.name);
-            let on_step = |s: &str| progress(&label, s);
+            let t0 = std::time::Instant::now();
+            let on_step = |s: &str| match s {
+                kbuild::STARTED => progress(Event::KernelStarted {
+                    label: label.clone(),
+                }),
+                s => progress(Event::step(&label, s)),
+            };
             let fragments = vec![
                 kbuild::builtin_fragment("base")?,
                 kbuild::Fragment {
@@ -87,6 +94,11 @@ pub async fn kernel(
                 },
                 kbuild::builtin_fragment(config)?,
             ];
+            let machine = &arch.profile().fragment;
+            let fragments = match machine.is_empty() {
+                true => fragments,
+                false => [fragments, vec![kbuild::builtin_fragment(machine)?]].concat(),
+            };
             let fragments = fragments.into_iter().chain(extra.iter().cloned()).collect();
             let b = kbuild::Builder {
                 arch,
@@ -95,15 +107,59 @@ pub async fn kernel(
                 jobs,
                 on_step: &on_step,
             };
-            let built = b.build().await?;
-            progress(&label, if built.cached { "cached" } else { "built" });
-            Ok(built)
+            let built = b.build().await;
+            let end = match &built {
+                Ok(b) if b.cached => KernelEnd::Cached,
+                Ok(_) => KernelEnd::Built,
+                Err(e) => KernelEnd::Failed(format!("{e:#}").lines().next().unwrap_or("").into()),
+            };
+            let secs = t0.elapsed().as_secs_f64();
+            progress(Event::KernelDone { label, end, secs });
+            built
         }
     }
 }
 
-/// Prepares every (arch, config) the cells need. Kernels build one at a
-/// time (each uses every CPU); a failure is kept per key so other cells go on.
+/// Builds (or finds) every kernel the cells need, side by side: at most
+/// `jobs` builds at once, all drawing on one make jobserver of `jobs` slots,
+/// so no core idles while kernels remain. A failure is kept per key.
+pub async fn kernels(
+    cells: &[Cell],
+    choice: &KernelChoice,
+    extra: &[kbuild::Fragment],
+    jobs: usize,
+    progress: Progress<'_>,
+) -> BTreeMap<(String, String), Result<Built, String>> {
+    let mut todo: Vec<&Cell> = Vec::new();
+    for c in cells {
+        if !todo
+            .iter()
+            .any(|t| t.arch.name == c.arch.name && t.config == c.config)
+        {
+            todo.push(c);
+        }
+    }
+    let sem = tokio::sync::Semaphore::new(jobs.max(1));
+    let builds = todo.into_iter().map(|c| {
+        let sem = &sem;
+        async move {
+            let _slot = sem.acquire().await;
+            let r = kernel(&c.arch, &c.config, choice, extra, jobs, progress).await;
+            (
+                (c.arch.name.clone(), c.config.clone()),
+                r.map_err(|e| format!("{e:#}")),
+            )
+        }
+    });
+    futures::future::join_all(builds)
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Prepares every (arch, config) the cells need: kernels first, all at once
+/// (see `kernels`), then guests and accelerators; a failure is kept per key
+/// so other cells go on.
 pub async fn prepare(
     cells: &[Cell],
     choice: &KernelChoice,
@@ -113,6 +169,7 @@ pub async fn prepare(
     progress: Progress<'_>,
 ) -> BTreeMap<(String, String), Result<Prepared, String>> {
     let mut out = BTreeMap::new();
+    let mut built_kernels = kernels(cells, choice, extra, jobs, progress).await;
     let mut guests: BTreeMap<String, Result<PathBuf, String>> = BTreeMap::new();
     let mut accels: BTreeMap<String, Decision> = BTreeMap::new();
     for cell in cells {
@@ -122,9 +179,15 @@ pub async fn prepare(
         }
         let r: Result<Prepared> = async {
             let arch = cell.arch.clone();
-            let built = kernel(&arch, &cell.config, choice, extra, jobs, progress).await?;
+            let built = built_kernels
+                .remove(&key)
+                .expect("a kernel for every key")
+                .map_err(anyhow::Error::msg)?;
             if !guests.contains_key(&arch.name) {
-                progress(&format!("guest {}", arch.name), "building guest-init");
+                progress(Event::step(
+                    &format!("guest {}", arch.name),
+                    "building guest-init",
+                ));
                 let g = async {
                     let bin = guest::build(&arch).await?;
                     let cpio =
@@ -133,10 +196,10 @@ pub async fn prepare(
                 }
                 .await
                 .map_err(|e| format!("{e:#}"));
-                progress(
-                    &format!("guest {}", arch.name),
-                    if g.is_ok() { "ready" } else { "failed" },
-                );
+                progress(Event::GuestDone {
+                    label: format!("guest {}", arch.name),
+                    ok: g.is_ok(),
+                });
                 guests.insert(arch.name.clone(), g);
             }
             let initrd = guests[&arch.name].clone().map_err(anyhow::Error::msg)?;
@@ -244,13 +307,14 @@ pub async fn run_cell(
         initrd: prep.initrd.clone(),
         cmdline: guest_cmdline(cell, opts),
         cpus: cell.cpus,
+        max_cpus: cell.maxcpus,
         mem_mb: cell.mem_mb,
         accel: prep.accel.accel,
         timeout: Duration::from_secs(cell.timeout_s),
         out_dir: artifacts.clone(),
         shares: opts.shares.clone(),
     };
-    progress(&cell.name, "booting");
+    progress(Event::step(&cell.name, "booting"));
     let outcome = match vm::launch(&spec).await {
         Ok(o) => o,
         Err(e) => {
@@ -284,28 +348,11 @@ pub async fn run_cell(
         }
     };
     cell_report::finish(&mut rep, cell, &outcome, &s, opts);
-    progress(&cell.name, &format!("{:?}", rep.status).to_lowercase());
     rep
 }
 
-/// A progress callback that can move into spawned tasks: (label, step).
-pub type SharedProgress = std::sync::Arc<dyn Fn(&str, &str) + Send + Sync>;
-
-/// How the matrix reports progress: a step per label, and each finished cell.
-#[derive(Clone)]
-pub struct Reporter {
-    pub step: SharedProgress,
-    pub cell_done: std::sync::Arc<dyn Fn() + Send + Sync>,
-}
-
-impl Reporter {
-    pub fn quiet() -> Self {
-        Reporter {
-            step: std::sync::Arc::new(|_: &str, _: &str| {}),
-            cell_done: std::sync::Arc::new(|| {}),
-        }
-    }
-}
+/// How the matrix reports progress: typed events (see progress.rs).
+pub type Reporter = crate::progress::Sink;
 
 /// Runs every cell (at most `jobs` VMs at once) and returns the report, or
 /// the partial report and the signal's name if SIGINT/SIGTERM came first.
@@ -343,11 +390,8 @@ pub async fn run_matrix(
         let (done, out, cells, progress) =
             (done.clone(), out.clone(), cells.clone(), progress.clone());
         async move {
-            let step = progress.step.clone();
-            let prepared = prepare(&cells, &choice, &extra, accel, jobs, &move |l, s| {
-                step(l, s)
-            })
-            .await;
+            let step = progress.clone();
+            let prepared = prepare(&cells, &choice, &extra, accel, jobs, &move |e| step(e)).await;
             let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
             let mut set = tokio::task::JoinSet::new();
             for cell in cells {
@@ -359,21 +403,19 @@ pub async fn run_matrix(
                     opts.clone(),
                     progress.clone(),
                 );
-                (progress.step)(&cell.name, "queued");
+                progress(Event::step(&cell.name, "queued"));
                 set.spawn(async move {
                     let _permit = sem.acquire_owned().await;
-                    let step = progress.step.clone();
+                    let t0 = std::time::Instant::now();
+                    let step = progress.clone();
                     let rep = match prep {
-                        Ok(p) => run_cell(&cell, &p, &out, &opts, &move |l, s| step(l, s)).await,
-                        Err(e) => {
-                            (progress.step)(&cell.name, "error");
-                            empty_report(
-                                &cell,
-                                &out.join(cell.name.replace('/', "_")),
-                                CellStatus::Error,
-                                e,
-                            )
-                        }
+                        Ok(p) => run_cell(&cell, &p, &out, &opts, &move |e| step(e)).await,
+                        Err(e) => empty_report(
+                            &cell,
+                            &out.join(cell.name.replace('/', "_")),
+                            CellStatus::Error,
+                            e,
+                        ),
                     };
                     // On disk at once: a runner that dies loses only cells in flight.
                     let _ = std::fs::create_dir_all(&rep.artifacts);
@@ -381,8 +423,12 @@ pub async fn run_matrix(
                         rep.artifacts.join("cell.json"),
                         serde_json::to_vec_pretty(&rep).unwrap_or_default(),
                     );
+                    progress(Event::CellDone {
+                        name: cell.name.clone(),
+                        status: rep.status,
+                        secs: t0.elapsed().as_secs_f64(),
+                    });
                     done.lock().unwrap().push(rep);
-                    (progress.cell_done)();
                 });
             }
             while let Some(r) = set.join_next().await {
