@@ -26,9 +26,15 @@ pub enum Drill {
     Flood,
     /// hello, then endless lines on the console; never powers off.
     FloodConsole,
+    /// hello, one experiment, half a record, then silence without power-off:
+    /// the stream stalls mid-record past the host's timeout.
+    Stall,
+    /// hello and one whole experiment record, then power off: valid records
+    /// but no end record.
+    NoEnd,
 }
 
-const ALL: [Drill; 7] = [
+const ALL: [Drill; 9] = [
     Drill::Panic,
     Drill::Hang,
     Drill::Silent,
@@ -36,6 +42,8 @@ const ALL: [Drill; 7] = [
     Drill::Truncate,
     Drill::Flood,
     Drill::FloodConsole,
+    Drill::Stall,
+    Drill::NoEnd,
 ];
 
 impl Drill {
@@ -48,6 +56,8 @@ impl Drill {
             Drill::Truncate => "truncate",
             Drill::Flood => "flood",
             Drill::FloodConsole => "flood-console",
+            Drill::Stall => "stall",
+            Drill::NoEnd => "no-end",
         }
     }
 
@@ -88,9 +98,24 @@ pub fn run(drill: Drill, port: &mut Port, hello: &str) -> ! {
             let _ = port.raw(rec.as_bytes().get(..half).unwrap_or_default());
             sys::power_off()
         }
+        Drill::Stall => {
+            port.line(&basic_record());
+            let rec = basic_record();
+            let _ = port.raw(rec.as_bytes().get(..rec.len() / 2).unwrap_or_default());
+            sleep_forever()
+        }
+        Drill::NoEnd => {
+            port.line(&basic_record());
+            sys::power_off()
+        }
         Drill::Flood => flood_port(port),
         Drill::FloodConsole => flood_console(),
     }
+}
+
+/// A well-formed experiment record (what an honest guest writes first).
+fn basic_record() -> String {
+    record::experiment("setup.basic", "exited", "{\"ret\":0,\"errno\":0}")
 }
 
 fn sleep_forever() -> ! {

@@ -302,6 +302,15 @@ pub async fn run_cell(
     (rep.status, rep.status_detail) = match (&outcome.exit, s.completeness()) {
         (Exit::Panicked { how }, _) => (CellStatus::Panic, how.clone()),
         (_, _) if console_panic => (CellStatus::Panic, "kernel panic on the console".into()),
+        // Stalled mid-record: the guest's stream is cut, whoever stopped it.
+        (Exit::TimedOut { stopped_by }, Completeness::Incomplete) if s.truncated_at.is_some() => (
+            CellStatus::Incomplete,
+            format!(
+                "results stream stalled mid-record at offset {} for longer than the {} s timeout (stopped by {stopped_by})",
+                s.truncated_at.unwrap_or_default(),
+                cell.timeout_s
+            ),
+        ),
         (Exit::TimedOut { stopped_by }, _) => (
             CellStatus::Timeout,
             format!(
@@ -321,7 +330,11 @@ pub async fn run_cell(
                     "results stream cut off mid-record at offset {at} ({} bytes, no end record)",
                     s.bytes
                 ),
-                None => format!("results stream has no end record ({} bytes)", s.bytes),
+                None if s.bytes == 0 => "results stream is empty: the guest powered off without writing a record".into(),
+                None => format!(
+                    "results stream has no end record: the guest powered off after the record ending at offset {}",
+                    s.bytes
+                ),
             },
         ),
         (Exit::PoweredOff, Completeness::ProtocolError) => (
@@ -451,6 +464,7 @@ pub async fn run_matrix(
     use std::sync::{Arc, Mutex};
     std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("creating {}: {e}", out.display()))?;
     let out = out.canonicalize()?;
+    let _out_lock = crate::runlock::lock_out(&out)?;
     let done: Arc<Mutex<Vec<CellReport>>> = Arc::default();
     let work = {
         let (done, out, cells, progress) =

@@ -108,8 +108,9 @@ pub async fn start(share: &Share, index: usize, dir: &Path, log: &Path) -> Resul
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log)?);
     c.process_group(0).kill_on_drop(true);
-    let child = c
-        .spawn()
+    // Dies with the runner, even by SIGKILL (reaper.rs).
+    let child = crate::reaper::spawn_owned(c)
+        .await
         .with_context(|| format!("starting {}", bin.display()))?;
     let mut d = Daemon {
         child,

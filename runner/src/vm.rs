@@ -236,7 +236,8 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
     for p in [spec.console_path(), spec.results_path()] {
         let _ = std::fs::remove_file(p);
     }
-    let tmp = tempfile::Builder::new().prefix("kmatrix-vm-").tempdir()?;
+    // Flocked while this run lives; a later run removes it if we are SIGKILLed.
+    let tmp = crate::reaper::VmDir::new()?;
     let sock = tmp.path().join("qmp.sock");
     let fifo = tmp.path().join("results");
     for end in ["in", "out"] {
@@ -288,7 +289,8 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let spawned = Instant::now();
-    let mut child = match cmd.spawn() {
+    // Forked so that it dies with the runner, even by SIGKILL (reaper.rs).
+    let mut child = match crate::reaper::spawn_owned(cmd).await {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             anyhow::bail!(
