@@ -130,6 +130,9 @@ pub struct Built {
     /// true when this run built nothing
     #[serde(skip)]
     pub cached: bool,
+    /// sha256 of the entry's image and config, checked before every reuse.
+    #[serde(default)]
+    pub checksums: BTreeMap<String, String>,
 }
 
 /// Parses `CONFIG_X=v` and `# CONFIG_X is not set` lines; `n` for the latter.
@@ -218,7 +221,7 @@ impl Builder<'_> {
 
         // A pinned source (tarball, clean git tree) with a finished entry is a hit.
         if pinned {
-            if let Some(b) = finished_entry(&meta_path, &src_sha) {
+            if let Ok(b) = finished_entry(&meta_path, &src_sha) {
                 return Ok(b);
             }
         }
@@ -229,9 +232,22 @@ impl Builder<'_> {
         // the second then finds the finished entry.
         let _lock = lock(&entry.join("lock")).await?;
         if pinned {
-            if let Some(b) = finished_entry(&meta_path, &src_sha) {
-                return Ok(b);
+            match finished_entry(&meta_path, &src_sha) {
+                Ok(b) => return Ok(b),
+                // A damaged entry is rebuilt, and says why.
+                Err(why) if meta_path.exists() => {
+                    (self.on_step)(&format!("rebuilding: {why}"));
+                    eprintln!(
+                        "kmatrix: cache entry {}: {why}; rebuilding",
+                        entry.display()
+                    );
+                }
+                Err(_) => {}
             }
+        }
+        // Unfinished from here on until the seal is written again.
+        for p in [seal_of(&meta_path), meta_path.clone()] {
+            let _ = std::fs::remove_file(p);
         }
         let log_path = entry.join("build.log");
         let log = Log::create(&log_path)?;
@@ -285,10 +301,18 @@ impl Builder<'_> {
             .await?;
 
         let image = entry.join(Path::new(&self.arch.image_path).file_name().unwrap());
-        std::fs::copy(out.join(&self.arch.image_path), &image)?;
+        let built_image = out.join(&self.arch.image_path);
+        let bytes = std::fs::read(&built_image)
+            .with_context(|| format!("reading {}", built_image.display()))?;
+        cache::write_atomic(&image, &bytes)?;
         self.arch.check_image(&image)?;
         let config = entry.join("config");
-        std::fs::write(&config, &final_config)?;
+        cache::write_atomic(&config, final_config.as_bytes())?;
+        let mut checksums = BTreeMap::new();
+        for p in [&image, &config] {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            checksums.insert(name, cache::sha256_file(p)?);
+        }
         let version = std::fs::read_to_string(out.join("include/config/kernel.release"))
             .unwrap_or_default()
             .trim()
@@ -301,22 +325,55 @@ impl Builder<'_> {
             version,
             source_sha256: src_sha,
             cached: false,
+            checksums,
         };
-        // Written last: its presence means the entry is complete.
-        std::fs::write(&meta_path, serde_json::to_vec_pretty(&built)?)?;
+        // Written last, then sealed: a sealed meta whose checksums match
+        // means the entry is complete and unchanged.
+        cache::write_atomic(&meta_path, &serde_json::to_vec_pretty(&built)?)?;
+        cache::seal(&meta_path)?;
         Ok(built)
     }
 }
 
-/// The build recorded in a cache entry, if it finished and its image is there.
-fn finished_entry(meta_path: &Path, src_sha: &str) -> Option<Built> {
-    let mut b: Built = serde_json::from_slice(&std::fs::read(meta_path).ok()?).ok()?;
-    if !b.image.exists() {
-        return None;
+fn seal_of(p: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.sha256", p.display()))
+}
+
+/// The build recorded in a cache entry if it finished and its meta, image
+/// and config are exactly what was written; else why not.
+fn finished_entry(meta_path: &Path, src_sha: &str) -> Result<Built, String> {
+    cache::check_seal(meta_path)?;
+    let text = std::fs::read(meta_path).map_err(|e| format!("{}: {e}", meta_path.display()))?;
+    let mut b: Built =
+        serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", meta_path.display()))?;
+    // Files are found beside the meta (the entry may have been moved).
+    let dir = meta_path.parent().unwrap_or(Path::new("."));
+    for name in ["image", "config"] {
+        let recorded = if name == "image" { &b.image } else { &b.config };
+        let file = recorded
+            .file_name()
+            .ok_or_else(|| format!("{}: no {name} recorded", meta_path.display()))?;
+        let p = dir.join(file);
+        let want = b
+            .checksums
+            .get(&file.to_string_lossy().into_owned())
+            .ok_or_else(|| format!("{}: no checksum for {}", meta_path.display(), p.display()))?;
+        let got = cache::sha256_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if &got != want {
+            return Err(format!(
+                "{}: checksum mismatch (truncated or changed after it was written)",
+                p.display()
+            ));
+        }
+        if name == "image" {
+            b.image = p;
+        } else {
+            b.config = p;
+        }
     }
     b.cached = true;
     b.source_sha256 = src_sha.to_string();
-    Some(b)
+    Ok(b)
 }
 
 /// Returns (tree, identity, pinned). `pinned` means the identity fully

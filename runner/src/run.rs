@@ -70,6 +70,7 @@ pub async fn kernel(
                 version: String::new(),
                 source_sha256: String::new(),
                 cached: true,
+                checksums: Default::default(),
             })
         }
         KernelChoice::Build(src) => {
