@@ -416,3 +416,86 @@ fn sigkill_leaves_no_qemu_or_virtiofsd_and_the_next_run_sweeps_its_temp_dir() {
     );
     assert!(entries(&scratch).is_empty(), "{:?}", entries(&scratch));
 }
+
+#[test]
+fn disk_full_while_writing_the_report_names_the_path_and_keeps_the_cells() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: mounting a small tmpfs needs root");
+        return;
+    }
+    // Six inodes: the mount's root, the run lock, the cell's dir, its
+    // console.log, results.jsonl and cell.json. report.json finds none left.
+    let mnt = tempfile::tempdir().unwrap();
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "nr_inodes=6", "kmatrix-test"])
+        .arg(mnt.path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
+        .args([
+            "run",
+            "--arch",
+            "x86_64",
+            "--config",
+            "aio-on",
+            "--cases",
+            "setup.basic",
+        ])
+        .args(["--format", "json", "--out"])
+        .arg(mnt.path())
+        .output()
+        .unwrap();
+    let cell_json = std::fs::read(
+        mnt.path()
+            .join("x86_64_aio-on_maxdefault_cpu2_mem512/cell.json"),
+    );
+    let _ = Command::new("umount").arg(mnt.path()).status();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let path = mnt.path().join("report.json");
+    assert!(
+        err.contains(&path.display().to_string()) && err.contains("No space left"),
+        "{err}"
+    );
+    let r: Value = serde_json::from_slice(&o.stdout).expect("the report still reaches stdout");
+    assert_eq!(only_cell(&r)["status"], "ok", "{r}");
+    assert!(r["write_errors"][0]
+        .as_str()
+        .unwrap()
+        .contains("report.json"));
+    assert!(cell_json.is_ok(), "the finished cell was kept on disk");
+}
+
+#[test]
+fn hostile_guest_values_never_reach_the_host_filesystem() {
+    let strays = || -> Vec<String> {
+        let mut v = entries(Path::new("/tmp"));
+        v.extend(entries(Path::new(".")));
+        v.retain(|n| n.starts_with("kmatrix-hostile"));
+        v
+    };
+    assert!(strays().is_empty(), "left from elsewhere: {:?}", strays());
+    let (r, _, _, out) = drill(&["kmatrix.drill=hostile"], &[]);
+    let c = only_cell(&r);
+    assert_eq!(
+        c["exec"]["path"], "../../../../../../tmp/kmatrix-hostile-rel",
+        "the hostile records arrived and are kept as data: {c}"
+    );
+    assert!(strays().is_empty(), "{:?}", strays());
+    let mut top = entries(out.path());
+    top.sort();
+    assert_eq!(
+        top,
+        [
+            ".kmatrix-run.lock",
+            "report.json",
+            "scratch",
+            "x86_64_aio-on_maxdefault_cpu2_mem512"
+        ]
+    );
+    let mut cell = entries(&out.path().join("x86_64_aio-on_maxdefault_cpu2_mem512"));
+    cell.sort();
+    assert_eq!(cell, ["cell.json", "console.log", "results.jsonl"]);
+}

@@ -546,11 +546,13 @@ async fn run_matrix(
     .await?;
     bars.multi.clear().ok();
     print!("{}", render(&rep, format)?);
-    eprintln!(
-        "report: {} (cache: {})",
-        out.join("report.json").display(),
-        cache::root().display()
-    );
+    if rep.write_errors.is_empty() {
+        eprintln!(
+            "report: {} (cache: {})",
+            out.join("report.json").display(),
+            cache::root().display()
+        );
+    }
     if let Some(sig) = interrupted {
         eprintln!("kmatrix: interrupted by {sig}; partial report written");
         return Ok(130);
