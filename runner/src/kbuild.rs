@@ -189,7 +189,7 @@ pub struct Builder<'a> {
 
 impl Builder<'_> {
     pub async fn build(&self) -> Result<Built> {
-        let (src_dir, src_identity, pinned, src_sha) =
+        let (src_dir, src_identity, pinned, src_sha, to_unpack) =
             prepare_source(self.source, self.on_step).await?;
         let cc = format!("{}gcc", self.arch.cross_compile);
         let cc_version = tool_version(&cc).await.with_context(|| {
@@ -248,6 +248,9 @@ impl Builder<'_> {
         // Unfinished from here on until the seal is written again.
         for p in [seal_of(&meta_path), meta_path.clone()] {
             let _ = std::fs::remove_file(p);
+        }
+        if let Some(tar) = &to_unpack {
+            unpack(tar, &src_dir, self.on_step).await?;
         }
         let log_path = entry.join("build.log");
         let log = Log::create(&log_path)?;
@@ -376,12 +379,13 @@ fn finished_entry(meta_path: &Path, src_sha: &str) -> Result<Built, String> {
     Ok(b)
 }
 
-/// Returns (tree, identity, pinned). `pinned` means the identity fully
-/// describes the tree, so a finished cache entry can be reused without make.
-async fn prepare_source(
-    src: &Source,
-    on_step: &(dyn Fn(&str) + Sync),
-) -> Result<(PathBuf, String, bool, String)> {
+/// The source's tree, identity, whether it is pinned, its tarball's sha256,
+/// and the tarball still to unpack into the tree (on a cache miss).
+type Prepared = (PathBuf, String, bool, String, Option<PathBuf>);
+
+/// `pinned` means the identity fully describes the tree, so a finished
+/// cache entry can be reused without make.
+async fn prepare_source(src: &Source, on_step: &(dyn Fn(&str) + Sync)) -> Result<Prepared> {
     let fetched;
     let src = match src {
         Source::Debian(v) => {
@@ -411,34 +415,9 @@ async fn prepare_source(
                 .replace(".tar.xz", "");
             let tree = dest.join(&stem);
             std::fs::create_dir_all(cache::root().join("src"))?;
-            // One unpacker at a time; a second process waits, then finds it done.
-            let _lock = lock(&cache::root().join("src").join(format!("{key}.lock"))).await?;
-            if !tree.join("Makefile").exists() {
-                on_step("unpacking source");
-                let tmp = cache::root().join("src").join(format!("{key}.partial"));
-                let _ = std::fs::remove_dir_all(&tmp);
-                std::fs::create_dir_all(&tmp)?;
-                let st = Command::new("tar")
-                    .arg("-xf")
-                    .arg(tar)
-                    .arg("-C")
-                    .arg(&tmp)
-                    .status()
-                    .await?;
-                if !st.success() {
-                    bail!("unpacking {} failed ({st})", tar.display());
-                }
-                let _ = std::fs::remove_dir_all(&dest);
-                std::fs::rename(&tmp, &dest)?;
-                if !tree.join("Makefile").exists() {
-                    bail!(
-                        "{} does not unpack to {stem}/ with a kernel Makefile",
-                        tar.display()
-                    );
-                }
-            }
             let sha = tarball_sha256(tar, &key)?;
-            Ok((tree, id, true, sha))
+            // Unpacked only on a cache miss (see `unpack`): a hit needs none of it.
+            Ok((tree, id, true, sha, Some(tar.clone())))
         }
         Source::Tree(dir) => {
             check_tree(dir)?;
@@ -453,16 +432,51 @@ async fn prepare_source(
                     format!("git:{}@{}", dir.display(), h.trim()),
                     true,
                     String::new(),
+                    None,
                 )),
                 _ => Ok((
                     dir.clone(),
                     format!("tree:{}", dir.display()),
                     false,
                     String::new(),
+                    None,
                 )),
             }
         }
     }
+}
+
+/// Unpacks `tar` into `tree` (once; a second process waits for the first).
+async fn unpack(tar: &Path, tree: &Path, on_step: &(dyn Fn(&str) + Sync)) -> Result<()> {
+    let dest = tree.parent().context("source tree has no parent")?;
+    let key = dest.file_name().unwrap_or_default().to_string_lossy();
+    let stem = tree.file_name().unwrap_or_default().to_string_lossy();
+    let _lock = lock(&cache::root().join("src").join(format!("{key}.lock"))).await?;
+    if !tree.join("Makefile").exists() {
+        on_step("unpacking source");
+        let tmp = cache::root().join("src").join(format!("{key}.partial"));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp)?;
+        let st = Command::new("tar")
+            .arg("-xf")
+            .arg(tar)
+            .arg("-C")
+            .arg(&tmp)
+            .status()
+            .await?;
+        if !st.success() {
+            bail!("unpacking {} failed ({st})", tar.display());
+        }
+        let _ = std::fs::remove_dir_all(&dest);
+        std::fs::rename(&tmp, &dest)?;
+        if !tree.join("Makefile").exists() {
+            bail!(
+                "{} does not unpack to {stem}/ with a kernel Makefile",
+                tar.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// An exclusive flock held until the returned file is dropped.

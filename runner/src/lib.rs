@@ -16,6 +16,7 @@ pub mod guest;
 pub mod initramfs;
 pub mod kbuild;
 pub mod matrix;
+pub mod notice;
 pub mod oracle;
 pub mod reaper;
 pub mod report;

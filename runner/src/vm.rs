@@ -253,7 +253,13 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
         .read_write(true)
         .open_receiver(fifo.with_extension("out"))?;
     let mut daemons = Vec::new();
-    for (i, sh) in spec.shares.iter().enumerate() {
+    // Without virtiofsd the cell still runs; its share cases say what is missing.
+    let shares = match spec.shares.is_empty() {
+        true => &[][..],
+        false if crate::share::available().is_none() => &[][..],
+        false => &spec.shares[..],
+    };
+    for (i, sh) in shares.iter().enumerate() {
         daemons.push(
             crate::share::start(
                 sh,
