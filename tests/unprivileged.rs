@@ -158,13 +158,24 @@ fn a_normal_user_runs_a_cell_with_a_share_and_an_exec_and_writes_only_its_own_di
     assert_eq!(err.matches("--sandbox none").count(), 1, "said once: {err}");
 
     // Everything the user owns that is newer than the start.
-    let found = sh(Command::new("find")
+    // Other processes' temp files come and go meanwhile: stdout only.
+    let found = Command::new("find")
         .args([
-            "/", "(", "-path", "/proc", "-o", "-path", "/sys", ")", "-prune", "-o",
+            "/",
+            "-ignore_readdir_race",
+            "(",
+            "-path",
+            "/proc",
+            "-o",
+            "-path",
+            "/sys",
         ])
-        .args(["-user", USER, "-newer"])
+        .args([")", "-prune", "-o", "-user", USER, "-newer"])
         .arg(&marker)
-        .arg("-print"));
+        .arg("-print")
+        .output()
+        .unwrap();
+    let found = String::from_utf8_lossy(&found.stdout);
     let allowed = ["out", ".cache/kmatrix", "tmp"].map(|d| home.join(d));
     let outside: Vec<&str> = found
         .lines()
