@@ -46,7 +46,7 @@ fn copy_kernel_entry(cache: &Path) {
             .find(|l| l.contains("aio-on"))
             .unwrap()
             .split(' ')
-            .last()
+            .next_back()
             .unwrap(),
     );
     let entry = image.parent().unwrap();

@@ -467,8 +467,8 @@ async fn unpack(tar: &Path, tree: &Path, on_step: &(dyn Fn(&str) + Sync)) -> Res
         if !st.success() {
             bail!("unpacking {} failed ({st})", tar.display());
         }
-        let _ = std::fs::remove_dir_all(&dest);
-        std::fs::rename(&tmp, &dest)?;
+        let _ = std::fs::remove_dir_all(dest);
+        std::fs::rename(&tmp, dest)?;
         if !tree.join("Makefile").exists() {
             bail!(
                 "{} does not unpack to {stem}/ with a kernel Makefile",
@@ -556,8 +556,9 @@ impl Log {
         // make's compilers are its children: run it in its own process group
         // and kill the whole group if we are interrupted.
         cmd.process_group(0).kill_on_drop(true);
-        let mut child = cmd
-            .spawn()
+        // SIGKILL of the runner takes make with it (reaper.rs).
+        let mut child = crate::reaper::spawn_owned(cmd)
+            .await
             .with_context(|| format!("{what}: cannot start"))?;
         let _group = child.id().map(KillGroup);
         let st = child.wait().await?;
