@@ -9,6 +9,7 @@
 //! main (the per-entry flock); it stays as a guard.
 
 mod common;
+use common::{is_root, Tmpfs};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -161,34 +162,6 @@ fn damaged_cache_entry_is_rebuilt_never_used() {
     assert!(t.contains("checksum mismatch"), "{t}");
     assert_eq!(f.builds(), 3);
     assert!(ok(&f.build().output().unwrap()).contains("cached"));
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// A tmpfs of `size` at a new temp dir, unmounted on drop.
-struct Tmpfs(tempfile::TempDir);
-impl Tmpfs {
-    fn new(opts: &str) -> Tmpfs {
-        let d = tempfile::tempdir().unwrap();
-        let st = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", opts, "kmatrix-test"])
-            .arg(d.path())
-            .status()
-            .unwrap();
-        assert!(st.success(), "mount tmpfs {opts}");
-        Tmpfs(d)
-    }
-    fn path(&self) -> &Path {
-        self.0.path()
-    }
-}
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.0.path()).status();
-    }
 }
 
 #[test]

@@ -8,6 +8,9 @@
 //! that is newer than the start. On main this failed: the share needed
 //! virtiofsd from root's ~/.cargo/bin ("virtiofsd not found").
 
+mod common;
+use common::{case, is_root};
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -65,8 +68,7 @@ fn copy_kernel_entry(cache: &Path) {
 
 #[test]
 fn a_normal_user_runs_a_cell_with_a_share_and_an_exec_and_writes_only_its_own_dirs() {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !is_root() {
         eprintln!("skipped: creating a user needs root (CI runs as root)");
         return;
     }
@@ -142,17 +144,8 @@ fn a_normal_user_runs_a_cell_with_a_share_and_an_exec_and_writes_only_its_own_di
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("report ({e}): {err}"));
     let c = &r["cells"][0];
     assert_eq!(c["status"], "ok", "{c} {err}");
-    let case = |id: &str| {
-        c["cases"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|k| k["id"] == id)
-            .unwrap_or_else(|| panic!("no {id}: {c}"))
-            .clone()
-    };
-    assert_eq!(case("exec:/opt/t/hi")["verdict"], "pass", "{c}");
-    assert_eq!(case("share:/opt/t")["verdict"], "pass", "{c}");
+    assert_eq!(case(c, "exec:/opt/t/hi")["verdict"], "pass", "{c}");
+    assert_eq!(case(c, "share:/opt/t")["verdict"], "pass", "{c}");
     assert_eq!(c["exec"]["stdout"], "hi from the share\n");
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert_eq!(err.matches("--sandbox none").count(), 1, "said once: {err}");
