@@ -98,7 +98,11 @@ pub fn run(drill: Drill, port: &mut Port, hello: &str) -> ! {
             sys::power_off()
         }
         Drill::Truncate => {
-            let rec = record::experiment("setup.basic", "exited", "{\"ret\":0,\"errno\":0}");
+            let rec = record::experiment(
+                "setup.basic",
+                record::Fate::Exited,
+                "{\"ret\":0,\"errno\":0}",
+            );
             let half = rec.len() / 2;
             let _ = port.raw(rec.as_bytes().get(..half).unwrap_or_default());
             sys::power_off()
@@ -151,7 +155,7 @@ fn hostile(port: &mut Port) -> u64 {
             .str("stdout", p);
         // As exec, as a share mount, and under the hostile name itself.
         for id in ["exec", "share.mount/kmx0", p] {
-            port.line(&record::experiment(id, "exited", &o.to_json()));
+            port.line(&record::experiment(id, record::Fate::Exited, &o.to_json()));
             n += 1;
         }
         port.line(&record::log(p));
@@ -161,7 +165,11 @@ fn hostile(port: &mut Port) -> u64 {
 
 /// A well-formed experiment record (what an honest guest writes first).
 fn basic_record() -> String {
-    record::experiment("setup.basic", "exited", "{\"ret\":0,\"errno\":0}")
+    record::experiment(
+        "setup.basic",
+        record::Fate::Exited,
+        "{\"ret\":0,\"errno\":0}",
+    )
 }
 
 fn sleep_forever() -> ! {
