@@ -22,6 +22,11 @@ pub const ARG_TIMEOUT: &str = "timeout";
 pub const ARG_DRILL: &str = "drill";
 pub const ARG_SHARE: &str = "share";
 pub const ARG_EXEC: &str = "exec";
+/// kmatrix.exit=reset: the machine cannot power off (x86 microvm without
+/// ACPI), so the guest resets and QEMU's -no-reboot ends the VM. Machine
+/// data, not a GuestArgs field: the guest's power-off reads it itself.
+pub const ARG_EXIT: &str = "exit";
+pub const EXIT_RESET_WORD: &str = "kmatrix.exit=reset";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -244,6 +249,10 @@ impl GuestArgs {
                     return Err("it replaces an earlier kmatrix.exec".to_string());
                 }
             }
+            ARG_EXIT => match value {
+                "reset" | "poweroff" => {}
+                _ => return Err("expected reset or poweroff; powering off".to_string()),
+            },
             _ => return Err("unknown parameter".to_string()),
         }
         Ok(())
@@ -326,6 +335,15 @@ mod tests {
         assert_eq!(GuestArgs::parse(&line), (a, vec![]));
         let d = GuestArgs::default();
         assert_eq!(GuestArgs::parse(&d.to_words().join(" ")), (d, vec![]));
+    }
+
+    #[test]
+    fn exit_word_is_known_and_checked() {
+        let (_, p) = GuestArgs::parse(&format!("{EXIT_RESET_WORD} kmatrix.exit=poweroff"));
+        assert!(p.is_empty(), "{p:?}");
+        let (_, p) = GuestArgs::parse("kmatrix.exit=halt");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].contains("kmatrix.exit=halt"), "{p:?}");
     }
 
     #[test]

@@ -20,12 +20,13 @@ pub struct Arch {
     pub qemu: String,
     /// Debian package that ships `qemu`, named in "not found" errors.
     pub qemu_package: String,
+    /// The machine profile cells boot (a key of `machines`).
     pub machine: String,
+    pub machines: std::collections::BTreeMap<String, crate::machine::Machine>,
     pub cpu: String,
     pub console: String,
     pub kvm_host_arch: String,
     pub kvm_cpu: String,
-    pub panic_device: String,
     /// What guest-init reports as its arch and the kernel as uname's
     /// machine (Rust's target_arch, e.g. aarch64 for arm64).
     pub guest_arch: String,
@@ -41,21 +42,35 @@ pub struct Arch {
 // embedded by build.rs so the binary works outside the checkout.
 include!(concat!(env!("OUT_DIR"), "/arch_tables.rs"));
 
+/// Every arch, parsed once (a report of thousands of cells looks each up).
+fn tables() -> &'static [Arch] {
+    static ALL: std::sync::OnceLock<Vec<Arch>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        ARCH_TABLES
+            .iter()
+            .map(|(t, f)| {
+                let mut a: Arch = toml::from_str(t).expect("built-in arch table is valid TOML");
+                a.fragment = f.to_string();
+                assert!(
+                    a.machines.contains_key(&a.machine),
+                    "built-in arch {}: default machine {} has no [machines] entry",
+                    a.name,
+                    a.machine
+                );
+                a
+            })
+            .collect()
+    })
+}
+
 pub fn all() -> Vec<Arch> {
-    ARCH_TABLES
-        .iter()
-        .map(|(t, f)| {
-            let mut a: Arch = toml::from_str(t).expect("built-in arch table is valid TOML");
-            a.fragment = f.to_string();
-            a
-        })
-        .collect()
+    tables().to_vec()
 }
 
 /// Looks an arch up by its kmatrix name, its guest name or an alias users
 /// type (aarch64, amd64).
 pub fn by_name(name: &str) -> Result<Arch> {
-    let all = all();
+    let all = tables();
     let found = all.iter().find(|a| a.name == name).or_else(|| {
         all.iter()
             .find(|a| a.guest_arch == name || a.aliases.iter().any(|x| x == name))
@@ -97,6 +112,26 @@ impl std::fmt::Display for Arch {
 }
 
 impl Arch {
+    /// The selected machine profile (checked to exist when the arch is built).
+    pub fn profile(&self) -> &crate::machine::Machine {
+        &self.machines[&self.machine]
+    }
+
+    /// This arch on another of its machine profiles.
+    pub fn on_machine(&self, name: &str) -> Result<Arch> {
+        if !self.machines.contains_key(name) {
+            let known: Vec<_> = self.machines.keys().map(String::as_str).collect();
+            bail!(
+                "unknown machine '{name}' for {} (known: {})",
+                self.name,
+                known.join(", ")
+            );
+        }
+        let mut a = self.clone();
+        a.machine = name.to_string();
+        Ok(a)
+    }
+
     /// Checks that a kernel image file is a boot image for this arch, so a
     /// wrong `--kernel` fails here with a clear message, not as a silent hang.
     pub fn check_image(&self, path: &std::path::Path) -> Result<()> {
@@ -159,6 +194,11 @@ mod tests {
         assert_eq!(by_name("amd64").unwrap().name, "x86_64");
         for a in &all {
             assert_eq!(&by_name(&a.guest_arch).unwrap(), a);
+            for m in a.machines.keys() {
+                assert_eq!(a.on_machine(m).unwrap().profile(), &a.machines[m]);
+            }
+            let e = a.on_machine("pc-1.0").unwrap_err().to_string();
+            assert!(e.contains("unknown machine 'pc-1.0'"), "{e}");
         }
         assert!(by_name("riscv64")
             .unwrap_err()

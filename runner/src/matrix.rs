@@ -2,6 +2,7 @@
 //! config, sysctls, CPUs and memory.
 
 use crate::arch::{self, Arch};
+use crate::kconfig::KernelConfig;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,10 @@ pub struct Cell {
     /// Position in the full matrix: shards and merges keep this order.
     #[serde(default)]
     pub index: usize,
+    /// The kernel's config as built (or found beside a prebuilt image);
+    /// unknown until the kernel is prepared.
+    #[serde(default)]
+    pub kernel_config: KernelConfig,
 }
 
 /// Axes of a matrix; the cells are their product.
@@ -66,6 +71,7 @@ impl Axes {
                                 mem_mb: mem,
                                 timeout_s: self.timeout_s,
                                 index: out.len(),
+                                kernel_config: KernelConfig::default(),
                             });
                         }
                     }

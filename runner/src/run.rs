@@ -4,13 +4,15 @@
 
 use crate::accel::{self, Choice, Decision};
 use crate::arch::Arch;
+pub use crate::cell_report::{cell_has_aio, empty_report, judge_cell, rejudge};
 use crate::kbuild::{self, Built, Source};
+use crate::kconfig::{self, KernelConfig};
 use crate::matrix::Cell;
-use crate::oracle::{self, CellFacts};
+use crate::progress::{Event, KernelEnd};
 use crate::report::{CellReport, CellStatus, KernelInfo};
-use crate::stream::{self, Completeness};
-use crate::vm::{self, Exit, VmSpec};
-use crate::{guest, initramfs};
+use crate::stream;
+use crate::vm::{self, VmSpec};
+use crate::{cell_report, guest, initramfs};
 use anyhow::{bail, Result};
 use kmatrix_proto::args::{exec_hex, GuestArgs, Share as ProtoShare};
 use std::collections::BTreeMap;
@@ -34,12 +36,13 @@ pub enum KernelChoice {
 pub struct Prepared {
     pub arch: Arch,
     pub kernel: PathBuf,
+    pub kernel_config: KernelConfig,
     pub kernel_info: KernelInfo,
     pub initrd: PathBuf,
     pub accel: Decision,
 }
 
-pub type Progress<'a> = &'a (dyn Fn(&str, &str) + Sync);
+pub type Progress<'a> = &'a (dyn Fn(Event) + Sync);
 
 /// Builds (or finds) the kernel for `arch` x `config`, plus any user fragments.
 pub async fn kernel(
@@ -65,7 +68,8 @@ pub async fn kernel(
             arch.check_image(image)?;
             Ok(Built {
                 image: image.clone(),
-                config: PathBuf::new(),
+                // Its config only if one is beside it; else unknown.
+                config: kconfig::find_for_image(image).unwrap_or_default(),
                 key: "prebuilt".into(),
                 source: format!("prebuilt:{}", image.display()),
                 version: String::new(),
@@ -76,7 +80,13 @@ pub async fn kernel(
         }
         KernelChoice::Build(src) => {
             let label = format!("kernel {}/{config}", arch.name);
-            let on_step = |s: &str| progress(&label, s);
+            let t0 = std::time::Instant::now();
+            let on_step = |s: &str| match s {
+                kbuild::STARTED => progress(Event::KernelStarted {
+                    label: label.clone(),
+                }),
+                s => progress(Event::step(&label, s)),
+            };
             let fragments = vec![
                 kbuild::builtin_fragment("base")?,
                 kbuild::Fragment {
@@ -85,6 +95,11 @@ pub async fn kernel(
                 },
                 kbuild::builtin_fragment(config)?,
             ];
+            let machine = &arch.profile().fragment;
+            let fragments = match machine.is_empty() {
+                true => fragments,
+                false => [fragments, vec![kbuild::builtin_fragment(machine)?]].concat(),
+            };
             let fragments = fragments.into_iter().chain(extra.iter().cloned()).collect();
             let b = kbuild::Builder {
                 arch,
@@ -93,15 +108,59 @@ pub async fn kernel(
                 jobs,
                 on_step: &on_step,
             };
-            let built = b.build().await?;
-            progress(&label, if built.cached { "cached" } else { "built" });
-            Ok(built)
+            let built = b.build().await;
+            let end = match &built {
+                Ok(b) if b.cached => KernelEnd::Cached,
+                Ok(_) => KernelEnd::Built,
+                Err(e) => KernelEnd::Failed(format!("{e:#}").lines().next().unwrap_or("").into()),
+            };
+            let secs = t0.elapsed().as_secs_f64();
+            progress(Event::KernelDone { label, end, secs });
+            built
         }
     }
 }
 
-/// Prepares every (arch, config) the cells need. Kernels build one at a
-/// time (each uses every CPU); a failure is kept per key so other cells go on.
+/// Builds (or finds) every kernel the cells need, side by side: at most
+/// `jobs` builds at once, all drawing on one make jobserver of `jobs` slots,
+/// so no core idles while kernels remain. A failure is kept per key.
+pub async fn kernels(
+    cells: &[Cell],
+    choice: &KernelChoice,
+    extra: &[kbuild::Fragment],
+    jobs: usize,
+    progress: Progress<'_>,
+) -> BTreeMap<(String, String), Result<Built, String>> {
+    let mut todo: Vec<&Cell> = Vec::new();
+    for c in cells {
+        if !todo
+            .iter()
+            .any(|t| t.arch.name == c.arch.name && t.config == c.config)
+        {
+            todo.push(c);
+        }
+    }
+    let sem = tokio::sync::Semaphore::new(jobs.max(1));
+    let builds = todo.into_iter().map(|c| {
+        let sem = &sem;
+        async move {
+            let _slot = sem.acquire().await;
+            let r = kernel(&c.arch, &c.config, choice, extra, jobs, progress).await;
+            (
+                (c.arch.name.clone(), c.config.clone()),
+                r.map_err(|e| format!("{e:#}")),
+            )
+        }
+    });
+    futures::future::join_all(builds)
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Prepares every (arch, config) the cells need: kernels first, all at once
+/// (see `kernels`), then guests and accelerators; a failure is kept per key
+/// so other cells go on.
 pub async fn prepare(
     cells: &[Cell],
     choice: &KernelChoice,
@@ -111,6 +170,7 @@ pub async fn prepare(
     progress: Progress<'_>,
 ) -> BTreeMap<(String, String), Result<Prepared, String>> {
     let mut out = BTreeMap::new();
+    let mut built_kernels = kernels(cells, choice, extra, jobs, progress).await;
     let mut guests: BTreeMap<String, Result<PathBuf, String>> = BTreeMap::new();
     let mut accels: BTreeMap<String, Decision> = BTreeMap::new();
     for cell in cells {
@@ -120,9 +180,15 @@ pub async fn prepare(
         }
         let r: Result<Prepared> = async {
             let arch = cell.arch.clone();
-            let built = kernel(&arch, &cell.config, choice, extra, jobs, progress).await?;
+            let built = built_kernels
+                .remove(&key)
+                .expect("a kernel for every key")
+                .map_err(anyhow::Error::msg)?;
             if !guests.contains_key(&arch.name) {
-                progress(&format!("guest {}", arch.name), "building guest-init");
+                progress(Event::step(
+                    &format!("guest {}", arch.name),
+                    "building guest-init",
+                ));
                 let g = async {
                     let bin = guest::build(&arch).await?;
                     let cpio =
@@ -131,10 +197,10 @@ pub async fn prepare(
                 }
                 .await
                 .map_err(|e| format!("{e:#}"));
-                progress(
-                    &format!("guest {}", arch.name),
-                    if g.is_ok() { "ready" } else { "failed" },
-                );
+                progress(Event::GuestDone {
+                    label: format!("guest {}", arch.name),
+                    ok: g.is_ok(),
+                });
                 guests.insert(arch.name.clone(), g);
             }
             let initrd = guests[&arch.name].clone().map_err(anyhow::Error::msg)?;
@@ -142,8 +208,14 @@ pub async fn prepare(
                 let d = accel::decide(accel_choice, &arch, &built.image, &initrd).await?;
                 accels.insert(arch.name.clone(), d);
             }
+            let kernel_config = if built.config.as_os_str().is_empty() {
+                KernelConfig::default()
+            } else {
+                KernelConfig::read(&built.config)?
+            };
             Ok(Prepared {
                 kernel: built.image.clone(),
+                kernel_config,
                 kernel_info: KernelInfo {
                     image: built.image,
                     version: built.version,
@@ -208,42 +280,6 @@ pub fn guest_cmdline(cell: &Cell, opts: &CellOptions) -> Vec<String> {
     v
 }
 
-pub fn empty_report(
-    cell: &Cell,
-    artifacts: &Path,
-    status: CellStatus,
-    detail: String,
-) -> CellReport {
-    CellReport {
-        cell: cell.clone(),
-        kernel: None,
-        accel: None,
-        accel_reason: String::new(),
-        status,
-        status_detail: detail,
-        exit: None,
-        start_ms: 0,
-        run_ms: 0,
-        timings: Default::default(),
-        artifacts: artifacts.to_path_buf(),
-        hello: None,
-        sysctls: vec![],
-        guest_logs: vec![],
-        stream: None,
-        stream_errors: vec![],
-        console_excerpt: String::new(),
-        cases: vec![],
-        exec: None,
-    }
-}
-
-fn console_tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read(path).unwrap_or_default();
-    let text = String::from_utf8_lossy(&text[text.len().saturating_sub(64 * 1024)..]).into_owned();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
-}
-
 /// Boots one cell and judges it. Never fails: every problem becomes the
 /// cell's status with its cause, and whatever the guest sent is kept.
 pub async fn run_cell(
@@ -254,6 +290,10 @@ pub async fn run_cell(
     progress: Progress<'_>,
 ) -> CellReport {
     let artifacts = out_root.join(cell.name.replace('/', "_"));
+    let cell = &Cell {
+        kernel_config: prep.kernel_config.clone(),
+        ..cell.clone()
+    };
     let mut rep = empty_report(cell, &artifacts, CellStatus::Error, String::new());
     rep.kernel = Some(prep.kernel_info.clone());
     rep.accel = Some(prep.accel.accel);
@@ -270,7 +310,7 @@ pub async fn run_cell(
         out_dir: artifacts.clone(),
         shares: opts.shares.clone(),
     };
-    progress(&cell.name, "booting");
+    progress(Event::step(&cell.name, "booting"));
     let outcome = match vm::launch(&spec).await {
         Ok(o) => o,
         Err(e) => {
@@ -303,158 +343,12 @@ pub async fn run_cell(
             return rep;
         }
     };
-    rep.stream = Some(s.completeness());
-    rep.stream_errors = s.errors.clone();
-    rep.hello = s.hello.clone();
-    rep.sysctls = s.sysctls.clone();
-    rep.guest_logs = s.logs.clone();
-    let console_panic = console_tail(&outcome.console, 200).contains("Kernel panic");
-    (rep.status, rep.status_detail) = match (&outcome.exit, s.completeness()) {
-        (Exit::Panicked { how }, _) => (CellStatus::Panic, how.clone()),
-        (_, _) if console_panic => (CellStatus::Panic, "kernel panic on the console".into()),
-        // Stalled mid-record: the guest's stream is cut, whoever stopped it.
-        (Exit::TimedOut { stopped_by }, Completeness::Incomplete) if s.truncated_at.is_some() => (
-            CellStatus::Incomplete,
-            format!(
-                "results stream stalled mid-record at offset {} for longer than the {} s timeout (stopped by {stopped_by})",
-                s.truncated_at.unwrap_or_default(),
-                cell.timeout_s
-            ),
-        ),
-        (Exit::TimedOut { stopped_by }, _) => (
-            CellStatus::Timeout,
-            format!(
-                "no power-off within {} s (stopped by {stopped_by})",
-                cell.timeout_s
-            ),
-        ),
-        (Exit::QemuFailed { status, stderr }, _) => (
-            CellStatus::Error,
-            format!("QEMU {status}: {}", stderr.lines().last().unwrap_or("")),
-        ),
-        (Exit::PoweredOff, Completeness::Complete) => (CellStatus::Ok, String::new()),
-        (Exit::PoweredOff, Completeness::Incomplete) => (
-            CellStatus::Incomplete,
-            match s.truncated_at {
-                Some(at) => format!(
-                    "results stream cut off mid-record at offset {at} ({} bytes, no end record)",
-                    s.bytes
-                ),
-                None if s.bytes == 0 => "results stream is empty: the guest powered off without writing a record".into(),
-                None => format!(
-                    "results stream has no end record: the guest powered off after the record ending at offset {}",
-                    s.bytes
-                ),
-            },
-        ),
-        (Exit::PoweredOff, Completeness::ProtocolError) => (
-            CellStatus::ProtocolError,
-            s.errors.first().cloned().unwrap_or_default(),
-        ),
-    };
-    if rep.status != CellStatus::Ok {
-        rep.console_excerpt = console_tail(&outcome.console, 25);
-    }
-    // The CPUs the cell asked for must have come up (CONFIG_NR_CPUS, or a
-    // machine limit, can quietly cap them), or the cell tests the wrong thing.
-    if let Some(h) = &s.hello {
-        if rep.status == CellStatus::Ok && h.ncpus_online != u64::from(cell.cpus) {
-            rep.status = CellStatus::Error;
-            rep.status_detail = format!(
-                "the cell asked for {} vCPUs but the guest brought up {} (possible: {}); check CONFIG_NR_CPUS",
-                cell.cpus, h.ncpus_online, h.ncpus_possible
-            );
-        }
-    }
-    // Sysctls the cell asked for must have taken, or the cell tests the wrong thing.
-    let aio = cell_has_aio(cell, &s);
-    if aio {
-        if let Some(bad) = s.sysctls.iter().find(|x| !x.ok) {
-            rep.status = CellStatus::Error;
-            rep.status_detail = format!(
-                "sysctl {}={} failed in the guest (errno {})",
-                bad.key, bad.value, bad.errno
-            );
-        }
-    }
-    // Judge whatever arrived, even from a broken cell: partial evidence is kept.
-    rep.cases = judge_cell(cell, &s, opts.cases.as_deref(), opts.exec.as_deref());
-    rep.cases.extend(oracle::judge_shares(&s, &opts.shares));
-    // The user's program's own words belong in the report, not just a verdict.
-    rep.exec = s.experiment("exec").map(|e| e.obs.clone());
-    progress(&cell.name, &format!("{:?}", rep.status).to_lowercase());
+    cell_report::finish(&mut rep, cell, &outcome, &s, opts);
     rep
 }
 
-/// Every verdict for one cell's stream: spec cases, known deviations, exec.
-pub fn judge_cell(
-    cell: &Cell,
-    s: &stream::Stream,
-    cases: Option<&str>,
-    exec: Option<&str>,
-) -> Vec<oracle::Case> {
-    let selected = cases.map(|c| c.split(',').map(str::to_string).collect());
-    let mut out = oracle::judge(
-        &CellFacts {
-            aio: cell_has_aio(cell, s),
-            selected,
-        },
-        s,
-    );
-    oracle::apply_known(&mut out, &cell.arch.name, &oracle::known_deviations());
-    out.extend(oracle::judge_exec(s, exec));
-    out
-}
-
-/// Judges a saved report again from each cell's raw results.jsonl, with
-/// this build's oracle and known deviations (no VM is booted).
-pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
-    for c in &mut r.cells {
-        let path = c.artifacts.join("results.jsonl");
-        if !path.exists() {
-            continue; // a cell that never booted has nothing to judge
-        }
-        let s = stream::read_file(&path)?;
-        let kept: Vec<_> = c
-            .cases
-            .iter()
-            .filter(|k| k.id.starts_with("exec:") || k.id.starts_with("share:"))
-            .cloned()
-            .collect();
-        c.cases = judge_cell(&c.cell, &s, None, None);
-        c.cases.extend(kept);
-    }
-    Ok(r)
-}
-
-/// CONFIG_AIO of the cell's kernel: from the config we built, or for a
-/// prebuilt image from the presence of fs.aio-nr (R5-config).
-pub fn cell_has_aio(cell: &Cell, s: &stream::Stream) -> bool {
-    match cell.config.as_str() {
-        "aio-on" => true,
-        "aio-off" => false,
-        _ => s.hello.as_ref().is_some_and(|h| h.aio_nr_present),
-    }
-}
-
-/// A progress callback that can move into spawned tasks: (label, step).
-pub type SharedProgress = std::sync::Arc<dyn Fn(&str, &str) + Send + Sync>;
-
-/// How the matrix reports progress: a step per label, and each finished cell.
-#[derive(Clone)]
-pub struct Reporter {
-    pub step: SharedProgress,
-    pub cell_done: std::sync::Arc<dyn Fn() + Send + Sync>,
-}
-
-impl Reporter {
-    pub fn quiet() -> Self {
-        Reporter {
-            step: std::sync::Arc::new(|_: &str, _: &str| {}),
-            cell_done: std::sync::Arc::new(|| {}),
-        }
-    }
-}
+/// How the matrix reports progress: typed events (see progress.rs).
+pub type Reporter = crate::progress::Sink;
 
 /// Runs every cell (at most `jobs` VMs at once) and returns the report, or
 /// the partial report and the signal's name if SIGINT/SIGTERM came first.
@@ -486,11 +380,8 @@ pub async fn run_matrix(
             write_errors.clone(),
         );
         async move {
-            let step = progress.step.clone();
-            let prepared = prepare(&cells, &choice, &extra, accel, jobs, &move |l, s| {
-                step(l, s)
-            })
-            .await;
+            let step = progress.clone();
+            let prepared = prepare(&cells, &choice, &extra, accel, jobs, &move |e| step(e)).await;
             let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
             let mut set = tokio::task::JoinSet::new();
             for cell in cells {
@@ -503,21 +394,19 @@ pub async fn run_matrix(
                     opts.clone(),
                     progress.clone(),
                 );
-                (progress.step)(&cell.name, "queued");
+                progress(Event::step(&cell.name, "queued"));
                 set.spawn(async move {
                     let _permit = sem.acquire_owned().await;
-                    let step = progress.step.clone();
+                    let t0 = std::time::Instant::now();
+                    let step = progress.clone();
                     let rep = match prep {
-                        Ok(p) => run_cell(&cell, &p, &out, &opts, &move |l, s| step(l, s)).await,
-                        Err(e) => {
-                            (progress.step)(&cell.name, "error");
-                            empty_report(
-                                &cell,
-                                &out.join(cell.name.replace('/', "_")),
-                                CellStatus::Error,
-                                e,
-                            )
-                        }
+                        Ok(p) => run_cell(&cell, &p, &out, &opts, &move |e| step(e)).await,
+                        Err(e) => empty_report(
+                            &cell,
+                            &out.join(cell.name.replace('/', "_")),
+                            CellStatus::Error,
+                            e,
+                        ),
                     };
                     // On disk at once: a runner that dies loses only cells in flight.
                     let saved = std::fs::create_dir_all(&rep.artifacts)
@@ -531,8 +420,12 @@ pub async fn run_matrix(
                     if let Err(e) = saved {
                         write_errors.lock().unwrap().push(format!("{e:#}"));
                     }
+                    progress(Event::CellDone {
+                        name: cell.name.clone(),
+                        status: rep.status,
+                        secs: t0.elapsed().as_secs_f64(),
+                    });
                     done.lock().unwrap().push(rep);
-                    (progress.cell_done)();
                 });
             }
             while let Some(r) = set.join_next().await {
