@@ -4,6 +4,7 @@
 //! aio-max-nr from 1 to u64::MAX: record what happens, skip follow-ups
 //! that need a handle.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::aio::{self, Call};
@@ -16,6 +17,15 @@ use crate::sys;
 
 /// The nr_events used wherever the spec's example size will do.
 const NR: u32 = 128;
+
+/// NR, or less where aio-max-nr leaves less room, so the follow-ups of a
+/// successful call run in every cell (aio-max-nr 1 included).
+fn cell_nr() -> u32 {
+    match (aio_max_nr(), aio_nr()) {
+        (Some(m), Some(n)) => m.saturating_sub(n).clamp(1, u64::from(NR)) as u32,
+        _ => NR,
+    }
+}
 
 fn skipped(reason: &str) -> Obj {
     let mut o = Obj::new();
@@ -46,7 +56,12 @@ fn observed_call(nr: u32, initial: u64) -> Obj {
 
 /// setup.basic: the plain success path.
 pub fn setup_basic(_env: &Env, _sink: &Sink) -> Obj {
-    observed_call(NR, 0)
+    observed_call(cell_nr(), 0)
+}
+
+/// The spec's second example: io_setup(1024, &ctx).
+pub fn example_1024(_env: &Env, _sink: &Sink) -> Obj {
+    observed_call(1024, 0)
 }
 
 pub const SWEEP_STEPS: u32 = 14;
@@ -153,14 +168,15 @@ pub fn einval_nr_zero(_env: &Env, _sink: &Sink) -> Obj {
 /// io_setup with *ctxp still holding a live context's handle.
 pub fn einval_ctx_existing(_env: &Env, _sink: &Sink) -> Obj {
     let mut o = Obj::new();
-    let a = aio::setup(NR, 0);
+    let nr = cell_nr();
+    let a = aio::setup(nr, 0);
     o.obj("first", &a.common());
     if !a.ok() {
         o.null("second").str("skipped", "first io_setup failed");
         return o;
     }
     o.opt_u64("aio_nr_before", aio_nr());
-    let b = aio::setup(NR, a.handle);
+    let b = aio::setup(nr, a.handle);
     o.obj("second", &b.common())
         .opt_u64("aio_nr_after", aio_nr());
     if b.ok() && b.handle != a.handle {
@@ -173,23 +189,24 @@ pub fn einval_ctx_existing(_env: &Env, _sink: &Sink) -> Obj {
 }
 
 /// ret/errno of io_setup(NR, ptr) for a pointer the kernel must reject.
-fn call_at(ptr: *mut u64) -> sys::SysRet {
+fn call_at(nr: u32, ptr: *mut u64) -> sys::SysRet {
     // SAFETY: callers pass null, an unmapped or a read-only address: the
     // kernel can only fault on it, never modify memory Rust uses.
-    unsafe { sys::io_setup(NR, ptr) }
+    unsafe { sys::io_setup(nr, ptr) }
 }
 
-fn put_bad_pointer_call(o: &mut Obj, r: sys::SysRet) {
-    o.u64("nr_events", NR.into())
+fn put_bad_pointer_call(o: &mut Obj, nr: u32, r: sys::SysRet) {
+    o.u64("nr_events", nr.into())
         .i64("ret", r.ret)
         .i64("errno", r.errno.into());
 }
 
 pub fn efault_null(_env: &Env, _sink: &Sink) -> Obj {
     let mut o = Obj::new();
+    let nr = cell_nr();
     let before = aio_nr();
-    let r = call_at(std::ptr::null_mut());
-    put_bad_pointer_call(&mut o, r);
+    let r = call_at(nr, std::ptr::null_mut());
+    put_bad_pointer_call(&mut o, nr, r);
     o.opt_u64("aio_nr_before", before)
         .opt_u64("aio_nr_after", aio_nr());
     o
@@ -198,6 +215,7 @@ pub fn efault_null(_env: &Env, _sink: &Sink) -> Obj {
 pub fn efault_unmapped(env: &Env, _sink: &Sink) -> Obj {
     // Read first: nothing may allocate between munmap and the call, or the
     // allocator could map something at that address again.
+    let nr = cell_nr();
     let before = aio_nr();
     let page = match sys::mmap_anon(env.page_size, sys::PROT_READ | sys::PROT_WRITE) {
         Ok(p) => p,
@@ -207,9 +225,9 @@ pub fn efault_unmapped(env: &Env, _sink: &Sink) -> Obj {
     if let Err(e) = unsafe { sys::unmap(page, env.page_size) } {
         return skipped(&format!("munmap failed: errno {e}"));
     }
-    let r = call_at(page as *mut u64);
+    let r = call_at(nr, page as *mut u64);
     let mut o = Obj::new();
-    put_bad_pointer_call(&mut o, r);
+    put_bad_pointer_call(&mut o, nr, r);
     o.u64("addr", page as usize as u64)
         .opt_u64("aio_nr_before", before)
         .opt_u64("aio_nr_after", aio_nr());
@@ -223,9 +241,10 @@ pub fn efault_readonly(env: &Env, _sink: &Sink) -> Obj {
         Ok(p) => p,
         Err(e) => return skipped(&format!("mmap failed: errno {e}")),
     };
+    let nr = cell_nr();
     let maps_before = aio::aio_maps_count();
     let before = aio_nr();
-    let r = call_at(page as *mut u64);
+    let r = call_at(nr, page as *mut u64);
     // SAFETY: the page is mapped readable until the unmap below.
     let value = unsafe { std::ptr::read_volatile(page as *const u64) };
     let after = aio_nr();
@@ -233,7 +252,7 @@ pub fn efault_readonly(env: &Env, _sink: &Sink) -> Obj {
     // SAFETY: nothing references the page any more.
     let _ = unsafe { sys::unmap(page, env.page_size) };
     let mut o = Obj::new();
-    put_bad_pointer_call(&mut o, r);
+    put_bad_pointer_call(&mut o, nr, r);
     o.u64("handle", value)
         .opt_u64("aio_nr_before", before)
         .opt_u64("aio_nr_after", after)
@@ -312,6 +331,7 @@ pub fn eagain_boundary(_env: &Env, sink: &Sink) -> Obj {
 
 /// RLIMIT_AS at the current VmSize, so the ring mmap cannot fit.
 pub fn enomem_rlimit_as(_env: &Env, _sink: &Sink) -> Obj {
+    let nr = cell_nr();
     let before = aio_nr();
     let status = crate::files::read_text("/proc/self/status").unwrap_or_default();
     let vm_kb = match parse::kb_field(&status, "VmSize") {
@@ -323,7 +343,7 @@ pub fn enomem_rlimit_as(_env: &Env, _sink: &Sink) -> Obj {
     // From here until the limit is lifted nothing may allocate: growing
     // the heap would fail too (and abort the child).
     let set = sys::set_rlimit_as(limit, sys::RLIM_INFINITY);
-    let c = aio::setup(NR, 0);
+    let c = aio::setup(nr, 0);
     let restore = sys::set_rlimit_as(old.0, old.1);
     let mut o = Obj::new();
     c.put_common(&mut o);
@@ -341,22 +361,37 @@ pub fn enomem_rlimit_as(_env: &Env, _sink: &Sink) -> Obj {
 /// after 50 ms: whatever it held must be released, nothing may leak.
 pub fn eintr_sigkill(_env: &Env, _sink: &Sink) -> Obj {
     let before = aio_nr();
-    let out = child::run(Role::Step, Duration::from_millis(50), |_s| loop {
-        let _ = aio::setup(1, 0);
+    let out = child::run(Role::Step, Duration::from_millis(50), |s| {
+        // Report progress, so the parent knows contexts were made at all.
+        let mut made = 0u64;
+        loop {
+            if aio::setup(1, 0).ok() {
+                made += 1;
+                let mut g = Obj::new();
+                g.u64("setups_ok", made);
+                s.line(&g.to_json());
+            }
+        }
     });
     let mut o = Obj::new();
     o.opt_u64("aio_nr_before", before)
         .opt_u64("aio_nr_after", aio_nr())
         .str("grandchild_fate", &out.fate.label())
         .bool("killed_by_parent", out.timed_out);
+    if out.obs == "{}" {
+        o.u64("setups_ok", 0);
+    } else {
+        o.members_of(&out.obs);
+    }
     o
 }
 
 /// A grandchild sets up a context and exits without io_destroy.
 pub fn exit_releases(env: &Env, _sink: &Sink) -> Obj {
     let before = aio_nr();
+    let nr = cell_nr();
     let out = child::run(Role::Step, env.timeout, |s| {
-        let c = aio::setup(NR, 0);
+        let c = aio::setup(nr, 0);
         let mut g = Obj::new();
         g.obj("setup", &c.common())
             .opt_u64("aio_nr_during", aio_nr());
@@ -379,7 +414,7 @@ pub fn side_effect_destroy(_env: &Env, _sink: &Sink) -> Obj {
     let mut o = Obj::new();
     let before = aio_nr();
     let maps_before = aio::aio_maps_count();
-    let c = aio::setup(NR, 0);
+    let c = aio::setup(cell_nr(), 0);
     c.put_common(&mut o);
     o.opt_u64("aio_nr_before", before)
         .opt_u64("aio_nr_after_setup", aio_nr())
@@ -408,61 +443,72 @@ pub fn side_effect_destroy(_env: &Env, _sink: &Sink) -> Obj {
 }
 
 const MANY: usize = 600;
+/// Contexts destroyed one by one (each io_destroy waits for an RCU grace
+/// period); the rest go with the child's exit, where exit_aio() waits once.
+const EXPLICIT: usize = 3;
 
-/// Many small contexts in one process: the per-mm ioctx table has to grow.
-pub fn table_many(_env: &Env, sink: &Sink) -> Obj {
+fn distinct(v: &[u64]) -> u64 {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v.len() as u64
+}
+
+/// Many small contexts in one process: the per-mm ioctx table has to grow
+/// through every doubling up to 600 entries. A child makes them, so that
+/// its exit releases them all at once; the parent checks aio-nr after.
+pub fn table_many(env: &Env, _sink: &Sink) -> Obj {
     let before = aio_nr();
-    let mut handles: Vec<u64> = Vec::with_capacity(MANY);
-    let mut ids: Vec<u32> = Vec::with_capacity(MANY);
-    let mut first_failure = None;
-    for _ in 0..MANY {
-        let c = aio::setup(1, 0);
-        if !c.ok() {
-            first_failure = Some(c);
-            break;
+    let out = child::run(Role::Step, env.timeout, |s| {
+        let mut handles: Vec<u64> = Vec::with_capacity(MANY);
+        let mut ids: Vec<u64> = Vec::with_capacity(MANY);
+        let mut first_failure = None;
+        for _ in 0..MANY {
+            let c = aio::setup(1, 0);
+            if !c.ok() {
+                first_failure = Some(c);
+                break;
+            }
+            handles.push(c.handle);
+            if let Some(r) = aio::ring_of_fresh_handle(&c) {
+                ids.push(r.id.into());
+            }
         }
-        handles.push(c.handle);
-        if let Some(r) = aio::ring_of_fresh_handle(&c) {
-            ids.push(r.id);
+        let mut o = Obj::new();
+        o.u64("requested", MANY as u64)
+            .u64("created", handles.len() as u64)
+            .u64("distinct_handles", distinct(&handles))
+            .u64("distinct_ring_ids", distinct(&ids))
+            .opt_u64("aio_nr_with_all", aio_nr());
+        match first_failure {
+            Some(c) => {
+                let mut f = Obj::new();
+                f.u64("index", handles.len() as u64)
+                    .i64("ret", c.ret)
+                    .i64("errno", c.errno.into());
+                o.obj("first_failure", &f)
+            }
+            None => o.null("first_failure"),
+        };
+        let mut failures = 0u64;
+        let explicit = handles.len().min(EXPLICIT);
+        for &h in handles.iter().rev().take(explicit) {
+            if aio::destroy(h).ret != 0 {
+                failures += 1;
+            }
         }
-    }
-    let with_all = aio_nr();
-    let created = handles.len() as u64;
-    let distinct = |v: &[u64]| {
-        let mut v = v.to_vec();
-        v.sort_unstable();
-        v.dedup();
-        v.len() as u64
-    };
-    let ids: Vec<u64> = ids.into_iter().map(u64::from).collect();
+        o.u64("explicit_destroys", explicit as u64)
+            .u64("explicit_destroy_failures", failures)
+            .opt_u64("aio_nr_after_explicit", aio_nr());
+        s.line(&o.to_json());
+    });
     let mut o = Obj::new();
-    o.u64("requested", MANY as u64)
-        .u64("created", created)
-        .u64("distinct_handles", distinct(&handles))
-        .u64("distinct_ring_ids", distinct(&ids));
-    match first_failure {
-        Some(c) => {
-            let mut f = Obj::new();
-            f.u64("index", created)
-                .i64("ret", c.ret)
-                .i64("errno", c.errno.into());
-            o.obj("first_failure", &f)
-        }
-        None => o.null("first_failure"),
-    };
     o.opt_u64("aio_nr_before", before)
-        .opt_u64("aio_nr_with_all", with_all);
-    // Each io_destroy waits for an RCU grace period, so destroying them all
-    // can take seconds under TCG: keep what we have if that times out.
-    sink.line(&o.to_json());
-    let mut destroy_failures = 0u64;
-    for &h in &handles {
-        if aio::destroy(h).ret != 0 {
-            destroy_failures += 1;
-        }
+        .str("child_fate", &out.label())
+        .opt_u64("aio_nr_after_exit", aio_nr());
+    if out.obs != "{}" {
+        o.members_of(&out.obs);
     }
-    o.u64("destroy_failures", destroy_failures)
-        .opt_u64("aio_nr_after_destroy_all", aio_nr());
     o
 }
 
@@ -470,7 +516,8 @@ pub fn table_many(_env: &Env, sink: &Sink) -> Obj {
 /// ring mapping, if fork copied it) versus the parent's.
 pub fn fork_child_use(env: &Env, _sink: &Sink) -> Obj {
     let mut o = Obj::new();
-    let a = aio::setup(NR, 0);
+    let nr = cell_nr();
+    let a = aio::setup(nr, 0);
     o.obj("setup", &a.common());
     if !a.ok() {
         o.str("skipped", "io_setup failed; no handle to share");
@@ -494,6 +541,230 @@ pub fn fork_child_use(env: &Env, _sink: &Sink) -> Obj {
         .opt_str("parent_maps_line", aio::maps_line(h).as_deref());
     aio::put_sysret(&mut o, "parent_destroy", aio::destroy(h));
     o.opt_u64("aio_nr_after_parent_destroy", aio_nr());
+    o.obj("thread", &thread_use(nr));
+    o
+}
+
+/// A thread (clone with CLONE_VM: the same mm) destroys a context its
+/// process made; the process then finds it gone.
+fn thread_use(nr: u32) -> Obj {
+    let mut t = Obj::new();
+    let before = aio_nr();
+    let b = aio::setup(nr, 0);
+    t.obj("setup", &b.common()).opt_u64("aio_nr_before", before);
+    if b.ok() {
+        let h = b.handle;
+        match std::thread::spawn(move || aio::destroy(h)).join() {
+            Ok(d) => aio::put_sysret(&mut t, "thread_destroy", d),
+            Err(_) => {
+                t.str("thread_error", "the thread panicked");
+            }
+        }
+        aio::put_sysret(&mut t, "again_destroy", aio::destroy(h));
+    }
+    t.opt_u64("aio_nr_after", aio_nr());
+    t
+}
+
+/// ENOMEM and EAGAIN both apply: RLIMIT_AS leaves no room for the ring
+/// and aio_nr + nr_events exceeds aio-max-nr (with nr_events itself within
+/// it). Which error the kernel gives is recorded.
+pub fn enomem_vs_eagain(_env: &Env, _sink: &Sink) -> Obj {
+    let (max, n0) = match (aio_max_nr(), aio_nr()) {
+        (Some(m), Some(n)) => (m, n),
+        _ => return skipped("fs.aio-max-nr or fs.aio-nr absent"),
+    };
+    let hold_nr = max.saturating_sub(n0).min(u64::from(NR)) as u32;
+    if hold_nr == 0 {
+        return skipped("aio-max-nr already reached: nothing to hold");
+    }
+    let hold = aio::setup(hold_nr, 0);
+    let held = aio_nr();
+    let mut o = Obj::new();
+    o.obj("hold", &hold.common());
+    // Over the limit by one event, and below D1's 4194304 (EINVAL first).
+    let nr = match held.and_then(|h| max.checked_sub(h)).map(|room| room + 1) {
+        Some(nr) if nr <= 4_194_304 => nr as u32,
+        _ => {
+            if hold.ok() {
+                let _ = aio::destroy(hold.handle);
+            }
+            o.str(
+                "skipped",
+                "aio-max-nr too large to reach with one call below 4194304 events",
+            );
+            return o;
+        }
+    };
+    let status = crate::files::read_text("/proc/self/status").unwrap_or_default();
+    let vm_kb = match parse::kb_field(&status, "VmSize") {
+        Some(kb) => kb,
+        None => return skipped("VmSize not found in /proc/self/status"),
+    };
+    let old = sys::get_rlimit_as().unwrap_or((sys::RLIM_INFINITY, sys::RLIM_INFINITY));
+    // Nothing may allocate while the limit is set (see enomem_rlimit_as).
+    let set = sys::set_rlimit_as(vm_kb.saturating_mul(1024), sys::RLIM_INFINITY);
+    let c = aio::setup(nr, 0);
+    let _ = sys::set_rlimit_as(old.0, old.1);
+    let mut call = c.common();
+    call.opt_u64("aio_nr_before", held)
+        .opt_u64("aio_nr_after", aio_nr());
+    if c.ok() {
+        aio::put_sysret(&mut call, "destroy", aio::destroy(c.handle));
+    }
+    o.i64("setrlimit_errno", i64::from(set.err().unwrap_or(0)))
+        .obj("call", &call);
+    if hold.ok() {
+        aio::put_sysret(&mut o, "hold_destroy", aio::destroy(hold.handle));
+    }
+    o
+}
+
+static SIGNALS: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn count_signal(_sig: std::os::raw::c_int) {
+    SIGNALS.fetch_add(1, Ordering::Relaxed);
+}
+
+/// io_setup(1) in a loop while SIGALRM (caught, non-fatal) arrives every
+/// 200 us: the spec says only fatal signals interrupt it.
+pub fn signal_nonfatal(env: &Env, _sink: &Sink) -> Obj {
+    let out = child::run(Role::Step, env.timeout, |s| {
+        sys::set_handler(sys::SIGALRM, count_signal);
+        let timer = sys::interval_timer(Duration::from_micros(200));
+        let (mut calls, mut eintr, mut other) = (0u64, 0u64, 0u64);
+        let start = std::time::Instant::now();
+        // Contexts are not destroyed (that waits for RCU): exit frees them.
+        while calls < 200 && start.elapsed() < Duration::from_millis(300) {
+            let c = aio::setup(1, 0);
+            calls += 1;
+            match c.errno {
+                _ if c.ok() => {}
+                4 => eintr += 1,
+                11 => {} // aio-max-nr reached
+                _ => other += 1,
+            }
+        }
+        let _ = sys::interval_timer(Duration::ZERO);
+        let mut g = Obj::new();
+        g.u64("signals", SIGNALS.load(Ordering::Relaxed))
+            .u64("calls", calls)
+            .u64("eintr", eintr)
+            .u64("other_errors", other)
+            .i64("timer_errno", i64::from(timer.err().unwrap_or(0)));
+        s.line(&g.to_json());
+    });
+    let mut o = Obj::new();
+    o.str("grandchild_fate", &out.label())
+        .raw("grandchild", &out.obs);
+    o
+}
+
+/// mremap(2) of the ring: growing it (VM_DONTEXPAND), moving it with
+/// MREMAP_DONTUNMAP, and moving it whole to a new address, after which
+/// the context answers at the new address only.
+pub fn ring_mremap(_env: &Env, _sink: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let c = aio::setup(cell_nr(), 0);
+    o.obj("setup", &c.common());
+    if !c.ok() {
+        return o;
+    }
+    let h = c.handle;
+    let size = match parse::maps_covering(&crate::files::self_maps(), h) {
+        Some(e) => (e.end - e.start) as usize,
+        None => {
+            o.str("error", "no mapping covers the handle");
+            return o;
+        }
+    };
+    o.u64("ring_bytes", size as u64);
+    let put = |o: &mut Obj, k: &str, r: Result<u64, i32>| {
+        let mut x = Obj::new();
+        match r {
+            Ok(_) => x.i64("ret", 0).i64("errno", 0),
+            Err(e) => x.i64("ret", -1).i64("errno", e.into()),
+        };
+        o.obj(k, &x);
+    };
+    // SAFETY (all three): nothing in Rust points into the ring mapping.
+    let grow = unsafe { sys::remap(h, size, size + 4096, 0, 0) };
+    put(&mut o, "grow", grow);
+    let keep = unsafe {
+        sys::remap(
+            h,
+            size,
+            size,
+            sys::MREMAP_MAYMOVE | sys::MREMAP_DONTUNMAP,
+            0,
+        )
+    };
+    put(&mut o, "dontunmap", keep);
+    let dst = match sys::mmap_anon(size, sys::PROT_READ) {
+        Ok(p) => p as usize as u64,
+        Err(e) => {
+            o.i64("reserve_errno", e.into());
+            return o;
+        }
+    };
+    let moved = unsafe { sys::remap(h, size, size, sys::MREMAP_MAYMOVE | sys::MREMAP_FIXED, dst) };
+    put(&mut o, "move", moved);
+    let at = moved.unwrap_or(h);
+    o.bool("moved_to_requested", moved == Ok(dst));
+    let before = aio_nr();
+    aio::put_sysret(&mut o, "old_destroy", aio::destroy(h));
+    aio::put_sysret(&mut o, "new_destroy", aio::destroy(at));
+    o.opt_u64("aio_nr_before_destroy", before)
+        .opt_u64("aio_nr_after_destroy", aio_nr());
+    o
+}
+
+/// The kernel's default vm.max_map_count, restored after the experiment.
+const DEFAULT_MAX_MAP_COUNT: &str = "65530";
+const MAX_MAP_COUNT: &str = "/proc/sys/vm/max_map_count";
+
+pub fn restore_max_map_count() {
+    let _ = crate::files::write_str(MAX_MAP_COUNT, DEFAULT_MAX_MAP_COUNT);
+}
+
+/// vm.max_map_count one below this process's mappings (do_mmap refuses
+/// once map_count > max_map_count): the ring mapping of the very first
+/// io_setup(1) cannot be made, so it must fail cleanly, with ENOMEM, even
+/// where aio-max-nr leaves room for one context only.
+pub fn max_map_count(_env: &Env, _sink: &Sink) -> Obj {
+    if aio_max_nr().is_none() {
+        return skipped("fs.aio-max-nr absent (CONFIG_AIO=n)");
+    }
+    let maps = crate::files::self_maps().lines().count() as u64;
+    let limit = maps.saturating_sub(1);
+    const TRIES: usize = 8;
+    // Everything that could need a new mapping is allocated up front.
+    let mut calls: Vec<(aio::Call, Option<u64>, Option<u64>)> = Vec::with_capacity(TRIES);
+    let mut text = String::with_capacity(32);
+    text.push_str(&limit.to_string());
+    if let Err(e) = crate::files::write_str(MAX_MAP_COUNT, &text) {
+        return skipped(&format!("cannot write {MAX_MAP_COUNT}: errno {e}"));
+    }
+    for _ in 0..TRIES {
+        let before = aio_nr();
+        let c = aio::setup(1, 0);
+        let after = aio_nr();
+        calls.push((c, before, after));
+        if !c.ok() {
+            break;
+        }
+    }
+    restore_max_map_count();
+    let mut o = Obj::new();
+    o.u64("maps_at_start", maps).u64("max_map_count", limit);
+    let mut arr = Arr::new();
+    for (c, b, a) in &calls {
+        let mut x = c.common();
+        x.opt_u64("aio_nr_before", *b).opt_u64("aio_nr_after", *a);
+        arr.push_obj(&x);
+    }
+    // The contexts go with this process's exit.
+    o.raw("calls", &arr.to_json());
     o
 }
 

@@ -109,25 +109,35 @@ pub fn fail_nth(env: &Env, sink: &Sink) -> Obj {
             return o;
         }
     };
-    let snapshot = |steps: &Arr, stopped: Option<&str>| {
+    // stop: "exhausted" (io_setup made fewer than k allocations: every one
+    // was failed once), "limit" (MAX_NTH reached first) or "error".
+    let snapshot = |steps: &Arr, stop: Option<(&str, &str)>| {
         let mut o = Obj::new();
         o.obj("setup", &setup)
             .raw("steps", &steps.to_json())
-            .opt_str("stopped", stopped);
+            .opt_str("stop", stop.map(|s| s.0))
+            .opt_str("stopped", stop.map(|s| s.1));
         o
     };
     let mut steps = Arr::new();
+    let mut stop = "limit";
     let mut stopped = format!("reached the limit of {MAX_NTH} steps");
+    let nr = match (files::aio_max_nr(), aio_nr()) {
+        (Some(m), Some(n)) => m.saturating_sub(n).clamp(1, u64::from(NR)) as u32,
+        _ => NR,
+    };
     for k in 1..=MAX_NTH {
         // Everything that allocates happens before arming fail-nth: the
         // kernel counts every fault-injectable allocation of this task.
         let k_text = k.to_string();
         let before = aio_nr();
+        let maps_before = aio::aio_maps_count();
         if let Err(e) = put(&f, k_text.as_bytes()) {
+            stop = "error";
             stopped = format!("writing {k} to fail-nth failed: errno {e}");
             break;
         }
-        let c = aio::setup(NR, 0);
+        let c = aio::setup(nr, 0);
         // Read into a stack buffer and disarm before allocating anything:
         // if io_setup made fewer than k allocations, fail-nth is still armed
         // and would hit our own heap growth instead.
@@ -143,27 +153,28 @@ pub fn fail_nth(env: &Env, sink: &Sink) -> Obj {
         c.put_common(&mut step);
         step.opt_u64("fail_nth_after", left_n)
             .opt_u64("aio_nr_before", before)
-            .opt_u64("aio_nr_after", aio_nr());
-        if c.ok() {
-            aio::put_sysret(&mut step, "destroy", aio::destroy(c.handle));
-        } else {
-            step.null("destroy_ret").null("destroy_errno");
-        }
+            .opt_u64("aio_nr_after", aio_nr())
+            .u64("aio_maps_before", maps_before)
+            .u64("aio_maps_after", aio::aio_maps_count());
+        // A tolerated failure must still give a working context.
+        aio::put_success_details(&mut step, &c);
         steps.push_obj(&step);
         sink.line(&snapshot(&steps, None).to_json());
         match left_n {
             Some(0) => {}
             Some(_) => {
+                stop = "exhausted";
                 stopped = format!("fail-nth not consumed at k={k}: io_setup made fewer than k injectable allocations");
                 break;
             }
             None => {
+                stop = "error";
                 stopped = format!("fail-nth unreadable after k={k}: {left:?}");
                 break;
             }
         }
     }
-    snapshot(&steps, Some(&stopped))
+    snapshot(&steps, Some((stop, &stopped)))
 }
 
 /// Undoes the failslab arming (also run by PID 1 after the experiment, in
@@ -200,9 +211,13 @@ pub fn failslab(env: &Env, _sink: &Sink) -> Obj {
         o.str("skipped", "could not configure failslab");
         return o;
     }
+    let nr = match (files::aio_max_nr(), aio_nr()) {
+        (Some(m), Some(n)) => m.saturating_sub(n).clamp(1, u64::from(NR)) as u32,
+        _ => NR,
+    };
     let before = aio_nr();
     let on = put(&mif, b"1");
-    let c = aio::setup(NR, 0);
+    let c = aio::setup(nr, 0);
     let off = put(&mif, b"0");
     let times_after = times.as_ref().and_then(read_once);
     let mut restore = Obj::new();

@@ -46,6 +46,7 @@ const fn exp(id: &'static str, slots: u32, body: fn(&Env, &Sink) -> Obj) -> Expe
 
 pub const EXPERIMENTS: &[Experiment] = &[
     exp("setup.basic", 1, cases::setup_basic),
+    exp("example.1024", 1, cases::example_1024),
     exp("nr.sweep", cases::SWEEP_STEPS + 1, cases::nr_sweep),
     exp("einval.ctx-nonzero", 1, cases::einval_ctx_nonzero),
     exp("einval.ctx-existing", 1, cases::einval_ctx_existing),
@@ -56,6 +57,7 @@ pub const EXPERIMENTS: &[Experiment] = &[
     exp("eagain.exceeds-max", 1, cases::eagain_exceeds_max),
     exp("eagain.boundary", 1, cases::eagain_boundary),
     exp("enomem.rlimit-as", 1, cases::enomem_rlimit_as),
+    exp("enomem.vs-eagain", 1, cases::enomem_vs_eagain),
     exp("enomem.fail-nth", 2, faultinj::fail_nth),
     Experiment {
         id: "enomem.failslab",
@@ -64,10 +66,18 @@ pub const EXPERIMENTS: &[Experiment] = &[
         cleanup: Some(faultinj::disarm_failslab),
     },
     exp("eintr.sigkill", 2, cases::eintr_sigkill),
+    exp("signal.nonfatal", 2, cases::signal_nonfatal),
     exp("side-effect.exit-releases", 2, cases::exit_releases),
     exp("side-effect.destroy", 1, cases::side_effect_destroy),
-    exp("table.many", 3, cases::table_many),
+    exp("table.many", 2, cases::table_many),
     exp("fork.child-use", 2, cases::fork_child_use),
+    exp("ring.mremap", 1, cases::ring_mremap),
+    Experiment {
+        id: "limit.max-map-count",
+        slots: 1,
+        body: cases::max_map_count,
+        cleanup: Some(cases::restore_max_map_count),
+    },
 ];
 
 /// Patterns that select no experiment (probably typos), for a log record.

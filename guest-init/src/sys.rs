@@ -131,6 +131,68 @@ extern "C" {
     fn chdir(path: *const c_char) -> c_int;
     fn execv(path: *const c_char, argv: *const *const c_char) -> c_int;
     fn signal(sig: c_int, handler: usize) -> usize;
+    fn setitimer(which: c_int, new: *const Itimerval, old: *mut Itimerval) -> c_int;
+    fn mremap(old: *mut c_void, old_len: usize, new_len: usize, flags: c_int, ...) -> *mut c_void;
+}
+
+pub const MREMAP_MAYMOVE: c_int = 1;
+pub const MREMAP_FIXED: c_int = 2;
+pub const MREMAP_DONTUNMAP: c_int = 4;
+
+/// mremap(2): the new address, or the errno.
+///
+/// # Safety
+/// No live Rust reference may point into the old range (it may move or
+/// vanish), nor into `[to, to + new_len)` with MREMAP_FIXED.
+pub unsafe fn remap(
+    from: u64,
+    old_len: usize,
+    new_len: usize,
+    flags: c_int,
+    to: u64,
+) -> Result<u64, i32> {
+    let p = mremap(
+        from as usize as *mut c_void,
+        old_len,
+        new_len,
+        flags,
+        to as usize as *mut c_void,
+    );
+    if p as isize == -1 {
+        Err(errno())
+    } else {
+        Ok(p as usize as u64)
+    }
+}
+
+/// struct itimerval: two struct timevals of (long, long) on LP64.
+#[repr(C)]
+struct Itimerval {
+    interval: [i64; 2],
+    value: [i64; 2],
+}
+
+pub const SIGALRM: c_int = 14;
+const ITIMER_REAL: c_int = 0;
+
+/// Installs `handler` for `sig` (glibc's BSD semantics: SA_RESTART).
+pub fn set_handler(sig: c_int, handler: extern "C" fn(c_int)) {
+    // SAFETY: the handler is a plain extern "C" fn; callers keep it
+    // async-signal-safe (atomics only).
+    unsafe {
+        signal(sig, handler as usize);
+    }
+}
+
+/// SIGALRM every `every` (0 stops it).
+pub fn interval_timer(every: Duration) -> Result<(), i32> {
+    let tv = [every.as_secs() as i64, i64::from(every.subsec_micros())];
+    let t = Itimerval {
+        interval: tv,
+        value: tv,
+    };
+    // SAFETY: t is a valid itimerval; the old value is not wanted.
+    check(unsafe { setitimer(ITIMER_REAL, &t, std::ptr::null_mut()) }).map(|_| ())
 }
 
 /// errno of the last failed libc call (read immediately after it).

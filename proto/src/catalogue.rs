@@ -24,8 +24,10 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             "notes.handle-is-ring",
             "notes.capacity",
             "constraint.CONFIG_AIO.enosys",
+            "side-effect.reversible.io_destroy",
         ],
     ),
+    e("example.1024", &["examples.io_setup-1024"]),
     e("nr.sweep", &["param.nr_events.range/"]),
     e("einval.ctx-nonzero", &["error.EINVAL.ctxp-nonzero"]),
     e("einval.ctx-existing", &["error.EINVAL.ctxp-existing"]),
@@ -39,9 +41,11 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         &["constraint.aio-max-nr.over", "constraint.aio-max-nr.exact"],
     ),
     e("enomem.rlimit-as", &["error.ENOMEM.rlimit-as"]),
+    e("enomem.vs-eagain", &["error.ENOMEM-or-EAGAIN.both-limits"]),
     e("enomem.fail-nth", &["error.ENOMEM.fail-nth"]),
     e("enomem.failslab", &["error.ENOMEM.failslab"]),
     e("eintr.sigkill", &["error.EINTR.sigkill-leaves-no-trace"]),
+    e("signal.nonfatal", &["signal.nonfatal-does-not-interrupt"]),
     e(
         "side-effect.exit-releases",
         &["state-trans.process-exit-releases"],
@@ -51,7 +55,21 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         &["side-effect.vma.removed-by-io_destroy"],
     ),
     e("table.many", &["constraint.per-process.table-grows"]),
-    e("fork.child-use", &["long-desc.not-shared-across-processes"]),
+    e(
+        "fork.child-use",
+        &[
+            "long-desc.not-shared-across-processes",
+            "long-desc.shared-by-clone-vm-thread",
+        ],
+    ),
+    e(
+        "ring.mremap",
+        &[
+            "side-effect.vma.mremap-moves-handle",
+            "side-effect.vma.dontexpand",
+        ],
+    ),
+    e("limit.max-map-count", &["error.ENOMEM.max-map-count"]),
 ];
 
 /// Experiment ids that are not in the catalogue but may appear in a

@@ -116,6 +116,7 @@ async fn probe_kvm(arch: &Arch, kernel: &Path, initrd: &Path) -> Result<Decision
         }
         .to_words(),
         cpus: 1,
+        max_cpus: None,
         mem_mb: 256,
         accel: Accel::Kvm,
         // A KVM boot of these kernels takes well under a second; TCG is the

@@ -45,6 +45,7 @@ fn spec_for(cell: &Cell, p: &Prepared, mode: Mode, dir: &Path) -> VmSpec {
         initrd: p.initrd.clone(),
         cmdline,
         cpus: cell.cpus,
+        max_cpus: cell.maxcpus,
         mem_mb: cell.mem_mb,
         accel: p.accel.accel,
         timeout: Duration::from_secs(cell.timeout_s),

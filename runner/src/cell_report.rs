@@ -157,11 +157,13 @@ pub fn judge_cell(
         &CellFacts {
             aio: cell_has_aio(cell, s),
             selected,
+            arch: cell.arch.name.clone(),
+            mem_mb: cell.mem_mb,
+            cpus: cell.cpus,
         },
         s,
     );
     skip_unknown_config(cell, &mut out);
-    oracle::apply_known(&mut out, &cell.arch.name, &oracle::known_deviations());
     out.extend(oracle::judge_exec(s, exec));
     out
 }

@@ -239,6 +239,7 @@ mod tests {
             config: "aio-on".into(),
             aio_max_nr: None,
             cpus: 2,
+            maxcpus: None,
             mem_mb: 512,
             timeout_s: 1,
             index: 0,

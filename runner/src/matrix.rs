@@ -19,6 +19,10 @@ pub struct Cell {
     /// kernel default.
     pub aio_max_nr: Option<u64>,
     pub cpus: u32,
+    /// Possible CPUs (`-smp cpus,maxcpus=M`): num_possible_cpus() in the
+    /// guest; None means the same as `cpus`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maxcpus: Option<u32>,
     pub mem_mb: u32,
     pub timeout_s: u64,
     /// Position in the full matrix: shards and merges keep this order.
@@ -37,6 +41,7 @@ pub struct Axes {
     pub configs: Vec<String>,
     pub aio_max_nr: Vec<Option<u64>>,
     pub cpus: Vec<u32>,
+    pub maxcpus: Vec<Option<u32>>,
     pub mem_mb: Vec<u32>,
     pub timeout_s: u64,
 }
@@ -49,6 +54,7 @@ impl Axes {
             configs: vec!["aio-on".into(), "aio-off".into()],
             aio_max_nr: vec![None],
             cpus: vec![2],
+            maxcpus: vec![None],
             mem_mb: vec![512],
             timeout_s: 120,
         }
@@ -59,15 +65,21 @@ impl Axes {
         for a in &self.arches {
             for c in &self.configs {
                 for m in &self.aio_max_nr {
-                    for &cpus in &self.cpus {
+                    for (&cpus, &maxcpus) in self
+                        .cpus
+                        .iter()
+                        .flat_map(|c| self.maxcpus.iter().map(move |m| (c, m)))
+                    {
                         for &mem in &self.mem_mb {
                             let max = m.map_or("maxdefault".to_string(), |v| format!("max{v}"));
+                            let possible = maxcpus.map_or(String::new(), |p| format!("-{p}"));
                             out.push(Cell {
-                                name: format!("{}/{c}/{max}/cpu{cpus}/mem{mem}", a.name),
+                                name: format!("{}/{c}/{max}/cpu{cpus}{possible}/mem{mem}", a.name),
                                 arch: a.clone(),
                                 config: c.clone(),
                                 aio_max_nr: *m,
                                 cpus,
+                                maxcpus,
                                 mem_mb: mem,
                                 timeout_s: self.timeout_s,
                                 index: out.len(),
@@ -127,6 +139,9 @@ pub struct FileAxes {
     pub aio_max_nr: Vec<MaxNr>,
     #[serde(default)]
     pub cpus: Vec<u32>,
+    /// Possible CPUs, 1..=64 (the kernels' NR_CPUS), at least `cpus`.
+    #[serde(default)]
+    pub maxcpus: Vec<u32>,
     #[serde(default)]
     pub mem: Vec<u32>,
 }
@@ -161,6 +176,7 @@ pub struct Match {
     pub config: Option<String>,
     pub aio_max_nr: Option<MaxNr>,
     pub cpus: Option<u32>,
+    pub maxcpus: Option<u32>,
     pub mem: Option<u32>,
 }
 
@@ -182,6 +198,7 @@ impl Match {
                 .as_ref()
                 .is_none_or(|m| m.value().ok() == Some(c.aio_max_nr))
             && self.cpus.is_none_or(|x| x == c.cpus)
+            && self.maxcpus.is_none_or(|x| Some(x) == c.maxcpus)
             && self.mem.is_none_or(|x| x == c.mem_mb)
     }
 }
@@ -212,11 +229,19 @@ impl MatrixFile {
         if !a.mem.is_empty() {
             axes.mem_mb = a.mem.clone();
         }
+        if let Some(m) = a.maxcpus.iter().find(|&&m| m == 0 || m > 64) {
+            bail!("maxcpus {m}: must be 1..=64 (the kernels' NR_CPUS)");
+        }
+        if !a.maxcpus.is_empty() {
+            axes.maxcpus = a.maxcpus.iter().map(|&m| Some(m)).collect();
+        }
         axes.timeout_s = self.timeout;
         let mut cells: Vec<Cell> = axes
             .cells()
             .into_iter()
             .filter(|c| !self.exclude.iter().any(|e| e.matches(c)))
+            // Fewer possible than online CPUs is no machine at all.
+            .filter(|c| c.maxcpus.is_none_or(|m| m >= c.cpus))
             .collect();
         if cells.is_empty() {
             bail!("the matrix has no cells left after excludes");
@@ -308,6 +333,23 @@ mod tests {
             .all(|c| c.timeout_s == if c.arch.name == "arm64" { 7 } else { 60 }));
         assert!(cells.iter().enumerate().all(|(i, c)| c.index == i));
         assert!(toml::from_str::<MatrixFile>("[axes]\nbogus = 1").is_err());
+    }
+
+    #[test]
+    fn maxcpus_axis_names_cells_and_is_bounded() {
+        let f: MatrixFile = toml::from_str(include_str!("../../matrices/maxcpus.toml")).unwrap();
+        let cells = f.cells().unwrap();
+        assert_eq!(cells.len(), 2);
+        assert!(cells
+            .iter()
+            .all(|c| c.maxcpus == Some(64) && c.name.contains("/cpu1-64/")));
+        let f: MatrixFile = toml::from_str("[axes]\ncpus = [1, 4]\nmaxcpus = [2]").unwrap();
+        assert!(
+            f.cells().unwrap().iter().all(|c| c.cpus == 1),
+            "maxcpus below cpus is dropped"
+        );
+        let f: MatrixFile = toml::from_str("[axes]\nmaxcpus = [65]").unwrap();
+        assert!(f.cells().unwrap_err().to_string().contains("maxcpus 65"));
     }
 
     #[test]

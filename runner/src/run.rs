@@ -304,6 +304,7 @@ pub async fn run_cell(
         initrd: prep.initrd.clone(),
         cmdline: guest_cmdline(cell, opts),
         cpus: cell.cpus,
+        max_cpus: cell.maxcpus,
         mem_mb: cell.mem_mb,
         accel: prep.accel.accel,
         timeout: Duration::from_secs(cell.timeout_s),

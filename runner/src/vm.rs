@@ -33,6 +33,8 @@ pub struct VmSpec {
     /// Extra kernel command-line words (kmatrix.* parameters).
     pub cmdline: Vec<String>,
     pub cpus: u32,
+    /// Possible CPUs (hot-pluggable beyond `cpus`), if more.
+    pub max_cpus: Option<u32>,
     pub mem_mb: u32,
     pub accel: Accel,
     pub timeout: Duration,
@@ -92,18 +94,22 @@ impl VmSpec {
         append.extend(m.kernel_words());
         append.extend(self.cmdline.iter().cloned());
         let mut c = Command::new(&a.qemu);
+        // The virt machine's default GICv2 stops at 8 CPUs.
+        let gic = match self.max_cpus {
+            Some(n) if n > 8 && m.qemu_machine.starts_with("virt") => ",gic-version=3",
+            _ => "",
+        };
         c.args([
             "-machine",
-            &format!("{},accel={accel}", m.qemu_machine),
+            &format!("{},accel={accel}{gic}", m.qemu_machine),
             "-cpu",
             cpu,
         ]);
-        c.args([
-            "-smp",
-            &self.cpus.to_string(),
-            "-m",
-            &self.mem_mb.to_string(),
-        ]);
+        let smp = match self.max_cpus {
+            Some(m) => format!("{},maxcpus={m}", self.cpus),
+            None => self.cpus.to_string(),
+        };
+        c.args(["-smp", &smp, "-m", &self.mem_mb.to_string()]);
         c.args([
             "-nodefaults",
             "-no-user-config",

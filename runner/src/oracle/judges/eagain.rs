@@ -1,0 +1,59 @@
+//! EAGAIN: nr_events above aio-max-nr, and the aio_nr + nr_events boundary.
+
+use crate::oracle::obs::{Obs, Res};
+use crate::oracle::{CaseDef, Ctx, Judge};
+
+pub const EXCEEDS_MAX: Judge = Judge {
+    experiment: "eagain.exceeds-max",
+    only: None,
+    cases: &[CaseDef {
+        id: "error.EAGAIN.exceeds-aio-max-nr",
+        clauses: &["error:EAGAIN"],
+    }],
+    run: |c, o| {
+        if super::guest_skipped(c, o)? {
+            return Ok(());
+        }
+        let checks = super::spec_call_checks(c, o)?;
+        c.case("error.EAGAIN.exceeds-aio-max-nr", checks);
+        Ok(())
+    },
+};
+
+pub const BOUNDARY: Judge = Judge {
+    experiment: "eagain.boundary",
+    only: None,
+    cases: &[
+        CaseDef {
+            id: "constraint.aio-max-nr.over",
+            clauses: &[
+                "constraint:System-wide AIO limit (aio-max-nr)",
+                "error:EAGAIN",
+            ],
+        },
+        CaseDef {
+            id: "constraint.aio-max-nr.exact",
+            clauses: &["constraint:System-wide AIO limit (aio-max-nr)"],
+        },
+    ],
+    run: boundary,
+};
+
+fn boundary(c: &mut Ctx, o: &Obs) -> Res<()> {
+    if super::guest_skipped(c, o)? {
+        return Ok(());
+    }
+    for (id, key) in [
+        ("constraint.aio-max-nr.over", "over"),
+        ("constraint.aio-max-nr.exact", "exact"),
+    ] {
+        let call = o.obj(key)?;
+        if let Some(why) = super::skipped(&call)? {
+            c.skip(id, why);
+            continue;
+        }
+        let checks = super::spec_call_checks(c, &call)?;
+        c.case(id, checks);
+    }
+    Ok(())
+}

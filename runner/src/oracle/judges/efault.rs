@@ -1,0 +1,68 @@
+//! EFAULT: a null, an unmapped and a read-only *ctxp.
+
+use super::aio_nr_check;
+use crate::oracle::obs::{Obs, Res};
+use crate::oracle::{CaseDef, Check, Ctx, Judge};
+
+fn bad_pointer(c: &mut Ctx, o: &Obs, id: &str, readonly: bool) -> Res<()> {
+    if super::guest_skipped(c, o)? {
+        return Ok(());
+    }
+    let nr = o.u64("nr_events")?;
+    let before = c.aio_nr(o, "aio_nr_before")?;
+    let after = c.aio_nr(o, "aio_nr_after")?;
+    // A read-only page holding 0 passes get_user; the spec's EFAULT "from
+    // put_user()" then applies, and everything must be undone.
+    let want = if readonly {
+        match c.want(nr, before, false, false)? {
+            w if w[0] == "OK" => vec!["EFAULT"],
+            w => w,
+        }
+    } else {
+        c.want(nr, before, false, true)?
+    };
+    let mut checks = vec![
+        Check::outcome(&want, &o.outcome()?),
+        aio_nr_check(c, 0, before, after),
+    ];
+    if readonly {
+        let (mb, ma) = (o.u64("aio_maps_before")?, o.u64("aio_maps_after")?);
+        checks.push(Check::eq("[aio] mappings", mb, ma));
+    }
+    c.case(id, checks);
+    Ok(())
+}
+
+pub const NULL: Judge = Judge {
+    experiment: "efault.null",
+    only: None,
+    cases: &[CaseDef {
+        id: "error.EFAULT.null",
+        clauses: &["error:EFAULT", "param:ctxp"],
+    }],
+    run: |c, o| bad_pointer(c, o, "error.EFAULT.null", false),
+};
+
+pub const UNMAPPED: Judge = Judge {
+    experiment: "efault.unmapped",
+    only: None,
+    cases: &[CaseDef {
+        id: "error.EFAULT.unmapped",
+        clauses: &["error:EFAULT", "param:ctxp"],
+    }],
+    run: |c, o| bad_pointer(c, o, "error.EFAULT.unmapped", false),
+};
+
+pub const READONLY: Judge = Judge {
+    experiment: "efault.readonly",
+    only: None,
+    cases: &[CaseDef {
+        id: "error.EFAULT.readonly-writeback",
+        clauses: &[
+            "error:EFAULT",
+            "param:ctxp",
+            "side-effect:process virtual memory",
+        ],
+    }],
+    run: |c, o| bad_pointer(c, o, "error.EFAULT.readonly-writeback", true),
+};

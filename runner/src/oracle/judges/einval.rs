@@ -1,0 +1,96 @@
+//! EINVAL: nr_events 0, *ctxp not 0, *ctxp holding a live context.
+
+use super::aio_nr_check;
+use crate::oracle::obs::{Obs, Res};
+use crate::oracle::{CaseDef, Check, Ctx, Judge};
+
+/// One call that must fail and leave aio-nr alone.
+fn failing_call(c: &mut Ctx, o: &Obs, id: &str, ctx_nonzero: bool) -> Res<()> {
+    let nr = o.u64("nr_events")?;
+    let before = c.aio_nr(o, "aio_nr_before")?;
+    let after = c.aio_nr(o, "aio_nr_after")?;
+    let want = c.want(nr, before, ctx_nonzero, false)?;
+    let got = o.outcome()?;
+    c.case(
+        id,
+        vec![
+            Check::outcome(&want, &got),
+            aio_nr_check(c, 0, before, after),
+        ],
+    );
+    Ok(())
+}
+
+pub const NR_ZERO: Judge = Judge {
+    experiment: "einval.nr-zero",
+    only: None,
+    cases: &[CaseDef {
+        id: "error.EINVAL.nr_events-zero",
+        clauses: &["error:EINVAL", "param:nr_events"],
+    }],
+    run: |c, o| failing_call(c, o, "error.EINVAL.nr_events-zero", false),
+};
+
+pub const CTX_NONZERO: Judge = Judge {
+    experiment: "einval.ctx-nonzero",
+    only: None,
+    cases: &[CaseDef {
+        id: "error.EINVAL.ctxp-nonzero",
+        clauses: &["error:EINVAL", "param:ctxp"],
+    }],
+    run: |c, o| failing_call(c, o, "error.EINVAL.ctxp-nonzero", true),
+};
+
+pub const CTX_EXISTING: Judge = Judge {
+    experiment: "einval.ctx-existing",
+    only: None,
+    cases: &[CaseDef {
+        id: "error.EINVAL.ctxp-existing",
+        clauses: &["error:EINVAL", "param:ctxp"],
+    }],
+    run: ctx_existing,
+};
+
+/// io_setup with *ctxp = a live handle: EINVAL, *ctxp untouched, aio-nr
+/// unchanged, and the first context still there to destroy.
+fn ctx_existing(c: &mut Ctx, o: &Obs) -> Res<()> {
+    let id = "error.EINVAL.ctxp-existing";
+    let first = o.obj("first")?;
+    let got_first = first.outcome()?;
+    if !c.f.aio {
+        c.case(id, vec![Check::outcome(&["ENOSYS"], &got_first)]);
+        return Ok(());
+    }
+    let nr = first.u64("nr_events")?;
+    if got_first != "OK" {
+        // The guest sizes the first context to fit aio-max-nr: it must work.
+        c.case(
+            id,
+            vec![Check::new("first io_setup", "OK", &got_first, false)],
+        );
+        return Ok(());
+    }
+    let handle = first.u64("handle")?;
+    let second = o.obj("second")?;
+    let before = c.aio_nr(o, "aio_nr_before")?;
+    let after = c.aio_nr(o, "aio_nr_after")?;
+    let after_destroy = c.aio_nr(o, "aio_nr_after_destroy")?;
+    let want = c.want(second.u64("nr_events")?, before, true, false)?;
+    let kept = second.u64("handle")?;
+    let fd = o.obj("first_destroy")?.outcome()?;
+    let released = match (before, after_destroy) {
+        (Some(b), Some(a)) => format!("-{}", b.saturating_sub(a)),
+        _ => "unreadable".into(),
+    };
+    c.case(
+        id,
+        vec![
+            Check::outcome(&want, &second.outcome()?),
+            aio_nr_check(c, 0, before, after),
+            Check::eq("*ctxp", format!("{handle:#x}"), format!("{kept:#x}")),
+            Check::eq("first io_destroy", "OK".to_string(), fd),
+            Check::eq("aio-nr after destroy", format!("-{nr}"), released),
+        ],
+    );
+    Ok(())
+}

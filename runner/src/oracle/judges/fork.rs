@@ -1,0 +1,110 @@
+//! long-desc: the context is bound to its process (mm): a forked child
+//! cannot use it, a CLONE_VM thread can.
+
+use super::{aio_nr_check, maps_shape, AIO_MAPPING};
+use crate::oracle::obs::{Obs, Res};
+use crate::oracle::{CaseDef, Check, Ctx, Judge};
+
+pub const CHILD_USE: Judge = Judge {
+    experiment: "fork.child-use",
+    only: None,
+    cases: &[
+        CaseDef {
+            id: "long-desc.not-shared-across-processes",
+            clauses: &["long-desc:The context is bound"],
+        },
+        CaseDef {
+            id: "long-desc.shared-by-clone-vm-thread",
+            clauses: &[
+                "long-desc:The context is bound",
+                "context-flags:KAPI_CTX_PROCESS",
+            ],
+        },
+    ],
+    run: fork,
+};
+
+fn fork(c: &mut Ctx, o: &Obs) -> Res<()> {
+    let setup = o.obj("setup")?;
+    let got = setup.outcome()?;
+    if got != "OK" {
+        if !c.f.aio {
+            c.skip_rest("CONFIG_AIO=n: no context to share");
+            return Ok(());
+        }
+        let want = c.want(setup.u64("nr_events")?, Some(0), false, false)?;
+        for id in [
+            "long-desc.not-shared-across-processes",
+            "long-desc.shared-by-clone-vm-thread",
+        ] {
+            c.case(
+                id,
+                vec![
+                    Check::outcome(&want, &got),
+                    Check::new("context to share", "yes", "no", false),
+                ],
+            );
+        }
+        return Ok(());
+    }
+    let g = o.obj("grandchild")?;
+    let held = c.aio_nr(o, "aio_nr_after_setup")?;
+    let child_map = maps_shape(g.opt_str("maps_line")?);
+    let inherited_ok = child_map == AIO_MAPPING || child_map == "no mapping";
+    c.case(
+        "long-desc.not-shared-across-processes",
+        vec![
+            Check::eq(
+                "child io_destroy",
+                "EINVAL".to_string(),
+                g.sysret("destroy")?,
+            ),
+            Check::eq("child fate", "exited", g.str("fate")?),
+            Check::new(
+                "child's copy of the mapping",
+                format!("{AIO_MAPPING} or none"),
+                &child_map,
+                inherited_ok,
+            ),
+            aio_nr_check(c, 0, held, c.aio_nr(o, "aio_nr_after_grandchild")?),
+            Check::eq(
+                "parent mapping after the child",
+                AIO_MAPPING.to_string(),
+                maps_shape(o.opt_str("parent_maps_line")?),
+            ),
+            Check::eq(
+                "parent io_destroy",
+                "OK".to_string(),
+                o.sysret("parent_destroy")?,
+            ),
+        ],
+    );
+    thread(c, &o.obj("thread")?)
+}
+
+/// A thread (clone with CLONE_VM) destroys the context its process made;
+/// the process then finds it gone.
+fn thread(c: &mut Ctx, t: &Obs) -> Res<()> {
+    let id = "long-desc.shared-by-clone-vm-thread";
+    let setup = t.obj("setup")?;
+    let nr = setup.u64("nr_events")?;
+    let before = c.aio_nr(t, "aio_nr_before")?;
+    let want = c.want(nr, before, false, false)?;
+    let got = setup.outcome()?;
+    let mut checks = vec![Check::outcome(&want, &got)];
+    if got == "OK" {
+        checks.push(Check::eq(
+            "thread io_destroy",
+            "OK".to_string(),
+            t.sysret("thread_destroy")?,
+        ));
+        checks.push(Check::eq(
+            "io_destroy again",
+            "EINVAL".to_string(),
+            t.sysret("again_destroy")?,
+        ));
+        checks.push(aio_nr_check(c, 0, before, c.aio_nr(t, "aio_nr_after")?));
+    }
+    c.case(id, checks);
+    Ok(())
+}

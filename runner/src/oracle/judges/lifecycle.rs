@@ -1,0 +1,107 @@
+//! The context's life: io_destroy undoes the mapping, process exit releases
+//! everything, and a SIGKILL during io_setup leaves nothing behind.
+
+use super::{aio_nr_check, maps_shape};
+use crate::oracle::obs::{Obs, Res};
+use crate::oracle::{CaseDef, Check, Ctx, Judge};
+
+pub const DESTROY: Judge = Judge {
+    experiment: "side-effect.destroy",
+    only: None,
+    cases: &[CaseDef {
+        id: "side-effect.vma.removed-by-io_destroy",
+        clauses: &["side-effect:process virtual memory"],
+    }],
+    run: destroy,
+};
+
+fn destroy(c: &mut Ctx, o: &Obs) -> Res<()> {
+    let got = o.outcome()?;
+    if got != "OK" {
+        let nr = o.u64("nr_events")?;
+        c.skip_rest(&format!(
+            "io_setup({nr}) did not succeed in this cell ({got})"
+        ));
+        return Ok(());
+    }
+    let d = o.sysret("destroy")?;
+    let line = o.opt_str("maps_line_after_destroy")?;
+    let (mb, ma) = (o.u64("aio_maps_before")?, o.u64("aio_maps_after_destroy")?);
+    c.case(
+        "side-effect.vma.removed-by-io_destroy",
+        vec![
+            Check::eq("io_destroy", "OK".to_string(), d),
+            Check::eq("mapping after", "no mapping".to_string(), maps_shape(line)),
+            Check::eq("[aio] mappings", mb, ma),
+        ],
+    );
+    Ok(())
+}
+
+pub const EINTR: Judge = Judge {
+    experiment: "eintr.sigkill",
+    only: None,
+    cases: &[CaseDef {
+        id: "error.EINTR.sigkill-leaves-no-trace",
+        clauses: &["error:EINTR", "signal:SIGKILL", "lock:mmap_lock"],
+    }],
+    run: eintr,
+};
+
+/// A process spinning in io_setup(1) is SIGKILLed: it must die of that
+/// signal, and every context it made (at least one) must be released.
+fn eintr(c: &mut Ctx, o: &Obs) -> Res<()> {
+    if !c.f.aio {
+        c.skip_rest("CONFIG_AIO=n: io_setup returns ENOSYS at once, nothing to interrupt");
+        return Ok(());
+    }
+    let before = c.aio_nr(o, "aio_nr_before")?;
+    let after = c.aio_nr(o, "aio_nr_after")?;
+    let made = o.u64("setups_ok")?;
+    c.case(
+        "error.EINTR.sigkill-leaves-no-trace",
+        vec![
+            aio_nr_check(c, 0, before, after),
+            Check::eq("fate", "signal:9", o.str("grandchild_fate")?),
+            Check::eq("killed by the parent", true, o.bool("killed_by_parent")?),
+            Check::new("contexts made before the kill", ">= 1", made, made >= 1),
+        ],
+    );
+    Ok(())
+}
+
+pub const EXIT_RELEASES: Judge = Judge {
+    experiment: "side-effect.exit-releases",
+    only: None,
+    cases: &[CaseDef {
+        id: "state-trans.process-exit-releases",
+        clauses: &[
+            "state-trans:process AIO state",
+            "side-effect:aio_nr (global counter)",
+        ],
+    }],
+    run: |c, o| {
+        let setup = o.obj("setup")?;
+        let nr = setup.u64("nr_events")?;
+        let before = c.aio_nr(o, "aio_nr_before")?;
+        let want = c.want(nr, before, false, false)?;
+        let got = setup.outcome()?;
+        let mut checks = vec![
+            Check::outcome(&want, &got),
+            Check::eq("fate", "exited", o.str("grandchild_fate")?),
+        ];
+        if got == "OK" {
+            let mut held = aio_nr_check(c, nr, before, c.aio_nr(o, "aio_nr_during")?);
+            held.name = "aio-nr while held";
+            checks.push(held);
+            checks.push(aio_nr_check(
+                c,
+                0,
+                before,
+                c.aio_nr(o, "aio_nr_after_exit")?,
+            ));
+        }
+        c.case("state-trans.process-exit-releases", checks);
+        Ok(())
+    },
+};

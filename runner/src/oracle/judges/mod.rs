@@ -1,0 +1,172 @@
+//! One judge per experiment (or family). Each declares the case ids it can
+//! emit and the spec clauses each checks, and decides them from typed reads
+//! of the observation.
+
+use super::obs::{Obs, Res};
+use super::{CaseDef, Check, Ctx, Judge};
+
+mod basic;
+mod eagain;
+mod efault;
+mod einval;
+mod enomem;
+mod faultinj;
+mod fork;
+mod lifecycle;
+mod signal;
+mod sweep;
+mod table;
+mod vma;
+
+/// Cases judged from the hello record.
+pub const HELLO_CASES: &[CaseDef] = &[CaseDef {
+    id: "constraint.CONFIG_AIO.sysctls",
+    clauses: &["constraint:CONFIG_AIO required"],
+}];
+
+pub const JUDGES: &[Judge] = &[
+    basic::SETUP_BASIC,
+    basic::ENOSYS,
+    basic::EXAMPLE_1024,
+    einval::NR_ZERO,
+    einval::CTX_NONZERO,
+    einval::CTX_EXISTING,
+    efault::NULL,
+    efault::UNMAPPED,
+    efault::READONLY,
+    eagain::EXCEEDS_MAX,
+    eagain::BOUNDARY,
+    enomem::RLIMIT_AS,
+    enomem::BOTH_LIMITS,
+    faultinj::FAIL_NTH,
+    faultinj::FAILSLAB,
+    lifecycle::DESTROY,
+    lifecycle::EINTR,
+    lifecycle::EXIT_RELEASES,
+    signal::NONFATAL,
+    table::MANY,
+    fork::CHILD_USE,
+    vma::MREMAP,
+    vma::MAX_MAP_COUNT,
+    sweep::SWEEP,
+];
+
+/// constraint.CONFIG_AIO.sysctls: the sysctls exist exactly with CONFIG_AIO.
+pub fn hello(c: &mut Ctx) {
+    let id = "constraint.CONFIG_AIO.sysctls";
+    let Some(h) = &c.stream.hello else {
+        return c.error(id, "no hello record".into());
+    };
+    let (nr, max) = (h.aio_nr_present, h.aio_max_nr_present);
+    let want = c.f.aio;
+    let show = |b: bool| if b { "present" } else { "absent" };
+    c.case(
+        id,
+        vec![
+            Check::eq("fs.aio-nr", show(want), show(nr)),
+            Check::eq("fs.aio-max-nr", show(want), show(max)),
+        ],
+    );
+}
+
+/// aio-nr moved by `delta` from `before` to `after` (both unreadable in an
+/// aio-off cell, which is what the spec wants there: no counter at all).
+pub fn aio_nr_check(c: &Ctx, delta: u64, before: Option<u64>, after: Option<u64>) -> Check {
+    if !c.f.aio {
+        let obs = match after {
+            None => "absent",
+            Some(_) => "present",
+        };
+        return Check::new("aio-nr", "absent", obs, before.is_none() && after.is_none());
+    }
+    let show = |d: i128| {
+        if d >= 0 {
+            format!("+{d}")
+        } else {
+            d.to_string()
+        }
+    };
+    let observed = match (before, after) {
+        (Some(b), Some(a)) => show(i128::from(a) - i128::from(b)),
+        _ => "unreadable".into(),
+    };
+    let expected = show(i128::from(delta));
+    Check::new("aio-nr", &expected, &observed, observed == expected)
+}
+
+/// One io_setup call's checks: its outcome is one of `want`; on success
+/// aio-nr grew by nr_events, the ring holds at least 2 x nr_events, and
+/// io_destroy works and gives the events back; on failure aio-nr is
+/// unchanged.
+pub fn call_checks(c: &Ctx, o: &Obs, want: &[&str]) -> Res<Vec<Check>> {
+    let nr = o.u64("nr_events")?;
+    let before = c.aio_nr(o, "aio_nr_before")?;
+    let after = c.aio_nr(o, "aio_nr_after")?;
+    let got = o.outcome()?;
+    let mut checks = vec![Check::outcome(want, &got)];
+    if got != "OK" {
+        checks.push(aio_nr_check(c, 0, before, after));
+        return Ok(checks);
+    }
+    let cap = match o.opt_obj("ring")? {
+        Some(r) => r.u64("nr")?.to_string(),
+        None => "no ring".into(),
+    };
+    let big = cap.parse::<u64>().is_ok_and(|n| n >= 2 * nr);
+    checks.push(Check::new("ring", format!(">= {}", 2 * nr), cap, big));
+    checks.push(aio_nr_check(c, nr, before, after));
+    checks.push(Check::eq(
+        "io_destroy",
+        "OK".to_string(),
+        o.sysret("destroy")?,
+    ));
+    let mut back = aio_nr_check(c, 0, before, c.aio_nr(o, "aio_nr_after_destroy")?);
+    back.name = "aio-nr after io_destroy";
+    checks.push(back);
+    Ok(checks)
+}
+
+/// `call_checks` against the spec outcome from the aio-nr before the call.
+pub fn spec_call_checks(c: &Ctx, o: &Obs) -> Res<Vec<Check>> {
+    let want = c.want(
+        o.u64("nr_events")?,
+        c.aio_nr(o, "aio_nr_before")?,
+        false,
+        false,
+    )?;
+    call_checks(c, o, &want)
+}
+
+/// If the guest skipped the experiment (for a reason it gives), every case
+/// of the judge is skipped with that reason; true then.
+pub fn guest_skipped(c: &mut Ctx, o: &Obs) -> Res<bool> {
+    let why = skipped(o)?;
+    if let Some(why) = why {
+        c.skip_rest(why);
+    }
+    Ok(why.is_some())
+}
+
+/// The guest's top-level "skipped" reason, if it gave one.
+pub fn skipped<'a>(o: &Obs<'a>) -> Res<Option<&'a str>> {
+    if o.has("skipped") {
+        o.str("skipped").map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// The fields of /proc/self/maps that do not change between boots
+/// (permissions and path), or "no mapping".
+pub fn maps_shape(line: Option<&str>) -> String {
+    let Some(line) = line else {
+        return "no mapping".into();
+    };
+    match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+        [_, perms, _, _, _, path @ ..] if !path.is_empty() => format!("{perms} {}", path.join(" ")),
+        _ => line.to_string(),
+    }
+}
+
+/// What an [aio] ring mapping looks like in /proc/self/maps.
+pub const AIO_MAPPING: &str = "rw-s /[aio] (deleted)";

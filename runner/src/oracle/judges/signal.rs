@@ -1,0 +1,41 @@
+//! signal clause: non-fatal signals do not interrupt io_setup.
+
+use crate::oracle::obs::Missing;
+use crate::oracle::{CaseDef, Check, Judge};
+
+/// A process calls io_setup(1) in a loop while an interval timer keeps
+/// delivering SIGALRM to a handler: no call may fail with EINTR (nor with
+/// anything but the EAGAIN of a full aio-max-nr).
+pub const NONFATAL: Judge = Judge {
+    experiment: "signal.nonfatal",
+    only: None,
+    cases: &[CaseDef {
+        id: "signal.nonfatal-does-not-interrupt",
+        clauses: &["signal:SIGKILL", "error:EINTR"],
+    }],
+    run: |c, o| {
+        if !c.f.aio {
+            c.skip_rest("CONFIG_AIO=n: io_setup returns ENOSYS at once, nothing to interrupt");
+            return Ok(());
+        }
+        let g = o.obj("grandchild")?;
+        let signals = g.u64("signals")?;
+        let calls = g.u64("calls")?;
+        if signals == 0 || calls == 0 {
+            return Err(Missing(format!(
+                "no signal arrived during io_setup ({signals} signals, {calls} calls): nothing was tested"
+            )));
+        }
+        let eintr = g.u64("eintr")?;
+        let other = g.u64("other_errors")?;
+        c.case(
+            "signal.nonfatal-does-not-interrupt",
+            vec![
+                Check::eq("EINTR returns", 0, eintr),
+                Check::eq("other errors", 0, other),
+                Check::eq("fate", "exited", o.str("grandchild_fate")?),
+            ],
+        );
+        Ok(())
+    },
+};

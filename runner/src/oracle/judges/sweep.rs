@@ -1,0 +1,56 @@
+//! param.nr_events.range: one case per nr_events of the sweep.
+
+use crate::oracle::obs::{Missing, Obs, Res};
+use crate::oracle::{CaseDef, Check, Ctx, Judge};
+
+pub const SWEEP: Judge = Judge {
+    experiment: "nr.sweep",
+    only: None,
+    cases: &[CaseDef {
+        id: "param.nr_events.range/*",
+        clauses: &[
+            "param:nr_events",
+            "error:EINVAL",
+            "constraint:Memory for ring buffer",
+        ],
+    }],
+    run: sweep,
+};
+
+fn sweep(c: &mut Ctx, o: &Obs) -> Res<()> {
+    let steps = o.arr("steps")?;
+    if steps.is_empty() {
+        return Err(Missing("nr.sweep reported no steps".into()));
+    }
+    for s in &steps {
+        let nr = s.u64("nr_events")?;
+        let id = format!("param.nr_events.range/{nr}");
+        if let Err(Missing(why)) = step(c, s, &id, nr) {
+            c.error(&id, why);
+        }
+    }
+    Ok(())
+}
+
+fn step(c: &mut Ctx, s: &Obs, id: &str, nr: u64) -> Res<()> {
+    match s.str("fate")? {
+        "exited" => {}
+        "timeout" => {
+            c.error(
+                id,
+                "the call outlived the guest's per-step limit (kmatrix.timeout)".into(),
+            );
+            return Ok(());
+        }
+        fate => {
+            let mut k = Check::new("fate", "a return value", format!("process {fate}"), false);
+            k.expected = "a return value (ENOMEM if the ring does not fit)".into();
+            c.case(id, vec![k]);
+            return Ok(());
+        }
+    }
+    let want = c.want(nr, c.aio_nr(s, "aio_nr_before")?, false, false)?;
+    let checks = super::call_checks(c, s, &want)?;
+    c.case(id, checks);
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! The ring mapping as a VMA: mremap of it (R7-mremap) and the
+//! vm.max_map_count limit on the number of contexts.
+
+use super::aio_nr_check;
+use crate::oracle::obs::{Missing, Obs, Res};
+use crate::oracle::{CaseDef, Check, Ctx, Judge};
+
+pub const MREMAP: Judge = Judge {
+    experiment: "ring.mremap",
+    only: None,
+    cases: &[
+        CaseDef {
+            id: "side-effect.vma.mremap-moves-handle",
+            clauses: &[
+                "notes:The returned context handle",
+                "side-effect:process virtual memory",
+            ],
+        },
+        CaseDef {
+            id: "side-effect.vma.dontexpand",
+            clauses: &["side-effect:process virtual memory"],
+        },
+    ],
+    run: mremap,
+};
+
+fn mremap(c: &mut Ctx, o: &Obs) -> Res<()> {
+    let setup = o.obj("setup")?;
+    let got = setup.outcome()?;
+    if got != "OK" {
+        if !c.f.aio {
+            c.skip_rest("CONFIG_AIO=n: no ring to remap");
+            return Ok(());
+        }
+        let want = c.want(setup.u64("nr_events")?, Some(0), false, false)?;
+        for id in [
+            "side-effect.vma.mremap-moves-handle",
+            "side-effect.vma.dontexpand",
+        ] {
+            c.case(
+                id,
+                vec![
+                    Check::outcome(&want, &got),
+                    Check::new("ring", "a ring to remap", "none", false),
+                ],
+            );
+        }
+        return Ok(());
+    }
+    if o.has("error") {
+        return Err(Missing(format!("ring.mremap: {}", o.str("error")?)));
+    }
+    c.case(
+        "side-effect.vma.dontexpand",
+        vec![
+            Check::eq("grow", "EFAULT".to_string(), o.obj("grow")?.outcome()?),
+            Check::eq(
+                "MREMAP_DONTUNMAP",
+                "EINVAL".to_string(),
+                o.obj("dontunmap")?.outcome()?,
+            ),
+        ],
+    );
+    let before = c.aio_nr(o, "aio_nr_before_destroy")?;
+    let after = c.aio_nr(o, "aio_nr_after_destroy")?;
+    let nr = setup.u64("nr_events")?;
+    let released = match (before, after) {
+        (Some(b), Some(a)) => format!("-{}", b.saturating_sub(a)),
+        _ => "unreadable".into(),
+    };
+    c.case(
+        "side-effect.vma.mremap-moves-handle",
+        vec![
+            Check::eq("move", "OK".to_string(), o.obj("move")?.outcome()?),
+            Check::eq(
+                "at the requested address",
+                true,
+                o.bool("moved_to_requested")?,
+            ),
+            Check::eq(
+                "io_destroy(old handle)",
+                "EINVAL".to_string(),
+                o.sysret("old_destroy")?,
+            ),
+            Check::eq(
+                "io_destroy(new address)",
+                "OK".to_string(),
+                o.sysret("new_destroy")?,
+            ),
+            Check::eq("aio-nr", format!("-{nr}"), released),
+        ],
+    );
+    Ok(())
+}
+
+pub const MAX_MAP_COUNT: Judge = Judge {
+    experiment: "limit.max-map-count",
+    only: None,
+    cases: &[CaseDef {
+        id: "error.ENOMEM.max-map-count",
+        clauses: &["error:ENOMEM", "constraint:Memory for ring buffer"],
+    }],
+    run: max_map_count,
+};
+
+/// With vm.max_map_count below the process's mappings, io_setup(1) must
+/// fail with ENOMEM ("could not establish the memory mapping"), leaving
+/// aio-nr alone.
+fn max_map_count(c: &mut Ctx, o: &Obs) -> Res<()> {
+    let id = "error.ENOMEM.max-map-count";
+    if let Some(why) = super::skipped(o)? {
+        if !c.f.aio {
+            c.skip_rest(why);
+            return Ok(());
+        }
+        return Err(Missing(format!(
+            "limit.max-map-count skipped in an aio-on cell: {why}"
+        )));
+    }
+    let calls = o.arr("calls")?;
+    let Some(last) = calls.last() else {
+        return Err(Missing("limit.max-map-count made no call".into()));
+    };
+    let got = last.outcome()?;
+    let before = c.aio_nr(last, "aio_nr_before")?;
+    let after = c.aio_nr(last, "aio_nr_after")?;
+    let mut ok_calls = 0;
+    for call in &calls[..calls.len() - 1] {
+        if call.outcome()? == "OK" {
+            ok_calls += 1;
+        }
+    }
+    // EAGAIN first would mean aio-max-nr, not the map count, ran out.
+    let nr_room = c.max()?.saturating_sub(before.unwrap_or_default());
+    if nr_room == 0 {
+        return Err(Missing(
+            "aio-max-nr was reached before vm.max_map_count".into(),
+        ));
+    }
+    c.case(
+        id,
+        vec![
+            Check::outcome(&["ENOMEM"], &got),
+            aio_nr_check(c, 0, before, after),
+            Check::new(
+                "calls before the failure",
+                format!("< {}", calls.len().max(1)),
+                ok_calls,
+                ok_calls + 1 == calls.len(),
+            ),
+        ],
+    );
+    Ok(())
+}

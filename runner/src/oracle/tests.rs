@@ -1,0 +1,452 @@
+//! The spec model, and one test per finding of issue 10 (each failed, or
+//! could not be written, against the old single-file oracle).
+
+use super::testing::{good_but, obs_of, stream, H, MAPS};
+use super::*;
+use serde_json::{json, Value};
+
+fn verdict_in(cases: &[Case], id: &str) -> Verdict {
+    cases
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no case {id}: {cases:?}"))
+        .verdict
+}
+
+/// The verdict of `id` when experiment `exp` observed `edit(good obs)`.
+fn with_edit(aio: bool, exp: &str, id: &str, edit: impl FnOnce(&mut Value)) -> Verdict {
+    let mut o = obs_of(aio, exp);
+    edit(&mut o);
+    verdict_in(&judge(&CellFacts::new(aio), &good_but(aio, exp, o)), id)
+}
+
+#[test]
+fn spec_model_follows_the_spec_text() {
+    let on = CellFacts::new(true);
+    let only = CellFacts {
+        selected: Some(vec!["einval.*".into()]),
+        ..CellFacts::new(true)
+    };
+    let cases = judge(&only, &Stream::default());
+    assert_eq!(verdict_in(&cases, "return.success"), Verdict::Skip);
+    assert_eq!(
+        verdict_in(&cases, "error.EINVAL.nr_events-zero"),
+        Verdict::Error
+    );
+    assert_eq!(spec_outcome(&on, 128, 0, 65536, false, false), vec!["OK"]);
+    assert_eq!(spec_outcome(&on, 0, 0, 65536, false, false), vec!["EINVAL"]);
+    assert_eq!(
+        spec_outcome(&on, 65537, 0, 65536, false, false),
+        vec!["EAGAIN"]
+    );
+    assert_eq!(
+        spec_outcome(&on, 100, 65500, 65536, false, false),
+        vec!["EAGAIN"]
+    );
+    assert_eq!(
+        spec_outcome(&on, 36, 65500, 65536, false, false),
+        vec!["OK"]
+    );
+    assert_eq!(
+        spec_outcome(&on, SPEC_NR_MAX, 0, u64::MAX, false, false),
+        vec!["OK", "ENOMEM"]
+    );
+    assert_eq!(
+        spec_outcome(&on, SPEC_NR_MAX + 1, 0, u64::MAX, false, false),
+        vec!["EINVAL"]
+    );
+    assert_eq!(spec_outcome(&on, 1, 0, 65536, false, true), vec!["EFAULT"]);
+    assert_eq!(
+        spec_outcome(&CellFacts::new(false), 0, 0, 0, true, true),
+        vec!["ENOSYS"]
+    );
+}
+
+#[test]
+fn a_missing_measurement_is_an_error_naming_the_field_never_a_pass() {
+    // Old oracle: a missing aio-nr read as 0, so "aio-nr unchanged" passed.
+    let mut o = obs_of(true, "einval.nr-zero");
+    o.as_object_mut().unwrap().remove("aio_nr_after");
+    let cases = judge(&CellFacts::new(true), &good_but(true, "einval.nr-zero", o));
+    let c = cases
+        .iter()
+        .find(|c| c.id == "error.EINVAL.nr_events-zero")
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::Error);
+    assert!(
+        c.detail.contains("einval.nr-zero.aio_nr_after"),
+        "{}",
+        c.detail
+    );
+    // null in an aio-on cell is no reading either.
+    let v = with_edit(true, "setup.basic", "side-effect.aio-nr", |o| {
+        o["aio_nr_after"] = Value::Null
+    });
+    assert_eq!(v, Verdict::Error);
+    // No aio-max-nr in hello: the judges that need it cannot judge.
+    let mut s = stream(true, &super::testing::good(true));
+    s.hello.as_mut().unwrap().aio_max_nr = None;
+    assert_eq!(
+        verdict_in(&judge(&CellFacts::new(true), &s), "return.success"),
+        Verdict::Error
+    );
+}
+
+#[test]
+fn return_success_does_not_accept_enomem_for_a_small_ring_in_512_mib() {
+    let v = with_edit(true, "setup.basic", "return.success", |o| {
+        *o = json!({"nr_events":128,"ret":-1,"errno":12,"handle":0,"aio_nr_before":0,"aio_nr_after":0,
+            "ring":null,"maps_line":null,"destroy_ret":null,"destroy_errno":null,"aio_nr_after_destroy":null})
+    });
+    assert_eq!(v, Verdict::Fail);
+    // A 256 MiB ring in a 256 MiB guest may fail with ENOMEM (R2-enomem).
+    let small = CellFacts {
+        mem_mb: 256,
+        ..CellFacts::new(true)
+    };
+    assert!(spec_outcome(&small, 4_194_304, 0, u64::MAX, false, false).contains(&"ENOMEM"));
+}
+
+#[test]
+fn eintr_is_not_a_pass_without_aio_and_looks_at_how_the_child_died() {
+    assert_eq!(
+        verdict_in(
+            &judge(
+                &CellFacts::new(false),
+                &stream(false, &super::testing::good(false))
+            ),
+            "error.EINTR.sigkill-leaves-no-trace"
+        ),
+        Verdict::Skip
+    );
+    let id = "error.EINTR.sigkill-leaves-no-trace";
+    assert_eq!(
+        with_edit(true, "eintr.sigkill", id, |o| o["grandchild_fate"] =
+            json!("exit:1")),
+        Verdict::Fail
+    );
+    assert_eq!(
+        with_edit(true, "eintr.sigkill", id, |o| o["setups_ok"] = json!(0)),
+        Verdict::Fail
+    );
+    assert_eq!(
+        with_edit(true, "eintr.sigkill", id, |o| o["aio_nr_after"] = json!(3)),
+        Verdict::Fail
+    );
+}
+
+#[test]
+fn ctxp_existing_checks_aio_nr_and_that_ctxp_was_left_alone() {
+    let id = "error.EINVAL.ctxp-existing";
+    assert_eq!(
+        with_edit(true, "einval.ctx-existing", id, |o| o["second"]["handle"] =
+            json!(0)),
+        Verdict::Fail
+    );
+    assert_eq!(
+        with_edit(true, "einval.ctx-existing", id, |o| o["aio_nr_after"] =
+            json!(256)),
+        Verdict::Fail
+    );
+    assert_eq!(
+        with_edit(true, "einval.ctx-existing", id, |o| o
+            ["aio_nr_after_destroy"] =
+            json!(128)),
+        Verdict::Fail
+    );
+}
+
+#[test]
+fn failed_calls_leave_aio_nr_unchanged() {
+    let leak = |o: &mut Value| o["aio_nr_after"] = json!(5);
+    assert_eq!(
+        with_edit(
+            true,
+            "eagain.exceeds-max",
+            "error.EAGAIN.exceeds-aio-max-nr",
+            leak
+        ),
+        Verdict::Fail
+    );
+    assert_eq!(
+        with_edit(true, "eagain.boundary", "constraint.aio-max-nr.over", |o| {
+            o["over"]["aio_nr_after"] = json!(129)
+        }),
+        Verdict::Fail
+    );
+    assert_eq!(
+        with_edit(true, "nr.sweep", "param.nr_events.range/4194303", |o| o
+            ["steps"][4]["aio_nr_after"] =
+            json!(9)),
+        Verdict::Fail
+    );
+}
+
+#[test]
+fn fork_wants_einval_in_the_child_a_sane_mapping_and_a_working_thread() {
+    let id = "long-desc.not-shared-across-processes";
+    assert_eq!(
+        with_edit(true, "fork.child-use", id, |o| o["grandchild"]
+            ["destroy_errno"] =
+            json!(1)),
+        Verdict::Fail
+    );
+    assert_eq!(
+        with_edit(true, "fork.child-use", id, |o| o["grandchild"]
+            ["maps_line"] =
+            json!("7f00-7f01 r--p 0 00:00 0 /x")),
+        Verdict::Fail
+    );
+    assert_eq!(
+        with_edit(true, "fork.child-use", id, |o| o["grandchild"]["fate"] =
+            json!("signal:11")),
+        Verdict::Fail
+    );
+    let t = "long-desc.shared-by-clone-vm-thread";
+    assert_eq!(
+        with_edit(true, "fork.child-use", t, |o| o["thread"]
+            ["thread_destroy_ret"] =
+            json!(-1)),
+        Verdict::Fail
+    );
+}
+
+#[test]
+fn table_many_checks_the_errno_of_its_first_failure() {
+    let id = "constraint.per-process.table-grows";
+    let mut s = stream(true, &super::testing::good(true));
+    s.hello.as_mut().unwrap().aio_max_nr = Some(100);
+    let mut o = obs_of(true, "table.many");
+    for k in [
+        "created",
+        "distinct_handles",
+        "distinct_ring_ids",
+        "aio_nr_with_all",
+    ] {
+        o[k] = json!(100);
+    }
+    o["aio_nr_after_explicit"] = json!(97);
+    o["first_failure"] = json!({"index":100,"ret":-1,"errno":11});
+    s.experiments
+        .iter_mut()
+        .find(|e| e.id == "table.many")
+        .unwrap()
+        .obs = o.clone();
+    assert_eq!(
+        verdict_in(&judge(&CellFacts::new(true), &s), id),
+        Verdict::Pass
+    );
+    o["first_failure"]["errno"] = json!(12);
+    s.experiments
+        .iter_mut()
+        .find(|e| e.id == "table.many")
+        .unwrap()
+        .obs = o;
+    assert_eq!(
+        verdict_in(&judge(&CellFacts::new(true), &s), id),
+        Verdict::Fail
+    );
+}
+
+#[test]
+fn capacity_can_fail_when_possible_cpus_are_the_binding_term() {
+    let mut s = stream(true, &super::testing::good(true));
+    assert_eq!(
+        verdict_in(&judge(&CellFacts::new(true), &s), "notes.capacity"),
+        Verdict::Pass
+    );
+    s.hello.as_mut().unwrap().ncpus_possible = 64; // 64 x 8 = 512 > the 258 slots
+    assert_eq!(
+        verdict_in(&judge(&CellFacts::new(true), &s), "notes.capacity"),
+        Verdict::Fail
+    );
+}
+
+#[test]
+fn fail_nth_needs_injections_a_finished_walk_working_contexts_and_no_leaks() {
+    let id = "error.ENOMEM.fail-nth";
+    let e = "enomem.fail-nth";
+    assert_eq!(
+        with_edit(true, e, id, |o| {
+            for s in o["steps"].as_array_mut().unwrap() {
+                s["fail_nth_after"] = json!(1)
+            }
+        }),
+        Verdict::Error,
+        "zero injections"
+    );
+    assert_eq!(
+        with_edit(true, e, id, |o| o["stop"] = json!("limit")),
+        Verdict::Error,
+        "step limit"
+    );
+    assert_eq!(
+        with_edit(true, e, id, |o| o["steps"][1]["ring"] = Value::Null),
+        Verdict::Fail,
+        "success without a ring"
+    );
+    assert_eq!(
+        with_edit(true, e, id, |o| o["steps"][1]["destroy_ret"] = json!(-1)),
+        Verdict::Fail
+    );
+    assert_eq!(
+        with_edit(true, e, id, |o| o["steps"][0]["aio_maps_after"] = json!(1)),
+        Verdict::Fail,
+        "[aio] mapping leaked"
+    );
+    assert_eq!(
+        with_edit(true, e, id, |o| o["steps"][0]["errno"] = json!(22)),
+        Verdict::Fail
+    );
+}
+
+#[test]
+fn failslab_that_never_fired_is_not_a_pass() {
+    let v = with_edit(true, "enomem.failslab", "error.ENOMEM.failslab", |o| {
+        o["times_after"] = json!("1")
+    });
+    assert_eq!(v, Verdict::Error);
+}
+
+#[test]
+fn aio_off_cells_get_enosys_everywhere() {
+    let cases = judge(
+        &CellFacts::new(false),
+        &stream(false, &super::testing::good(false)),
+    );
+    assert_eq!(
+        verdict_in(&cases, "constraint.CONFIG_AIO.enosys"),
+        Verdict::Pass
+    );
+    assert_eq!(
+        verdict_in(&cases, "constraint.CONFIG_AIO.sysctls"),
+        Verdict::Pass
+    );
+    assert_eq!(
+        verdict_in(&cases, "error.EINVAL.nr_events-zero"),
+        Verdict::Pass,
+        "ENOSYS beats EINVAL"
+    );
+    // The same success on an aio-off kernel is a failure of R5-config.
+    let ok = json!({"nr_events":128,"ret":0,"errno":0,"handle":H,"aio_nr_before":null,"aio_nr_after":null,
+        "ring":null,"maps_line":MAPS,"destroy_ret":0,"destroy_errno":0,"aio_nr_after_destroy":null});
+    let cases = judge(&CellFacts::new(false), &good_but(false, "setup.basic", ok));
+    assert_eq!(verdict_in(&cases, "return.success"), Verdict::Fail);
+    assert_eq!(
+        verdict_in(&cases, "constraint.CONFIG_AIO.enosys"),
+        Verdict::Fail
+    );
+}
+
+#[test]
+fn shipped_known_deviations_excuse_d3_only_with_its_ring_and_honest_accounting() {
+    let nr: u64 = 2_147_483_649;
+    let mut s = stream(true, &super::testing::good(true));
+    s.hello.as_mut().unwrap().aio_max_nr = Some(u64::MAX);
+    let step = json!({"fate":"exited","nr_events":nr,"ret":0,"errno":0,"handle":H,"aio_nr_before":0,"aio_nr_after":nr,
+        "ring":{"id":0,"nr":127,"head":0,"tail":0,"magic":0xa10a10a1u32,"compat_features":1,"incompat_features":0,"header_length":32},
+        "maps_line":MAPS,"destroy_ret":0,"destroy_errno":0,"aio_nr_after_destroy":0});
+    let set = |s: &mut Stream, step: Value| {
+        s.experiments
+            .iter_mut()
+            .find(|e| e.id == "nr.sweep")
+            .unwrap()
+            .obs = json!({"aio_max_nr":u64::MAX,"steps":[step]});
+    };
+    let id = format!("param.nr_events.range/{nr}");
+    set(&mut s, step.clone());
+    assert_eq!(
+        verdict_in(&judge(&CellFacts::new(true), &s), &id),
+        Verdict::KnownDeviation
+    );
+    let mut leak = step;
+    leak["aio_nr_after"] = json!(2);
+    set(&mut s, leak);
+    assert_eq!(
+        verdict_in(&judge(&CellFacts::new(true), &s), &id),
+        Verdict::Fail,
+        "an aio-nr jump is not excused by D3"
+    );
+}
+
+#[test]
+fn boundary_einval_is_known_only_where_aio_max_nr_is_large() {
+    let over = json!({"nr_events":8388481u64,"ret":-1,"errno":22,"handle":0,"aio_nr_before":128,"aio_nr_after":128,
+        "ring":null,"maps_line":null,"destroy_ret":null,"destroy_errno":null,"aio_nr_after_destroy":null});
+    let mut o = obs_of(true, "eagain.boundary");
+    o["over"] = over;
+    let mut s = good_but(true, "eagain.boundary", o);
+    assert_eq!(
+        verdict_in(
+            &judge(&CellFacts::new(true), &s),
+            "constraint.aio-max-nr.over"
+        ),
+        Verdict::Fail,
+        "aio-max-nr 65536"
+    );
+    s.hello.as_mut().unwrap().aio_max_nr = Some(8_388_608);
+    assert_eq!(
+        verdict_in(
+            &judge(&CellFacts::new(true), &s),
+            "constraint.aio-max-nr.over"
+        ),
+        Verdict::KnownDeviation
+    );
+}
+
+#[test]
+fn d4_is_known_only_in_256_mib() {
+    let mut s = stream(true, &super::testing::good(true));
+    s.hello.as_mut().unwrap().aio_max_nr = Some(u64::MAX);
+    s.experiments
+        .iter_mut()
+        .find(|e| e.id == "nr.sweep")
+        .unwrap()
+        .obs = json!({"aio_max_nr":u64::MAX,"steps":[{"fate":"signal:9","nr_events":4194304}]});
+    let id = "param.nr_events.range/4194304";
+    let small = CellFacts {
+        mem_mb: 256,
+        ..CellFacts::new(true)
+    };
+    assert_eq!(verdict_in(&judge(&small, &s), id), Verdict::KnownDeviation);
+    assert_eq!(
+        verdict_in(&judge(&CellFacts::new(true), &s), id),
+        Verdict::Fail
+    );
+}
+
+#[test]
+fn every_case_declares_clauses_and_ids_are_unique() {
+    let cat = catalogue();
+    for (exp, c) in &cat {
+        assert!(!c.clauses.is_empty(), "{exp}/{} declares no clause", c.id);
+    }
+    let mut ids: Vec<_> = cat.iter().map(|(_, c)| c.id).collect();
+    ids.sort_unstable();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!(n, ids.len(), "duplicate case ids");
+    assert_eq!(clauses_of("param.nr_events.range/7")[0], "param:nr_events");
+}
+
+#[test]
+fn the_judges_and_the_protocol_catalogue_name_the_same_cases() {
+    use std::collections::BTreeSet;
+    let norm = |id: &str| id.trim_end_matches('*').trim_end_matches('/').to_string();
+    for x in kmatrix_proto::catalogue::EXPERIMENTS {
+        let ours: BTreeSet<String> = catalogue()
+            .iter()
+            .filter(|(e, _)| *e == x.id)
+            .map(|(_, c)| norm(c.id))
+            .collect();
+        let theirs: BTreeSet<String> = x.clauses.iter().map(|c| norm(c)).collect();
+        assert_eq!(ours, theirs, "experiment {}", x.id);
+    }
+    for (e, c) in catalogue() {
+        assert!(
+            e == "hello" || kmatrix_proto::catalogue::find(e).is_some(),
+            "{e} ({}) is not in the protocol catalogue",
+            c.id
+        );
+    }
+}
