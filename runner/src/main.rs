@@ -273,8 +273,11 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     let code = rt.block_on(async_main(cli))?;
-    // Dropping the runtime kills any child still owned by an aborted task.
-    drop(rt);
+    // Shutting the runtime down kills any child still owned by an aborted
+    // task. A blocking thread still waiting on a cache flock (another run
+    // is building that kernel) is not waited for: it would hold up an
+    // interrupted run until that build ends.
+    rt.shutdown_timeout(Duration::from_secs(2));
     std::process::exit(code);
 }
 
