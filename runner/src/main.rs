@@ -277,7 +277,7 @@ fn main() -> Result<()> {
     // task. A blocking thread still waiting on a cache flock (another run
     // is building that kernel) is not waited for: it would hold up an
     // interrupted run until that build ends.
-    rt.shutdown_timeout(Duration::from_secs(2));
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
     std::process::exit(code);
 }
 
