@@ -1,4 +1,6 @@
-# The two commands the README starts with. Both install what is missing first.
+# The README's commands. `sudo make setup` once (system packages, virtiofsd
+# in /usr/local/bin); then `make run` / `make test` as yourself: they only
+# check the setup and print the root command if something is missing.
 .PHONY: run test setup bench
 
 setup:

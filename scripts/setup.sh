@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs everything kmatrix needs on Debian 12 (run as root). Idempotent: a
-# second run installs nothing and takes a few seconds.
+# Installs everything kmatrix needs on Debian 12: `sudo make setup`, once.
+# Idempotent: a second run installs nothing and takes a few seconds.
+# As a normal user (what `make run` and `make test` do first) it only checks,
+# and when something is missing prints the one command to run as root.
 set -euo pipefail
 
 need_apt=()
@@ -13,24 +15,55 @@ pkgs=(
   libc6-dev                                   # static glibc for the x86_64 guest
   libseccomp-dev libcap-ng-dev pkg-config     # virtiofsd from crates.io
 )
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
-  dpkg --add-architecture arm64
-fi
+root=0
+[ "$(id -u)" -eq 0 ] && root=1
+
+arm64_ok=1
+dpkg --print-foreign-architectures | grep -qx arm64 || arm64_ok=0
 for p in "${pkgs[@]}"; do
   # dpkg-query knows "name:arch"; a missing package prints nothing useful.
   st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
   [[ "$st" == ii* ]] || need_apt+=("$p")
 done
+
+# virtiofsd is not packaged for Debian 12; crates.io has it. It must be where
+# every user finds it (not in root's ~/.cargo/bin).
+virtiofsd_ok=0
+for d in /usr/local/bin /usr/bin /usr/libexec; do
+  [ -x "$d/virtiofsd" ] && virtiofsd_ok=1
+done
+
+if ((root == 0)); then
+  if ((${#need_apt[@]} || !virtiofsd_ok || !arm64_ok)); then
+    missing="${need_apt[*]}"
+    ((virtiofsd_ok)) || missing="$missing virtiofsd"
+    ((arm64_ok)) || missing="$missing dpkg-arch:arm64"
+    echo "setup: missing:${missing}" >&2
+    echo "setup: run this once as root, then retry: sudo make -C $(cd "$(dirname "$0")/.." && pwd) setup" >&2
+    exit 1
+  fi
+  echo "setup: ok"
+  exit 0
+fi
+
+if ((!arm64_ok)); then
+  dpkg --add-architecture arm64
+fi
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
-
-# virtiofsd is not packaged for Debian 12; crates.io has it.
-if ! command -v virtiofsd >/dev/null 2>&1 && [ ! -x /usr/libexec/virtiofsd ]; then
-  echo "setup: cargo install virtiofsd (about a minute)"
-  cargo install --quiet --locked virtiofsd
+if ((!virtiofsd_ok)); then
+  own="${CARGO_HOME:-$HOME/.cargo}/bin/virtiofsd"
+  if [ -x "$own" ]; then
+    # Built before into root's own cargo dir: the same binary, for everyone.
+    echo "setup: installing $own to /usr/local/bin"
+    install -m 0755 "$own" /usr/local/bin/virtiofsd
+  else
+    echo "setup: cargo install --root /usr/local virtiofsd (about a minute)"
+    cargo install --quiet --locked --root /usr/local virtiofsd
+  fi
 fi
 echo "setup: ok"

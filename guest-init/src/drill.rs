@@ -26,9 +26,18 @@ pub enum Drill {
     Flood,
     /// hello, then endless lines on the console; never powers off.
     FloodConsole,
+    /// hello, one experiment, half a record, then silence without power-off:
+    /// the stream stalls mid-record past the host's timeout.
+    Stall,
+    /// hello and one whole experiment record, then power off: valid records
+    /// but no end record.
+    NoEnd,
+    /// hello, then records whose ids, tags, argv and paths are hostile
+    /// (`../`, absolute paths, NUL, 100 KiB strings), a valid end, power off.
+    Hostile,
 }
 
-const ALL: [Drill; 7] = [
+const ALL: [Drill; 10] = [
     Drill::Panic,
     Drill::Hang,
     Drill::Silent,
@@ -36,6 +45,9 @@ const ALL: [Drill; 7] = [
     Drill::Truncate,
     Drill::Flood,
     Drill::FloodConsole,
+    Drill::Stall,
+    Drill::NoEnd,
+    Drill::Hostile,
 ];
 
 impl Drill {
@@ -48,6 +60,9 @@ impl Drill {
             Drill::Truncate => "truncate",
             Drill::Flood => "flood",
             Drill::FloodConsole => "flood-console",
+            Drill::Stall => "stall",
+            Drill::NoEnd => "no-end",
+            Drill::Hostile => "hostile",
         }
     }
 
@@ -92,9 +107,69 @@ pub fn run(drill: Drill, port: &mut Port, hello: &str) -> ! {
             let _ = port.raw(rec.as_bytes().get(..half).unwrap_or_default());
             sys::power_off()
         }
+        Drill::Stall => {
+            port.line(&basic_record());
+            let rec = basic_record();
+            let _ = port.raw(rec.as_bytes().get(..rec.len() / 2).unwrap_or_default());
+            sleep_forever()
+        }
+        Drill::NoEnd => {
+            port.line(&basic_record());
+            sys::power_off()
+        }
+        Drill::Hostile => {
+            let n = hostile(port);
+            port.line(&record::end(n));
+            sys::power_off()
+        }
         Drill::Flood => flood_port(port),
         Drill::FloodConsole => flood_console(),
     }
+}
+
+/// Paths a host must never follow: the drill test checks none appears.
+pub const HOSTILE_PATHS: [&str; 4] = [
+    "../../../../../../tmp/kmatrix-hostile-rel",
+    "/tmp/kmatrix-hostile-abs",
+    "/tmp/kmatrix-hostile-nul\u{0}.json",
+    "kmatrix-hostile-plain",
+];
+
+/// Writes the hostile records; returns how many experiments it wrote.
+fn hostile(port: &mut Port) -> u64 {
+    use crate::json::{Arr, Obj};
+    let long = "../".repeat(100 * 1024 / 3);
+    let mut n = 0;
+    for p in HOSTILE_PATHS.iter().copied().chain([long.as_str()]) {
+        let mut argv = Arr::new();
+        for a in [p, "\u{0}", "-rf", "/"] {
+            let mut quoted = String::new();
+            crate::json::push_string(&mut quoted, a);
+            argv.push_raw(&quoted);
+        }
+        let mut o = Obj::new();
+        o.str("status", "exit:0")
+            .str("path", p)
+            .str("tag", p)
+            .raw("argv", &argv.to_json())
+            .str("stdout", p);
+        // As exec, as a share mount, and under the hostile name itself.
+        for id in ["exec", "share.mount/kmx0", p] {
+            port.line(&record::experiment(id, record::Fate::Exited, &o.to_json()));
+            n += 1;
+        }
+        port.line(&record::log(p));
+    }
+    n
+}
+
+/// A well-formed experiment record (what an honest guest writes first).
+fn basic_record() -> String {
+    record::experiment(
+        "setup.basic",
+        record::Fate::Exited,
+        "{\"ret\":0,\"errno\":0}",
+    )
 }
 
 fn sleep_forever() -> ! {

@@ -56,6 +56,9 @@ pub async fn decide(choice: Choice, arch: &Arch, kernel: &Path, initrd: &Path) -
             reason: why,
         });
     }
+    if let Some(d) = kvm_denied() {
+        return Ok(d);
+    }
     let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap_or_default();
     let qemu_v = crate::kbuild::tool_version(&arch.qemu)
         .await
@@ -78,6 +81,25 @@ pub async fn decide(choice: Choice, arch: &Arch, kernel: &Path, initrd: &Path) -
     std::fs::create_dir_all(path.parent().unwrap())?;
     std::fs::write(&path, serde_json::to_vec(&d)?)?;
     Ok(d)
+}
+
+/// /dev/kvm is there but this user may not open it: TCG, and say which
+/// group would give access (once per run).
+fn kvm_denied() -> Option<Decision> {
+    let kvm = std::ffi::CString::new("/dev/kvm").ok()?;
+    // SAFETY: a valid NUL-terminated path.
+    if unsafe { libc::access(kvm.as_ptr(), libc::R_OK | libc::W_OK) } == 0 {
+        return None;
+    }
+    let group = crate::notice::group_of(Path::new("/dev/kvm")).unwrap_or_else(|| "kvm".into());
+    let reason = format!(
+        "TCG: no access to /dev/kvm; to use KVM, add yourself to group {group} (sudo usermod -aG {group} $USER, then log in again)"
+    );
+    crate::notice::once("kvm-access", &reason);
+    Some(Decision {
+        accel: Accel::Tcg,
+        reason,
+    })
 }
 
 async fn probe_kvm(arch: &Arch, kernel: &Path, initrd: &Path) -> Result<Decision> {

@@ -58,12 +58,10 @@ fn spec_for(cell: &Cell, p: &Prepared, mode: Mode, dir: &Path) -> VmSpec {
 async fn floor(spec: &VmSpec) -> Result<f64> {
     std::fs::create_dir_all(&spec.out_dir)?;
     let t = Instant::now();
-    let st = spec
-        .plain_command()
-        .kill_on_drop(true)
-        .stdin(std::process::Stdio::null())
-        .status()
-        .await?;
+    let mut cmd = spec.plain_command();
+    cmd.kill_on_drop(true).stdin(std::process::Stdio::null());
+    // Dies with the runner, even by SIGKILL (reaper.rs).
+    let st = crate::reaper::spawn_owned(cmd).await?.wait().await?;
     let ms = t.elapsed().as_secs_f64() * 1000.0;
     let s = crate::stream::read_file(&spec.results_path())?;
     // A reset-exit machine ends with QEMU's -no-reboot exit, also status 0.

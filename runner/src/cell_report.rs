@@ -55,6 +55,15 @@ pub fn classify(cell: &Cell, exit: &Exit, s: &Stream, console_panic: bool) -> (C
     match (exit, s.completeness()) {
         (Exit::Panicked { how }, _) => (CellStatus::Panic, how.clone()),
         (_, _) if console_panic => (CellStatus::Panic, "kernel panic on the console".into()),
+        // Stalled mid-record: the guest's stream is cut, whoever stopped it.
+        (Exit::TimedOut { stopped_by }, Completeness::Incomplete) if s.truncated_at.is_some() => (
+            CellStatus::Incomplete,
+            format!(
+                "results stream stalled mid-record at offset {} for longer than the {} s timeout (stopped by {stopped_by})",
+                s.truncated_at.map_or_else(String::new, |at| at.to_string()),
+                cell.timeout_s
+            ),
+        ),
         (Exit::TimedOut { stopped_by }, _) => (
             CellStatus::Timeout,
             format!(
@@ -74,7 +83,14 @@ pub fn classify(cell: &Cell, exit: &Exit, s: &Stream, console_panic: bool) -> (C
                     "results stream cut off mid-record at offset {at} ({} bytes, no end record)",
                     s.bytes
                 ),
-                None => format!("results stream has no end record ({} bytes)", s.bytes),
+                None if s.bytes == 0 => {
+                    "results stream is empty: the guest powered off without writing a record"
+                        .into()
+                }
+                None => format!(
+                    "results stream has no end record: the guest powered off after the record ending at offset {}",
+                    s.bytes
+                ),
             },
         ),
         (Exit::PoweredOff, Completeness::ProtocolError) => (
@@ -213,7 +229,7 @@ mod tests {
     use crate::kconfig::{KernelConfig, Opt};
     use kmatrix_proto::record as wire;
 
-    fn stream(aio_sysctls: bool) -> Stream {
+    fn hello_line(aio_sysctls: bool) -> String {
         let h = wire::Hello {
             arch: "x86_64".into(),
             uname_release: "6.1.0".into(),
@@ -229,7 +245,12 @@ mod tests {
             fail_nth: true,
             mode: kmatrix_proto::args::Mode::Probe,
         };
-        stream::parse(format!("{}\n{}\n", h.to_json(), wire::end_json(0)).as_bytes())
+        h.to_json()
+    }
+
+    fn stream(aio_sysctls: bool) -> Stream {
+        let end = wire::end_json(0);
+        stream::parse(format!("{}\n{end}\n", hello_line(aio_sysctls)).as_bytes())
     }
 
     fn cell(aio: Opt) -> Cell {
@@ -305,5 +326,31 @@ mod tests {
         let (st, why) = classify(&c, &Exit::PoweredOff, &garbage, false);
         assert_eq!(st, CellStatus::ProtocolError);
         assert!(why.starts_with("offset 0:"), "{why}");
+    }
+
+    #[test]
+    fn a_stall_mid_record_and_a_power_off_without_end_name_the_offset() {
+        let c = cell(Opt::Set);
+        // A whole hello record, and no end record.
+        let text = format!("{}\n", hello_line(true));
+        let no_end = stream::parse(text.as_bytes());
+        let (st, why) = classify(&c, &Exit::PoweredOff, &no_end, false);
+        assert_eq!(st, CellStatus::Incomplete);
+        assert!(why.contains(&format!("offset {}", text.len())), "{why}");
+        let stalled = stream::parse(format!("{text}{{\"v\":1,\"ty").as_bytes());
+        let timeout = Exit::TimedOut {
+            stopped_by: "qmp quit".into(),
+        };
+        let (st, why) = classify(&c, &timeout, &stalled, false);
+        assert_eq!(st, CellStatus::Incomplete, "{why}");
+        assert!(
+            why.contains(&format!("stalled mid-record at offset {}", text.len())),
+            "{why}"
+        );
+        // A hang after whole records stays a timeout.
+        assert_eq!(
+            classify(&c, &timeout, &no_end, false).0,
+            CellStatus::Timeout
+        );
     }
 }

@@ -100,7 +100,8 @@ pub async fn build(arch: &Arch) -> Result<PathBuf> {
         .join("guest")
         .join(format!("{}-{}", arch.name, key.hex()));
     let bin = dir.join("init");
-    if bin.exists() {
+    // Only a sealed, unchanged binary is reused; anything else is rebuilt.
+    if cache::check_seal(&bin).is_ok() {
         return Ok(bin);
     }
     let work = tempfile::tempdir()?;
@@ -150,13 +151,14 @@ pub async fn build(arch: &Arch) -> Result<PathBuf> {
     .await?;
     std::fs::create_dir_all(&dir)?;
     install(&out, &bin)?;
+    cache::seal(&bin)?;
     Ok(bin)
 }
 
 /// Copy then rename, so a concurrent reader never sees half a file.
 fn install(from: &Path, to: &Path) -> Result<()> {
     let tmp = to.with_extension("partial");
-    std::fs::copy(from, &tmp)?;
+    std::fs::copy(from, &tmp).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, to)?;
     Ok(())
 }

@@ -16,13 +16,15 @@ pub fn assemble(init: &Path) -> Result<PathBuf> {
         std::fs::read(init).with_context(|| format!("reading guest-init {}", init.display()))?;
     let key = Key::new("initramfs-v1").add("init", &bin).hex();
     let out = cache::root().join("initramfs").join(format!("{key}.cpio"));
-    if out.exists() {
+    // Only a sealed, unchanged image is reused; anything else is rewritten.
+    if cache::check_seal(&out).is_ok() {
         return Ok(out);
     }
     std::fs::create_dir_all(out.parent().unwrap())?;
     let tmp = tempfile::NamedTempFile::new_in(out.parent().unwrap())?;
-    write_cpio(&bin, tmp.as_file())?;
+    write_cpio(&bin, tmp.as_file()).with_context(|| format!("writing {}", out.display()))?;
     tmp.persist(&out)?;
+    cache::seal(&out)?;
     Ok(out)
 }
 

@@ -133,6 +133,9 @@ pub struct Built {
     /// true when this run built nothing
     #[serde(skip)]
     pub cached: bool,
+    /// sha256 of the entry's image and config, checked before every reuse.
+    #[serde(default)]
+    pub checksums: BTreeMap<String, String>,
 }
 
 /// Parses `CONFIG_X=v` and `# CONFIG_X is not set` lines; `n` for the latter.
@@ -253,7 +256,7 @@ pub struct Builder<'a> {
 
 impl Builder<'_> {
     pub async fn build(&self) -> Result<Built> {
-        let (src_dir, src_identity, pinned, src_sha) =
+        let (src_dir, src_identity, pinned, src_sha, to_unpack) =
             prepare_source(self.source, self.on_step).await?;
         let cc = format!("{}gcc", self.arch.cross_compile);
         let cc_version = tool_version(&cc).await.with_context(|| {
@@ -285,7 +288,7 @@ impl Builder<'_> {
 
         // A pinned source (tarball, clean git tree) with a finished entry is a hit.
         if pinned {
-            if let Some(b) = finished_entry(&meta_path, &src_sha) {
+            if let Ok(b) = finished_entry(&meta_path, &src_sha) {
                 return Ok(b);
             }
         }
@@ -296,9 +299,25 @@ impl Builder<'_> {
         // the second then finds the finished entry.
         let _lock = lock(&entry.join("lock")).await?;
         if pinned {
-            if let Some(b) = finished_entry(&meta_path, &src_sha) {
-                return Ok(b);
+            match finished_entry(&meta_path, &src_sha) {
+                Ok(b) => return Ok(b),
+                // A damaged entry is rebuilt, and says why.
+                Err(why) if meta_path.exists() => {
+                    (self.on_step)(&format!("rebuilding: {why}"));
+                    eprintln!(
+                        "kmatrix: cache entry {}: {why}; rebuilding",
+                        entry.display()
+                    );
+                }
+                Err(_) => {}
             }
+        }
+        // Unfinished from here on until the seal is written again.
+        for p in [seal_of(&meta_path), meta_path.clone()] {
+            let _ = std::fs::remove_file(p);
+        }
+        if let Some(tar) = &to_unpack {
+            unpack(tar, &src_dir, self.on_step).await?;
         }
         (self.on_step)(STARTED);
         let log_path = entry.join("build.log");
@@ -356,10 +375,18 @@ impl Builder<'_> {
             .await?;
 
         let image = entry.join(Path::new(&self.arch.image_path).file_name().unwrap());
-        std::fs::copy(out.join(&self.arch.image_path), &image)?;
+        let built_image = out.join(&self.arch.image_path);
+        let bytes = std::fs::read(&built_image)
+            .with_context(|| format!("reading {}", built_image.display()))?;
+        cache::write_atomic(&image, &bytes)?;
         self.arch.check_image(&image)?;
         let config = entry.join("config");
-        std::fs::write(&config, &final_config)?;
+        cache::write_atomic(&config, final_config.as_bytes())?;
+        let mut checksums = BTreeMap::new();
+        for p in [&image, &config] {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            checksums.insert(name, cache::sha256_file(p)?);
+        }
         let version = std::fs::read_to_string(out.join("include/config/kernel.release"))
             .unwrap_or_default()
             .trim()
@@ -372,30 +399,64 @@ impl Builder<'_> {
             version,
             source_sha256: src_sha,
             cached: false,
+            checksums,
         };
-        // Written last: its presence means the entry is complete.
-        std::fs::write(&meta_path, serde_json::to_vec_pretty(&built)?)?;
+        // Written last, then sealed: a sealed meta whose checksums match
+        // means the entry is complete and unchanged.
+        cache::write_atomic(&meta_path, &serde_json::to_vec_pretty(&built)?)?;
+        cache::seal(&meta_path)?;
         Ok(built)
     }
 }
 
-/// The build recorded in a cache entry, if it finished and its image is there.
-fn finished_entry(meta_path: &Path, src_sha: &str) -> Option<Built> {
-    let mut b: Built = serde_json::from_slice(&std::fs::read(meta_path).ok()?).ok()?;
-    if !b.image.exists() {
-        return None;
+fn seal_of(p: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.sha256", p.display()))
+}
+
+/// The build recorded in a cache entry if it finished and its meta, image
+/// and config are exactly what was written; else why not.
+fn finished_entry(meta_path: &Path, src_sha: &str) -> Result<Built, String> {
+    cache::check_seal(meta_path)?;
+    let text = std::fs::read(meta_path).map_err(|e| format!("{}: {e}", meta_path.display()))?;
+    let mut b: Built =
+        serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", meta_path.display()))?;
+    // Files are found beside the meta (the entry may have been moved).
+    let dir = meta_path.parent().unwrap_or(Path::new("."));
+    for name in ["image", "config"] {
+        let recorded = if name == "image" { &b.image } else { &b.config };
+        let file = recorded
+            .file_name()
+            .ok_or_else(|| format!("{}: no {name} recorded", meta_path.display()))?;
+        let p = dir.join(file);
+        let want = b
+            .checksums
+            .get(&file.to_string_lossy().into_owned())
+            .ok_or_else(|| format!("{}: no checksum for {}", meta_path.display(), p.display()))?;
+        let got = cache::sha256_file(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+        if &got != want {
+            return Err(format!(
+                "{}: checksum mismatch (truncated or changed after it was written)",
+                p.display()
+            ));
+        }
+        if name == "image" {
+            b.image = p;
+        } else {
+            b.config = p;
+        }
     }
     b.cached = true;
     b.source_sha256 = src_sha.to_string();
-    Some(b)
+    Ok(b)
 }
 
-/// Returns (tree, identity, pinned). `pinned` means the identity fully
-/// describes the tree, so a finished cache entry can be reused without make.
-async fn prepare_source(
-    src: &Source,
-    on_step: &(dyn Fn(&str) + Sync),
-) -> Result<(PathBuf, String, bool, String)> {
+/// The source's tree, identity, whether it is pinned, its tarball's sha256,
+/// and the tarball still to unpack into the tree (on a cache miss).
+type Prepared = (PathBuf, String, bool, String, Option<PathBuf>);
+
+/// `pinned` means the identity fully describes the tree, so a finished
+/// cache entry can be reused without make.
+async fn prepare_source(src: &Source, on_step: &(dyn Fn(&str) + Sync)) -> Result<Prepared> {
     let fetched;
     let src = match src {
         Source::Debian(v) => {
@@ -425,34 +486,9 @@ async fn prepare_source(
                 .replace(".tar.xz", "");
             let tree = dest.join(&stem);
             std::fs::create_dir_all(cache::root().join("src"))?;
-            // One unpacker at a time; a second process waits, then finds it done.
-            let _lock = lock(&cache::root().join("src").join(format!("{key}.lock"))).await?;
-            if !tree.join("Makefile").exists() {
-                on_step("unpacking source");
-                let tmp = cache::root().join("src").join(format!("{key}.partial"));
-                let _ = std::fs::remove_dir_all(&tmp);
-                std::fs::create_dir_all(&tmp)?;
-                let st = Command::new("tar")
-                    .arg("-xf")
-                    .arg(tar)
-                    .arg("-C")
-                    .arg(&tmp)
-                    .status()
-                    .await?;
-                if !st.success() {
-                    bail!("unpacking {} failed ({st})", tar.display());
-                }
-                let _ = std::fs::remove_dir_all(&dest);
-                std::fs::rename(&tmp, &dest)?;
-                if !tree.join("Makefile").exists() {
-                    bail!(
-                        "{} does not unpack to {stem}/ with a kernel Makefile",
-                        tar.display()
-                    );
-                }
-            }
             let sha = tarball_sha256(tar, &key)?;
-            Ok((tree, id, true, sha))
+            // Unpacked only on a cache miss (see `unpack`): a hit needs none of it.
+            Ok((tree, id, true, sha, Some(tar.clone())))
         }
         Source::Tree(dir) => {
             check_tree(dir)?;
@@ -467,16 +503,51 @@ async fn prepare_source(
                     format!("git:{}@{}", dir.display(), h.trim()),
                     true,
                     String::new(),
+                    None,
                 )),
                 _ => Ok((
                     dir.clone(),
                     format!("tree:{}", dir.display()),
                     false,
                     String::new(),
+                    None,
                 )),
             }
         }
     }
+}
+
+/// Unpacks `tar` into `tree` (once; a second process waits for the first).
+async fn unpack(tar: &Path, tree: &Path, on_step: &(dyn Fn(&str) + Sync)) -> Result<()> {
+    let dest = tree.parent().context("source tree has no parent")?;
+    let key = dest.file_name().unwrap_or_default().to_string_lossy();
+    let stem = tree.file_name().unwrap_or_default().to_string_lossy();
+    let _lock = lock(&cache::root().join("src").join(format!("{key}.lock"))).await?;
+    if !tree.join("Makefile").exists() {
+        on_step("unpacking source");
+        let tmp = cache::root().join("src").join(format!("{key}.partial"));
+        let _ = std::fs::remove_dir_all(&tmp);
+        std::fs::create_dir_all(&tmp)?;
+        let st = Command::new("tar")
+            .arg("-xf")
+            .arg(tar)
+            .arg("-C")
+            .arg(&tmp)
+            .status()
+            .await?;
+        if !st.success() {
+            bail!("unpacking {} failed ({st})", tar.display());
+        }
+        let _ = std::fs::remove_dir_all(dest);
+        std::fs::rename(&tmp, dest)?;
+        if !tree.join("Makefile").exists() {
+            bail!(
+                "{} does not unpack to {stem}/ with a kernel Makefile",
+                tar.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// An exclusive flock held until the returned file is dropped.
@@ -556,8 +627,9 @@ impl Log {
         // make's compilers are its children: run it in its own process group
         // and kill the whole group if we are interrupted.
         cmd.process_group(0).kill_on_drop(true);
-        let mut child = cmd
-            .spawn()
+        // SIGKILL of the runner takes make with it (reaper.rs).
+        let mut child = crate::reaper::spawn_owned(cmd)
+            .await
             .with_context(|| format!("{what}: cannot start"))?;
         let _group = child.id().map(KillGroup);
         let st = child.wait().await?;

@@ -280,8 +280,11 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?;
     let code = rt.block_on(async_main(cli))?;
-    // Dropping the runtime kills any child still owned by an aborted task.
-    drop(rt);
+    // Shutting the runtime down kills any child still owned by an aborted
+    // task. A blocking thread still waiting on a cache flock (another run
+    // is building that kernel) is not waited for: it would hold up an
+    // interrupted run until that build ends.
+    rt.shutdown_timeout(std::time::Duration::from_secs(2));
     std::process::exit(code);
 }
 
@@ -439,7 +442,8 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 .map(|s| kmatrix::share::Share::parse(s))
                 .collect::<Result<Vec<_>>>()?;
             if !shares.is_empty() {
-                kmatrix::share::virtiofsd_binary()?;
+                // Missing: said once here; the cells run without their shares.
+                kmatrix::share::available();
             }
             if exec.is_some() && shares.is_empty() {
                 bail!("--exec runs a program from a share: add --share HOST_DIR");
@@ -502,11 +506,13 @@ async fn run_matrix(
     .await?;
     ui.finish(&summary(&rep));
     emit(&render(&rep, format)?);
-    eprintln!(
-        "report: {} (cache: {})",
-        out.join("report.json").display(),
-        cache::root().display()
-    );
+    if rep.write_errors.is_empty() {
+        eprintln!(
+            "report: {} (cache: {})",
+            out.join("report.json").display(),
+            cache::root().display()
+        );
+    }
     if let Some(sig) = interrupted {
         eprintln!("kmatrix: interrupted by {sig}; partial report written");
         return Ok(130);

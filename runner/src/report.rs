@@ -86,6 +86,10 @@ pub struct Report {
     /// Cells that never reported (interrupted run).
     #[serde(default)]
     pub unfinished: Vec<String>,
+    /// Files of this run that could not be written (a full disk), each with
+    /// its path and cause; a run with any is not green.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub write_errors: Vec<String>,
 }
 
 impl Report {
@@ -99,11 +103,13 @@ impl Report {
                 .collect(),
             cells,
             unfinished,
+            write_errors: vec![],
         }
     }
 
     pub fn green(&self) -> bool {
         self.unfinished.is_empty()
+            && self.write_errors.is_empty()
             && !self.cells.is_empty()
             && self.cells.iter().all(CellReport::green)
     }

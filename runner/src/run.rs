@@ -75,6 +75,7 @@ pub async fn kernel(
                 version: String::new(),
                 source_sha256: String::new(),
                 cached: true,
+                checksums: Default::default(),
             })
         }
         KernelChoice::Build(src) => {
@@ -385,10 +386,17 @@ pub async fn run_matrix(
     }
     std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("creating {}: {e}", out.display()))?;
     let out = out.canonicalize()?;
+    let _out_lock = crate::runlock::lock_out(&out)?;
     let done: Arc<Mutex<Vec<CellReport>>> = Arc::default();
+    let write_errors: Arc<Mutex<Vec<String>>> = Arc::default();
     let work = {
-        let (done, out, cells, progress) =
-            (done.clone(), out.clone(), cells.clone(), progress.clone());
+        let (done, out, cells, progress, write_errors) = (
+            done.clone(),
+            out.clone(),
+            cells.clone(),
+            progress.clone(),
+            write_errors.clone(),
+        );
         async move {
             let step = progress.clone();
             let prepared = prepare(&cells, &choice, &extra, accel, jobs, &move |e| step(e)).await;
@@ -396,6 +404,7 @@ pub async fn run_matrix(
             let mut set = tokio::task::JoinSet::new();
             for cell in cells {
                 let prep = prepared[&(cell.arch.name.clone(), cell.config.clone())].clone();
+                let write_errors = write_errors.clone();
                 let (done, out, sem, opts, progress) = (
                     done.clone(),
                     out.clone(),
@@ -418,11 +427,17 @@ pub async fn run_matrix(
                         ),
                     };
                     // On disk at once: a runner that dies loses only cells in flight.
-                    let _ = std::fs::create_dir_all(&rep.artifacts);
-                    let _ = std::fs::write(
-                        rep.artifacts.join("cell.json"),
-                        serde_json::to_vec_pretty(&rep).unwrap_or_default(),
-                    );
+                    let saved = std::fs::create_dir_all(&rep.artifacts)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|_| {
+                            crate::cache::write_atomic(
+                                &rep.artifacts.join("cell.json"),
+                                &serde_json::to_vec_pretty(&rep)?,
+                            )
+                        });
+                    if let Err(e) = saved {
+                        write_errors.lock().unwrap().push(format!("{e:#}"));
+                    }
                     progress(Event::CellDone {
                         name: cell.name.clone(),
                         status: rep.status,
@@ -454,8 +469,17 @@ pub async fn run_matrix(
         .filter(|n| !cells_done.iter().any(|c| &c.cell.name == *n))
         .cloned()
         .collect();
-    let rep = crate::report::Report::new(cells_done, unfinished);
-    std::fs::write(out.join("report.json"), serde_json::to_vec_pretty(&rep)?)?;
+    let mut rep = crate::report::Report::new(cells_done, unfinished);
+    rep.write_errors = std::mem::take(&mut *write_errors.lock().unwrap());
+    // A full disk must not lose the finished cells: the caller still prints
+    // the report, and the failure is in it (and makes the run not green).
+    let path = out.join("report.json");
+    if let Err(e) = crate::cache::write_atomic(&path, &serde_json::to_vec_pretty(&rep)?) {
+        rep.write_errors.push(format!("{e:#}"));
+    }
+    for e in &rep.write_errors {
+        eprintln!("kmatrix: {e}");
+    }
     Ok((rep, interrupted))
 }
 

@@ -64,7 +64,24 @@ pub fn virtiofsd_binary() -> Result<PathBuf> {
     dirs.into_iter()
         .map(|d| d.join("virtiofsd"))
         .find(|p| p.is_file())
-        .context("virtiofsd not found: install it with `apt-get install libseccomp-dev libcap-ng-dev && cargo install virtiofsd` (scripts/setup.sh does this)")
+        .context("virtiofsd not found (PATH, /usr/libexec): as root, run `sudo make setup` once (it installs virtiofsd to /usr/local/bin for every user)")
+}
+
+/// virtiofsd for this run, or None after saying once why shares are off:
+/// the cells still run, and each share's case and the exec are errors.
+pub fn available() -> Option<PathBuf> {
+    match virtiofsd_binary() {
+        Ok(p) => Some(p),
+        Err(e) => {
+            crate::notice::once(
+                "virtiofsd-missing",
+                &format!(
+                    "{e:#}; the cells run without their shares (share and exec cases are errors)"
+                ),
+            );
+            None
+        }
+    }
 }
 
 /// A running virtiofsd; killed (whole process group) when dropped.
@@ -94,8 +111,15 @@ pub async fn start(share: &Share, index: usize, dir: &Path, log: &Path) -> Resul
         .arg("--shared-dir")
         .arg(&share.host);
     // No sandbox: kmatrix already runs as the user who owns the share; the
-    // guest is the test subject, not an adversary of the host.
+    // guest is the test subject, not an adversary of the host. The
+    // namespace sandbox also needs root (or user namespaces) to set up.
     c.args(["--sandbox", "none", "--cache", "never"]);
+    if !crate::notice::is_root() {
+        crate::notice::once(
+            "virtiofsd-sandbox",
+            "virtiofsd runs as you with --sandbox none (its namespace sandbox needs root); it can only read what you can, and without CAP_DAC_READ_SEARCH it serves paths instead of file handles (its log, virtiofsd0.log, says so)",
+        );
+    }
     if !share.rw {
         c.arg("--readonly");
     }
@@ -103,8 +127,9 @@ pub async fn start(share: &Share, index: usize, dir: &Path, log: &Path) -> Resul
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log)?);
     c.process_group(0).kill_on_drop(true);
-    let child = c
-        .spawn()
+    // Dies with the runner, even by SIGKILL (reaper.rs).
+    let child = crate::reaper::spawn_owned(c)
+        .await
         .with_context(|| format!("starting {}", bin.display()))?;
     let mut d = Daemon {
         child,

@@ -249,7 +249,8 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
     for p in [spec.console_path(), spec.results_path()] {
         let _ = std::fs::remove_file(p);
     }
-    let tmp = tempfile::Builder::new().prefix("kmatrix-vm-").tempdir()?;
+    // Flocked while this run lives; a later run removes it if we are SIGKILLed.
+    let tmp = crate::reaper::VmDir::new()?;
     let sock = tmp.path().join("qmp.sock");
     let fifo = tmp.path().join("results");
     for end in ["in", "out"] {
@@ -265,7 +266,13 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
         .read_write(true)
         .open_receiver(fifo.with_extension("out"))?;
     let mut daemons = Vec::new();
-    for (i, sh) in spec.shares.iter().enumerate() {
+    // Without virtiofsd the cell still runs; its share cases say what is missing.
+    let shares = match spec.shares.is_empty() {
+        true => &[][..],
+        false if crate::share::available().is_none() => &[][..],
+        false => &spec.shares[..],
+    };
+    for (i, sh) in shares.iter().enumerate() {
         daemons.push(
             crate::share::start(
                 sh,
@@ -306,7 +313,8 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let spawned = Instant::now();
-    let mut child = match cmd.spawn() {
+    // Forked so that it dies with the runner, even by SIGKILL (reaper.rs).
+    let mut child = match crate::reaper::spawn_owned(cmd).await {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             anyhow::bail!(

@@ -66,3 +66,32 @@ pub fn entries(dir: &Path) -> Vec<String> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect()
 }
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// A tmpfs mounted with `opts` (e.g. "size=1m") on a new temp dir (root
+/// only), unmounted when dropped: a disk that fills on cue.
+pub struct Tmpfs(tempfile::TempDir);
+impl Tmpfs {
+    pub fn new(opts: &str) -> Tmpfs {
+        let d = tempfile::tempdir().unwrap();
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "kmatrix-test"])
+            .arg(d.path())
+            .status()
+            .unwrap();
+        assert!(st.success(), "mount tmpfs {opts}");
+        Tmpfs(d)
+    }
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.0.path()).status();
+    }
+}
