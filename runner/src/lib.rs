@@ -20,5 +20,6 @@ pub mod oracle;
 pub mod report;
 pub mod run;
 pub mod share;
+pub mod spec;
 pub mod stream;
 pub mod vm;
