@@ -371,13 +371,12 @@ pub fn judge_cell(
     exec: Option<&str>,
 ) -> Vec<oracle::Case> {
     let selected = cases.map(|c| c.split(',').map(str::to_string).collect());
-    let mut out = oracle::judge(
-        &CellFacts {
-            aio: cell_has_aio(cell, s),
-            selected,
-        },
-        s,
-    );
+    let facts = CellFacts {
+        aio: cell_has_aio(cell, s),
+        selected,
+    };
+    let mut out = oracle::judge(&facts, s);
+    out.extend(crate::judge_family::judge(&facts, s));
     oracle::apply_known(&mut out, &cell.arch, &oracle::known_deviations());
     out.extend(oracle::judge_exec(s, exec));
     out

@@ -462,6 +462,27 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Spec>> {
     Ok(out)
 }
 
+/// The specs compiled into the binary (so a run does not depend on the
+/// working directory). A seventh syscall adds its file here.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    ("io_cancel-kapi-spec.txt", include_str!("../../spec/io_cancel-kapi-spec.txt")),
+    ("io_destroy-kapi-spec.txt", include_str!("../../spec/io_destroy-kapi-spec.txt")),
+    ("io_getevents-kapi-spec.txt", include_str!("../../spec/io_getevents-kapi-spec.txt")),
+    ("io_pgetevents-kapi-spec.txt", include_str!("../../spec/io_pgetevents-kapi-spec.txt")),
+    ("io_setup-kapi-spec.txt", include_str!("../../spec/io_setup-kapi-spec.txt")),
+    ("io_submit-kapi-spec.txt", include_str!("../../spec/io_submit-kapi-spec.txt")),
+];
+
+/// The embedded specs, parsed, sorted by syscall.
+pub fn builtin() -> anyhow::Result<Vec<Spec>> {
+    let mut v = Vec::new();
+    for (name, text) in EMBEDDED {
+        v.push(parse(text).map_err(|e| anyhow::anyhow!("spec/{name}: {e}"))?);
+    }
+    v.sort_by(|a, b| a.syscall.cmp(&b.syscall));
+    Ok(v)
+}
+
 /// The spec directory of this source tree.
 pub fn default_dir() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../spec")
@@ -727,6 +748,19 @@ mod tests {
                 s.syscall
             );
         }
+    }
+
+    #[test]
+    fn embedded_is_every_file() {
+        let mut files: Vec<String> = std::fs::read_dir(default_dir())
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with("-kapi-spec.txt"))
+            .collect();
+        files.sort();
+        let embedded: Vec<&str> = EMBEDDED.iter().map(|e| e.0).collect();
+        assert_eq!(files, embedded, "spec::EMBEDDED must list every spec file");
+        assert_eq!(builtin().unwrap(), all());
     }
 
     #[test]
