@@ -65,7 +65,12 @@ extern "C" {
     fn signal(sig: c_int, handler: usize) -> usize;
     fn sigprocmask(how: c_int, set: *const u64, old: *mut u64) -> c_int;
     fn raise(sig: c_int) -> c_int;
+    fn alarm(secs: u32) -> u32;
 }
+
+const SIGALRM: c_int = 14;
+
+extern "C" fn on_alarm(_sig: c_int) {}
 
 /// An argument of a generic case, as family_catalogue.rs names it.
 #[derive(Clone, Copy, Debug)]
@@ -299,8 +304,13 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
         c.str("id", id);
         let mut fresh = Vec::new();
         let mut v = [0u64; 6];
-        for (i, a) in args.iter().enumerate().take(6) {
-            v[i] = arg_value(*a, &mut fresh, &mut c);
+        // Unmapped holes last: a later mmap would fill them again.
+        for pass_unmapped in [false, true] {
+            for (i, a) in args.iter().enumerate().take(6) {
+                if matches!(a, A::Unmapped) == pass_unmapped {
+                    v[i] = arg_value(*a, &mut fresh, &mut c);
+                }
+            }
         }
         let r = raw(n, v);
         c.i64("ret", r.ret).i64("errno", r.errno.into());
@@ -501,7 +511,7 @@ pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
 
 /// min_nr, nr and timeout semantics; the ring's head moving as events are
 /// consumed; a fault copying events out.
-pub fn getevents_timeouts(_env: &Env, _s: &Sink) -> Obj {
+pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
     let mut o = Obj::new();
     let ctx = match need_ctx(&mut o, 8) {
         Some(c) => c,
@@ -515,6 +525,8 @@ pub fn getevents_timeouts(_env: &Env, _s: &Sink) -> Obj {
         c.u64("elapsed_ms", t0.elapsed().as_millis() as u64)
             .obj("ring", &ring_obj(ctx));
         o.obj(name, &c);
+        // Snapshot: a call that never returns still leaves the others.
+        sink.line(&o.to_json());
     };
     let zero = Timespec { sec: 0, nsec: 0 };
     let expired = Timespec { sec: -1, nsec: 0 };
@@ -528,7 +540,17 @@ pub fn getevents_timeouts(_env: &Env, _s: &Sink) -> Obj {
     };
     let evp = ev.as_mut_ptr();
     timed(&mut o, "empty_zero_timeout", 1, 1, evp, Some(&zero));
+    // A negative relative timeout can block for good (the kernel's
+    // ktime_add_safe turns "now - 1 s" into KTIME_SEC_MAX): an alarm
+    // ends the wait with EINTR after 2 s so the rest still runs.
+    // SAFETY: a no-op handler; alarm is cancelled right after.
+    unsafe {
+        signal(SIGALRM, on_alarm as usize);
+        alarm(2);
+    }
     timed(&mut o, "empty_expired_timeout", 1, 1, evp, Some(&expired));
+    // SAFETY: cancels the pending alarm, if any.
+    unsafe { alarm(0) };
     timed(&mut o, "empty_100ms", 1, 1, evp, Some(&short));
     timed(&mut o, "empty_nsec_unvalidated", 0, 1, evp, Some(&bad_nsec));
     let file = match tmpfs_file("getevents") {
