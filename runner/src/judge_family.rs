@@ -172,9 +172,11 @@ pub fn select(cases: Option<String>, syscalls: Option<String>) -> Result<Option<
     Ok(Some(pats.join(",")))
 }
 
-/// The io_setup oracle's names plus the ones the family adds.
+/// The io_setup oracle's names plus the ones the family adds. A failed
+/// call without an errno is not "OK".
 fn errno_name(e: i64) -> String {
     match e {
+        0 => "failed with errno 0".into(),
         9 => "EBADF".into(),
         115 => "EINPROGRESS".into(),
         _ => crate::oracle::errno_name(e),
@@ -823,6 +825,17 @@ pub fn cases_for(s: &Spec, kind: &str, name: &str) -> Vec<String> {
             .filter(|(id, cl)| id.starts_with(&prefix) && cl.iter().any(|(k, n)| *k == kind && *n == name))
             .map(|(id, _)| id.to_string()),
     );
+    // A constraint between params is checked by their range cases.
+    if let Some(c) = s.constraints.iter().filter(|_| kind == "constraint").find(|c| c.name == name) {
+        let words: Vec<&str> = c.expr.split(|ch: char| !ch.is_ascii_alphanumeric() && ch != '_').collect();
+        v.extend(
+            generic::generate(s)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|g| g.clause.kind == "param" && words.contains(&g.clause.name.as_str()) && g.id.contains(".range/"))
+                .map(|g| g.id),
+        );
+    }
     let aio = (kind == "constraint" && name == "CONFIG_AIO required") || (kind == "error" && name == "ENOSYS");
     if aio {
         v.push(format!("{}.constraint.CONFIG_AIO", s.syscall));
