@@ -370,7 +370,12 @@ pub fn submit_rw(_env: &Env, _s: &Sink) -> Obj {
     o.u64("nbytes", text.len() as u64);
     for (label, op, buf_ptr, cookie) in [
         ("write", IOCB_CMD_PWRITE, text.as_ptr(), 0x1111u64),
-        ("read", IOCB_CMD_PREAD, back.as_mut_ptr() as *const u8, 0x2222u64),
+        (
+            "read",
+            IOCB_CMD_PREAD,
+            back.as_mut_ptr() as *const u8,
+            0x2222u64,
+        ),
     ] {
         // SAFETY: buf_ptr points to 22 live bytes (text or back).
         let slice = unsafe { std::slice::from_raw_parts(buf_ptr, text.len()) };
@@ -425,7 +430,11 @@ pub fn submit_resfd(_env: &Env, _s: &Sink) -> Obj {
         put(&mut o, "submit", submit(ctx, &[&mut cb as *mut Iocb]));
         let mut ev = [Event::default(); 1];
         let ts = Timespec { sec: 1, nsec: 0 };
-        put(&mut o, "getevents", getevents(ctx, 1, 1, ev.as_mut_ptr(), Some(&ts)));
+        put(
+            &mut o,
+            "getevents",
+            getevents(ctx, 1, 1, ev.as_mut_ptr(), Some(&ts)),
+        );
         let mut count = [0u8; 8];
         match sys::read_fd(efd.ret as i32, &mut count) {
             Ok(8) => {
@@ -475,7 +484,10 @@ pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
     };
     one("closed-fd", rw_iocb(IOCB_CMD_PWRITE, 9999, text, 0, 1));
     if let Ok(w) = &wronly {
-        one("read-on-wronly", rw_iocb(IOCB_CMD_PREAD, w.as_raw_fd(), text, 0, 1));
+        one(
+            "read-on-wronly",
+            rw_iocb(IOCB_CMD_PREAD, w.as_raw_fd(), text, 0, 1),
+        );
     }
     let mut noop = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 1);
     noop.opcode = IOCB_CMD_NOOP;
@@ -484,7 +496,10 @@ pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
     res.reserved2 = 1;
     one("reserved2", res);
     let bad = unmapped_page() as *mut Iocb;
-    calls.obj("iocb-unmapped", &crate::aio::sysret_obj(submit(ctx, &[bad])));
+    calls.obj(
+        "iocb-unmapped",
+        &crate::aio::sysret_obj(submit(ctx, &[bad])),
+    );
     o.obj("calls", &calls);
     // EAGAIN: polls on an idle pipe stay pending and hold their slot.
     if let Ok((rfd, wfd)) = sys::make_pipe() {
@@ -518,16 +533,17 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         None => return o,
     };
     let mut ev = [Event::default(); 8];
-    let timed = |o: &mut Obj, name: &str, min: i64, n: i64, ev: *mut Event, ts: Option<&Timespec>| {
-        let t0 = Instant::now();
-        let r = getevents(ctx, min, n, ev, ts);
-        let mut c = crate::aio::sysret_obj(r);
-        c.u64("elapsed_ms", t0.elapsed().as_millis() as u64)
-            .obj("ring", &ring_obj(ctx));
-        o.obj(name, &c);
-        // Snapshot: a call that never returns still leaves the others.
-        sink.line(&o.to_json());
-    };
+    let timed =
+        |o: &mut Obj, name: &str, min: i64, n: i64, ev: *mut Event, ts: Option<&Timespec>| {
+            let t0 = Instant::now();
+            let r = getevents(ctx, min, n, ev, ts);
+            let mut c = crate::aio::sysret_obj(r);
+            c.u64("elapsed_ms", t0.elapsed().as_millis() as u64)
+                .obj("ring", &ring_obj(ctx));
+            o.obj(name, &c);
+            // Snapshot: a call that never returns still leaves the others.
+            sink.line(&o.to_json());
+        };
     let zero = Timespec { sec: 0, nsec: 0 };
     let expired = Timespec { sec: -1, nsec: 0 };
     let short = Timespec {
@@ -640,7 +656,13 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
     let open: u64 = 0;
     call(&mut o, "mask_keeps_usr1_blocked", &keep, 8, 100);
     call(&mut o, "bad_sigsetsize", &open, 4, 100);
-    call(&mut o, "mask_unmapped", unmapped_page() as *const u64, 8, 100);
+    call(
+        &mut o,
+        "mask_unmapped",
+        unmapped_page() as *const u64,
+        8,
+        100,
+    );
     call(&mut o, "mask_unblocks_usr1", &open, 8, 900);
     put(&mut o, "destroy", destroy(ctx));
     o
@@ -662,11 +684,23 @@ pub fn cancel(_env: &Env, _s: &Sink) -> Obj {
     let resp = &mut result as *mut Event as u64;
     let do_cancel = |cb: *mut Iocb| raw(nr::IO_CANCEL, [ctx, cb as u64, resp, 0, 0, 0]);
     let mut done = rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), b"zz", 0, 3);
-    put(&mut o, "submit_write", submit(ctx, &[&mut done as *mut Iocb]));
-    put(&mut o, "cancel_completed", do_cancel(&mut done as *mut Iocb));
+    put(
+        &mut o,
+        "submit_write",
+        submit(ctx, &[&mut done as *mut Iocb]),
+    );
+    put(
+        &mut o,
+        "cancel_completed",
+        do_cancel(&mut done as *mut Iocb),
+    );
     let mut foreign = rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), b"zz", 0, 4);
     foreign.key = 1;
-    put(&mut o, "cancel_foreign_key", do_cancel(&mut foreign as *mut Iocb));
+    put(
+        &mut o,
+        "cancel_foreign_key",
+        do_cancel(&mut foreign as *mut Iocb),
+    );
     match sys::make_pipe() {
         Ok((rfd, _wfd)) => {
             let mut poll = Iocb {
@@ -680,9 +714,17 @@ pub fn cancel(_env: &Env, _s: &Sink) -> Obj {
             let mut ev = [Event::default(); 2];
             let zero = Timespec { sec: 0, nsec: 0 };
             let _ = getevents(ctx, 0, 2, ev.as_mut_ptr(), Some(&zero));
-            put(&mut o, "submit_poll", submit(ctx, &[&mut poll as *mut Iocb]));
+            put(
+                &mut o,
+                "submit_poll",
+                submit(ctx, &[&mut poll as *mut Iocb]),
+            );
             o.obj("ring_after_poll_submit", &ring_obj(ctx));
-            put(&mut o, "cancel_pending_poll", do_cancel(&mut poll as *mut Iocb));
+            put(
+                &mut o,
+                "cancel_pending_poll",
+                do_cancel(&mut poll as *mut Iocb),
+            );
             let ts = Timespec { sec: 1, nsec: 0 };
             let g = getevents(ctx, 1, 1, ev.as_mut_ptr(), Some(&ts));
             put(&mut o, "getevents_after_cancel", g);

@@ -88,8 +88,7 @@ pub fn unmatched_patterns(patterns: &[String]) -> Vec<String> {
 /// experiment whatever happened to it. Returns the number written.
 pub fn run_all(env: &Env, patterns: &[String], port: &mut Port) -> u64 {
     let mut written = 0;
-    for e in all().filter(|e| glob::any_matches(patterns, e.id))
-    {
+    for e in all().filter(|e| glob::any_matches(patterns, e.id)) {
         let timeout = env.timeout.checked_mul(e.slots).unwrap_or(env.timeout);
         let started = Instant::now();
         let outcome = child::run(Role::Experiment, timeout, |sink| {

@@ -173,7 +173,10 @@ pub fn generate(spec: &Spec) -> Result<Vec<GenericCase>> {
                 Some(Fault::None) => None,
                 None => match default_err(spec, "EFAULT") {
                     Some(e) => Some(e),
-                    None => bail!("{sys}: pointer {} has no kmatrix-fault and no EFAULT error", p.name),
+                    None => bail!(
+                        "{sys}: pointer {} has no kmatrix-fault and no EFAULT error",
+                        p.name
+                    ),
                 },
             };
             let bad = fault.clone().unwrap_or_else(|| base_out.clone());
@@ -182,7 +185,12 @@ pub fn generate(spec: &Spec) -> Result<Vec<GenericCase>> {
             } else {
                 bad.clone()
             };
-            push("null".into(), Arg::Null, Expect::Is(null), "NULL pointer".into());
+            push(
+                "null".into(),
+                Arg::Null,
+                Expect::Is(null),
+                "NULL pointer".into(),
+            );
             push(
                 "unmapped".into(),
                 Arg::Unmapped,
@@ -218,7 +226,11 @@ pub fn generate(spec: &Spec) -> Result<Vec<GenericCase>> {
             }
         }
         if let Some(mask) = p.mask {
-            let e = match p.out_of_range.clone().or_else(|| default_err(spec, "EINVAL")) {
+            let e = match p
+                .out_of_range
+                .clone()
+                .or_else(|| default_err(spec, "EINVAL"))
+            {
                 Some(e) => e,
                 None => bail!("{sys}: mask {} has no kmatrix-out-of-range", p.name),
             };
@@ -248,7 +260,11 @@ pub fn generate(spec: &Spec) -> Result<Vec<GenericCase>> {
             Bound::Param(q) => base_value(spec, q, &base),
         };
         let (lo, hi) = (resolve(lo)?, resolve(hi)?);
-        let e = match p.out_of_range.clone().or_else(|| default_err(spec, "EINVAL")) {
+        let e = match p
+            .out_of_range
+            .clone()
+            .or_else(|| default_err(spec, "EINVAL"))
+        {
             Some(e) => e,
             None => bail!("{sys}: range {} has no kmatrix-out-of-range", p.name),
         };
@@ -276,7 +292,10 @@ pub fn generate(spec: &Spec) -> Result<Vec<GenericCase>> {
                 format!("range/{v}"),
                 Arg::Int(r),
                 expect,
-                format!("range {lo}..{hi}: {}", if inside { "inside" } else { "outside" }),
+                format!(
+                    "range {lo}..{hi}: {}",
+                    if inside { "inside" } else { "outside" }
+                ),
             );
         }
     }
@@ -358,7 +377,9 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), n, "duplicate generic ids");
-        assert!(v.iter().all(|c| c.id.starts_with(&format!("{}.", c.syscall))));
+        assert!(v
+            .iter()
+            .all(|c| c.id.starts_with(&format!("{}.", c.syscall))));
     }
 
     #[test]
@@ -377,7 +398,10 @@ mod tests {
         assert_eq!(ex("io_cancel.param.result.unmapped"), is("EINVAL"));
         // ranges, with wrap points read as the kernel's long
         assert_eq!(ex("io_submit.param.nr.range/-1"), is("EINVAL"));
-        assert_eq!(ex("io_submit.param.nr.range/0"), Expect::Not("EINVAL".into()));
+        assert_eq!(
+            ex("io_submit.param.nr.range/0"),
+            Expect::Not("EINVAL".into())
+        );
         assert_eq!(
             ex("io_submit.param.nr.range/9223372036854775807"),
             Expect::Not("EINVAL".into())
@@ -386,12 +410,20 @@ mod tests {
             ex("io_submit.param.nr.range/-9223372036854775808"),
             is("EINVAL")
         );
-        assert_eq!(find(&v, "io_submit.param.nr.range/-1").args[1], Arg::Int(u64::MAX));
+        assert_eq!(
+            find(&v, "io_submit.param.nr.range/-1").args[1],
+            Arg::Int(u64::MAX)
+        );
         assert_eq!(ex("io_getevents.param.min_nr.range/1"), is("EINVAL"));
-        assert_eq!(ex("io_getevents.param.min_nr.range/0"), Expect::Not("EINVAL".into()));
+        assert_eq!(
+            ex("io_getevents.param.min_nr.range/0"),
+            Expect::Not("EINVAL".into())
+        );
         assert_eq!(ex("io_destroy.param.ctx.invalid/destroyed"), is("EINVAL"));
         assert_eq!(ex("io_cancel.return.base"), is("EINVAL"));
-        assert!(!v.iter().any(|c| c.id.starts_with("io_setup.param.nr_events.range")));
+        assert!(!v
+            .iter()
+            .any(|c| c.id.starts_with("io_setup.param.nr_events.range")));
     }
 
     #[test]

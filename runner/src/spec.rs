@@ -213,7 +213,11 @@ impl Spec {
         v.extend(self.errors.iter().map(|e| c("error", &e.name)));
         v.extend(self.locks.iter().map(|l| c("lock", &l.name)));
         v.extend(self.signals.iter().map(|s| c("signal", &s.name)));
-        v.extend(self.side_effects.iter().map(|s| c("side-effect", &s.target)));
+        v.extend(
+            self.side_effects
+                .iter()
+                .map(|s| c("side-effect", &s.target)),
+        );
         v.extend(self.state_trans.iter().map(|s| c("state-trans", &s.name)));
         v.extend(self.constraints.iter().map(|s| c("constraint", &s.name)));
         v
@@ -321,7 +325,10 @@ pub fn parse(text: &str) -> Result<Spec, SpecError> {
             break;
         }
         let Some(rest) = t.strip_prefix('*') else {
-            return err(n, format!("expected a ' * ' line inside the block, got {t:?}"));
+            return err(
+                n,
+                format!("expected a ' * ' line inside the block, got {t:?}"),
+            );
         };
         if rest.trim().is_empty() {
             blank_before = true;
@@ -350,7 +357,8 @@ pub fn parse(text: &str) -> Result<Spec, SpecError> {
                 let Some((a, doc)) = arg.split_once(':') else {
                     return err(n, "argument line must be '@name: text'");
                 };
-                spec.args.push((a.trim().to_string(), doc.trim().to_string()));
+                spec.args
+                    .push((a.trim().to_string(), doc.trim().to_string()));
                 continue;
             }
             let Some((tag, value)) = body.split_once(':') else {
@@ -422,7 +430,10 @@ pub fn parse(text: &str) -> Result<Spec, SpecError> {
     }
     for p in &spec.params {
         if !spec.args.iter().any(|(a, _)| *a == p.name) {
-            return err(p.line, format!("param {} is not one of the @arguments", p.name));
+            return err(
+                p.line,
+                format!("param {} is not one of the @arguments", p.name),
+            );
         }
         if let Some((lo, hi)) = &p.range {
             for b in [lo, hi] {
@@ -465,12 +476,30 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<Vec<Spec>> {
 /// The specs compiled into the binary (so a run does not depend on the
 /// working directory). A seventh syscall adds its file here.
 pub const EMBEDDED: &[(&str, &str)] = &[
-    ("io_cancel-kapi-spec.txt", include_str!("../../spec/io_cancel-kapi-spec.txt")),
-    ("io_destroy-kapi-spec.txt", include_str!("../../spec/io_destroy-kapi-spec.txt")),
-    ("io_getevents-kapi-spec.txt", include_str!("../../spec/io_getevents-kapi-spec.txt")),
-    ("io_pgetevents-kapi-spec.txt", include_str!("../../spec/io_pgetevents-kapi-spec.txt")),
-    ("io_setup-kapi-spec.txt", include_str!("../../spec/io_setup-kapi-spec.txt")),
-    ("io_submit-kapi-spec.txt", include_str!("../../spec/io_submit-kapi-spec.txt")),
+    (
+        "io_cancel-kapi-spec.txt",
+        include_str!("../../spec/io_cancel-kapi-spec.txt"),
+    ),
+    (
+        "io_destroy-kapi-spec.txt",
+        include_str!("../../spec/io_destroy-kapi-spec.txt"),
+    ),
+    (
+        "io_getevents-kapi-spec.txt",
+        include_str!("../../spec/io_getevents-kapi-spec.txt"),
+    ),
+    (
+        "io_pgetevents-kapi-spec.txt",
+        include_str!("../../spec/io_pgetevents-kapi-spec.txt"),
+    ),
+    (
+        "io_setup-kapi-spec.txt",
+        include_str!("../../spec/io_setup-kapi-spec.txt"),
+    ),
+    (
+        "io_submit-kapi-spec.txt",
+        include_str!("../../spec/io_submit-kapi-spec.txt"),
+    ),
 ];
 
 /// The embedded specs, parsed, sorted by syscall.
@@ -491,7 +520,8 @@ pub fn default_dir() -> std::path::PathBuf {
 fn errno_name(line: usize, s: &str) -> Result<String, SpecError> {
     let ok = s.len() > 1
         && s.starts_with('E')
-        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     if ok {
         Ok(s.to_string())
     } else {
@@ -549,7 +579,10 @@ fn build(spec: &mut Spec, raw: Raw) -> Result<(), SpecError> {
     let text = |k: &str| get(k).map(|(v, _)| v).unwrap_or_default();
     let need = |k: &str| match get(k) {
         Some(v) => Ok(v),
-        None => err(n, format!("{} clause {:?} has no {k} field", raw.tag, raw.value)),
+        None => err(
+            n,
+            format!("{} clause {:?} has no {k} field", raw.tag, raw.value),
+        ),
     };
     let named = |what: &str| {
         if raw.value.is_empty() {
@@ -793,10 +826,7 @@ mod tests {
         let specs = all();
         let ge = specs.iter().find(|s| s.syscall == "io_getevents").unwrap();
         let min = ge.param("min_nr").unwrap();
-        assert_eq!(
-            min.range,
-            Some((Bound::Num(0), Bound::Param("nr".into())))
-        );
+        assert_eq!(min.range, Some((Bound::Num(0), Bound::Param("nr".into()))));
         assert_eq!(min.out_of_range.as_deref(), Some("EINVAL"));
         let t = ge.param("timeout").unwrap();
         assert!(t.has(ParamFlag::Optional));
@@ -846,20 +876,63 @@ mod tests {
             (&GOOD.replace(" */\n", ""), 12, "not closed"),
             (&GOOD.replace("sys_x - X", "x - X"), 2, "sys_"),
             (&GOOD.replace("sys_x - X", "sys_x"), 2, "first line"),
-            (&GOOD.replace("KAPI_TYPE_UINT", "KAPI_TYPE_BLOB"), 6, "unknown param type"),
-            (&GOOD.replace("KAPI_PARAM_IN", "KAPI_PARAM_SIDEWAYS"), 7, "unknown param flag"),
+            (
+                &GOOD.replace("KAPI_TYPE_UINT", "KAPI_TYPE_BLOB"),
+                6,
+                "unknown param type",
+            ),
+            (
+                &GOOD.replace("KAPI_PARAM_IN", "KAPI_PARAM_SIDEWAYS"),
+                7,
+                "unknown param flag",
+            ),
             (&GOOD.replace("0, 4", "0 4"), 8, "low, high"),
             (&GOOD.replace("0, 4", "0, 4x"), 8, "not a number"),
             (&GOOD.replace("0, 4", "0, b"), 5, "names no param"),
-            (&GOOD.replace("EINVAL, bad", "EWHAT?, bad"), 10, "errno name"),
-            (&GOOD.replace("   desc: when", "   colour: when"), 11, "unknown field"),
-            (&GOOD.replace(" * error:", " * mistake:"), 10, "unknown clause"),
-            (&GOOD.replace("   desc: when", "  desc: when"), 11, "three spaces"),
+            (
+                &GOOD.replace("EINVAL, bad", "EWHAT?, bad"),
+                10,
+                "errno name",
+            ),
+            (
+                &GOOD.replace("   desc: when", "   colour: when"),
+                11,
+                "unknown field",
+            ),
+            (
+                &GOOD.replace(" * error:", " * mistake:"),
+                10,
+                "unknown clause",
+            ),
+            (
+                &GOOD.replace("   desc: when", "  desc: when"),
+                11,
+                "three spaces",
+            ),
             (&GOOD.replace(" *   range", "    range"), 8, "' * ' line"),
-            (&GOOD.replace(" * @a: the a\n", ""), 4, "not one of the @arguments"),
-            (&GOOD.replace(" *   desc: when a > 4\n *     really.\n", ""), 10, "no desc field"),
-            (&GOOD.replace(" *   flags: KAPI_PARAM_IN\n", " *   flags: KAPI_PARAM_IN\n *   flags: KAPI_PARAM_IN\n"), 8, "twice"),
-            (&GOOD.replace(" * param: a\n", " *   stray: 1\n * param: a\n"), 5, "before any clause"),
+            (
+                &GOOD.replace(" * @a: the a\n", ""),
+                4,
+                "not one of the @arguments",
+            ),
+            (
+                &GOOD.replace(" *   desc: when a > 4\n *     really.\n", ""),
+                10,
+                "no desc field",
+            ),
+            (
+                &GOOD.replace(
+                    " *   flags: KAPI_PARAM_IN\n",
+                    " *   flags: KAPI_PARAM_IN\n *   flags: KAPI_PARAM_IN\n",
+                ),
+                8,
+                "twice",
+            ),
+            (
+                &GOOD.replace(" * param: a\n", " *   stray: 1\n * param: a\n"),
+                5,
+                "before any clause",
+            ),
         ];
         for (text, line, needle) in cases {
             let e = bad(text);

@@ -38,7 +38,11 @@ fn obs_mut<'a>(s: &'a mut Stream, exp: &str) -> &'a mut Value {
 fn as_aio_off(mut s: Stream) -> Stream {
     for e in &mut s.experiments {
         if e.id == "enosys.map" || e.id.ends_with(".generic") {
-            let key = if e.id == "enosys.map" { "calls" } else { "cases" };
+            let key = if e.id == "enosys.map" {
+                "calls"
+            } else {
+                "cases"
+            };
             for c in e.obs[key].as_array_mut().unwrap() {
                 c["ret"] = json!(-1);
                 c["errno"] = json!(38);
@@ -103,7 +107,11 @@ fn every_generic_case_fails_on_a_deviant_outcome() {
     let base = good();
     let specs = spec::builtin().unwrap();
     for aio in [true, false] {
-        let start = if aio { base.clone() } else { as_aio_off(base.clone()) };
+        let start = if aio {
+            base.clone()
+        } else {
+            as_aio_off(base.clone())
+        };
         for c in generic::generate_all(&specs).unwrap() {
             let mut s = start.clone();
             let exp = format!("{}.generic", c.syscall);
@@ -140,42 +148,217 @@ fn every_generic_case_fails_on_a_deviant_outcome() {
 
 /// (case, experiment, JSON pointer, deviant value)
 const DEVIANT: &[(&str, &str, &str, i64)] = &[
-    ("io_destroy.return.success/first", "io_destroy.twice", "/first_ret", -1),
-    ("io_destroy.state-trans.context/second-EINVAL", "io_destroy.twice", "/second_ret", 0),
-    ("io_destroy.side-effect.aio_nr", "io_destroy.twice", "/aio_nr_after", 99_999),
-    ("io_destroy.side-effect.in-flight/polls", "io_submit.errors", "/destroy_ret", -1),
-    ("io_submit.return.success/rw", "io_submit.rw", "/read/submit_ret", 0),
-    ("io_submit.side-effect.aio_key", "io_submit.rw", "/write/key_after", 0x5a5a),
-    ("io_submit.side-effect.completion-ring", "io_submit.rw", "/write/event/res", 3),
-    ("io_submit.side-effect.completion-ring", "io_submit.rw", "/read/ring_after_submit/tail", 0),
-    ("io_getevents.return.success/rw", "io_getevents.timeouts", "/none", 0),
-    ("io_getevents.side-effect.ring-head", "io_submit.rw", "/write/ring_after_get/head", 0),
-    ("io_submit.constraint.CONFIG_EVENTFD", "io_submit.resfd", "/submit_resfd_regular_errno", 22),
-    ("io_submit.error.EBADF/closed-fd", "io_submit.errors", "/calls/closed-fd/errno", 22),
-    ("io_submit.error.EBADF/read-on-wronly", "io_submit.errors", "/calls/read-on-wronly/errno", 14),
-    ("io_submit.error.EINVAL/opcode-noop", "io_submit.errors", "/calls/opcode-noop/ret", 1),
-    ("io_submit.error.EINVAL/reserved2", "io_submit.errors", "/calls/reserved2/errno", 9),
-    ("io_submit.error.EFAULT/iocb-unmapped", "io_submit.errors", "/calls/iocb-unmapped/errno", 22),
-    ("io_submit.error.EAGAIN/slots-full", "io_submit.errors", "/one_more_ret", 1),
-    ("io_submit.error.EAGAIN/slots-full", "io_submit.errors", "/polls_ret", 1024),
+    (
+        "io_destroy.return.success/first",
+        "io_destroy.twice",
+        "/first_ret",
+        -1,
+    ),
+    (
+        "io_destroy.state-trans.context/second-EINVAL",
+        "io_destroy.twice",
+        "/second_ret",
+        0,
+    ),
+    (
+        "io_destroy.side-effect.aio_nr",
+        "io_destroy.twice",
+        "/aio_nr_after",
+        99_999,
+    ),
+    (
+        "io_destroy.side-effect.in-flight/polls",
+        "io_submit.errors",
+        "/destroy_ret",
+        -1,
+    ),
+    (
+        "io_submit.return.success/rw",
+        "io_submit.rw",
+        "/read/submit_ret",
+        0,
+    ),
+    (
+        "io_submit.side-effect.aio_key",
+        "io_submit.rw",
+        "/write/key_after",
+        0x5a5a,
+    ),
+    (
+        "io_submit.side-effect.completion-ring",
+        "io_submit.rw",
+        "/write/event/res",
+        3,
+    ),
+    (
+        "io_submit.side-effect.completion-ring",
+        "io_submit.rw",
+        "/read/ring_after_submit/tail",
+        0,
+    ),
+    (
+        "io_getevents.return.success/rw",
+        "io_getevents.timeouts",
+        "/none",
+        0,
+    ),
+    (
+        "io_getevents.side-effect.ring-head",
+        "io_submit.rw",
+        "/write/ring_after_get/head",
+        0,
+    ),
+    (
+        "io_submit.constraint.CONFIG_EVENTFD",
+        "io_submit.resfd",
+        "/submit_resfd_regular_errno",
+        22,
+    ),
+    (
+        "io_submit.error.EBADF/closed-fd",
+        "io_submit.errors",
+        "/calls/closed-fd/errno",
+        22,
+    ),
+    (
+        "io_submit.error.EBADF/read-on-wronly",
+        "io_submit.errors",
+        "/calls/read-on-wronly/errno",
+        14,
+    ),
+    (
+        "io_submit.error.EINVAL/opcode-noop",
+        "io_submit.errors",
+        "/calls/opcode-noop/ret",
+        1,
+    ),
+    (
+        "io_submit.error.EINVAL/reserved2",
+        "io_submit.errors",
+        "/calls/reserved2/errno",
+        9,
+    ),
+    (
+        "io_submit.error.EFAULT/iocb-unmapped",
+        "io_submit.errors",
+        "/calls/iocb-unmapped/errno",
+        22,
+    ),
+    (
+        "io_submit.error.EAGAIN/slots-full",
+        "io_submit.errors",
+        "/one_more_ret",
+        1,
+    ),
+    (
+        "io_submit.error.EAGAIN/slots-full",
+        "io_submit.errors",
+        "/polls_ret",
+        1024,
+    ),
     // The real observation (D-F1) fails as it is.
-    ("io_getevents.param.timeout.expired", "io_getevents.timeouts", "/empty_expired_timeout/elapsed_ms", 2005),
-    ("io_getevents.param.timeout.zero", "io_getevents.timeouts", "/empty_zero_timeout/elapsed_ms", 500),
-    ("io_getevents.param.timeout.elapses", "io_getevents.timeouts", "/empty_100ms/elapsed_ms", 3),
-    ("io_getevents.param.timeout.nsec-unvalidated", "io_getevents.timeouts", "/empty_nsec_unvalidated/ret", -1),
-    ("io_getevents.param.min_nr.semantics", "io_getevents.timeouts", "/min1_nr2/ret", 1),
-    ("io_getevents.param.min_nr.semantics", "io_getevents.timeouts", "/min2_nr5_100ms_one_left/elapsed_ms", 1),
-    ("io_getevents.error.EFAULT/events-copy", "io_getevents.timeouts", "/events_unmapped/ring/head", 4),
-    ("io_pgetevents.signal.any/blocked-stays-pending", "io_pgetevents.sigmask", "/mask_keeps_usr1_blocked/handler_runs", 1),
-    ("io_pgetevents.error.EINTR/unblocked-signal", "io_pgetevents.sigmask", "/mask_unblocks_usr1/ret", 0),
-    ("io_pgetevents.state-trans.signal-mask/restored", "io_pgetevents.sigmask", "/bad_sigsetsize/mask_after", 0),
-    ("io_pgetevents.constraint.sigsetsize", "io_pgetevents.sigmask", "/bad_sigsetsize/ret", 0),
-    ("io_pgetevents.error.EFAULT/sigmask-unmapped", "io_pgetevents.sigmask", "/mask_unmapped/errno", 22),
-    ("io_cancel.error.EINVAL/completed", "io_cancel.cases", "/cancel_completed_errno", 11),
-    ("io_cancel.error.EINVAL/foreign-key", "io_cancel.cases", "/cancel_foreign_key_ret", 0),
-    ("io_cancel.error.EINPROGRESS/pending-poll", "io_cancel.cases", "/cancel_pending_poll_errno", 11),
-    ("io_cancel.error.EINPROGRESS/pending-poll", "io_cancel.cases", "/cancelled_event/res", 1),
-    ("io_cancel.param.result.untouched", "io_cancel.cases", "/result_untouched/res", -125),
+    (
+        "io_getevents.param.timeout.expired",
+        "io_getevents.timeouts",
+        "/empty_expired_timeout/elapsed_ms",
+        2005,
+    ),
+    (
+        "io_getevents.param.timeout.zero",
+        "io_getevents.timeouts",
+        "/empty_zero_timeout/elapsed_ms",
+        500,
+    ),
+    (
+        "io_getevents.param.timeout.elapses",
+        "io_getevents.timeouts",
+        "/empty_100ms/elapsed_ms",
+        3,
+    ),
+    (
+        "io_getevents.param.timeout.nsec-unvalidated",
+        "io_getevents.timeouts",
+        "/empty_nsec_unvalidated/ret",
+        -1,
+    ),
+    (
+        "io_getevents.param.min_nr.semantics",
+        "io_getevents.timeouts",
+        "/min1_nr2/ret",
+        1,
+    ),
+    (
+        "io_getevents.param.min_nr.semantics",
+        "io_getevents.timeouts",
+        "/min2_nr5_100ms_one_left/elapsed_ms",
+        1,
+    ),
+    (
+        "io_getevents.error.EFAULT/events-copy",
+        "io_getevents.timeouts",
+        "/events_unmapped/ring/head",
+        4,
+    ),
+    (
+        "io_pgetevents.signal.any/blocked-stays-pending",
+        "io_pgetevents.sigmask",
+        "/mask_keeps_usr1_blocked/handler_runs",
+        1,
+    ),
+    (
+        "io_pgetevents.error.EINTR/unblocked-signal",
+        "io_pgetevents.sigmask",
+        "/mask_unblocks_usr1/ret",
+        0,
+    ),
+    (
+        "io_pgetevents.state-trans.signal-mask/restored",
+        "io_pgetevents.sigmask",
+        "/bad_sigsetsize/mask_after",
+        0,
+    ),
+    (
+        "io_pgetevents.constraint.sigsetsize",
+        "io_pgetevents.sigmask",
+        "/bad_sigsetsize/ret",
+        0,
+    ),
+    (
+        "io_pgetevents.error.EFAULT/sigmask-unmapped",
+        "io_pgetevents.sigmask",
+        "/mask_unmapped/errno",
+        22,
+    ),
+    (
+        "io_cancel.error.EINVAL/completed",
+        "io_cancel.cases",
+        "/cancel_completed_errno",
+        11,
+    ),
+    (
+        "io_cancel.error.EINVAL/foreign-key",
+        "io_cancel.cases",
+        "/cancel_foreign_key_ret",
+        0,
+    ),
+    (
+        "io_cancel.error.EINPROGRESS/pending-poll",
+        "io_cancel.cases",
+        "/cancel_pending_poll_errno",
+        11,
+    ),
+    (
+        "io_cancel.error.EINPROGRESS/pending-poll",
+        "io_cancel.cases",
+        "/cancelled_event/res",
+        1,
+    ),
+    (
+        "io_cancel.param.result.untouched",
+        "io_cancel.cases",
+        "/result_untouched/res",
+        -125,
+    ),
 ];
 
 #[test]
@@ -190,21 +373,41 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
         *o.pointer_mut(ptr)
             .unwrap_or_else(|| panic!("{exp} has no {ptr}")) = json!(val);
         let v = verdicts(&facts(true), &s);
-        assert_eq!(v[*id].0, Verdict::Fail, "{id} with {ptr} = {val}: {}", v[*id].1);
+        assert_eq!(
+            v[*id].0,
+            Verdict::Fail,
+            "{id} with {ptr} = {val}: {}",
+            v[*id].1
+        );
         // And without the field: an error that names it.
         let mut s = base.clone();
         let o = obs_mut(&mut s, exp);
         let (parent, key) = ptr.rsplit_once('/').unwrap();
-        let p = if parent.is_empty() { o } else { o.pointer_mut(parent).unwrap() };
+        let p = if parent.is_empty() {
+            o
+        } else {
+            o.pointer_mut(parent).unwrap()
+        };
         p.as_object_mut().unwrap().remove(key);
-        let c = judge(&facts(true), &s).into_iter().find(|c| c.id == *id).unwrap();
+        let c = judge(&facts(true), &s)
+            .into_iter()
+            .find(|c| c.id == *id)
+            .unwrap();
         assert_eq!(c.verdict, Verdict::Error, "{id} without {ptr}");
         assert!(c.detail.contains(key), "{id}: {}", c.detail);
     }
     // Bool-valued observations.
     for (id, exp, key) in [
-        ("io_destroy.side-effect.vma", "io_destroy.twice", "ring_mapped_after"),
-        ("io_submit.side-effect.file-data", "io_submit.rw", "read_back_matches"),
+        (
+            "io_destroy.side-effect.vma",
+            "io_destroy.twice",
+            "ring_mapped_after",
+        ),
+        (
+            "io_submit.side-effect.file-data",
+            "io_submit.rw",
+            "read_back_matches",
+        ),
     ] {
         let mut s = base.clone();
         let o = obs_mut(&mut s, exp);
@@ -249,9 +452,16 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
 #[test]
 fn every_hand_case_has_a_deviant_test() {
     let v = verdicts(&facts(true), &good());
-    let bools = ["io_destroy.side-effect.vma", "io_submit.side-effect.file-data", "io_submit.side-effect.eventfd"];
+    let bools = [
+        "io_destroy.side-effect.vma",
+        "io_submit.side-effect.file-data",
+        "io_submit.side-effect.eventfd",
+    ];
     for (id, _) in HAND {
-        assert!(v.contains_key(*id), "HAND lists {id}, which judge() never produces");
+        assert!(
+            v.contains_key(*id),
+            "HAND lists {id}, which judge() never produces"
+        );
         assert!(
             DEVIANT.iter().any(|d| d.0 == *id) || bools.contains(id),
             "{id} has no deviant observation in DEVIANT"
@@ -263,8 +473,12 @@ fn every_hand_case_has_a_deviant_test() {
 fn enosys_map_numbers_and_line() {
     let s = as_aio_off(good());
     assert_eq!(
-        enosys_line(&s).unwrap(),
+        enosys_map_line(&judge(&facts(false), &s)).unwrap(),
         "io_setup(206)=ENOSYS io_destroy(207)=ENOSYS io_submit(209)=ENOSYS io_cancel(210)=ENOSYS io_getevents(208)=ENOSYS io_pgetevents(333)=ENOSYS"
+    );
+    assert_eq!(
+        enosys_map_line(&judge(&facts(true), &good())).unwrap(),
+        "io_setup(206)=EFAULT io_destroy(207)=EINVAL io_submit(209)=EINVAL io_cancel(210)=EFAULT io_getevents(208)=EINVAL/EFAULT io_pgetevents(333)=EINVAL/EFAULT"
     );
     // A wrong syscall number in the guest fails the map.
     let mut s = as_aio_off(good());
@@ -325,9 +539,14 @@ fn missing_or_unselected_experiments() {
 
 #[test]
 fn syscalls_select_experiments() {
-    assert_eq!(select(Some("x".into()), None).unwrap().as_deref(), Some("x"));
+    assert_eq!(
+        select(Some("x".into()), None).unwrap().as_deref(),
+        Some("x")
+    );
     assert_eq!(select(None, None).unwrap(), None);
-    let p = select(None, Some("io_setup,io_submit".into())).unwrap().unwrap();
+    let p = select(None, Some("io_setup,io_submit".into()))
+        .unwrap()
+        .unwrap();
     assert!(p.starts_with("enosys.map,setup.*,"));
     assert!(p.contains("io_setup.*") && p.ends_with("io_submit.*"));
     let e = select(None, Some("io_setup,io_uring_enter".into())).unwrap_err();
