@@ -295,7 +295,11 @@ pub fn run(hex: &str, timeout: Duration) -> String {
         .str("stderr", &String::from_utf8_lossy(&err.kept))
         .u64("stdout_bytes", out.total)
         .u64("stderr_bytes", err.total);
-    record::experiment("exec", "exited", &o.to_json())
+    record::experiment(
+        kmatrix_proto::catalogue::EXEC_ID,
+        Fate::Exited,
+        &o.to_json(),
+    )
 }
 
 fn argv_json(argv: &[String]) -> String {
@@ -322,7 +326,11 @@ fn not_run(argv: &[String], error: &str) -> String {
         .u64("stdout_bytes", 0)
         .u64("stderr_bytes", 0)
         .str("error", error);
-    record::experiment("exec", "exited", &o.to_json())
+    record::experiment(
+        kmatrix_proto::catalogue::EXEC_ID,
+        Fate::Exited,
+        &o.to_json(),
+    )
 }
 
 #[cfg(test)]

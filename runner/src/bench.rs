@@ -6,6 +6,7 @@ use crate::matrix::Cell;
 use crate::run::{self, KernelChoice, Prepared};
 use crate::vm::{self, VmSpec};
 use anyhow::{bail, Result};
+use kmatrix_proto::args::{GuestArgs, Mode};
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
@@ -17,9 +18,12 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn spec_for(cell: &Cell, p: &Prepared, mode: &str, dir: &std::path::Path) -> VmSpec {
-    let mut cmdline = run::guest_cmdline(cell, &Default::default());
-    cmdline.push(format!("kmatrix.mode={mode}"));
+fn spec_for(cell: &Cell, p: &Prepared, mode: Mode, dir: &std::path::Path) -> VmSpec {
+    let args = GuestArgs {
+        mode,
+        ..run::guest_args(cell, &Default::default())
+    };
+    let cmdline = args.to_words();
     VmSpec {
         arch: p.arch.clone(),
         kernel: p.kernel.clone(),
@@ -84,14 +88,14 @@ pub async fn bench(
     );
     let mut wall_ping = 0.0;
     for cell in cells {
-        let p = match &prepared[&(cell.arch.clone(), cell.config.clone())] {
+        let p = match &prepared[&(cell.arch.name.clone(), cell.config.clone())] {
             Ok(p) => p,
             Err(e) => bail!("{}: {e}", cell.name),
         };
         let (mut con, mut init, mut res, mut exit, mut fl, mut probe) =
             (vec![], vec![], vec![], vec![], vec![], vec![]);
         for i in 0..runs {
-            let spec = spec_for(cell, p, "ping", &dir.path().join(format!("k{i}")));
+            let spec = spec_for(cell, p, Mode::Ping, &dir.path().join(format!("k{i}")));
             let o = vm::launch(&spec).await?;
             if o.exit != vm::Exit::PoweredOff {
                 bail!("{}: ping boot ended {:?}", cell.name, o.exit);
@@ -105,14 +109,14 @@ pub async fn bench(
                 floor(&spec_for(
                     cell,
                     p,
-                    "ping",
+                    Mode::Ping,
                     &dir.path().join(format!("f{i}")),
                 ))
                 .await?,
             );
         }
         // One full probe per cell, for scale.
-        let spec = spec_for(cell, p, "probe", &dir.path().join("probe"));
+        let spec = spec_for(cell, p, Mode::Probe, &dir.path().join("probe"));
         let o = vm::launch(&spec).await?;
         probe.push((o.start_ms + o.run_ms) as f64);
         let (e, f) = (median(exit), median(fl));
@@ -132,15 +136,20 @@ pub async fn bench(
     }
     let _ = writeln!(out, "(console: first console byte; init: guest's hello record; results: end record; exit: QEMU gone; floor: plain qemu command line, same kernel and guest; probe: full io_setup probe; ratio: exit / floor)");
     // The whole matrix at -j, kernels cached, ping and full probe.
-    for mode in ["ping", "probe"] {
+    for mode in [Mode::Ping, Mode::Probe] {
         let t = Instant::now();
         let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
         let mut set = tokio::task::JoinSet::new();
         for (i, cell) in cells.iter().enumerate() {
-            let p = prepared[&(cell.arch.clone(), cell.config.clone())]
+            let p = prepared[&(cell.arch.name.clone(), cell.config.clone())]
                 .clone()
                 .map_err(anyhow::Error::msg)?;
-            let spec = spec_for(cell, &p, mode, &dir.path().join(format!("m{mode}{i}")));
+            let spec = spec_for(
+                cell,
+                &p,
+                mode,
+                &dir.path().join(format!("m{}{i}", mode.as_str())),
+            );
             let sem = sem.clone();
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
@@ -152,8 +161,9 @@ pub async fn bench(
         }
         let _ = writeln!(
             out,
-            "matrix wall time, {} cells, -j{jobs}, {mode} guest: {:.0} ms",
+            "matrix wall time, {} cells, -j{jobs}, {} guest: {:.0} ms",
             cells.len(),
+            mode.as_str(),
             t.elapsed().as_secs_f64() * 1e3
         );
     }

@@ -174,7 +174,7 @@ mod tests {
     fn report(verdict: Verdict, observed: &str) -> Report {
         let cell = Cell {
             name: "x86_64/aio-on".into(),
-            arch: "x86_64".into(),
+            arch: crate::arch::by_name("x86_64").unwrap(),
             config: "aio-on".into(),
             aio_max_nr: None,
             cpus: 2,

@@ -470,15 +470,15 @@ async fn async_main(cli: Cli) -> Result<i32> {
             interruptible(async {
                 let mut seen = Vec::new();
                 for c in cells {
-                    if seen.contains(&(c.arch.clone(), c.config.clone())) {
+                    if seen.contains(&(c.arch.name.clone(), c.config.clone())) {
                         continue;
                     }
-                    seen.push((c.arch.clone(), c.config.clone()));
-                    let a = arch::by_name(&c.arch)?;
-                    let b = run::kernel(&a, &c.config, &choice, &extra, jobs(None), &|l, s| {
-                        bars.set(l, s)
-                    })
-                    .await?;
+                    seen.push((c.arch.name.clone(), c.config.clone()));
+                    let b =
+                        run::kernel(&c.arch, &c.config, &choice, &extra, jobs(None), &|l, s| {
+                            bars.set(l, s)
+                        })
+                        .await?;
                     let how = if b.cached { "cached" } else { "built" };
                     println!("{} {} {how} {}", c.arch, c.config, b.image.display());
                 }
@@ -599,13 +599,10 @@ fn reporter(bars: &Arc<Bars>) -> run::Reporter {
 /// is built; if only some are missing, those cells fail naming it and the
 /// others go on.
 fn check_qemus(cells: &[Cell]) -> Result<()> {
-    let arches = cells
-        .iter()
-        .map(|c| arch::by_name(&c.arch))
-        .collect::<Result<Vec<_>>>()?;
+    let arches: Vec<_> = cells.iter().map(|c| &c.arch).collect();
     let missing: Vec<_> = arches.iter().filter(|a| !in_path(&a.qemu)).collect();
     if missing.len() == arches.len() {
-        let a = missing[0];
+        let a = *missing[0];
         bail!("{} not found in PATH: it boots the {} cells (apt-get install {}; scripts/setup.sh installs all)", a.qemu, a.name, a.qemu_package);
     }
     Ok(())

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 pub struct Cell {
     /// Stable name, e.g. "x86_64/aio-on/max65536/cpu2"
     pub name: String,
-    pub arch: String,
+    /// Written as the arch's name; reading a report looks it up again.
+    #[serde(with = "arch::serde_by_name")]
+    pub arch: Arch,
     /// Kernel config name (aio-on, aio-off) or "prebuilt".
     pub config: String,
     /// Value written to fs.aio-max-nr before the probe; None leaves the
@@ -57,7 +59,7 @@ impl Axes {
                             let max = m.map_or("maxdefault".to_string(), |v| format!("max{v}"));
                             out.push(Cell {
                                 name: format!("{}/{c}/{max}/cpu{cpus}/mem{mem}", a.name),
-                                arch: a.name.clone(),
+                                arch: a.clone(),
                                 config: c.clone(),
                                 aio_max_nr: *m,
                                 cpus,
@@ -167,7 +169,7 @@ impl Match {
     fn matches(&self, c: &Cell) -> bool {
         self.arch
             .as_ref()
-            .is_none_or(|a| arch::by_name(a).is_ok_and(|a| a.name == c.arch))
+            .is_none_or(|a| arch::by_name(a).is_ok_and(|a| a.name == c.arch.name))
             && self.config.as_ref().is_none_or(|x| *x == c.config)
             && self
                 .aio_max_nr
@@ -268,7 +270,7 @@ mod tests {
         assert_eq!(names.len(), 4);
         assert!(cells
             .iter()
-            .any(|c| c.arch == "arm64" && c.config == "aio-off"));
+            .any(|c| c.arch.name == "arm64" && c.config == "aio-off"));
     }
 
     #[test]
@@ -297,7 +299,7 @@ mod tests {
         assert!(cells.iter().any(|c| c.aio_max_nr == Some(u64::MAX)));
         assert!(cells
             .iter()
-            .all(|c| c.timeout_s == if c.arch == "arm64" { 7 } else { 60 }));
+            .all(|c| c.timeout_s == if c.arch.name == "arm64" { 7 } else { 60 }));
         assert!(cells.iter().enumerate().all(|(i, c)| c.index == i));
         assert!(toml::from_str::<MatrixFile>("[axes]\nbogus = 1").is_err());
     }

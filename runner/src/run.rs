@@ -3,7 +3,7 @@
 //! turns each VM's outcome into a cell report.
 
 use crate::accel::{self, Choice, Decision};
-use crate::arch::{self, Arch};
+use crate::arch::Arch;
 use crate::kbuild::{self, Built, Source};
 use crate::matrix::Cell;
 use crate::oracle::{self, CellFacts};
@@ -12,6 +12,7 @@ use crate::stream::{self, Completeness};
 use crate::vm::{self, Exit, VmSpec};
 use crate::{guest, initramfs};
 use anyhow::{bail, Result};
+use kmatrix_proto::args::{exec_hex, GuestArgs, Share as ProtoShare};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -112,12 +113,12 @@ pub async fn prepare(
     let mut guests: BTreeMap<String, Result<PathBuf, String>> = BTreeMap::new();
     let mut accels: BTreeMap<String, Decision> = BTreeMap::new();
     for cell in cells {
-        let key = (cell.arch.clone(), cell.config.clone());
+        let key = (cell.arch.name.clone(), cell.config.clone());
         if out.contains_key(&key) {
             continue;
         }
         let r: Result<Prepared> = async {
-            let arch = arch::by_name(&cell.arch)?;
+            let arch = cell.arch.clone();
             let built = kernel(&arch, &cell.config, choice, extra, jobs, progress).await?;
             if !guests.contains_key(&arch.name) {
                 progress(&format!("guest {}", arch.name), "building guest-init");
@@ -172,28 +173,36 @@ pub struct CellOptions {
     pub append: Vec<String>,
 }
 
-/// The kernel command line words that carry a cell's parameters to guest-init.
+/// The guest arguments that carry a cell's parameters to guest-init.
+pub fn guest_args(cell: &Cell, opts: &CellOptions) -> GuestArgs {
+    GuestArgs {
+        // The guest's per-experiment limit grows with the cell's: big rings
+        // (nr_events 4194304 is 256 MiB) take long under TCG with many vCPUs.
+        timeout_s: (cell.timeout_s / 6).max(20),
+        sysctls: cell
+            .aio_max_nr
+            .map(|m| ("fs.aio-max-nr".to_string(), m.to_string()))
+            .into_iter()
+            .collect(),
+        cases: opts
+            .cases
+            .iter()
+            .flat_map(|c| c.split(','))
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect(),
+        shares: (opts.shares.iter().enumerate())
+            .map(|(i, s)| ProtoShare::new(i, &s.guest_path, s.rw))
+            .collect(),
+        exec_hex: opts.exec.as_deref().map(exec_hex),
+        ..GuestArgs::default()
+    }
+}
+
+/// The kernel command line words for a cell: its guest arguments, then
+/// the user's extra words as they are.
 pub fn guest_cmdline(cell: &Cell, opts: &CellOptions) -> Vec<String> {
-    // The guest's per-experiment limit grows with the cell's: big rings
-    // (nr_events 4194304 is 256 MiB) take long under TCG with many vCPUs.
-    let mut v = vec![format!("kmatrix.timeout={}", (cell.timeout_s / 6).max(20))];
-    if let Some(m) = cell.aio_max_nr {
-        v.push(format!("kmatrix.sysctl=fs.aio-max-nr={m}"));
-    }
-    if let Some(c) = &opts.cases {
-        v.push(format!("kmatrix.cases={c}"));
-    }
-    for (i, s) in opts.shares.iter().enumerate() {
-        v.push(format!(
-            "kmatrix.share=kmx{i}:{}:{}",
-            s.guest_path,
-            if s.rw { "rw" } else { "ro" }
-        ));
-    }
-    if let Some(e) = &opts.exec {
-        // Hex keeps spaces and quotes from the kernel's command-line parser.
-        v.push(format!("kmatrix.exec={}", hex::encode(e)));
-    }
+    let mut v = guest_args(cell, opts).to_words();
     v.extend(opts.append.iter().cloned());
     v
 }
@@ -377,7 +386,7 @@ pub fn judge_cell(
     };
     let mut out = oracle::judge(&facts, s);
     out.extend(crate::judge_family::judge(&facts, s));
-    oracle::apply_known(&mut out, &cell.arch, &oracle::known_deviations());
+    oracle::apply_known(&mut out, &cell.arch.name, &oracle::known_deviations());
     out.extend(oracle::judge_exec(s, exec));
     out
 }
@@ -463,7 +472,7 @@ pub async fn run_matrix(
             let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
             let mut set = tokio::task::JoinSet::new();
             for cell in cells {
-                let prep = prepared[&(cell.arch.clone(), cell.config.clone())].clone();
+                let prep = prepared[&(cell.arch.name.clone(), cell.config.clone())].clone();
                 let (done, out, sem, opts, progress) = (
                     done.clone(),
                     out.clone(),

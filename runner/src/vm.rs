@@ -16,7 +16,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 /// The results port's name; guest-init finds its /dev/vportNpM by it.
-pub const RESULTS_PORT: &str = "org.kmatrix.results";
+pub use kmatrix_proto::RESULTS_PORT;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
