@@ -578,3 +578,48 @@ fn every_family_clause_is_checked_or_says_why() {
     assert!(text.contains("io_getevents.param.timeout.elapses"));
     assert!(spec_command(Some("io_uring_setup"), false).is_err());
 }
+
+#[test]
+fn no_context_is_a_skip_with_evidence_or_an_error() {
+    // aio-max-nr too small: io_setup EAGAIN inside a generic case.
+    let mut s = good();
+    let o = obs_mut(&mut s, "io_submit.generic");
+    o["cases"][0]["ctx_setup_ret"] = json!(-1);
+    o["cases"][0]["ctx_setup_errno"] = json!(11);
+    let id = o["cases"][0]["id"].as_str().unwrap().to_string();
+    let c = judge(&facts(true), &s)
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::Skip);
+    assert!(c.detail.contains("EAGAIN"), "{}", c.detail);
+    // Any other failure to make the context is an error.
+    obs_mut(&mut s, "io_submit.generic")["cases"][0]["ctx_setup_errno"] = json!(12);
+    let c = judge(&facts(true), &s)
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::Error);
+    // The same for a hand-written experiment.
+    let mut s = good();
+    *obs_mut(&mut s, "io_cancel.cases") = json!({"setup_ret": -1, "setup_errno": 11});
+    assert_eq!(
+        verdicts(&facts(true), &s)["io_cancel.error.EINVAL/completed"].0,
+        Verdict::Skip
+    );
+    *obs_mut(&mut s, "io_cancel.cases") = json!({"setup_ret": -1, "setup_errno": 38});
+    assert_eq!(
+        verdicts(&facts(true), &s)["io_cancel.error.EINVAL/completed"].0,
+        Verdict::Error,
+        "ENOSYS from an aio-on kernel is not a reason to skip"
+    );
+    // io_setup's generic baseline with aio-max-nr 1: skipped, except the
+    // pointer checks that come before any accounting.
+    let mut s = good();
+    s.hello.as_mut().unwrap().aio_max_nr = Some(1);
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v["io_setup.return.base"].0, Verdict::Skip);
+    assert_eq!(v["io_setup.param.ctxp.readonly"].0, Verdict::Skip);
+    assert_eq!(v["io_setup.param.ctxp.null"].0, Verdict::Pass);
+    assert_eq!(v["io_submit.return.base"].0, Verdict::Pass);
+}
