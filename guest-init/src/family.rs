@@ -13,31 +13,8 @@ use crate::child::Sink;
 use crate::family_catalogue::GENERIC;
 use crate::json::{Arr, Obj};
 use crate::probe::{Env, Experiment};
-use crate::sys;
-
-#[cfg(target_arch = "x86_64")]
-mod nr {
-    use std::os::raw::c_long;
-    pub const IO_SETUP: c_long = 206;
-    pub const IO_DESTROY: c_long = 207;
-    pub const IO_GETEVENTS: c_long = 208;
-    pub const IO_SUBMIT: c_long = 209;
-    pub const IO_CANCEL: c_long = 210;
-    pub const IO_PGETEVENTS: c_long = 333;
-    pub const EVENTFD2: c_long = 290;
-}
-
-#[cfg(target_arch = "aarch64")]
-mod nr {
-    use std::os::raw::c_long;
-    pub const IO_SETUP: c_long = 0;
-    pub const IO_DESTROY: c_long = 1;
-    pub const IO_SUBMIT: c_long = 2;
-    pub const IO_CANCEL: c_long = 3;
-    pub const IO_GETEVENTS: c_long = 4;
-    pub const IO_PGETEVENTS: c_long = 292;
-    pub const EVENTFD2: c_long = 19;
-}
+use crate::sys::{self, nr};
+use kmatrix_proto::generic::Arg as A;
 
 /// The six syscalls by name, with this arch's number.
 pub const SYSCALLS: &[(&str, c_long)] = &[
@@ -71,18 +48,6 @@ extern "C" {
 const SIGALRM: c_int = 14;
 
 extern "C" fn on_alarm(_sig: c_int) {}
-
-/// An argument of a generic case, as family_catalogue.rs names it.
-#[derive(Clone, Copy, Debug)]
-pub enum A {
-    Int(u64),
-    Ctx,
-    DeadCtx,
-    Buf,
-    Null,
-    Unmapped,
-    ReadOnly,
-}
 
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
