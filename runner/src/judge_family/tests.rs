@@ -623,3 +623,29 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
     assert_eq!(v["io_setup.param.ctxp.null"].0, Verdict::Pass);
     assert_eq!(v["io_submit.return.base"].0, Verdict::Pass);
 }
+
+#[test]
+fn real_aio_off_run() {
+    // 6.1.192 x86_64 with CONFIG_AIO=n (kmatrix run, 2026-11-29).
+    let s = parse(include_str!("aio-off-x86_64.jsonl").as_bytes());
+    let cases = judge(&facts(false), &s);
+    for c in &cases {
+        assert!(
+            matches!(c.verdict, Verdict::Pass | Verdict::Skip),
+            "{}: {:?} {}",
+            c.id,
+            c.verdict,
+            c.detail
+        );
+    }
+    assert_eq!(
+        enosys_map_line(&cases).unwrap(),
+        "io_setup(206)=ENOSYS io_destroy(207)=ENOSYS io_submit(209)=ENOSYS io_cancel(210)=ENOSYS io_getevents(208)=ENOSYS io_pgetevents(333)=ENOSYS"
+    );
+    // The same stream judged as an aio-on kernel fails everywhere it can.
+    let on = judge(&facts(true), &s);
+    assert!(on
+        .iter()
+        .filter(|c| c.id.ends_with(".constraint.CONFIG_AIO"))
+        .all(|c| c.verdict == Verdict::Fail));
+}
