@@ -533,6 +533,10 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
     // SAFETY: cancels the pending alarm, if any.
     unsafe { alarm(0) };
     timed(&mut o, "empty_100ms", 1, 1, evp, Some(&short));
+    // No timeout at all: only a signal ends the wait (EINTR).
+    // SAFETY: the no-op handler is installed above; alarm is one-shot.
+    unsafe { alarm(1) };
+    timed(&mut o, "empty_no_timeout_alarm", 1, 1, evp, None);
     timed(&mut o, "empty_nsec_unvalidated", 0, 1, evp, Some(&bad_nsec));
     let file = match tmpfs_file("getevents") {
         Ok(f) => f,

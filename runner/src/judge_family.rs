@@ -126,6 +126,10 @@ pub const HAND: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "io_getevents.error.EINTR/alarm",
+        &[("error", "EINTR"), ("signal", "any")],
+    ),
+    (
         "io_getevents.error.EFAULT/events-copy",
         &[("error", "EFAULT"), ("param", "events")],
     ),
@@ -171,7 +175,6 @@ pub const HAND: &[(&str, &[(&str, &str)])] = &[
 pub const UNCHECKED: &[(&str, &str, &str, &str)] = &[
     ("*", "lock", "*", "a lock is not observable from user space (it would take lockdep in the guest kernel)"),
     ("io_destroy", "signal", "any", "needs a request still in flight during io_destroy; tmpfs I/O completes inside io_submit and pending polls are cancelled, not waited for"),
-    ("io_getevents", "signal", "any", "needs a signal during the wait (a second thread or a timer); io_pgetevents.error.EINTR/unblocked-signal drives the same do_io_getevents path"),
     ("io_pgetevents", "side-effect", "ring head", "the same code as io_getevents (do_io_getevents); judged by io_getevents.side-effect.ring-head"),
 ];
 
@@ -840,6 +843,7 @@ fn getevents_timeouts(j: &mut J) {
         "io_getevents.param.timeout.nsec-unvalidated",
         "io_getevents.param.min_nr.semantics",
         "io_getevents.error.EFAULT/events-copy",
+        "io_getevents.error.EINTR/alarm",
     ];
     let Some(o) = j.obs(exp, &ids) else { return };
     if j.aio_off(exp, &o, &ids) {
@@ -899,6 +903,13 @@ fn getevents_timeouts(j: &mut J) {
         Ok((format!("{g}, head {h} tail {t}"), g == "EFAULT" && h != t))
     })();
     j.check(ids[5], exp, "EFAULT, event left in the ring", r);
+    let r = call("empty_no_timeout_alarm").map(|(ret, g, ms)| {
+        (
+            format!("{g} ret {ret} {}", when(ms)),
+            g == "EINTR" && ms >= 900,
+        )
+    });
+    j.check(ids[6], exp, "EINTR when the guest's 1 s alarm fires", r);
 }
 
 fn pgetevents_sigmask(j: &mut J) {

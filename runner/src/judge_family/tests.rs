@@ -294,6 +294,18 @@ const DEVIANT: &[(&str, &str, &str, i64)] = &[
         1,
     ),
     (
+        "io_getevents.error.EINTR/alarm",
+        "io_getevents.timeouts",
+        "/empty_no_timeout_alarm/errno",
+        0,
+    ),
+    (
+        "io_getevents.error.EINTR/alarm",
+        "io_getevents.timeouts",
+        "/empty_no_timeout_alarm/elapsed_ms",
+        3,
+    ),
+    (
         "io_getevents.error.EFAULT/events-copy",
         "io_getevents.timeouts",
         "/events_unmapped/ring/head",
