@@ -759,3 +759,29 @@ const _SIZES: () = {
     assert!(std::mem::size_of::<Iocb>() == 64);
     assert!(std::mem::size_of::<Event>() == 32);
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_and_experiments_name_known_syscalls() {
+        for (id, sys_name, args) in GENERIC {
+            assert!(SYSCALLS.iter().any(|s| s.0 == *sys_name), "{id}");
+            assert!(id.starts_with(&format!("{sys_name}.")), "{id}");
+            assert!(args.len() <= 6, "{id}");
+        }
+        for e in EXPERIMENTS {
+            let known = e.id == "enosys.map"
+                || SYSCALLS
+                    .iter()
+                    .any(|s| e.id.starts_with(&format!("{}.", s.0)));
+            assert!(known, "{}", e.id);
+        }
+        // Every syscall has its generic experiment.
+        for (name, _) in SYSCALLS {
+            let id = format!("{name}.generic");
+            assert!(EXPERIMENTS.iter().any(|e| e.id == id), "{id}");
+        }
+    }
+}
