@@ -65,7 +65,24 @@ fn default_matrix_boots_both_arches_and_judges_every_cell() {
             assert_ne!(k["verdict"], "error", "{name}: {k}");
             assert_ne!(k["verdict"], "fail", "{name}: {k}");
         }
+        // The whole AIO family: ENOSYS exactly where CONFIG_AIO=n (issue 11).
+        for sys in [
+            "io_setup",
+            "io_destroy",
+            "io_submit",
+            "io_cancel",
+            "io_getevents",
+            "io_pgetevents",
+        ] {
+            let k = case(c, &format!("{sys}.constraint.CONFIG_AIO"));
+            assert_eq!(k["verdict"], "pass", "{name}: {k}");
+        }
         if c["cell"]["config"] == "aio-on" {
+            assert_eq!(
+                case(c, "io_submit.return.success/rw")["verdict"],
+                "pass",
+                "{name}"
+            );
             assert_eq!(case(c, "return.success")["verdict"], "pass", "{name}");
             assert_eq!(case(c, "return.success")["observed"], "OK");
             assert_eq!(case(c, "error.EINVAL.nr_events-zero")["observed"], "EINVAL");

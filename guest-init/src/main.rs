@@ -15,6 +15,9 @@ mod child;
 mod cmdline;
 mod drill;
 mod exec;
+mod family;
+#[rustfmt::skip]
+mod family_catalogue;
 mod faultinj;
 mod files;
 mod glob;

@@ -80,11 +80,16 @@ pub const EXPERIMENTS: &[Experiment] = &[
     },
 ];
 
+/// io_setup's experiments, then the rest of the AIO family's.
+fn all() -> impl Iterator<Item = &'static Experiment> {
+    EXPERIMENTS.iter().chain(crate::family::EXPERIMENTS)
+}
+
 /// Patterns that select no experiment (probably typos), for a log record.
 pub fn unmatched_patterns(patterns: &[String]) -> Vec<String> {
     patterns
         .iter()
-        .filter(|p| !EXPERIMENTS.iter().any(|e| glob::matches(p, e.id)))
+        .filter(|p| !all().any(|e| glob::matches(p, e.id)))
         .cloned()
         .collect()
 }
@@ -93,10 +98,7 @@ pub fn unmatched_patterns(patterns: &[String]) -> Vec<String> {
 /// experiment whatever happened to it. Returns the number written.
 pub fn run_all(env: &Env, patterns: &[String], port: &mut Port) -> u64 {
     let mut written = 0;
-    for e in EXPERIMENTS
-        .iter()
-        .filter(|e| glob::any_matches(patterns, e.id))
-    {
+    for e in all().filter(|e| glob::any_matches(patterns, e.id)) {
         let timeout = env.timeout.checked_mul(e.slots).unwrap_or(env.timeout);
         let started = Instant::now();
         let outcome = child::run(Role::Experiment, timeout, |sink| {

@@ -10,18 +10,28 @@ use std::os::raw::{c_char, c_int, c_long, c_ulong, c_void};
 use std::time::Duration;
 
 #[cfg(target_arch = "x86_64")]
-mod nr {
+pub mod nr {
     use std::os::raw::c_long;
     pub const IO_SETUP: c_long = 206;
     pub const IO_DESTROY: c_long = 207;
+    pub const IO_GETEVENTS: c_long = 208;
+    pub const IO_SUBMIT: c_long = 209;
+    pub const IO_CANCEL: c_long = 210;
+    pub const IO_PGETEVENTS: c_long = 333;
+    pub const EVENTFD2: c_long = 290;
     pub const GETTID: c_long = 186;
 }
 
 #[cfg(target_arch = "aarch64")]
-mod nr {
+pub mod nr {
     use std::os::raw::c_long;
     pub const IO_SETUP: c_long = 0;
     pub const IO_DESTROY: c_long = 1;
+    pub const IO_SUBMIT: c_long = 2;
+    pub const IO_CANCEL: c_long = 3;
+    pub const IO_GETEVENTS: c_long = 4;
+    pub const IO_PGETEVENTS: c_long = 292;
+    pub const EVENTFD2: c_long = 19;
     pub const GETTID: c_long = 178;
 }
 

@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod catalogue;
+pub mod generic;
 pub mod glob;
 pub mod json;
 pub mod record;

@@ -155,15 +155,19 @@ pub fn judge_cell(
     exec: Option<&str>,
 ) -> Vec<oracle::Case> {
     let selected = cases.map(|c| c.split(',').map(str::to_string).collect());
-    let mut out = oracle::judge(
-        &CellFacts {
-            aio: cell_has_aio(cell, s),
-            selected,
-            arch: cell.arch.name.clone(),
-            mem_mb: cell.mem_mb,
-            cpus: cell.cpus,
-        },
-        s,
+    let facts = CellFacts {
+        aio: cell_has_aio(cell, s),
+        selected,
+        arch: cell.arch.name.clone(),
+        mem_mb: cell.mem_mb,
+        cpus: cell.cpus,
+    };
+    let mut out = oracle::judge(&facts, s);
+    let cond = oracle::known::Conditions::of(&facts, s);
+    out.extend(
+        crate::judge_family::judge(&facts, s)
+            .into_iter()
+            .map(|c| oracle::known::apply_outcome(c, &cond, oracle::known_deviations())),
     );
     skip_unknown_config(cell, &mut out);
     out.extend(oracle::judge_exec(s, exec));

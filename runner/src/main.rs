@@ -114,6 +114,9 @@ enum Cmd {
         /// Only run guest experiments matching these patterns (e.g. 'einval.*').
         #[arg(long)]
         cases: Option<String>,
+        /// Only run these syscalls' experiments (e.g. io_setup,io_submit).
+        #[arg(long, value_name = "LIST")]
+        syscalls: Option<String>,
         /// Share a host directory into every cell: HOST_DIR[:GUEST_PATH][:rw]
         /// (read-only unless :rw; default guest path /mnt/host). Repeatable.
         #[arg(long, value_name = "SPEC")]
@@ -125,6 +128,14 @@ enum Cmd {
         /// or kmatrix.drill=panic to rehearse a failure).
         #[arg(long, value_name = "WORD")]
         append: Vec<String>,
+    },
+    /// Print a syscall's spec model (all without SYSCALL) and, per clause,
+    /// the case ids that check it.
+    Spec {
+        syscall: Option<String>,
+        /// Print guest-init/src/family_catalogue.rs (the generic cases) instead.
+        #[arg(long)]
+        guest_catalogue: bool,
     },
     /// Build (or find in the cache) the kernels of the matrix.
     Build {
@@ -290,6 +301,14 @@ fn main() -> Result<()> {
 
 async fn async_main(cli: Cli) -> Result<i32> {
     match cli.cmd {
+        Cmd::Spec {
+            syscall,
+            guest_catalogue,
+        } => {
+            let text = kmatrix::judge_family::spec_command(syscall.as_deref(), guest_catalogue)?;
+            print!("{text}");
+            Ok(0)
+        }
         Cmd::List { m } => {
             for c in m.cells()? {
                 emit_line(&c.name);
@@ -433,10 +452,12 @@ async fn async_main(cli: Cli) -> Result<i32> {
             out,
             accel,
             cases,
+            syscalls,
             share,
             exec,
             append,
         } => {
+            let cases = kmatrix::judge_family::select(cases, syscalls)?;
             let shares = share
                 .iter()
                 .map(|s| kmatrix::share::Share::parse(s))

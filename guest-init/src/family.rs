@@ -1,0 +1,787 @@
+//! The rest of the AIO family (io_destroy, io_submit, io_getevents,
+//! io_pgetevents, io_cancel): the ENOSYS map, the generic cases of
+//! family_catalogue.rs (computed by the host from spec/), and hand-written
+//! experiments doing real I/O on tmpfs. Only raw observations go out; the
+//! host judges (runner/src/judge_family.rs).
+
+use std::os::raw::{c_int, c_long};
+use std::os::unix::io::AsRawFd;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Instant;
+
+use crate::child::Sink;
+use crate::family_catalogue::GENERIC;
+use crate::json::{Arr, Obj};
+use crate::probe::{Env, Experiment};
+use crate::sys::{self, nr};
+use kmatrix_proto::generic::Arg as A;
+
+/// The six syscalls by name, with this arch's number.
+pub const SYSCALLS: &[(&str, c_long)] = &[
+    ("io_setup", nr::IO_SETUP),
+    ("io_destroy", nr::IO_DESTROY),
+    ("io_submit", nr::IO_SUBMIT),
+    ("io_cancel", nr::IO_CANCEL),
+    ("io_getevents", nr::IO_GETEVENTS),
+    ("io_pgetevents", nr::IO_PGETEVENTS),
+];
+
+const IOCB_CMD_PREAD: u16 = 0;
+const IOCB_CMD_PWRITE: u16 = 1;
+const IOCB_CMD_POLL: u16 = 5;
+const IOCB_CMD_NOOP: u16 = 6;
+const IOCB_FLAG_RESFD: u32 = 1;
+const POLLIN: u64 = 1;
+const SIGUSR1: c_int = 10;
+const SIG_BLOCK: c_int = 0;
+const SIG_SETMASK: c_int = 2;
+const PAGE: usize = 4096;
+
+extern "C" {
+    fn syscall(num: c_long, ...) -> i64;
+    fn signal(sig: c_int, handler: usize) -> usize;
+    fn sigprocmask(how: c_int, set: *const u64, old: *mut u64) -> c_int;
+    fn raise(sig: c_int) -> c_int;
+    fn alarm(secs: u32) -> u32;
+}
+
+const SIGALRM: c_int = 14;
+
+extern "C" fn on_alarm(_sig: c_int) {}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Iocb {
+    data: u64,
+    key: u32,
+    rw_flags: u32,
+    opcode: u16,
+    reqprio: i16,
+    fildes: u32,
+    buf: u64,
+    nbytes: u64,
+    offset: i64,
+    reserved2: u64,
+    flags: u32,
+    resfd: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct Event {
+    data: u64,
+    obj: u64,
+    res: i64,
+    res2: i64,
+}
+
+#[repr(C)]
+struct Timespec {
+    sec: i64,
+    nsec: i64,
+}
+
+#[repr(C)]
+struct AioSigset {
+    mask: *const u64,
+    size: usize,
+}
+
+fn raw(nr: c_long, a: [u64; 6]) -> sys::SysRet {
+    // SAFETY: callers pass integers or pointers to memory they own, that
+    // is unmapped or read-only on purpose, or NULL; the AIO syscalls fail
+    // with EFAULT rather than fault the process on bad user pointers.
+    let ret = unsafe { syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
+    let errno = if ret == -1 { sys::errno() } else { 0 };
+    sys::SysRet { ret, errno }
+}
+
+fn put(o: &mut Obj, prefix: &str, r: sys::SysRet) {
+    crate::aio::put_sysret(o, prefix, r);
+}
+
+/// io_setup(n) -> (handle, result).
+fn setup(n: u64) -> (u64, sys::SysRet) {
+    let mut ctx: u64 = 0;
+    let r = raw(nr::IO_SETUP, [n, &mut ctx as *mut u64 as u64, 0, 0, 0, 0]);
+    (ctx, r)
+}
+
+fn destroy(ctx: u64) -> sys::SysRet {
+    raw(nr::IO_DESTROY, [ctx, 0, 0, 0, 0, 0])
+}
+
+fn submit(ctx: u64, cbs: &[*mut Iocb]) -> sys::SysRet {
+    raw(
+        nr::IO_SUBMIT,
+        [ctx, cbs.len() as u64, cbs.as_ptr() as u64, 0, 0, 0],
+    )
+}
+
+fn getevents(ctx: u64, min: i64, n: i64, ev: *mut Event, ts: Option<&Timespec>) -> sys::SysRet {
+    let t = ts.map_or(0, |t| t as *const Timespec as u64);
+    raw(
+        nr::IO_GETEVENTS,
+        [ctx, min as u64, n as u64, ev as u64, t, 0],
+    )
+}
+
+fn ring_obj(ctx: u64) -> Obj {
+    let mut o = Obj::new();
+    if ctx == 0 || ctx & 3 != 0 {
+        o.null("head").null("tail");
+        return o;
+    }
+    // SAFETY: ctx is a live ring io_setup just returned (see aio::read_ring).
+    let r = unsafe { crate::aio::read_ring(ctx) };
+    o.u64("head", r.head.into()).u64("tail", r.tail.into());
+    o
+}
+
+fn event_obj(e: &Event) -> Obj {
+    let mut o = Obj::new();
+    o.u64("data", e.data)
+        .u64("obj", e.obj)
+        .i64("res", e.res)
+        .i64("res2", e.res2);
+    o
+}
+
+/// A private page; `prot` as for mmap. Never freed: experiments run in a
+/// child that exits.
+fn page(prot: c_int) -> u64 {
+    sys::mmap_anon(PAGE, prot).map_or(0, |p| p as u64)
+}
+
+fn unmapped_page() -> u64 {
+    let p = page(sys::PROT_READ);
+    if p != 0 {
+        // SAFETY: nothing references the fresh page.
+        let _ = unsafe { sys::unmap(p as *mut u8, PAGE) };
+    }
+    p
+}
+
+/// A tmpfs file opened read-write, and a mount problem if any.
+fn tmpfs_file(name: &str) -> Result<std::fs::File, String> {
+    let dir = "/mnt/kmx-aio";
+    let _ = std::fs::create_dir_all(dir);
+    match sys::mount_fs("tmpfs", dir, "tmpfs") {
+        Ok(()) | Err(sys::EBUSY) => {}
+        Err(e) => return Err(format!("mount tmpfs on {dir}: errno {e}")),
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(format!("{dir}/{name}"))
+        .map_err(|e| format!("open {dir}/{name}: {e}"))
+}
+
+fn rw_iocb(op: u16, fd: i32, buf: &[u8], off: i64, data: u64) -> Iocb {
+    Iocb {
+        data,
+        key: 0x5a5a,
+        opcode: op,
+        fildes: fd as u32,
+        buf: buf.as_ptr() as u64,
+        nbytes: buf.len() as u64,
+        offset: off,
+        ..Iocb::default()
+    }
+}
+
+fn skipped(why: &str) -> Obj {
+    let mut o = Obj::new();
+    o.str("skipped", why);
+    o
+}
+
+/// A context for a hand-written experiment, or the obs saying why not.
+fn need_ctx(o: &mut Obj, n: u64) -> Option<u64> {
+    let (ctx, r) = setup(n);
+    put(o, "setup", r);
+    if r.ret != 0 {
+        return None;
+    }
+    o.u64("handle", ctx);
+    Some(ctx)
+}
+
+// ---- ENOSYS map -------------------------------------------------------
+
+/// Every syscall with all-zero and all-ones arguments: with CONFIG_AIO=n
+/// each must be ENOSYS; with CONFIG_AIO=y none may be (each fails on its
+/// first check instead, none blocks).
+pub fn enosys_map(_env: &Env, _s: &Sink) -> Obj {
+    let mut calls = Arr::new();
+    for (name, n) in SYSCALLS {
+        for (label, v) in [("zeros", 0u64), ("ones", u64::MAX)] {
+            let r = raw(*n, [v; 6]);
+            let mut c = Obj::new();
+            c.str("syscall", name)
+                .i64("nr", *n as i64)
+                .str("args", label)
+                .i64("ret", r.ret)
+                .i64("errno", r.errno.into());
+            calls.push_obj(&c);
+        }
+    }
+    let mut o = Obj::new();
+    o.str("arch", sys::ARCH).raw("calls", &calls.to_json());
+    o
+}
+
+// ---- generic cases ----------------------------------------------------
+
+fn arg_value(a: A, fresh: &mut Vec<u64>, notes: &mut Obj) -> u64 {
+    match a {
+        A::Int(v) => v,
+        A::Null => 0,
+        A::Buf => page(sys::PROT_READ | sys::PROT_WRITE),
+        A::ReadOnly => page(sys::PROT_READ),
+        A::Unmapped => unmapped_page(),
+        A::Ctx => {
+            let (ctx, r) = setup(8);
+            put(notes, "ctx_setup", r);
+            fresh.push(ctx);
+            ctx
+        }
+        A::DeadCtx => {
+            let (ctx, r) = setup(8);
+            put(notes, "dead_setup", r);
+            put(notes, "dead_destroy", destroy(ctx));
+            ctx
+        }
+    }
+}
+
+fn run_generic(syscall: &str, s: &Sink) -> Obj {
+    let n = match SYSCALLS.iter().find(|(name, _)| *name == syscall) {
+        Some((_, n)) => *n,
+        None => return skipped("unknown syscall in catalogue"),
+    };
+    let mut cases = Arr::new();
+    let mut count = 0u64;
+    for (id, sys_name, args) in GENERIC.iter().filter(|c| c.1 == syscall) {
+        let mut c = Obj::new();
+        c.str("id", id);
+        let mut fresh = Vec::new();
+        let mut v = [0u64; 6];
+        // Unmapped holes last: a later mmap would fill them again.
+        for pass_unmapped in [false, true] {
+            for (i, a) in args.iter().enumerate().take(6) {
+                if matches!(a, A::Unmapped) == pass_unmapped {
+                    v[i] = arg_value(*a, &mut fresh, &mut c);
+                }
+            }
+        }
+        let r = raw(n, v);
+        c.i64("ret", r.ret).i64("errno", r.errno.into());
+        for ctx in fresh {
+            if ctx != 0 && *sys_name != "io_destroy" {
+                let _ = destroy(ctx);
+            }
+        }
+        cases.push_obj(&c);
+        count += 1;
+        // Snapshot so a hang later keeps what ran.
+        let mut snap = Obj::new();
+        snap.u64("count", count).raw("cases", &cases.to_json());
+        s.line(&snap.to_json());
+    }
+    let mut o = Obj::new();
+    o.u64("count", count).raw("cases", &cases.to_json());
+    o
+}
+
+pub fn generic_io_setup(_e: &Env, s: &Sink) -> Obj {
+    run_generic("io_setup", s)
+}
+pub fn generic_io_destroy(_e: &Env, s: &Sink) -> Obj {
+    run_generic("io_destroy", s)
+}
+pub fn generic_io_submit(_e: &Env, s: &Sink) -> Obj {
+    run_generic("io_submit", s)
+}
+pub fn generic_io_cancel(_e: &Env, s: &Sink) -> Obj {
+    run_generic("io_cancel", s)
+}
+pub fn generic_io_getevents(_e: &Env, s: &Sink) -> Obj {
+    run_generic("io_getevents", s)
+}
+pub fn generic_io_pgetevents(_e: &Env, s: &Sink) -> Obj {
+    run_generic("io_pgetevents", s)
+}
+
+// ---- hand-written -----------------------------------------------------
+
+/// A pwrite then a pread of the same bytes on a tmpfs file, with the ring's
+/// head and tail before and after each io_submit and io_getevents.
+pub fn submit_rw(_env: &Env, _s: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let ctx = match need_ctx(&mut o, 8) {
+        Some(c) => c,
+        None => return o,
+    };
+    let file = match tmpfs_file("rw") {
+        Ok(f) => f,
+        Err(e) => return skipped(&e),
+    };
+    let fd = file.as_raw_fd();
+    let text = b"kmatrix aio says hello";
+    let mut back = [0u8; 22];
+    o.u64("nbytes", text.len() as u64);
+    for (label, op, buf_ptr, cookie) in [
+        ("write", IOCB_CMD_PWRITE, text.as_ptr(), 0x1111u64),
+        (
+            "read",
+            IOCB_CMD_PREAD,
+            back.as_mut_ptr() as *const u8,
+            0x2222u64,
+        ),
+    ] {
+        // SAFETY: buf_ptr points to 22 live bytes (text or back).
+        let slice = unsafe { std::slice::from_raw_parts(buf_ptr, text.len()) };
+        let mut cb = rw_iocb(op, fd, slice, 0, cookie);
+        let mut step = Obj::new();
+        step.u64("iocb", &cb as *const Iocb as u64)
+            .u64("cookie", cookie)
+            .obj("ring_before", &ring_obj(ctx));
+        let r = submit(ctx, &[&mut cb as *mut Iocb]);
+        put(&mut step, "submit", r);
+        // SAFETY: cb is live; read_volatile because the kernel wrote it.
+        let key = unsafe { std::ptr::read_volatile(&cb.key) };
+        step.u64("key_after", key.into())
+            .obj("ring_after_submit", &ring_obj(ctx));
+        let mut ev = [Event::default(); 2];
+        let ts = Timespec { sec: 1, nsec: 0 };
+        let g = getevents(ctx, 1, 2, ev.as_mut_ptr(), Some(&ts));
+        put(&mut step, "getevents", g);
+        step.obj("event", &event_obj(&ev[0]))
+            .obj("ring_after_get", &ring_obj(ctx));
+        o.obj(label, &step);
+    }
+    o.bool("read_back_matches", &back[..] == &text[..]);
+    put(&mut o, "destroy", destroy(ctx));
+    o
+}
+
+fn eventfd() -> sys::SysRet {
+    raw(nr::EVENTFD2, [0, 0, 0, 0, 0, 0])
+}
+
+/// IOCB_FLAG_RESFD: an eventfd counts completions; a resfd that is not an
+/// eventfd is refused (EINVAL, or ENOSYS without CONFIG_EVENTFD).
+pub fn submit_resfd(_env: &Env, _s: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let ctx = match need_ctx(&mut o, 8) {
+        Some(c) => c,
+        None => return o,
+    };
+    let file = match tmpfs_file("resfd") {
+        Ok(f) => f,
+        Err(e) => return skipped(&e),
+    };
+    let fd = file.as_raw_fd();
+    let text = b"resfd";
+    let efd = eventfd();
+    put(&mut o, "eventfd", efd);
+    if efd.ret >= 0 {
+        let mut cb = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 7);
+        cb.flags = IOCB_FLAG_RESFD;
+        cb.resfd = efd.ret as u32;
+        put(&mut o, "submit", submit(ctx, &[&mut cb as *mut Iocb]));
+        let mut ev = [Event::default(); 1];
+        let ts = Timespec { sec: 1, nsec: 0 };
+        put(
+            &mut o,
+            "getevents",
+            getevents(ctx, 1, 1, ev.as_mut_ptr(), Some(&ts)),
+        );
+        let mut count = [0u8; 8];
+        match sys::read_fd(efd.ret as i32, &mut count) {
+            Ok(8) => {
+                o.u64("eventfd_count", u64::from_ne_bytes(count));
+            }
+            Ok(n) => {
+                o.str("eventfd_read_error", &format!("short read {n}"));
+            }
+            Err(e) => {
+                o.str("eventfd_read_error", &format!("errno {e}"));
+            }
+        }
+    }
+    let mut cb = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 8);
+    cb.flags = IOCB_FLAG_RESFD;
+    cb.resfd = fd as u32;
+    put(
+        &mut o,
+        "submit_resfd_regular",
+        submit(ctx, &[&mut cb as *mut Iocb]),
+    );
+    put(&mut o, "destroy", destroy(ctx));
+    o
+}
+
+/// First-iocb errors of io_submit, each a named call, and EAGAIN once the
+/// context's request slots are all held by pending polls.
+pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let ctx = match need_ctx(&mut o, 1) {
+        Some(c) => c,
+        None => return o,
+    };
+    let file = match tmpfs_file("errors") {
+        Ok(f) => f,
+        Err(e) => return skipped(&e),
+    };
+    let fd = file.as_raw_fd();
+    let wronly = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/mnt/kmx-aio/errors");
+    let text = b"x";
+    let mut calls = Obj::new();
+    let mut one = |name: &str, mut cb: Iocb| {
+        let r = submit(ctx, &[&mut cb as *mut Iocb]);
+        calls.obj(name, &crate::aio::sysret_obj(r));
+    };
+    one("closed-fd", rw_iocb(IOCB_CMD_PWRITE, 9999, text, 0, 1));
+    if let Ok(w) = &wronly {
+        one(
+            "read-on-wronly",
+            rw_iocb(IOCB_CMD_PREAD, w.as_raw_fd(), text, 0, 1),
+        );
+    }
+    let mut noop = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 1);
+    noop.opcode = IOCB_CMD_NOOP;
+    one("opcode-noop", noop);
+    let mut res = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 1);
+    res.reserved2 = 1;
+    one("reserved2", res);
+    let bad = unmapped_page() as *mut Iocb;
+    calls.obj(
+        "iocb-unmapped",
+        &crate::aio::sysret_obj(submit(ctx, &[bad])),
+    );
+    o.obj("calls", &calls);
+    // EAGAIN: polls on an idle pipe stay pending and hold their slot.
+    if let Ok((rfd, wfd)) = sys::make_pipe() {
+        let n = 1024;
+        let mut cbs: Vec<Iocb> = (0..n)
+            .map(|i| Iocb {
+                data: i as u64,
+                opcode: IOCB_CMD_POLL,
+                fildes: rfd as u32,
+                buf: POLLIN,
+                ..Iocb::default()
+            })
+            .collect();
+        let ptrs: Vec<*mut Iocb> = cbs.iter_mut().map(|c| c as *mut Iocb).collect();
+        let first = submit(ctx, &ptrs);
+        put(&mut o, "polls", first);
+        let extra = submit(ctx, &ptrs[n - 1..]);
+        put(&mut o, "one_more", extra);
+        let _ = wfd;
+    }
+    put(&mut o, "destroy", destroy(ctx));
+    o
+}
+
+/// min_nr, nr and timeout semantics; the ring's head moving as events are
+/// consumed; a fault copying events out.
+pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let ctx = match need_ctx(&mut o, 8) {
+        Some(c) => c,
+        None => return o,
+    };
+    let mut ev = [Event::default(); 8];
+    let timed =
+        |o: &mut Obj, name: &str, min: i64, n: i64, ev: *mut Event, ts: Option<&Timespec>| {
+            let t0 = Instant::now();
+            let r = getevents(ctx, min, n, ev, ts);
+            let mut c = crate::aio::sysret_obj(r);
+            c.u64("elapsed_ms", t0.elapsed().as_millis() as u64)
+                .obj("ring", &ring_obj(ctx));
+            o.obj(name, &c);
+            // Snapshot: a call that never returns still leaves the others.
+            sink.line(&o.to_json());
+        };
+    let zero = Timespec { sec: 0, nsec: 0 };
+    let expired = Timespec { sec: -1, nsec: 0 };
+    let short = Timespec {
+        sec: 0,
+        nsec: 100_000_000,
+    };
+    let bad_nsec = Timespec {
+        sec: 0,
+        nsec: 1_500_000_000,
+    };
+    let evp = ev.as_mut_ptr();
+    timed(&mut o, "empty_zero_timeout", 1, 1, evp, Some(&zero));
+    // A negative relative timeout can block for good (the kernel's
+    // ktime_add_safe turns "now - 1 s" into KTIME_SEC_MAX): an alarm
+    // ends the wait with EINTR after 2 s so the rest still runs.
+    // SAFETY: a no-op handler; alarm is cancelled right after.
+    unsafe {
+        signal(SIGALRM, on_alarm as usize);
+        alarm(2);
+    }
+    timed(&mut o, "empty_expired_timeout", 1, 1, evp, Some(&expired));
+    // SAFETY: cancels the pending alarm, if any.
+    unsafe { alarm(0) };
+    timed(&mut o, "empty_100ms", 1, 1, evp, Some(&short));
+    // No timeout at all: only a signal ends the wait (EINTR).
+    // SAFETY: the no-op handler is installed above; alarm is one-shot.
+    unsafe { alarm(1) };
+    timed(&mut o, "empty_no_timeout_alarm", 1, 1, evp, None);
+    timed(&mut o, "empty_nsec_unvalidated", 0, 1, evp, Some(&bad_nsec));
+    let file = match tmpfs_file("getevents") {
+        Ok(f) => f,
+        Err(e) => return skipped(&e),
+    };
+    let text = b"abc";
+    let mut cbs: Vec<Iocb> = (0..3)
+        .map(|i| rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), text, i * 3, i as u64))
+        .collect();
+    let ptrs: Vec<*mut Iocb> = cbs.iter_mut().map(|c| c as *mut Iocb).collect();
+    put(&mut o, "submit3", submit(ctx, &ptrs));
+    o.obj("ring_after_submit3", &ring_obj(ctx));
+    timed(&mut o, "min1_nr2", 1, 2, evp, Some(&zero));
+    timed(&mut o, "min2_nr5_100ms_one_left", 2, 5, evp, Some(&short));
+    // One more event, copied to an unmapped array: EFAULT, head unchanged.
+    let mut cb = rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), text, 0, 9);
+    put(&mut o, "submit1", submit(ctx, &[&mut cb as *mut Iocb]));
+    let bad = unmapped_page() as *mut Event;
+    timed(&mut o, "events_unmapped", 0, 1, bad, Some(&zero));
+    put(&mut o, "destroy", destroy(ctx));
+    o
+}
+
+static USR1_SEEN: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn on_usr1(_sig: c_int) {
+    USR1_SEEN.fetch_add(1, Ordering::SeqCst);
+}
+
+fn usr1_seen() -> u64 {
+    USR1_SEEN.load(Ordering::SeqCst).into()
+}
+
+fn blocked_mask() -> u64 {
+    let mut old = [0u64; 16];
+    // SAFETY: glibc's sigset_t is 128 bytes; old has room for it.
+    unsafe { sigprocmask(SIG_BLOCK, std::ptr::null(), old.as_mut_ptr()) };
+    old[0]
+}
+
+/// io_pgetevents with a temporary signal mask: a pending SIGUSR1 it keeps
+/// blocked does not interrupt; one it unblocks does (EINTR, handler ran);
+/// the caller's mask is back afterwards; bad sigsetsize and mask pointer.
+pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let ctx = match need_ctx(&mut o, 8) {
+        Some(c) => c,
+        None => return o,
+    };
+    let usr1 = 1u64 << (SIGUSR1 - 1);
+    // SAFETY: installing a handler that only touches a static counter.
+    unsafe { signal(SIGUSR1, on_usr1 as usize) };
+    let mut set = [0u64; 16];
+    set[0] = usr1;
+    // SAFETY: set is a 128-byte sigset.
+    unsafe { sigprocmask(SIG_SETMASK, set.as_ptr(), std::ptr::null_mut()) };
+    // SAFETY: raising a signal we block and handle.
+    unsafe { raise(SIGUSR1) };
+    o.u64("mask_before", blocked_mask());
+    let mut ev = [Event::default(); 1];
+    let mut call = |o: &mut Obj, name: &str, mask: *const u64, size: usize, ms: i64| {
+        let ts = Timespec {
+            sec: 0,
+            nsec: ms * 1_000_000,
+        };
+        let sig = AioSigset { mask, size };
+        let t0 = Instant::now();
+        let r = raw(
+            nr::IO_PGETEVENTS,
+            [
+                ctx,
+                1,
+                1,
+                ev.as_mut_ptr() as u64,
+                &ts as *const Timespec as u64,
+                &sig as *const AioSigset as u64,
+            ],
+        );
+        let mut c = crate::aio::sysret_obj(r);
+        c.u64("elapsed_ms", t0.elapsed().as_millis() as u64)
+            .u64("handler_runs", usr1_seen())
+            .u64("mask_after", blocked_mask());
+        o.obj(name, &c);
+    };
+    let keep: u64 = usr1;
+    let open: u64 = 0;
+    call(&mut o, "mask_keeps_usr1_blocked", &keep, 8, 100);
+    call(&mut o, "bad_sigsetsize", &open, 4, 100);
+    call(
+        &mut o,
+        "mask_unmapped",
+        unmapped_page() as *const u64,
+        8,
+        100,
+    );
+    call(&mut o, "mask_unblocks_usr1", &open, 8, 900);
+    put(&mut o, "destroy", destroy(ctx));
+    o
+}
+
+/// io_cancel of a request that completed inside io_submit (tmpfs write),
+/// of a pending poll (cancellable), and of an iocb with a foreign key.
+pub fn cancel(_env: &Env, _s: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let ctx = match need_ctx(&mut o, 8) {
+        Some(c) => c,
+        None => return o,
+    };
+    let file = match tmpfs_file("cancel") {
+        Ok(f) => f,
+        Err(e) => return skipped(&e),
+    };
+    let mut result = Event::default();
+    let resp = &mut result as *mut Event as u64;
+    let do_cancel = |cb: *mut Iocb| raw(nr::IO_CANCEL, [ctx, cb as u64, resp, 0, 0, 0]);
+    let mut done = rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), b"zz", 0, 3);
+    put(
+        &mut o,
+        "submit_write",
+        submit(ctx, &[&mut done as *mut Iocb]),
+    );
+    put(
+        &mut o,
+        "cancel_completed",
+        do_cancel(&mut done as *mut Iocb),
+    );
+    let mut foreign = rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), b"zz", 0, 4);
+    foreign.key = 1;
+    put(
+        &mut o,
+        "cancel_foreign_key",
+        do_cancel(&mut foreign as *mut Iocb),
+    );
+    match sys::make_pipe() {
+        Ok((rfd, _wfd)) => {
+            let mut poll = Iocb {
+                data: 0x77,
+                opcode: IOCB_CMD_POLL,
+                fildes: rfd as u32,
+                buf: POLLIN,
+                ..Iocb::default()
+            };
+            // Drain the write's event first so the next one is the poll's.
+            let mut ev = [Event::default(); 2];
+            let zero = Timespec { sec: 0, nsec: 0 };
+            let _ = getevents(ctx, 0, 2, ev.as_mut_ptr(), Some(&zero));
+            put(
+                &mut o,
+                "submit_poll",
+                submit(ctx, &[&mut poll as *mut Iocb]),
+            );
+            o.obj("ring_after_poll_submit", &ring_obj(ctx));
+            put(
+                &mut o,
+                "cancel_pending_poll",
+                do_cancel(&mut poll as *mut Iocb),
+            );
+            let ts = Timespec { sec: 1, nsec: 0 };
+            let g = getevents(ctx, 1, 1, ev.as_mut_ptr(), Some(&ts));
+            put(&mut o, "getevents_after_cancel", g);
+            o.obj("cancelled_event", &event_obj(&ev[0]))
+                .u64("poll_iocb", &poll as *const Iocb as u64);
+        }
+        Err(e) => {
+            o.str("pipe_error", &format!("errno {e}"));
+        }
+    }
+    o.obj("result_untouched", &event_obj(&result));
+    put(&mut o, "destroy", destroy(ctx));
+    o
+}
+
+/// io_destroy twice: 0 then EINVAL; aio-nr back where it was; the ring
+/// mapping gone.
+pub fn destroy_twice(_env: &Env, _s: &Sink) -> Obj {
+    let mut o = Obj::new();
+    o.opt_u64("aio_nr_before", crate::files::aio_nr());
+    let ctx = match need_ctx(&mut o, 8) {
+        Some(c) => c,
+        None => return o,
+    };
+    o.opt_u64("aio_nr_live", crate::files::aio_nr());
+    put(&mut o, "first", destroy(ctx));
+    o.opt_u64("aio_nr_after", crate::files::aio_nr())
+        .bool("ring_mapped_after", crate::aio::maps_line(ctx).is_some());
+    put(&mut o, "second", destroy(ctx));
+    o
+}
+
+const fn exp(id: &'static str, body: fn(&Env, &Sink) -> Obj) -> Experiment {
+    Experiment {
+        id,
+        slots: 2,
+        body,
+        cleanup: None,
+    }
+}
+
+/// Appended to probe::EXPERIMENTS. Ids start with the syscall they are
+/// about, so `kmatrix run --syscalls` selects them as `<syscall>.*`.
+pub const EXPERIMENTS: &[Experiment] = &[
+    exp("enosys.map", enosys_map),
+    exp("io_setup.generic", generic_io_setup),
+    exp("io_destroy.generic", generic_io_destroy),
+    exp("io_destroy.twice", destroy_twice),
+    exp("io_submit.generic", generic_io_submit),
+    exp("io_submit.rw", submit_rw),
+    exp("io_submit.resfd", submit_resfd),
+    exp("io_submit.errors", submit_errors),
+    exp("io_getevents.generic", generic_io_getevents),
+    exp("io_getevents.timeouts", getevents_timeouts),
+    exp("io_pgetevents.generic", generic_io_pgetevents),
+    exp("io_pgetevents.sigmask", pgetevents_sigmask),
+    exp("io_cancel.generic", generic_io_cancel),
+    exp("io_cancel.cases", cancel),
+];
+
+#[allow(dead_code)]
+const _SIZES: () = {
+    assert!(std::mem::size_of::<Iocb>() == 64);
+    assert!(std::mem::size_of::<Event>() == 32);
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_and_experiments_name_known_syscalls() {
+        for (id, sys_name, args) in GENERIC {
+            assert!(SYSCALLS.iter().any(|s| s.0 == *sys_name), "{id}");
+            assert!(id.starts_with(&format!("{sys_name}.")), "{id}");
+            assert!(args.len() <= 6, "{id}");
+        }
+        for e in EXPERIMENTS {
+            let known = e.id == "enosys.map"
+                || SYSCALLS
+                    .iter()
+                    .any(|s| e.id.starts_with(&format!("{}.", s.0)));
+            assert!(known, "{}", e.id);
+        }
+        // Every syscall has its generic experiment.
+        for (name, _) in SYSCALLS {
+            let id = format!("{name}.generic");
+            assert!(EXPERIMENTS.iter().any(|e| e.id == id), "{id}");
+        }
+    }
+}

@@ -1,0 +1,663 @@
+//! Every family case is fed a good observation (a real x86_64 aio-on run of
+//! 6.1.192, aio-on-x86_64.jsonl) and a deviant one, and must fail on the
+//! deviant one; missing fields are errors, never passes.
+
+use super::*;
+use crate::stream::parse;
+use serde_json::json;
+
+const GOOD: &str = include_str!("aio-on-x86_64.jsonl");
+
+fn good() -> Stream {
+    let s = parse(GOOD.as_bytes());
+    assert!(s.errors.is_empty(), "{:?}", s.errors);
+    s
+}
+
+fn facts(aio: bool) -> CellFacts {
+    CellFacts::new(aio)
+}
+
+fn verdicts(f: &CellFacts, s: &Stream) -> BTreeMap<String, (Verdict, String)> {
+    judge(f, s)
+        .into_iter()
+        .map(|c| (c.id, (c.verdict, c.observed)))
+        .collect()
+}
+
+fn obs_mut<'a>(s: &'a mut Stream, exp: &str) -> &'a mut Value {
+    &mut s
+        .experiments
+        .iter_mut()
+        .find(|e| e.id == exp)
+        .unwrap_or_else(|| panic!("no {exp} in the fixture"))
+        .obs
+}
+
+/// The fixture as a CONFIG_AIO=n kernel would have produced it.
+fn as_aio_off(mut s: Stream) -> Stream {
+    for e in &mut s.experiments {
+        if e.id == "enosys.map" || e.id.ends_with(".generic") {
+            let key = if e.id == "enosys.map" {
+                "calls"
+            } else {
+                "cases"
+            };
+            for c in e.obs[key].as_array_mut().unwrap() {
+                c["ret"] = json!(-1);
+                c["errno"] = json!(38);
+            }
+        } else {
+            e.obs = json!({"setup_ret": -1, "setup_errno": 38});
+        }
+    }
+    s
+}
+
+/// Cases that do not pass on 6.1.192 x86_64 aio-on, and why.
+const NOT_PASSING: &[(&str, Verdict)] = &[
+    // D-F1 (spec/known-deviations.toml): a negative timeout blocks.
+    ("io_getevents.param.timeout.expired", Verdict::Fail),
+    // The default aio-on kernel has CONFIG_EVENTFD=n.
+    ("io_submit.side-effect.eventfd", Verdict::Skip),
+];
+
+#[test]
+fn real_run_judges_as_expected() {
+    let v = verdicts(&facts(true), &good());
+    assert!(v.len() > 140, "{}", v.len());
+    for (id, (verdict, obs)) in &v {
+        let want = NOT_PASSING
+            .iter()
+            .find(|(i, _)| i == id)
+            .map_or(Verdict::Pass, |x| x.1);
+        assert_eq!(*verdict, want, "{id}: observed {obs}");
+    }
+}
+
+#[test]
+fn aio_off_everything_enosys() {
+    let v = verdicts(&facts(false), &as_aio_off(good()));
+    for (id, (verdict, obs)) in &v {
+        let generic_or_map = id.contains(".constraint.CONFIG_AIO")
+            || id.contains(".param.")
+            || id.contains(".return.base");
+        let hand = HAND.iter().any(|h| h.0 == id);
+        if hand && !id.contains(".return.base") {
+            assert_eq!(*verdict, Verdict::Skip, "{id}: {obs}");
+        } else {
+            assert!(generic_or_map, "{id}");
+            assert_eq!(*verdict, Verdict::Pass, "{id}: {obs}");
+        }
+    }
+    // The same ENOSYS observations on an aio-on kernel fail.
+    let v = verdicts(&facts(true), &as_aio_off(good()));
+    assert_eq!(v["io_submit.constraint.CONFIG_AIO"].0, Verdict::Fail);
+    assert_eq!(v["io_cancel.param.iocb.null"].0, Verdict::Fail);
+    // aio-off with a hand-written experiment whose io_setup did not fail
+    // with ENOSYS: an error, not a silent skip.
+    let mut s = as_aio_off(good());
+    *obs_mut(&mut s, "io_destroy.twice") = json!({"setup_ret": -1, "setup_errno": 12});
+    let v = verdicts(&facts(false), &s);
+    assert_eq!(v["io_destroy.return.success/first"].0, Verdict::Error);
+}
+
+#[test]
+fn every_generic_case_fails_on_a_deviant_outcome() {
+    let base = good();
+    let specs = spec::builtin().unwrap();
+    for aio in [true, false] {
+        let start = if aio {
+            base.clone()
+        } else {
+            as_aio_off(base.clone())
+        };
+        for c in generic::generate_all(&specs).unwrap() {
+            let mut s = start.clone();
+            let exp = format!("{}.generic", c.syscall);
+            let o = obs_mut(&mut s, &exp);
+            let entry = o["cases"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|e| e["id"] == c.id.as_str())
+                .unwrap_or_else(|| panic!("{} not in fixture", c.id));
+            let (ret, errno) = match (aio, &c.expect) {
+                (false, _) => (0, 0),
+                (true, Expect::Is(e)) if e == "OK" => (-1, 22),
+                (true, Expect::Is(_)) => (0, 0),
+                (true, Expect::Not(_)) => (-1, 22),
+            };
+            entry["ret"] = json!(ret);
+            entry["errno"] = json!(errno);
+            let v = verdicts(&facts(aio), &s);
+            assert_eq!(v[&c.id].0, Verdict::Fail, "aio {aio}: {}", c.id);
+            // A missing errno is an error naming the field, never a pass.
+            let mut s2 = start.clone();
+            let o = obs_mut(&mut s2, &exp);
+            for e in o["cases"].as_array_mut().unwrap() {
+                if e["id"] == c.id.as_str() {
+                    e.as_object_mut().unwrap().remove("ret");
+                }
+            }
+            let v = verdicts(&facts(aio), &s2);
+            assert_eq!(v[&c.id].0, Verdict::Error, "{}", c.id);
+        }
+    }
+}
+
+/// (case, experiment, JSON pointer, deviant value)
+const DEVIANT: &[(&str, &str, &str, i64)] = &[
+    (
+        "io_destroy.return.success/first",
+        "io_destroy.twice",
+        "/first_ret",
+        -1,
+    ),
+    (
+        "io_destroy.state-trans.context/second-EINVAL",
+        "io_destroy.twice",
+        "/second_ret",
+        0,
+    ),
+    (
+        "io_destroy.side-effect.aio_nr",
+        "io_destroy.twice",
+        "/aio_nr_after",
+        99_999,
+    ),
+    (
+        "io_destroy.side-effect.in-flight/polls",
+        "io_submit.errors",
+        "/destroy_ret",
+        -1,
+    ),
+    (
+        "io_submit.return.success/rw",
+        "io_submit.rw",
+        "/read/submit_ret",
+        0,
+    ),
+    (
+        "io_submit.side-effect.aio_key",
+        "io_submit.rw",
+        "/write/key_after",
+        0x5a5a,
+    ),
+    (
+        "io_submit.side-effect.completion-ring",
+        "io_submit.rw",
+        "/write/event/res",
+        3,
+    ),
+    (
+        "io_submit.side-effect.completion-ring",
+        "io_submit.rw",
+        "/read/ring_after_submit/tail",
+        0,
+    ),
+    (
+        "io_getevents.return.success/rw",
+        "io_getevents.timeouts",
+        "/none",
+        0,
+    ),
+    (
+        "io_getevents.side-effect.ring-head",
+        "io_submit.rw",
+        "/write/ring_after_get/head",
+        0,
+    ),
+    (
+        "io_submit.constraint.CONFIG_EVENTFD",
+        "io_submit.resfd",
+        "/submit_resfd_regular_errno",
+        22,
+    ),
+    (
+        "io_submit.error.EBADF/closed-fd",
+        "io_submit.errors",
+        "/calls/closed-fd/errno",
+        22,
+    ),
+    (
+        "io_submit.error.EBADF/read-on-wronly",
+        "io_submit.errors",
+        "/calls/read-on-wronly/errno",
+        14,
+    ),
+    (
+        "io_submit.error.EINVAL/opcode-noop",
+        "io_submit.errors",
+        "/calls/opcode-noop/ret",
+        1,
+    ),
+    (
+        "io_submit.error.EINVAL/reserved2",
+        "io_submit.errors",
+        "/calls/reserved2/errno",
+        9,
+    ),
+    (
+        "io_submit.error.EFAULT/iocb-unmapped",
+        "io_submit.errors",
+        "/calls/iocb-unmapped/errno",
+        22,
+    ),
+    (
+        "io_submit.error.EAGAIN/slots-full",
+        "io_submit.errors",
+        "/one_more_ret",
+        1,
+    ),
+    (
+        "io_submit.error.EAGAIN/slots-full",
+        "io_submit.errors",
+        "/polls_ret",
+        1024,
+    ),
+    // The real observation (D-F1) fails as it is.
+    (
+        "io_getevents.param.timeout.expired",
+        "io_getevents.timeouts",
+        "/empty_expired_timeout/elapsed_ms",
+        2005,
+    ),
+    (
+        "io_getevents.param.timeout.zero",
+        "io_getevents.timeouts",
+        "/empty_zero_timeout/elapsed_ms",
+        500,
+    ),
+    (
+        "io_getevents.param.timeout.elapses",
+        "io_getevents.timeouts",
+        "/empty_100ms/elapsed_ms",
+        3,
+    ),
+    (
+        "io_getevents.param.timeout.nsec-unvalidated",
+        "io_getevents.timeouts",
+        "/empty_nsec_unvalidated/ret",
+        -1,
+    ),
+    (
+        "io_getevents.param.min_nr.semantics",
+        "io_getevents.timeouts",
+        "/min1_nr2/ret",
+        1,
+    ),
+    (
+        "io_getevents.param.min_nr.semantics",
+        "io_getevents.timeouts",
+        "/min2_nr5_100ms_one_left/elapsed_ms",
+        1,
+    ),
+    (
+        "io_getevents.error.EINTR/alarm",
+        "io_getevents.timeouts",
+        "/empty_no_timeout_alarm/errno",
+        0,
+    ),
+    (
+        "io_getevents.error.EINTR/alarm",
+        "io_getevents.timeouts",
+        "/empty_no_timeout_alarm/elapsed_ms",
+        3,
+    ),
+    (
+        "io_getevents.error.EFAULT/events-copy",
+        "io_getevents.timeouts",
+        "/events_unmapped/ring/head",
+        4,
+    ),
+    (
+        "io_pgetevents.signal.any/blocked-stays-pending",
+        "io_pgetevents.sigmask",
+        "/mask_keeps_usr1_blocked/handler_runs",
+        1,
+    ),
+    (
+        "io_pgetevents.error.EINTR/unblocked-signal",
+        "io_pgetevents.sigmask",
+        "/mask_unblocks_usr1/ret",
+        0,
+    ),
+    (
+        "io_pgetevents.state-trans.signal-mask/restored",
+        "io_pgetevents.sigmask",
+        "/bad_sigsetsize/mask_after",
+        0,
+    ),
+    (
+        "io_pgetevents.constraint.sigsetsize",
+        "io_pgetevents.sigmask",
+        "/bad_sigsetsize/ret",
+        0,
+    ),
+    (
+        "io_pgetevents.error.EFAULT/sigmask-unmapped",
+        "io_pgetevents.sigmask",
+        "/mask_unmapped/errno",
+        22,
+    ),
+    (
+        "io_cancel.error.EINVAL/completed",
+        "io_cancel.cases",
+        "/cancel_completed_errno",
+        11,
+    ),
+    (
+        "io_cancel.error.EINVAL/foreign-key",
+        "io_cancel.cases",
+        "/cancel_foreign_key_ret",
+        0,
+    ),
+    (
+        "io_cancel.error.EINPROGRESS/pending-poll",
+        "io_cancel.cases",
+        "/cancel_pending_poll_errno",
+        11,
+    ),
+    (
+        "io_cancel.error.EINPROGRESS/pending-poll",
+        "io_cancel.cases",
+        "/cancelled_event/res",
+        1,
+    ),
+    (
+        "io_cancel.param.result.untouched",
+        "io_cancel.cases",
+        "/result_untouched/res",
+        -125,
+    ),
+];
+
+#[test]
+fn every_hand_written_case_fails_on_a_deviant_observation() {
+    let base = good();
+    for (id, exp, ptr, val) in DEVIANT {
+        if *ptr == "/none" {
+            continue;
+        }
+        let mut s = base.clone();
+        let o = obs_mut(&mut s, exp);
+        *o.pointer_mut(ptr)
+            .unwrap_or_else(|| panic!("{exp} has no {ptr}")) = json!(val);
+        let v = verdicts(&facts(true), &s);
+        assert_eq!(
+            v[*id].0,
+            Verdict::Fail,
+            "{id} with {ptr} = {val}: {}",
+            v[*id].1
+        );
+        // And without the field: an error that names it.
+        let mut s = base.clone();
+        let o = obs_mut(&mut s, exp);
+        let (parent, key) = ptr.rsplit_once('/').unwrap();
+        let p = if parent.is_empty() {
+            o
+        } else {
+            o.pointer_mut(parent).unwrap()
+        };
+        p.as_object_mut().unwrap().remove(key);
+        let c = judge(&facts(true), &s)
+            .into_iter()
+            .find(|c| c.id == *id)
+            .unwrap();
+        assert_eq!(c.verdict, Verdict::Error, "{id} without {ptr}");
+        assert!(c.detail.contains(key), "{id}: {}", c.detail);
+    }
+    // Bool-valued observations.
+    for (id, exp, key) in [
+        (
+            "io_destroy.side-effect.vma",
+            "io_destroy.twice",
+            "ring_mapped_after",
+        ),
+        (
+            "io_submit.side-effect.file-data",
+            "io_submit.rw",
+            "read_back_matches",
+        ),
+    ] {
+        let mut s = base.clone();
+        let o = obs_mut(&mut s, exp);
+        let b = o[key].as_bool().unwrap();
+        o[key] = json!(!b);
+        assert_eq!(verdicts(&facts(true), &s)[id].0, Verdict::Fail, "{id}");
+    }
+    // The spec's expired timeout (0 events at once) passes.
+    let mut s = base.clone();
+    obs_mut(&mut s, "io_getevents.timeouts")["empty_expired_timeout"] =
+        json!({"ret": 0, "errno": 0, "elapsed_ms": 0});
+    assert_eq!(
+        verdicts(&facts(true), &s)["io_getevents.param.timeout.expired"].0,
+        Verdict::Pass
+    );
+    // getevents count for the rw experiment.
+    let mut s = base.clone();
+    obs_mut(&mut s, "io_submit.rw")["write"]["getevents_ret"] = json!(0);
+    assert_eq!(
+        verdicts(&facts(true), &s)["io_getevents.return.success/rw"].0,
+        Verdict::Fail
+    );
+    // eventfd: with a working eventfd, a count other than 1 fails; a
+    // regular-file resfd must then be EINVAL, not ENOSYS.
+    let mut s = base.clone();
+    let o = obs_mut(&mut s, "io_submit.resfd");
+    o["eventfd_ret"] = json!(3);
+    o["eventfd_errno"] = json!(0);
+    o["submit_ret"] = json!(1);
+    o["submit_errno"] = json!(0);
+    o["eventfd_count"] = json!(2);
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Fail);
+    assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Fail);
+    obs_mut(&mut s, "io_submit.resfd")["eventfd_count"] = json!(1);
+    assert_eq!(
+        verdicts(&facts(true), &s)["io_submit.side-effect.eventfd"].0,
+        Verdict::Pass
+    );
+}
+
+#[test]
+fn every_hand_case_has_a_deviant_test() {
+    let v = verdicts(&facts(true), &good());
+    let bools = [
+        "io_destroy.side-effect.vma",
+        "io_submit.side-effect.file-data",
+        "io_submit.side-effect.eventfd",
+    ];
+    for (id, _) in HAND {
+        assert!(
+            v.contains_key(*id),
+            "HAND lists {id}, which judge() never produces"
+        );
+        assert!(
+            DEVIANT.iter().any(|d| d.0 == *id) || bools.contains(id),
+            "{id} has no deviant observation in DEVIANT"
+        );
+    }
+}
+
+#[test]
+fn enosys_map_numbers_and_line() {
+    let s = as_aio_off(good());
+    assert_eq!(
+        enosys_map_line(&judge(&facts(false), &s)).unwrap(),
+        "io_setup(206)=ENOSYS io_destroy(207)=ENOSYS io_submit(209)=ENOSYS io_cancel(210)=ENOSYS io_getevents(208)=ENOSYS io_pgetevents(333)=ENOSYS"
+    );
+    assert_eq!(
+        enosys_map_line(&judge(&facts(true), &good())).unwrap(),
+        "io_setup(206)=EFAULT io_destroy(207)=EINVAL io_submit(209)=EINVAL io_cancel(210)=EFAULT io_getevents(208)=EINVAL/EFAULT io_pgetevents(333)=EINVAL/EFAULT"
+    );
+    // A wrong syscall number in the guest fails the map.
+    let mut s = as_aio_off(good());
+    obs_mut(&mut s, "enosys.map")["calls"][4]["nr"] = json!(4);
+    let v = verdicts(&facts(false), &s);
+    assert_eq!(v["io_submit.constraint.CONFIG_AIO"].0, Verdict::Fail);
+    // One argument set answered by a real implementation fails it too.
+    let mut s = as_aio_off(good());
+    obs_mut(&mut s, "enosys.map")["calls"][1]["errno"] = json!(22);
+    assert_eq!(
+        verdicts(&facts(false), &s)["io_setup.constraint.CONFIG_AIO"].0,
+        Verdict::Fail
+    );
+    // arm64 numbers.
+    let mut s = as_aio_off(good());
+    obs_mut(&mut s, "enosys.map")["arch"] = json!("aarch64");
+    assert_eq!(
+        verdicts(&facts(false), &s)["io_setup.constraint.CONFIG_AIO"].0,
+        Verdict::Fail,
+        "x86_64 numbers are wrong on arm64"
+    );
+    let o = obs_mut(&mut s, "enosys.map");
+    for c in o["calls"].as_array_mut().unwrap() {
+        let n = NUMBERS.iter().find(|n| c["syscall"] == n.0).unwrap();
+        c["nr"] = json!(n.2);
+    }
+    let v = verdicts(&facts(false), &s);
+    assert!(NUMBERS
+        .iter()
+        .all(|n| v[&format!("{}.constraint.CONFIG_AIO", n.0)].0 == Verdict::Pass));
+}
+
+#[test]
+fn missing_or_unselected_experiments() {
+    let mut s = good();
+    s.experiments.retain(|e| e.id != "io_cancel.cases");
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Error);
+    let f = CellFacts {
+        selected: Some(vec!["io_submit.*".into()]),
+        ..facts(true)
+    };
+    let v = verdicts(&f, &s);
+    assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Skip);
+    assert_eq!(v["io_submit.error.EBADF/closed-fd"].0, Verdict::Pass);
+    // A child that timed out is an error, not a pass.
+    let mut s = good();
+    s.experiments
+        .iter_mut()
+        .find(|e| e.id == "io_submit.rw")
+        .unwrap()
+        .fate = "timeout".into();
+    assert_eq!(
+        verdicts(&facts(true), &s)["io_submit.return.success/rw"].0,
+        Verdict::Error
+    );
+}
+
+#[test]
+fn syscalls_select_experiments() {
+    assert_eq!(
+        select(Some("x".into()), None).unwrap().as_deref(),
+        Some("x")
+    );
+    assert_eq!(select(None, None).unwrap(), None);
+    let p = select(None, Some("io_setup,io_submit".into()))
+        .unwrap()
+        .unwrap();
+    assert!(p.starts_with("enosys.map,setup.*,"));
+    assert!(p.contains("io_setup.*") && p.ends_with("io_submit.*"));
+    let e = select(None, Some("io_setup,io_uring_enter".into())).unwrap_err();
+    assert!(e.to_string().contains("io_uring_enter"));
+    assert!(select(Some("a".into()), Some("io_setup".into())).is_err());
+    assert!(select(None, Some(",".into())).is_err());
+}
+
+#[test]
+fn every_family_clause_is_checked_or_says_why() {
+    for s in spec::builtin().unwrap() {
+        if s.syscall == "io_setup" {
+            continue; // tests/spec_coverage.rs covers io_setup's oracle
+        }
+        for c in s.clauses() {
+            let ids = cases_for(&s, c.kind, &c.name);
+            let why = unchecked_reason(&s, c.kind, &c.name);
+            assert!(
+                !ids.is_empty() || why.is_some(),
+                "{} {} {}: no case and no reason",
+                s.syscall,
+                c.kind,
+                c.name
+            );
+        }
+    }
+    let text = spec_command(Some("io_getevents"), false).unwrap();
+    assert!(!text.contains("NO CASE"), "{text}");
+    assert!(text.contains("io_getevents.param.timeout.elapses"));
+    assert!(spec_command(Some("io_uring_setup"), false).is_err());
+}
+
+#[test]
+fn no_context_is_a_skip_with_evidence_or_an_error() {
+    // aio-max-nr too small: io_setup EAGAIN inside a generic case.
+    let mut s = good();
+    let o = obs_mut(&mut s, "io_submit.generic");
+    o["cases"][0]["ctx_setup_ret"] = json!(-1);
+    o["cases"][0]["ctx_setup_errno"] = json!(11);
+    let id = o["cases"][0]["id"].as_str().unwrap().to_string();
+    let c = judge(&facts(true), &s)
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::Skip);
+    assert!(c.detail.contains("EAGAIN"), "{}", c.detail);
+    // Any other failure to make the context is an error.
+    obs_mut(&mut s, "io_submit.generic")["cases"][0]["ctx_setup_errno"] = json!(12);
+    let c = judge(&facts(true), &s)
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::Error);
+    // The same for a hand-written experiment.
+    let mut s = good();
+    *obs_mut(&mut s, "io_cancel.cases") = json!({"setup_ret": -1, "setup_errno": 11});
+    assert_eq!(
+        verdicts(&facts(true), &s)["io_cancel.error.EINVAL/completed"].0,
+        Verdict::Skip
+    );
+    *obs_mut(&mut s, "io_cancel.cases") = json!({"setup_ret": -1, "setup_errno": 38});
+    assert_eq!(
+        verdicts(&facts(true), &s)["io_cancel.error.EINVAL/completed"].0,
+        Verdict::Error,
+        "ENOSYS from an aio-on kernel is not a reason to skip"
+    );
+    // io_setup's generic baseline with aio-max-nr 1: skipped, except the
+    // pointer checks that come before any accounting.
+    let mut s = good();
+    s.hello.as_mut().unwrap().aio_max_nr = Some(1);
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v["io_setup.return.base"].0, Verdict::Skip);
+    assert_eq!(v["io_setup.param.ctxp.readonly"].0, Verdict::Skip);
+    assert_eq!(v["io_setup.param.ctxp.null"].0, Verdict::Pass);
+    assert_eq!(v["io_submit.return.base"].0, Verdict::Pass);
+}
+
+#[test]
+fn real_aio_off_run() {
+    // 6.1.192 x86_64 with CONFIG_AIO=n (kmatrix run, 2026-11-29).
+    let s = parse(include_str!("aio-off-x86_64.jsonl").as_bytes());
+    let cases = judge(&facts(false), &s);
+    for c in &cases {
+        assert!(
+            matches!(c.verdict, Verdict::Pass | Verdict::Skip),
+            "{}: {:?} {}",
+            c.id,
+            c.verdict,
+            c.detail
+        );
+    }
+    assert_eq!(
+        enosys_map_line(&cases).unwrap(),
+        "io_setup(206)=ENOSYS io_destroy(207)=ENOSYS io_submit(209)=ENOSYS io_cancel(210)=ENOSYS io_getevents(208)=ENOSYS io_pgetevents(333)=ENOSYS"
+    );
+    // The same stream judged as an aio-on kernel fails everywhere it can.
+    let on = judge(&facts(true), &s);
+    assert!(on
+        .iter()
+        .filter(|c| c.id.ends_with(".constraint.CONFIG_AIO"))
+        .all(|c| c.verdict == Verdict::Fail));
+}
