@@ -21,4 +21,5 @@ pub mod report;
 pub mod run;
 pub mod share;
 pub mod stream;
+pub mod suites;
 pub mod vm;

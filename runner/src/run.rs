@@ -166,8 +166,11 @@ pub struct CellOptions {
     /// Guest experiment patterns (kmatrix.cases).
     pub cases: Option<String>,
     pub shares: Vec<crate::share::Share>,
-    /// A program (and arguments) from a share, run after the probe.
-    pub exec: Option<String>,
+    /// Programs (and arguments) from a share, run in order after the probe.
+    pub exec: Vec<crate::suites::Program>,
+    /// KEY=VALUE environment and working directory for those programs.
+    pub env: Vec<String>,
+    pub cwd: Option<String>,
     /// Extra kernel command-line words, passed as they are.
     pub append: Vec<String>,
 }
@@ -190,10 +193,9 @@ pub fn guest_cmdline(cell: &Cell, opts: &CellOptions) -> Vec<String> {
             if s.rw { "rw" } else { "ro" }
         ));
     }
-    if let Some(e) = &opts.exec {
-        // Hex keeps spaces and quotes from the kernel's command-line parser.
-        v.push(format!("kmatrix.exec={}", hex::encode(e)));
-    }
+    v.extend(crate::suites::cmdline_words(
+        &opts.exec, &opts.env, &opts.cwd,
+    ));
     v.extend(opts.append.iter().cloned());
     v
 }
@@ -223,7 +225,7 @@ pub fn empty_report(
         stream_errors: vec![],
         console_excerpt: String::new(),
         cases: vec![],
-        exec: None,
+        execs: vec![],
     }
 }
 
@@ -355,10 +357,10 @@ pub async fn run_cell(
         }
     }
     // Judge whatever arrived, even from a broken cell: partial evidence is kept.
-    rep.cases = judge_cell(cell, &s, opts.cases.as_deref(), opts.exec.as_deref());
+    rep.cases = judge_cell(cell, &s, opts.cases.as_deref(), &opts.exec);
     rep.cases.extend(oracle::judge_shares(&s, &opts.shares));
-    // The user's program's own words belong in the report, not just a verdict.
-    rep.exec = s.experiment("exec").map(|e| e.obs.clone());
+    // The user's programs' own words belong in the report, not just a verdict.
+    rep.execs = crate::suites::exec_records(&s, opts.exec.len());
     progress(&cell.name, &format!("{:?}", rep.status).to_lowercase());
     rep
 }
@@ -368,7 +370,7 @@ pub fn judge_cell(
     cell: &Cell,
     s: &stream::Stream,
     cases: Option<&str>,
-    exec: Option<&str>,
+    exec: &[crate::suites::Program],
 ) -> Vec<oracle::Case> {
     let selected = cases.map(|c| c.split(',').map(str::to_string).collect());
     let mut out = oracle::judge(
@@ -398,7 +400,7 @@ pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
             .filter(|k| k.id.starts_with("exec:") || k.id.starts_with("share:"))
             .cloned()
             .collect();
-        c.cases = judge_cell(&c.cell, &s, None, None);
+        c.cases = judge_cell(&c.cell, &s, None, &[]);
         c.cases.extend(kept);
     }
     Ok(r)
