@@ -37,8 +37,12 @@ pub struct Config {
     pub drill: Option<Drill>,
     /// kmatrix.share items, in command-line order.
     pub shares: Vec<Share>,
-    /// kmatrix.exec, still hex: decoding errors belong in the exec record.
-    pub exec: Option<String>,
+    /// kmatrix.exec items in order, still hex: decoding errors belong in
+    /// each program's record.
+    pub exec: Vec<String>,
+    /// kmatrix.env items (hex KEY=VALUE) and kmatrix.cwd (hex) for them.
+    pub env: Vec<String>,
+    pub cwd: Option<String>,
     /// Human-readable complaints about words that were ignored.
     pub problems: Vec<String>,
 }
@@ -51,7 +55,9 @@ pub fn parse(cmdline: &str) -> Config {
         timeout_s: DEFAULT_TIMEOUT_S,
         drill: None,
         shares: Vec::new(),
-        exec: None,
+        exec: Vec::new(),
+        env: Vec::new(),
+        cwd: None,
         problems: Vec::new(),
     };
     for word in cmdline.split_whitespace() {
@@ -104,13 +110,9 @@ pub fn parse(cmdline: &str) -> Config {
                 Ok(s) => cfg.shares.push(s),
                 Err(e) => cfg.problems.push(format!("ignoring {word}: {e}")),
             },
-            "exec" => {
-                if cfg.exec.is_some() {
-                    cfg.problems
-                        .push(format!("{word} replaces an earlier kmatrix.exec"));
-                }
-                cfg.exec = Some(value.to_string());
-            }
+            "exec" => cfg.exec.push(value.to_string()),
+            "env" => cfg.env.push(value.to_string()),
+            "cwd" => cfg.cwd = Some(value.to_string()),
             _ => cfg
                 .problems
                 .push(format!("ignoring unknown parameter {word}")),
@@ -129,7 +131,8 @@ mod tests {
         assert_eq!(c.mode, Mode::Probe);
         assert!(c.sysctls.is_empty() && c.cases.is_empty() && c.problems.is_empty());
         assert_eq!(c.timeout_s, DEFAULT_TIMEOUT_S);
-        assert_eq!((c.drill, c.shares.len(), c.exec), (None, 0, None));
+        assert_eq!((c.drill, c.shares.len(), c.exec.len()), (None, 0, 0));
+        assert_eq!((c.env.len(), c.cwd), (0, None));
     }
 
     #[test]
@@ -160,7 +163,8 @@ mod tests {
     #[test]
     fn shares_and_exec() {
         let c = parse(
-            "kmatrix.share=kmx0:/mnt/host:ro kmatrix.share=kmx1:/mnt/out:rw              kmatrix.share=kmx2:/mnt/../x:rw kmatrix.share=kmx3:/m              kmatrix.exec=2f6d6e742f686f73742f74 kmatrix.exec=zz",
+            "kmatrix.share=kmx0:/mnt/host:ro kmatrix.share=kmx1:/mnt/out:rw              kmatrix.share=kmx2:/mnt/../x:rw kmatrix.share=kmx3:/m              kmatrix.exec=2f6d6e742f686f73742f74 kmatrix.exec=zz \
+             kmatrix.env=413d31 kmatrix.cwd=2f",
         );
         assert_eq!(
             c.shares,
@@ -177,9 +181,13 @@ mod tests {
                 }
             ]
         );
-        // The last exec wins, undecoded; the bad shares and the repeat are problems.
-        assert_eq!(c.exec.as_deref(), Some("zz"));
-        assert_eq!(c.problems.len(), 3, "{:?}", c.problems);
+        // Every exec in order, undecoded; the bad shares are problems.
+        assert_eq!(c.exec, ["2f6d6e742f686f73742f74", "zz"]);
+        assert_eq!(
+            (c.env.as_slice(), c.cwd.as_deref()),
+            (&["413d31".to_string()][..], Some("2f"))
+        );
+        assert_eq!(c.problems.len(), 2, "{:?}", c.problems);
         assert!(c.problems[0].contains("kmx2"));
     }
 
