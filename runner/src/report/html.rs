@@ -52,7 +52,7 @@ table.grid{border-collapse:collapse;margin:.3em 0 .8em}
 td.pass,span.pass{background:#d7f2d7;color:#145214}td.fail,span.fail{background:#f8c9c9;color:#7a0d0d;font-weight:bold}
 td.known,span.known{background:#fbe6b3;color:#6b4a00}td.skip,span.skip{background:#e6e6e6;color:#555}
 td.error,span.error{background:#e3d3f5;color:#4b1f7a;font-weight:bold}td.none{color:#aaa}
-tr.meta td{background:#fafafa;color:#444}
+tr.meta td:not(.error){background:#fafafa;color:#444}
 details{margin:.2em 0 .6em}summary{cursor:pointer;color:#245}
 .ev{margin:.2em 0 .8em 1.2em}.ev li{margin:.2em 0}
 pre{background:#f6f6f6;border-left:3px solid #bbb;padding:.3em .6em;margin:.2em 0;white-space:pre-wrap;font-size:12px}
@@ -248,43 +248,59 @@ fn grid(s: &mut String, key: &str, cells: &[&CellReport]) {
 }
 
 fn evidence(s: &mut String, r: &Report) {
+    // One entry per (case, verdict, observation, evidence), naming every
+    // cell that saw it: a big matrix lists a deviation once, not per cell.
     let section = |s: &mut String, title: &str, id: &str, suite: bool| {
-        let mut any = false;
+        let mut groups: Vec<(&Case, Vec<&CellReport>)> = Vec::new();
         for c in &r.cells {
-            let bad: Vec<&Case> = c
-                .cases
-                .iter()
-                .filter(|k| k.verdict != Verdict::Pass && is_suite_case(&k.id) == suite)
-                .filter(|k| suite || k.verdict != Verdict::Skip)
-                .collect();
-            if bad.is_empty() {
-                continue;
-            }
-            if !any {
-                let _ = writeln!(s, "<h2 id=\"{id}\">{title}</h2><ul class=\"ev\">");
-                any = true;
-            }
-            for k in bad {
-                let _ = write!(
-                    s,
-                    "<li><span class=\"{}\">{}</span> <a href=\"{}\">{}</a>: <code>{}</code>: expected {}, observed <b>{}</b>",
-                    class(k.verdict),
-                    short(k.verdict),
-                    esc(&console_href(c)),
-                    esc(&c.cell.name),
-                    esc(&k.id),
-                    esc(&k.expected),
-                    esc(&k.observed)
-                );
-                if !k.detail.is_empty() {
-                    let _ = write!(s, "<pre>{}</pre>", esc(&k.detail));
+            for k in c.cases.iter().filter(|k| {
+                k.verdict != Verdict::Pass
+                    && is_suite_case(&k.id) == suite
+                    && (suite || k.verdict != Verdict::Skip)
+            }) {
+                let same = |g: &&mut (&Case, Vec<&CellReport>)| {
+                    g.0.id == k.id
+                        && g.0.verdict == k.verdict
+                        && g.0.observed == k.observed
+                        && g.0.detail == k.detail
+                };
+                match groups.iter_mut().find(|g| same(g)) {
+                    Some(g) => g.1.push(c),
+                    None => groups.push((k, vec![c])),
                 }
-                s.push_str("</li>\n");
             }
         }
-        if any {
-            s.push_str("</ul>\n");
+        if groups.is_empty() {
+            return;
         }
+        let _ = writeln!(s, "<h2 id=\"{id}\">{title}</h2><ul class=\"ev\">");
+        for (k, cells) in groups {
+            let _ = write!(
+                s,
+                "<li><span class=\"{}\">{}</span> <code>{}</code>: expected {}, observed <b>{}</b> in ",
+                class(k.verdict),
+                short(k.verdict),
+                esc(&k.id),
+                esc(&k.expected),
+                esc(&k.observed)
+            );
+            let links: Vec<String> = cells
+                .iter()
+                .map(|c| {
+                    format!(
+                        "<a href=\"{}\">{}</a>",
+                        esc(&console_href(c)),
+                        esc(&c.cell.name)
+                    )
+                })
+                .collect();
+            s.push_str(&links.join(", "));
+            if !k.detail.is_empty() {
+                let _ = write!(s, "<pre>{}</pre>", esc(&k.detail));
+            }
+            s.push_str("</li>\n");
+        }
+        s.push_str("</ul>\n");
     };
     let broken: Vec<&CellReport> = r
         .cells

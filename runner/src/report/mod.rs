@@ -93,6 +93,9 @@ pub fn is_suite_case(id: &str) -> bool {
     id.starts_with("exec:") || id.starts_with("share:")
 }
 
+/// How a cell name spells aio-max-nr = 2^64-1.
+const MAX_U64_PART: &str = "max18446744073709551615";
+
 /// Column titles that say what differs between `cells`: the parts of their
 /// names (arch, config, maxN, cpuN, memN) that are not the same in all of
 /// them, never two alike; and the parts they share.
@@ -108,7 +111,11 @@ pub fn column_titles(cells: &[&crate::matrix::Cell]) -> (Vec<String>, String) {
     let mut titles: Vec<String> = parts
         .iter()
         .map(|p| {
-            let t: Vec<&str> = varying.iter().filter_map(|&i| p.get(i).copied()).collect();
+            let t: Vec<&str> = varying
+                .iter()
+                .filter_map(|&i| p.get(i).copied())
+                .map(|x| if x == MAX_U64_PART { "max2^64-1" } else { x })
+                .collect();
             if t.is_empty() {
                 p.join("/")
             } else {
