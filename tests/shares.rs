@@ -69,10 +69,10 @@ fn program_from_a_share_runs_in_both_arches_and_lands_in_the_report() {
         assert_eq!(exec["observed"], "exit:3", "{arch}: {exec}");
         assert_eq!(exec["verdict"], "fail", "a non-zero exit is a failing case");
         assert_eq!(
-            c["exec"]["stdout"], "hello from /opt/t/hello, argc=2, arg1=world\n",
+            c["execs"][0]["stdout"], "hello from /opt/t/hello, argc=2, arg1=world\n",
             "{arch}"
         );
-        assert_eq!(c["exec"]["stderr"], "to stderr\n", "{arch}");
+        assert_eq!(c["execs"][0]["stderr"], "to stderr\n", "{arch}");
         assert_eq!(
             case(&c, "share:/opt/t")["verdict"],
             "pass",

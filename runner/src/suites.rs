@@ -224,7 +224,7 @@ fn judge_one(id: &str, exp: &str, f: ExecFormat, rec: Option<(&String, &Value)>)
     };
     let mut notes = Vec::new();
     for (k, kept) in [("stdout", stdout), ("stderr", stderr)] {
-        let total = o.get(&format!("{k}_bytes")).and_then(Value::as_u64);
+        let total = o.get(format!("{k}_bytes")).and_then(Value::as_u64);
         if total.is_some_and(|t| t > kept.len() as u64) {
             notes.push(format!(
                 "{k} cut to its first {} bytes of {}: results past that are not judged",

@@ -313,14 +313,14 @@ fn share_records_missing_fields_are_errors() {
         "exited",
         json!({"mount_ret": 0, "write_ret": -1, "write_errno": 30}),
     )]);
-    assert_eq!(judge_shares(&ok, &[sh.clone()])[0].verdict, Verdict::Pass);
+    assert_eq!(judge_shares(&ok, std::slice::from_ref(&sh))[0].verdict, Verdict::Pass);
     let writable = stream_with(vec![(
         "share.mount/kmx0",
         "exited",
         json!({"mount_ret": 0, "write_ret": 0, "write_errno": 0}),
     )]);
     assert_eq!(
-        judge_shares(&writable, &[sh.clone()])[0].verdict,
+        judge_shares(&writable, std::slice::from_ref(&sh))[0].verdict,
         Verdict::Fail
     );
     let no_errno = stream_with(vec![(
