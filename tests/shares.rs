@@ -4,7 +4,6 @@
 mod common;
 use common::*;
 
-use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
@@ -30,31 +29,6 @@ int main(int argc, char **argv) {
         .unwrap();
     assert!(st.success(), "{cc} -static");
     std::fs::remove_file(src).unwrap();
-}
-
-/// One aio-on cell of `arch` (only setup.basic, to be quick) with `extra`
-/// arguments: the JSON report's cell, stderr, and the out dir kept alive.
-fn run_cell(arch: &str, extra: &[&str]) -> (Value, String, tempfile::TempDir) {
-    let out = tempfile::tempdir().unwrap();
-    let mut args = vec![
-        "run",
-        "--arch",
-        arch,
-        "--config",
-        "aio-on",
-        "--cases",
-        "setup.basic",
-        "--format",
-        "json",
-        "--out",
-    ];
-    args.push(out.path().to_str().unwrap());
-    args.extend(extra);
-    let o = kmatrix(&args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    let r: Value =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("JSON report ({e}): {err}"));
-    (r["cells"][0].clone(), err, out)
 }
 
 #[test]

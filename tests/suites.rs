@@ -81,55 +81,43 @@ fn ltp_and_ktap_programs_through_every_exec_format_in_a_real_vm() {
     let share = tempfile::tempdir().unwrap();
     build("aarch64-linux-gnu-gcc", share.path(), "ltpish", LTPISH);
     build("aarch64-linux-gnu-gcc", share.path(), "ktapish", KTAPISH);
-    let out = tempfile::tempdir().unwrap();
     let spec = format!("{}:/opt/t", share.path().display());
-    let o = kmatrix(&[
-        "run",
-        "--arch",
+    let (c, err, out) = run_cell(
         "arm64",
-        "--config",
-        "aio-on",
-        "--cases",
-        "setup.basic",
-        "--format",
-        "json",
-        "--out",
-        out.path().to_str().unwrap(),
-        "--share",
-        &spec,
-        "--env",
-        "KMX_T=yes",
-        "--cwd",
-        "/tmp",
-        "--exec",
-        "/opt/t/ltpish pass",
-        "--exec-format",
-        "ltp",
-        "--exec",
-        "/opt/t/ltpish fail",
-        "--exec-format",
-        "ltp",
-        "--exec",
-        "/opt/t/ltpish conf",
-        "--exec-format",
-        "ltp",
-        "--exec",
-        "/opt/t/ktapish",
-        "--exec-format",
-        "ktap",
-        "--exec",
-        "/opt/t/ktapish",
-        "--exec-format",
-        "tap",
-        "--exec",
-        "/opt/t/ltpish fail",
-        "--exec-format",
-        "plain",
-    ]);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    let r: Value =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("JSON report ({e}): {err}"));
-    let c = &r["cells"][0];
+        &[
+            "--share",
+            &spec,
+            "--env",
+            "KMX_T=yes",
+            "--cwd",
+            "/tmp",
+            "--exec",
+            "/opt/t/ltpish pass",
+            "--exec-format",
+            "ltp",
+            "--exec",
+            "/opt/t/ltpish fail",
+            "--exec-format",
+            "ltp",
+            "--exec",
+            "/opt/t/ltpish conf",
+            "--exec-format",
+            "ltp",
+            "--exec",
+            "/opt/t/ktapish",
+            "--exec-format",
+            "ktap",
+            "--exec",
+            "/opt/t/ktapish",
+            "--exec-format",
+            "tap",
+            "--exec",
+            "/opt/t/ltpish fail",
+            "--exec-format",
+            "plain",
+        ],
+    );
+    let c = &c;
     assert_eq!(c["status"], "ok", "{c} {err}");
     assert_eq!(c["execs"].as_array().unwrap().len(), 6);
     // LTP: pass, fail (evidence is the TFAIL line, not the banner), skip.

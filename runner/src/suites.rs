@@ -269,13 +269,21 @@ fn tail(text: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// Timeouts are not results: the program never finished.
-fn unfinished(status: &str) -> Option<Point> {
-    (status == "timeout").then(|| Point {
+/// A program's own result (the case, not a sub-case).
+fn result(status: &str, verdict: Verdict, evidence: Vec<String>) -> Point {
+    Point {
         name: String::new(),
         observed: status.into(),
-        verdict: Verdict::Error,
-        evidence: vec!["the program did not finish within the guest's exec timeout".into()],
+        verdict,
+        evidence,
+    }
+}
+
+/// Timeouts are not results: the program never finished.
+fn unfinished(status: &str) -> Option<Point> {
+    (status == "timeout").then(|| {
+        let why = "the program did not finish within the guest's exec timeout";
+        result(status, Verdict::Error, vec![why.into()])
     })
 }
 
@@ -294,12 +302,7 @@ fn plain(status: &str, exit: Option<i64>, stdout: &str, stderr: &str) -> Point {
         _ if !stderr.trim().is_empty() => tail(stderr, 5),
         _ => tail(stdout, 5),
     };
-    Point {
-        name: String::new(),
-        observed: status.into(),
-        verdict,
-        evidence,
-    }
+    result(status, verdict, evidence)
 }
 
 // ---- LTP ----------------------------------------------------------------
@@ -410,13 +413,7 @@ fn ltp(status: &str, exit: Option<i64>, stdout: &str, stderr: &str) -> (Point, V
     if verdict != Verdict::Pass && evidence.is_empty() {
         evidence = tail(stderr, 5);
     }
-    let main = Point {
-        name: String::new(),
-        observed: status.into(),
-        verdict,
-        evidence,
-    };
-    (main, subs)
+    (result(status, verdict, evidence), subs)
 }
 
 // ---- TAP / KTAP -----------------------------------------------------------
@@ -591,13 +588,7 @@ fn tap(status: &str, exit: Option<i64>, stdout: &str, ktap: bool) -> (Point, Vec
             )],
         )
     };
-    let main = Point {
-        name: String::new(),
-        observed: status.into(),
-        verdict,
-        evidence,
-    };
-    (main, subs)
+    (result(status, verdict, evidence), subs)
 }
 
 fn flatten(n: Node, prefix: &str, out: &mut Vec<Point>, names: &mut Vec<String>) {

@@ -313,7 +313,10 @@ fn share_records_missing_fields_are_errors() {
         "exited",
         json!({"mount_ret": 0, "write_ret": -1, "write_errno": 30}),
     )]);
-    assert_eq!(judge_shares(&ok, std::slice::from_ref(&sh))[0].verdict, Verdict::Pass);
+    assert_eq!(
+        judge_shares(&ok, std::slice::from_ref(&sh))[0].verdict,
+        Verdict::Pass
+    );
     let writable = stream_with(vec![(
         "share.mount/kmx0",
         "exited",
