@@ -345,9 +345,11 @@ fn ltp(status: &str, exit: Option<i64>, stdout: &str, stderr: &str) -> (Point, V
     let mut subs: Vec<Point> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     let mut current: Option<usize> = None;
+    // TINFO lines since the last result: the "above" a result may point to.
+    let mut infos: Vec<&str> = Vec::new();
     for l in &lines {
         match ltp_line(l) {
-            Some((loc, kind, _)) if kind != "TINFO" && kind != "TDEBUG" => {
+            Some((loc, kind, msg)) if kind != "TINFO" && kind != "TDEBUG" => {
                 seen.push(loc.to_string());
                 let n = seen.iter().filter(|s| *s == loc).count();
                 let name = if n > 1 {
@@ -356,19 +358,31 @@ fn ltp(status: &str, exit: Option<i64>, stdout: &str, stderr: &str) -> (Point, V
                     loc.to_string()
                 };
                 let verdict = ltp_verdict(kind);
+                let mut evidence = Vec::new();
+                if verdict != Verdict::Pass {
+                    // e.g. "Aborting due to unsuitable kernel config, see above!"
+                    if msg.contains("above") {
+                        let from = infos.len().saturating_sub(4);
+                        evidence.extend(infos[from..].iter().map(|i| i.trim().to_string()));
+                    }
+                    evidence.push(l.trim().to_string());
+                }
+                infos.clear();
                 subs.push(Point {
                     name,
                     observed: kind.into(),
                     verdict,
-                    evidence: if verdict == Verdict::Pass {
-                        vec![]
-                    } else {
-                        vec![l.trim().to_string()]
-                    },
+                    evidence,
                 });
                 current = Some(subs.len() - 1);
             }
-            Some(_) => current = None,
+            Some((loc, _, _)) => {
+                // The harness's banner (version, kernel, timeout) is never why.
+                if !loc.starts_with("tst_test.c:") && !loc.starts_with("tst_tmpdir.c:") {
+                    infos.push(l);
+                }
+                current = None;
+            }
             // A message that goes on over several lines (e.g. a diff).
             None if l.trim().is_empty() || l.starts_with("Summary:") => current = None,
             None => {

@@ -154,6 +154,20 @@ fn ltp_exit_bits_map_to_verdicts() {
         find(&c, "exec:/opt/t/prog/io_setup01.c:57").verdict,
         Verdict::Skip
     );
+    // "see above" brings the lines above along (LTP's kconfig check).
+    let kconf = format!(
+        "{LTP_BANNER}tst_kconfig.c:611: TINFO: Constraint 'CONFIG_AIO=y' not satisfied!\n\
+tst_kconfig.c:575: TINFO:  CONFIG_AIO=n\n\
+tst_test.c:1459: TCONF: Aborting due to unsuitable kernel config, see above!\n"
+    );
+    let c = judge(ExecFormat::Ltp, "exit:32", "", &kconf);
+    assert_eq!(c[0].verdict, Verdict::Skip);
+    assert!(
+        c[0].detail.contains("CONFIG_AIO=n") && c[0].detail.contains("see above"),
+        "{}",
+        c[0].detail
+    );
+    assert!(!c[0].detail.contains("TINFO: Timeout"), "{}", c[0].detail);
     let brok = format!("{LTP_BANNER}tst_kconfig.c:88: TBROK: Couldn't locate kernel config!\n");
     let c = judge(ExecFormat::Ltp, "exit:2", "", &brok);
     assert_eq!(c[0].verdict, Verdict::Error);
