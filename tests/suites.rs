@@ -1,5 +1,6 @@
 //! Test suites in a real VM: a small static LTP-style program and a KTAP
-//! program (written here, built with gcc) through every --exec-format, with
+//! program (written here, built static with gcc) through every --exec-format in an
+//! x86_64 VM, with
 //! --env, --cwd and the kernel config where LTP looks for it; and the CLI's
 //! refusals of bad axis values and exec options, before anything is built.
 
@@ -79,11 +80,12 @@ fn find<'a>(cell: &'a Value, id: &str) -> &'a Value {
 #[test]
 fn ltp_and_ktap_programs_through_every_exec_format_in_a_real_vm() {
     let share = tempfile::tempdir().unwrap();
-    build("aarch64-linux-gnu-gcc", share.path(), "ltpish", LTPISH);
-    build("aarch64-linux-gnu-gcc", share.path(), "ktapish", KTAPISH);
+    build("cc", share.path(), "ltpish", LTPISH);
+    build("cc", share.path(), "ktapish", KTAPISH);
     let spec = format!("{}:/opt/t", share.path().display());
+    // x86_64: its kernels are the first ones built (arm64 runs the same guest code).
     let (c, err, out) = run_cell(
-        "arm64",
+        "x86_64",
         &[
             "--share",
             &spec,
@@ -167,9 +169,16 @@ fn ltp_and_ktap_programs_through_every_exec_format_in_a_real_vm() {
     let (spec_part, exec_part) = table
         .split_once("test programs and shares")
         .unwrap_or_else(|| panic!("no exec section:\n{table}"));
-    assert!(
-        !spec_part.contains("exec:"),
-        "exec cases among spec deviations:\n{table}"
+    // The grid lists every case; the spec's FAIL lines and deviations
+    // (after the grid's blank line) do not list exec cases.
+    let spec_lines = spec_part
+        .lines()
+        .skip_while(|l| !l.is_empty())
+        .filter(|l| l.contains("exec:"));
+    assert_eq!(
+        spec_lines.count(),
+        0,
+        "exec cases among spec results:\n{table}"
     );
     assert!(
         exec_part.contains("TFAIL: io_setup() returned -EAGAIN"),
