@@ -1,5 +1,6 @@
-// Embeds guest-init's sources so `kmatrix` can build the guest for any arch
-// without the checkout next to it.
+// Embeds guest-init's sources and the protocol crate's (which the guest is
+// linked against) so `kmatrix` can build the guest for any arch without the
+// checkout next to it.
 use std::path::Path;
 
 fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
@@ -19,21 +20,60 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
     }
 }
 
-fn main() {
+/// `pub const NAME: &[(&str, &str)]`: (path relative to `dir`, text) of every .rs file.
+fn embed(dir: &str, name: &str) -> String {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../guest-init/src")
+        .join(dir)
         .canonicalize()
         .unwrap();
     println!("cargo:rerun-if-changed={}", src.display());
     let mut items = Vec::new();
     walk(&src, &src, &mut items);
-    let code = format!(
-        "pub const GUEST_SOURCES: &[(&str, &str)] = &[\n{}\n];\n",
+    format!(
+        "pub const {name}: &[(&str, &str)] = &[\n{}\n];\n",
         items.join("\n")
-    );
-    std::fs::write(
-        Path::new(&std::env::var("OUT_DIR").unwrap()).join("guest_sources.rs"),
-        code,
     )
-    .unwrap();
+}
+
+/// `ARCH_TABLES`: (toml, fragment) of every kernels/arch/NAME.toml and its
+/// NAME.config, so adding an arch is adding those two files.
+fn arch_tables() -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../kernels/arch")
+        .canonicalize()
+        .unwrap();
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut tomls: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    tomls.sort();
+    let items: Vec<String> = tomls
+        .iter()
+        .map(|t| {
+            let frag = t.with_extension("config");
+            assert!(frag.exists(), "{} has no {}", t.display(), frag.display());
+            println!("cargo:rerun-if-changed={}", t.display());
+            println!("cargo:rerun-if-changed={}", frag.display());
+            format!(
+                "(include_str!({:?}), include_str!({:?})),",
+                t.display().to_string(),
+                frag.display().to_string()
+            )
+        })
+        .collect();
+    format!(
+        "pub const ARCH_TABLES: &[(&str, &str)] = &[\n{}\n];\n",
+        items.join("\n")
+    )
+}
+
+fn main() {
+    let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    let code =
+        embed("../guest-init/src", "GUEST_SOURCES") + &embed("../proto/src", "PROTO_SOURCES");
+    std::fs::write(out.join("guest_sources.rs"), code).unwrap();
+    std::fs::write(out.join("arch_tables.rs"), arch_tables()).unwrap();
 }

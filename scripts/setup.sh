@@ -8,6 +8,7 @@ pkgs=(
   qemu-system-x86 qemu-system-arm            # the VMs
   gcc-aarch64-linux-gnu libc6-dev-arm64-cross # arm64 kernel + static guest link
   linux-source-6.1 make gcc flex bison bc libelf-dev libssl-dev xz-utils cpio # kernel build
+  lz4                                         # compresses the x86_64 bzImage (CONFIG_KERNEL_LZ4)
   rustc libstd-rust-dev:arm64                 # Debian rustc 1.63 cross-builds the arm64 guest
   libc6-dev                                   # static glibc for the x86_64 guest
   libseccomp-dev libcap-ng-dev pkg-config     # virtiofsd from crates.io

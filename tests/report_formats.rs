@@ -70,7 +70,7 @@ fn sample(out: &Path) -> Report {
                 "",
             )
         });
-        if c.aio_max_nr == Some(u64::MAX) && c.arch == "arm64" {
+        if c.aio_max_nr == Some(u64::MAX) && c.arch.name == "arm64" {
             r.cases.push(case(
                 "side-effect.aio-nr",
                 Verdict::Fail,

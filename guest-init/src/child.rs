@@ -13,32 +13,8 @@ use crate::files;
 use crate::json;
 use crate::sys;
 
-/// How a child ended, from its wait status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Fate {
-    /// Exit status 0.
-    Exited,
-    Exit(i32),
-    Signal(i32),
-    /// A wait status that is neither (should not happen without WUNTRACED).
-    Other(i32),
-    ForkFailed(i32),
-    /// Killed after the timeout but still not reaped (stuck in the kernel).
-    Unreaped,
-}
-
-impl Fate {
-    pub fn label(self) -> String {
-        match self {
-            Fate::Exited => "exited".to_string(),
-            Fate::Exit(n) => format!("exit:{n}"),
-            Fate::Signal(n) => format!("signal:{n}"),
-            Fate::Other(st) => format!("status:{st:#x}"),
-            Fate::ForkFailed(e) => format!("fork-failed:{e}"),
-            Fate::Unreaped => "unreaped".to_string(),
-        }
-    }
-}
+/// How a child ended: part of the record contract (the "fate" key).
+pub use kmatrix_proto::record::Fate;
 
 /// Decodes a waitpid status (the WIFEXITED/WIFSIGNALED bit layout, which
 /// is the same on every Linux architecture).
@@ -68,13 +44,17 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// "timeout" if we had to kill it, else the fate from the wait status.
-    pub fn label(&self) -> String {
+    /// Timeout if we had to kill it, else the fate from the wait status.
+    pub fn final_fate(&self) -> Fate {
         if self.timed_out {
-            "timeout".to_string()
+            Fate::Timeout
         } else {
-            self.fate.label()
+            self.fate
         }
+    }
+
+    pub fn label(&self) -> String {
+        self.final_fate().label()
     }
 }
 

@@ -83,7 +83,11 @@ pub fn run(drill: Drill, port: &mut Port, hello: &str) -> ! {
             sys::power_off()
         }
         Drill::Truncate => {
-            let rec = record::experiment("setup.basic", "exited", "{\"ret\":0,\"errno\":0}");
+            let rec = record::experiment(
+                "setup.basic",
+                record::Fate::Exited,
+                "{\"ret\":0,\"errno\":0}",
+            );
             let half = rec.len() / 2;
             let _ = port.raw(rec.as_bytes().get(..half).unwrap_or_default());
             sys::power_off()

@@ -224,7 +224,7 @@ fn status_label(timed_out: bool, fate: Fate) -> String {
 
 /// The record id of the `index`-th program.
 pub fn record_id(index: usize) -> String {
-    format!("exec/{index}")
+    kmatrix_proto::catalogue::exec_id(index)
 }
 
 /// Runs the `index`-th command, `hex`, in `cwd_hex` (or the program's
@@ -340,7 +340,7 @@ pub fn run(index: usize, hex: &str, cwd_hex: Option<&str>, timeout: Duration) ->
         .str("stderr", &String::from_utf8_lossy(&err.kept))
         .u64("stdout_bytes", out.total)
         .u64("stderr_bytes", err.total);
-    record::experiment(&id, "exited", &o.to_json())
+    record::experiment(&id, Fate::Exited, &o.to_json())
 }
 
 fn argv_json(argv: &[String]) -> String {
@@ -367,7 +367,7 @@ fn not_run(id: &str, argv: &[String], error: &str) -> String {
         .u64("stdout_bytes", 0)
         .u64("stderr_bytes", 0)
         .str("error", error);
-    record::experiment(id, "exited", &o.to_json())
+    record::experiment(id, Fate::Exited, &o.to_json())
 }
 
 #[cfg(test)]

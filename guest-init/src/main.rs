@@ -103,7 +103,7 @@ fn gather_hello(mode: Mode, debugfs: bool, ncpus_possible: Option<u64>) -> recor
     let (release, machine) = sys::uname_release_machine().unwrap_or_default();
     let meminfo = files::read_text("/proc/meminfo").unwrap_or_default();
     record::Hello {
-        arch: sys::ARCH,
+        arch: sys::ARCH.to_string(),
         uname_release: release,
         uname_machine: machine,
         ncpus_online: sys::sysconf_u64(sys::SC_NPROCESSORS_ONLN),
@@ -115,7 +115,7 @@ fn gather_hello(mode: Mode, debugfs: bool, ncpus_possible: Option<u64>) -> recor
         aio_max_nr: files::aio_max_nr(),
         debugfs,
         fail_nth: files::exists(&format!("/proc/self/task/{}/fail-nth", sys::gettid())),
-        mode: mode.as_str(),
+        mode,
     }
 }
 

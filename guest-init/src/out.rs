@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::files;
 
 /// The virtserialport name the host runner gives the results channel.
-pub const PORT_NAME: &str = "org.kmatrix.results";
+pub use kmatrix_proto::RESULTS_PORT as PORT_NAME;
 const PORTS_DIR: &str = "/sys/class/virtio-ports";
 
 /// One line on the console. Errors are ignored: there is nowhere else to

@@ -8,61 +8,13 @@ use crate::json::Obj;
 use crate::record;
 use crate::sys;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Share {
-    /// The vhost-user-fs tag, e.g. "kmx0".
-    pub tag: String,
-    /// Absolute mount point in the guest.
-    pub path: String,
-    pub rw: bool,
-}
-
-/// virtio-fs tags are at most 36 bytes (the device's config field).
-const MAX_TAG: usize = 36;
+/// The share's tag, guest path and mode, as the protocol defines them.
+pub use kmatrix_proto::args::Share;
+#[cfg(test)]
+use kmatrix_proto::args::MAX_TAG;
 
 /// Created and removed again to test writability.
 const PROBE_FILE: &str = ".kmatrix-write-probe";
-
-/// Parses the value of kmatrix.share; the error says what is wrong.
-pub fn parse(value: &str) -> Result<Share, String> {
-    let parts: Vec<&str> = value.split(':').collect();
-    let (tag, path, mode) = match parts.as_slice() {
-        [t, p, m] => (*t, *p, *m),
-        _ => return Err("expected TAG:GUEST_PATH:ro|rw".to_string()),
-    };
-    let tag_ok = !tag.is_empty()
-        && tag.len() <= MAX_TAG
-        && tag
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-    if !tag_ok {
-        return Err(format!(
-            "tag {tag:?} must be 1..={MAX_TAG} characters of [A-Za-z0-9_.-]"
-        ));
-    }
-    // Same rule as the runner's --share; "/" itself would hide the initramfs.
-    let path_ok = path.starts_with('/')
-        && !path.contains("..")
-        && !path.trim_matches('/').is_empty()
-        && path
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"/_.-".contains(&b));
-    if !path_ok {
-        return Err(format!(
-            "guest path {path:?} must be absolute, not /, without .., and only [A-Za-z0-9/_.-]"
-        ));
-    }
-    let rw = match mode {
-        "rw" => true,
-        "ro" => false,
-        _ => return Err(format!("mode {mode:?} must be ro or rw")),
-    };
-    Ok(Share {
-        tag: tag.to_string(),
-        path: path.to_string(),
-        rw,
-    })
-}
 
 /// mkdir -p, mount, write probe; returns the share.mount/TAG record.
 pub fn mount_and_probe(s: &Share) -> String {
@@ -89,7 +41,11 @@ pub fn mount_and_probe(s: &Share) -> String {
                 .null("write_errno");
         }
     }
-    record::experiment(&format!("share.mount/{}", s.tag), "exited", &o.to_json())
+    record::experiment(
+        &format!("{}{}", kmatrix_proto::catalogue::SHARE_MOUNT_PREFIX, s.tag),
+        record::Fate::Exited,
+        &o.to_json(),
+    )
 }
 
 /// Creates, writes (2 bytes) and removes PROBE_FILE in `dir`:
@@ -120,14 +76,14 @@ mod tests {
     #[test]
     fn good_specs() {
         assert_eq!(
-            parse("kmx0:/mnt/host:ro"),
+            Share::parse("kmx0:/mnt/host:ro"),
             Ok(Share {
                 tag: "kmx0".to_string(),
                 path: "/mnt/host".to_string(),
                 rw: false
             })
         );
-        let s = parse("kmx1:/mnt/a_b-c.d/e/:rw").unwrap();
+        let s = Share::parse("kmx1:/mnt/a_b-c.d/e/:rw").unwrap();
         assert!(s.rw);
         assert_eq!(s.path, "/mnt/a_b-c.d/e/");
     }
@@ -151,10 +107,10 @@ mod tests {
             "kmx0:/mnt/höst:ro",
             "kmx0:/mnt/$x:ro",
         ] {
-            assert!(parse(bad).is_err(), "{bad:?} accepted");
+            assert!(Share::parse(bad).is_err(), "{bad:?} accepted");
         }
         let long = format!("{}:/mnt/x:ro", "t".repeat(MAX_TAG + 1));
-        assert!(parse(&long).is_err());
+        assert!(Share::parse(&long).is_err());
     }
 
     #[test]

@@ -65,6 +65,8 @@ pub const SC_NPROCESSORS_ONLN: c_int = 84;
 
 /// glibc's RB_POWER_OFF (== LINUX_REBOOT_CMD_POWER_OFF).
 const RB_POWER_OFF: c_int = 0x4321_fedc;
+/// glibc's RB_AUTOBOOT (== LINUX_REBOOT_CMD_RESTART).
+const RB_AUTOBOOT: c_int = 0x0123_4567;
 const O_CLOEXEC: c_int = 0o2_000_000;
 const POLLIN: i16 = 0x1;
 
@@ -292,10 +294,19 @@ pub fn default_sigpipe() {
 /// Flushes filesystems and powers the machine off. PID 1 must never return or
 /// exit (the kernel would panic), so if the reboot call fails we idle forever.
 pub fn power_off() -> ! {
+    // A machine without ACPI (x86 microvm) cannot power off: the kernel would
+    // halt and QEMU run on. The host then asks for a reset (kmatrix.exit=reset),
+    // which ends QEMU under -no-reboot.
+    let reset = std::fs::read_to_string("/proc/cmdline")
+        .map(|c| {
+            c.split_whitespace()
+                .any(|w| w == kmatrix_proto::args::EXIT_RESET_WORD)
+        })
+        .unwrap_or(false);
     // SAFETY: sync and reboot take no pointers.
     unsafe {
         sync();
-        reboot(RB_POWER_OFF);
+        reboot(if reset { RB_AUTOBOOT } else { RB_POWER_OFF });
     }
     loop {
         std::thread::sleep(Duration::from_secs(3600));

@@ -7,6 +7,7 @@ use crate::arch::Arch;
 use crate::cache::{self, Key};
 use crate::vm::{self, Accel, Exit, VmSpec};
 use anyhow::Result;
+use kmatrix_proto::args::{GuestArgs, Mode};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
@@ -87,7 +88,11 @@ async fn probe_kvm(arch: &Arch, kernel: &Path, initrd: &Path) -> Result<Decision
         arch: arch.clone(),
         kernel: kernel.into(),
         initrd: initrd.into(),
-        cmdline: vec!["kmatrix.mode=ping".into()],
+        cmdline: GuestArgs {
+            mode: Mode::Ping,
+            ..GuestArgs::default()
+        }
+        .to_words(),
         cpus: 1,
         mem_mb: 256,
         accel: Accel::Kvm,
@@ -100,7 +105,9 @@ async fn probe_kvm(arch: &Arch, kernel: &Path, initrd: &Path) -> Result<Decision
     let out = vm::launch(&spec).await?;
     let s = crate::stream::read_file(&out.results)?;
     let pinged = s.completeness() == crate::stream::Completeness::Complete
-        && s.hello.as_ref().is_some_and(|h| h.mode == "ping");
+        && s.hello
+            .as_ref()
+            .is_some_and(|h| h.mode == Mode::Ping.as_str());
     Ok(match (&out.exit, pinged) {
         (Exit::PoweredOff, true) => Decision {
             accel: Accel::Kvm,

@@ -20,49 +20,62 @@ pub struct Arch {
     pub qemu: String,
     /// Debian package that ships `qemu`, named in "not found" errors.
     pub qemu_package: String,
+    /// The machine profile cells boot (a key of `machines`).
     pub machine: String,
+    pub machines: std::collections::BTreeMap<String, crate::machine::Machine>,
     pub cpu: String,
     pub console: String,
     pub kvm_host_arch: String,
     pub kvm_cpu: String,
-    pub panic_device: String,
+    /// What guest-init reports as its arch and the kernel as uname's
+    /// machine (Rust's target_arch, e.g. aarch64 for arm64).
+    pub guest_arch: String,
+    /// Other names users type for this arch (e.g. amd64).
+    #[serde(default)]
+    pub aliases: Vec<String>,
     /// Config fragment for this arch (kernels/arch/<name>.config).
     #[serde(skip)]
     pub fragment: String,
 }
 
-/// (toml, fragment) per arch, embedded so the binary works outside the checkout.
-const BUILTIN: &[(&str, &str)] = &[
-    (
-        include_str!("../../kernels/arch/x86_64.toml"),
-        include_str!("../../kernels/arch/x86_64.config"),
-    ),
-    (
-        include_str!("../../kernels/arch/arm64.toml"),
-        include_str!("../../kernels/arch/arm64.config"),
-    ),
-];
+// ARCH_TABLES: (toml, fragment) of every kernels/arch/*.toml, found and
+// embedded by build.rs so the binary works outside the checkout.
+include!(concat!(env!("OUT_DIR"), "/arch_tables.rs"));
 
-pub fn all() -> Vec<Arch> {
-    BUILTIN
-        .iter()
-        .map(|(t, f)| {
-            let mut a: Arch = toml::from_str(t).expect("built-in arch table is valid TOML");
-            a.fragment = f.to_string();
-            a
-        })
-        .collect()
+/// Every arch, parsed once (a report of thousands of cells looks each up).
+fn tables() -> &'static [Arch] {
+    static ALL: std::sync::OnceLock<Vec<Arch>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        ARCH_TABLES
+            .iter()
+            .map(|(t, f)| {
+                let mut a: Arch = toml::from_str(t).expect("built-in arch table is valid TOML");
+                a.fragment = f.to_string();
+                assert!(
+                    a.machines.contains_key(&a.machine),
+                    "built-in arch {}: default machine {} has no [machines] entry",
+                    a.name,
+                    a.machine
+                );
+                a
+            })
+            .collect()
+    })
 }
 
-/// Looks an arch up by its kmatrix name or an alias users type (aarch64, amd64).
+pub fn all() -> Vec<Arch> {
+    tables().to_vec()
+}
+
+/// Looks an arch up by its kmatrix name, its guest name or an alias users
+/// type (aarch64, amd64).
 pub fn by_name(name: &str) -> Result<Arch> {
-    let want = match name {
-        "aarch64" => "arm64",
-        "amd64" | "x86-64" => "x86_64",
-        n => n,
-    };
-    let all = all();
-    if let Some(a) = all.iter().find(|a| a.name == want) {
+    let all = tables();
+    let found = all.iter().find(|a| a.name == name).or_else(|| {
+        all.iter()
+            .find(|a| a.guest_arch == name || a.aliases.iter().any(|x| x == name))
+    });
+    if let Some(a) = found {
         return Ok(a.clone());
     }
     let names: Vec<_> = all.iter().map(|a| a.name.as_str()).collect();
@@ -77,7 +90,48 @@ pub fn by_names(names: &[String]) -> Result<Vec<Arch>> {
     names.iter().map(|n| by_name(n)).collect()
 }
 
+/// Serde for a cell's arch: written as its name, looked up when read.
+pub mod serde_by_name {
+    use super::Arch;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(a: &Arch, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&a.name)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Arch, D::Error> {
+        let name = String::deserialize(d)?;
+        super::by_name(&name).map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::fmt::Display for Arch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
 impl Arch {
+    /// The selected machine profile (checked to exist when the arch is built).
+    pub fn profile(&self) -> &crate::machine::Machine {
+        &self.machines[&self.machine]
+    }
+
+    /// This arch on another of its machine profiles.
+    pub fn on_machine(&self, name: &str) -> Result<Arch> {
+        if !self.machines.contains_key(name) {
+            let known: Vec<_> = self.machines.keys().map(String::as_str).collect();
+            bail!(
+                "unknown machine '{name}' for {} (known: {})",
+                self.name,
+                known.join(", ")
+            );
+        }
+        let mut a = self.clone();
+        a.machine = name.to_string();
+        Ok(a)
+    }
+
     /// Checks that a kernel image file is a boot image for this arch, so a
     /// wrong `--kernel` fails here with a clear message, not as a silent hang.
     pub fn check_image(&self, path: &std::path::Path) -> Result<()> {
@@ -137,6 +191,15 @@ mod tests {
         assert!(all.iter().all(|a| !a.fragment.is_empty()));
         assert_ne!(all[0].qemu, all[1].qemu);
         assert_eq!(by_name("aarch64").unwrap().name, "arm64");
+        assert_eq!(by_name("amd64").unwrap().name, "x86_64");
+        for a in &all {
+            assert_eq!(&by_name(&a.guest_arch).unwrap(), a);
+            for m in a.machines.keys() {
+                assert_eq!(a.on_machine(m).unwrap().profile(), &a.machines[m]);
+            }
+            let e = a.on_machine("pc-1.0").unwrap_err().to_string();
+            assert!(e.contains("unknown machine 'pc-1.0'"), "{e}");
+        }
         assert!(by_name("riscv64")
             .unwrap_err()
             .to_string()

@@ -164,6 +164,67 @@ pub fn render(changes: &[Change], base_desc: &str, cand_desc: &str) -> String {
     s
 }
 
+fn kind_name(k: Kind) -> String {
+    format!("{k:?}").to_lowercase()
+}
+
+/// JUnit XML: one test per change, failing where it regressed. With no
+/// change, one passing test says so (an empty suite reads as "nothing ran").
+pub fn render_junit(changes: &[Change], base_desc: &str, cand_desc: &str) -> String {
+    use quick_junit::{NonSuccessKind, Report as JReport, TestCase, TestCaseStatus, TestSuite};
+    let mut suite = TestSuite::new(format!("compare {base_desc} -> {cand_desc}"));
+    if changes.is_empty() {
+        suite.add_test_case(TestCase::new("no change", TestCaseStatus::success()));
+    }
+    for c in changes {
+        let what = format!("{}: {} -> {}", kind_name(c.kind), c.baseline, c.candidate);
+        let status = if regressed(std::slice::from_ref(c)) {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            st.set_message(what);
+            st
+        } else {
+            let mut st = TestCaseStatus::success();
+            st.set_description(what);
+            st
+        };
+        let mut tc = TestCase::new(c.case.clone(), status);
+        tc.set_classname(c.cell.clone());
+        suite.add_test_case(tc);
+    }
+    let mut jr = JReport::new("kmatrix-compare");
+    jr.add_test_suite(suite);
+    jr.to_string().unwrap_or_default()
+}
+
+/// KTAP: one line per change, `not ok` where it regressed.
+pub fn render_ktap(changes: &[Change], base_desc: &str, cand_desc: &str) -> String {
+    let mut s = String::from("KTAP version 1\n");
+    let _ = writeln!(s, "# baseline: {base_desc}\n# candidate: {cand_desc}");
+    if changes.is_empty() {
+        s.push_str("1..1\nok 1 no change\n");
+        return s;
+    }
+    let _ = writeln!(s, "1..{}", changes.len());
+    for (i, c) in changes.iter().enumerate() {
+        let ok = if regressed(std::slice::from_ref(c)) {
+            "not ok"
+        } else {
+            "ok"
+        };
+        let _ = writeln!(
+            s,
+            "{ok} {} {} {} # {}: {} -> {}",
+            i + 1,
+            c.cell,
+            c.case,
+            kind_name(c.kind),
+            c.baseline.replace('\n', " "),
+            c.candidate.replace('\n', " ")
+        );
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,13 +235,14 @@ mod tests {
     fn report(verdict: Verdict, observed: &str) -> Report {
         let cell = Cell {
             name: "x86_64/aio-on".into(),
-            arch: "x86_64".into(),
+            arch: crate::arch::by_name("x86_64").unwrap(),
             config: "aio-on".into(),
             aio_max_nr: None,
             cpus: 2,
             mem_mb: 512,
             timeout_s: 1,
             index: 0,
+            kernel_config: Default::default(),
         };
         let mut c: CellReport = crate::run::empty_report(
             &cell,
@@ -210,6 +272,30 @@ mod tests {
     }
 
     #[test]
+    fn junit_and_ktap_mark_regressions() {
+        let ch = compare(
+            &report(Verdict::Pass, "EINVAL"),
+            &report(Verdict::Fail, "OK"),
+        );
+        assert_eq!(ch.len(), 1);
+        let j = render_junit(&ch, "6.1", "tree");
+        assert!(j.contains("<testsuites") && j.contains("<failure"), "{j}");
+        assert!(j.contains("newly"), "{j}");
+        let k = render_ktap(&ch, "6.1", "tree");
+        assert!(k.starts_with("KTAP version 1\n"), "{k}");
+        assert!(
+            k.contains("1..1\nnot ok 1 x86_64/aio-on a # newlyfailing"),
+            "{k}"
+        );
+        let same = compare(
+            &report(Verdict::Pass, "EINVAL"),
+            &report(Verdict::Pass, "EINVAL"),
+        );
+        assert!(render_ktap(&same, "a", "b").ends_with("1..1\nok 1 no change\n"));
+        assert!(!render_junit(&same, "a", "b").contains("<failure"));
+    }
+
+    #[test]
     fn reports_exactly_what_changed() {
         let base = report(Verdict::Pass, "EINVAL");
         assert!(compare(&base, &base).is_empty());
@@ -235,84 +321,11 @@ pub enum Side {
     Kernel(crate::run::KernelChoice),
 }
 
-/// `REPORT.json`, `6.1` or `6.12` (Debian's linux-source of that version), `DIR@REV` (a git
-/// revision of a tree, checked out as a worktree in the cache), `DIR` (a
-/// kernel tree as it is) or `IMAGE` (prebuilt, with exactly one --arch).
+/// `REPORT.json`, or any kernel `crate::source::from_spec` accepts.
 pub async fn resolve(spec: &str, arch: Option<&str>) -> anyhow::Result<Side> {
-    use crate::kbuild::Source;
-    use crate::run::KernelChoice;
-    use anyhow::{bail, Context};
-    use std::path::{Path, PathBuf};
-    if spec == "6.1" || spec == "debian-6.1" {
-        return Ok(Side::Kernel(KernelChoice::Build(Source::Tarball(
-            crate::kbuild::DEFAULT_TARBALL.into(),
-        ))));
-    }
-    // "6.12" or "debian-6.12": Debian's linux-source of that version.
-    let ver = spec.strip_prefix("debian-").unwrap_or(spec);
-    if !ver.is_empty()
-        && ver.contains('.')
-        && ver.chars().all(|c| c.is_ascii_digit() || c == '.')
-        && !Path::new(spec).exists()
-    {
-        return Ok(Side::Kernel(KernelChoice::Build(Source::Debian(
-            ver.to_string(),
-        ))));
-    }
-    let p = Path::new(spec);
+    let p = std::path::Path::new(spec);
     if p.is_file() && spec.ends_with(".json") {
         return Ok(Side::Report(p.to_path_buf()));
     }
-    if let Some((dir, rev)) = spec.rsplit_once('@').filter(|(d, _)| Path::new(d).is_dir()) {
-        let dir = Path::new(dir).canonicalize()?;
-        let out = tokio::process::Command::new("git")
-            .arg("-C")
-            .arg(&dir)
-            .args(["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
-            .output()
-            .await?;
-        if !out.status.success() {
-            bail!(
-                "{spec}: {rev} is not a revision of the git tree {}",
-                dir.display()
-            );
-        }
-        let commit = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        let key = crate::cache::Key::new("worktree")
-            .add("dir", dir.to_string_lossy().as_bytes())
-            .add("rev", commit.as_bytes())
-            .hex();
-        let wt: PathBuf = crate::cache::root().join("worktrees").join(key);
-        if !wt.join("Makefile").exists() {
-            std::fs::create_dir_all(wt.parent().unwrap())?;
-            let st = tokio::process::Command::new("git")
-                .arg("-C")
-                .arg(&dir)
-                .args(["worktree", "add", "--detach"])
-                .arg(&wt)
-                .arg(&commit)
-                .status()
-                .await?;
-            if !st.success() {
-                bail!("git worktree add {} {commit} failed", wt.display());
-            }
-        }
-        return Ok(Side::Kernel(KernelChoice::Build(Source::Tree(wt))));
-    }
-    if p.is_dir() {
-        crate::kbuild::check_tree(p)?;
-        return Ok(Side::Kernel(KernelChoice::Build(Source::Tree(
-            p.to_path_buf(),
-        ))));
-    }
-    if p.is_file() {
-        let arch = arch.context("a prebuilt image needs exactly one --arch")?;
-        let a = crate::arch::by_name(arch)?;
-        a.check_image(p)?;
-        return Ok(Side::Kernel(KernelChoice::Prebuilt {
-            image: p.to_path_buf(),
-            arch: a.name,
-        }));
-    }
-    bail!("{spec}: not a report (.json), a kernel tree, DIR@REV, an image, or 6.1")
+    Ok(Side::Kernel(crate::source::from_spec(spec, arch).await?))
 }

@@ -1,5 +1,7 @@
 //! Layer 2a: the guest binary. guest-init is std-only Rust built with plain
-//! rustc as a static executable for the guest arch, cached by source hash.
+//! rustc as a static executable for the guest arch, linked against the
+//! protocol crate (kmatrix-proto, built first as an rlib), cached by the
+//! hash of both crates' sources.
 
 use crate::arch::Arch;
 use crate::cache::{self, Key};
@@ -51,15 +53,48 @@ async fn find_rustc(target: &str) -> Result<(PathBuf, String)> {
     )
 }
 
+/// Writes `sources` under `dir`.
+fn unpack(dir: &Path, sources: &[(&str, &str)]) -> Result<()> {
+    for (name, text) in sources {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap())?;
+        std::fs::write(&p, text)?;
+    }
+    Ok(())
+}
+
+/// Runs one rustc compile for the guest target; the error carries rustc's output.
+async fn compile(rustc: &Path, arch: &Arch, what: &str, args: &[std::ffi::OsString]) -> Result<()> {
+    let res = Command::new(rustc)
+        .args(["--edition", "2021", "-O", "--target", &arch.rust_target])
+        .args(["-C", "panic=unwind"])
+        .args(args)
+        .output()
+        .await
+        .with_context(|| format!("running {}", rustc.display()))?;
+    if !res.status.success() {
+        bail!(
+            "building {what} for {} with {} failed:\n{}",
+            arch.name,
+            rustc.display(),
+            String::from_utf8_lossy(&res.stderr)
+        );
+    }
+    Ok(())
+}
+
 /// Builds (or reuses) the static guest-init for `arch`; returns its path.
 pub async fn build(arch: &Arch) -> Result<PathBuf> {
     let (rustc, version) = find_rustc(&arch.rust_target).await?;
-    let mut key = Key::new("guest-v1");
+    let mut key = Key::new("guest-v2");
     key.add("rustc", version.as_bytes())
         .add("target", arch.rust_target.as_bytes());
     key.add("linker", arch.linker.as_bytes());
     for (name, text) in GUEST_SOURCES {
         key.add(name, text.as_bytes());
+    }
+    for (name, text) in PROTO_SOURCES {
+        key.add(&format!("proto/{name}"), text.as_bytes());
     }
     let dir = cache::root()
         .join("guest")
@@ -69,45 +104,50 @@ pub async fn build(arch: &Arch) -> Result<PathBuf> {
         return Ok(bin);
     }
     let work = tempfile::tempdir()?;
-    for (name, text) in GUEST_SOURCES {
-        let p = work.path().join(name);
-        std::fs::create_dir_all(p.parent().unwrap())?;
-        std::fs::write(&p, text)?;
-    }
+    let (guest_src, proto_src) = (work.path().join("guest"), work.path().join("proto"));
+    unpack(&guest_src, GUEST_SOURCES)?;
+    unpack(&proto_src, PROTO_SOURCES)?;
+    // rustc only takes --extern files named lib*.rlib.
+    let rlib = work.path().join("libkmatrix_proto.rlib");
+    let os = |s: &str| std::ffi::OsString::from(s);
+    compile(
+        &rustc,
+        arch,
+        "kmatrix-proto",
+        &[
+            os("--crate-type"),
+            os("rlib"),
+            os("--crate-name"),
+            os("kmatrix_proto"),
+            proto_src.join("lib.rs").into(),
+            os("-o"),
+            rlib.clone().into(),
+        ],
+    )
+    .await?;
     let out = work.path().join("init");
-    let res = Command::new(&rustc)
-        .args([
-            "--edition",
-            "2021",
-            "-O",
-            "--crate-name",
-            "guest_init",
-            "--target",
-            &arch.rust_target,
-        ])
-        .arg(format!("-Clinker={}", arch.linker))
-        .args([
-            "-C",
-            "target-feature=+crt-static",
-            "-C",
-            "panic=unwind",
-            "-C",
-            "strip=symbols",
-        ])
-        .arg(work.path().join("main.rs"))
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .await
-        .with_context(|| format!("running {}", rustc.display()))?;
-    if !res.status.success() {
-        bail!(
-            "building guest-init for {} with {} failed:\n{}",
-            arch.name,
-            rustc.display(),
-            String::from_utf8_lossy(&res.stderr)
-        );
-    }
+    let mut extern_arg = os("kmatrix_proto=");
+    extern_arg.push(&rlib);
+    compile(
+        &rustc,
+        arch,
+        "guest-init",
+        &[
+            os("--crate-name"),
+            os("guest_init"),
+            os("--extern"),
+            extern_arg,
+            os(&format!("-Clinker={}", arch.linker)),
+            os("-C"),
+            os("target-feature=+crt-static"),
+            os("-C"),
+            os("strip=symbols"),
+            guest_src.join("main.rs").into(),
+            os("-o"),
+            out.clone().into(),
+        ],
+    )
+    .await?;
     std::fs::create_dir_all(&dir)?;
     install(&out, &bin)?;
     Ok(bin)
@@ -128,5 +168,23 @@ mod tests {
         assert!(super::GUEST_SOURCES
             .iter()
             .any(|(n, t)| *n == "main.rs" && t.contains("fn main")));
+        assert!(super::PROTO_SOURCES
+            .iter()
+            .any(|(n, t)| *n == "lib.rs" && t.contains("PROTOCOL_VERSION")));
+    }
+}
+
+#[cfg(test)]
+mod build_tests {
+    /// Plain rustc builds the guest against the protocol rlib for every
+    /// arch (arm64 with Debian's rustc 1.63); cached after the first run.
+    #[tokio::test]
+    async fn guest_builds_with_the_protocol_crate() {
+        for arch in crate::arch::all() {
+            let bin = super::build(&arch)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {e:#}", arch.name));
+            assert!(bin.exists());
+        }
     }
 }

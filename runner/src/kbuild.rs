@@ -99,6 +99,9 @@ pub fn builtin_fragment(name: &str) -> Result<Fragment> {
         "base" => include_str!("../../kernels/base.config"),
         "aio-on" => include_str!("../../kernels/aio-on.config"),
         "aio-off" => include_str!("../../kernels/aio-off.config"),
+        // Machine fragments (kernels/machine/), named by a machine profile.
+        "q35" => include_str!("../../kernels/machine/q35.config"),
+        "virt-pci" => include_str!("../../kernels/machine/virt-pci.config"),
         other => bail!("unknown kernel config '{other}' (known: aio-on, aio-off)"),
     };
     Ok(Fragment {
@@ -151,29 +154,93 @@ pub fn parse_config(text: &str) -> BTreeMap<String, String> {
     m
 }
 
-/// Every option a fragment asks for that the final .config does not have,
-/// as "CONFIG_X=y (fragment.config) but .config has: not set".
+/// Every option the fragments ask for that the final .config does not have,
+/// as "CONFIG_X=y (fragment.config) but .config has: not set". As in
+/// merge_config.sh, a later fragment overrides an earlier one (a machine
+/// fragment turns PCI back on), so only the last word on each option counts.
 pub fn unmet_options(fragments: &[Fragment], final_config: &str) -> Vec<String> {
     let have = parse_config(final_config);
-    let mut bad = Vec::new();
+    let mut want: BTreeMap<String, (String, &str)> = BTreeMap::new();
     for f in fragments {
-        for (k, want) in parse_config(&f.text) {
-            let got = have.get(&k).map(String::as_str).unwrap_or("n");
-            if got != want {
-                let shown = if got == "n" {
-                    "not set".to_string()
-                } else {
-                    got.to_string()
-                };
-                bad.push(format!(
-                    "{k}={want} (from {}) but the kernel config has {shown}",
-                    f.name
-                ));
-            }
+        for (k, v) in parse_config(&f.text) {
+            want.insert(k, (v, &f.name));
+        }
+    }
+    let mut bad = Vec::new();
+    for (k, (want, from)) in want {
+        let got = have.get(&k).map(String::as_str).unwrap_or("n");
+        if got != want {
+            let shown = if got == "n" {
+                "not set".to_string()
+            } else {
+                got.to_string()
+            };
+            bad.push(format!(
+                "{k}={want} (from {from}) but the kernel config has {shown}"
+            ));
         }
     }
     bad
 }
+
+/// Wall time of a build phase against its floor: the CPU time its
+/// children used (user + sys) spread over the cores it had.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub wall_s: f64,
+    pub cpu_s: f64,
+    pub cores: usize,
+}
+
+impl Timing {
+    pub fn floor_s(&self) -> f64 {
+        self.cpu_s / self.cores.max(1) as f64
+    }
+}
+
+impl std::fmt::Display for Timing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.cpu_s < 0.5 {
+            return write!(f, "build: {:.1} s wall, nothing compiled", self.wall_s);
+        }
+        write!(
+            f,
+            "build: {:.1} s wall; floor {:.1} s (CPU {:.1} s user+sys / {} cores); wall/floor {:.2}",
+            self.wall_s,
+            self.floor_s(),
+            self.cpu_s,
+            self.cores,
+            self.wall_s / self.floor_s()
+        )
+    }
+}
+
+/// Starts measuring a build phase (see `Timing`).
+pub struct Timer {
+    t0: std::time::Instant,
+    cpu0: f64,
+    cores: usize,
+}
+
+impl Timer {
+    pub fn start(cores: usize) -> Timer {
+        Timer {
+            t0: std::time::Instant::now(),
+            cpu0: crate::jobserver::children_cpu_secs(),
+            cores,
+        }
+    }
+    pub fn stop(&self) -> Timing {
+        Timing {
+            wall_s: self.t0.elapsed().as_secs_f64(),
+            cpu_s: crate::jobserver::children_cpu_secs() - self.cpu0,
+            cores: self.cores,
+        }
+    }
+}
+
+/// The step a build reports when it really starts (not a cache hit).
+pub const STARTED: &str = "build started";
 
 pub struct Builder<'a> {
     pub arch: &'a Arch,
@@ -233,6 +300,7 @@ impl Builder<'_> {
                 return Ok(b);
             }
         }
+        (self.on_step)(STARTED);
         let log_path = entry.join("build.log");
         let log = Log::create(&log_path)?;
         let make = |target: &str| {
@@ -280,7 +348,10 @@ impl Builder<'_> {
 
         (self.on_step)(&format!("make {}", self.arch.image_target));
         let mut m = make(&self.arch.image_target);
-        m.arg(format!("-j{}", self.jobs.max(1)));
+        // Every build of this process draws from one jobserver, so builds
+        // run side by side without oversubscribing and the last one left
+        // gets every core.
+        crate::jobserver::shared(self.jobs).join(&mut m);
         log.run(m, &format!("make {}", self.arch.image_target))
             .await?;
 
@@ -535,6 +606,37 @@ mod tests {
         assert_eq!(bad.len(), 2, "{bad:?}");
         assert!(bad[0].starts_with("CONFIG_D=y (from x.config)"));
         assert!(bad[1].contains("CONFIG_E=\"s\""));
+    }
+
+    #[test]
+    fn a_later_fragment_overrides_and_is_still_checked() {
+        let f = |name: &str, text: &str| Fragment {
+            name: name.into(),
+            text: text.into(),
+        };
+        let frags = [
+            f("base.config", "CONFIG_PCI=n\nCONFIG_ACPI=n\n"),
+            f("q35.config", "CONFIG_PCI=y\nCONFIG_ACPI=y\n"),
+        ];
+        // PCI took: the base's =n is overridden, not reported.
+        let bad = unmet_options(&frags, "CONFIG_PCI=y\n# CONFIG_ACPI is not set\n");
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert!(
+            bad[0].starts_with("CONFIG_ACPI=y (from q35.config)"),
+            "{bad:?}"
+        );
+    }
+
+    #[test]
+    fn machine_fragments_of_every_profile_exist() {
+        for a in crate::arch::all() {
+            for (name, m) in &a.machines {
+                if !m.fragment.is_empty() {
+                    builtin_fragment(&m.fragment)
+                        .unwrap_or_else(|e| panic!("{}/{name}: {e}", a.name));
+                }
+            }
+        }
     }
 
     #[tokio::test]

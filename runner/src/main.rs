@@ -2,17 +2,14 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kmatrix::accel::Choice;
-use kmatrix::kbuild::{Source, DEFAULT_TARBALL};
 use kmatrix::matrix::{Axes, Cell};
+use kmatrix::progress::Ui;
 use kmatrix::report::{self, Report};
 use kmatrix::run::{self, KernelChoice};
+use kmatrix::stdout::{emit, emit_line};
 use kmatrix::{arch, cache};
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -147,6 +144,12 @@ enum Cmd {
     Build {
         #[command(flatten)]
         m: MatrixArgs,
+        /// Print wall time against the CPU-time floor (user+sys / cores).
+        #[arg(long)]
+        timings: bool,
+        /// Build slots shared by all kernels (default: CPUs).
+        #[arg(short, long)]
+        jobs: Option<usize>,
     },
     /// Print the cells of the matrix without running them.
     List {
@@ -162,6 +165,13 @@ enum Cmd {
         runs: usize,
         #[arg(short, long)]
         jobs: Option<usize>,
+        /// Also time this matrix file as a whole (e.g. matrices/full.toml).
+        #[arg(long, value_name = "FILE")]
+        full_matrix: Option<PathBuf>,
+        /// Only the default machine of each arch (skips q35 / virt-pci and
+        /// their kernels).
+        #[arg(long)]
+        default_machines: bool,
     },
     /// Run the matrix on a baseline and a candidate kernel and show what
     /// changed (exit 1 if anything regressed).
@@ -208,34 +218,12 @@ fn load_report(p: &PathBuf) -> Result<Report> {
 
 impl MatrixArgs {
     fn kernel_choice(&self) -> Result<KernelChoice> {
-        if let Some(img) = &self.kernel {
-            if self.arches.len() != 1 {
-                bail!("--kernel IMAGE needs exactly one --arch (the image's architecture)");
-            }
-            let a = arch::by_name(&self.arches[0])?;
-            a.check_image(img)?;
-            return Ok(KernelChoice::Prebuilt {
-                image: img.clone(),
-                arch: a.name,
-            });
-        }
-        // Checked up front so a bad path is one clear line, not four cell errors.
-        if let Some(v) = &self.kernel_version {
-            return Ok(KernelChoice::Build(Source::Debian(v.clone())));
-        }
-        Ok(KernelChoice::Build(match &self.kernel_src {
-            Some(d) => {
-                kmatrix::kbuild::check_tree(d)?;
-                Source::Tree(d.clone())
-            }
-            None => {
-                let t = PathBuf::from(DEFAULT_TARBALL);
-                if !t.exists() {
-                    bail!("kernel source {DEFAULT_TARBALL} is missing: apt-get install linux-source-6.1 (scripts/setup.sh), or pass --kernel-src DIR");
-                }
-                Source::Tarball(t)
-            }
-        }))
+        kmatrix::source::from_flags(
+            self.kernel.as_deref(),
+            &self.arches,
+            self.kernel_version.as_deref(),
+            self.kernel_src.as_deref(),
+        )
     }
 
     fn fragments(&self) -> Result<Vec<kmatrix::kbuild::Fragment>> {
@@ -298,74 +286,6 @@ impl MatrixArgs {
     }
 }
 
-/// An overall bar with ETA, above one indicatif line per label (kernel
-/// build, guest, VM).
-struct Bars {
-    multi: MultiProgress,
-    bars: Mutex<HashMap<String, ProgressBar>>,
-    overall: Option<ProgressBar>,
-}
-
-impl Bars {
-    fn new() -> Self {
-        Bars {
-            multi: MultiProgress::new(),
-            bars: Mutex::new(HashMap::new()),
-            overall: None,
-        }
-    }
-
-    fn with_total(cells: usize) -> Self {
-        let mut b = Bars::new();
-        let o = b.multi.add(ProgressBar::new(cells as u64));
-        o.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} cells  {elapsed} elapsed, ETA {eta}",
-            )
-            .unwrap(),
-        );
-        o.enable_steady_tick(Duration::from_millis(500));
-        b.overall = Some(o);
-        b
-    }
-
-    fn cell_done(&self) {
-        if let Some(o) = &self.overall {
-            o.inc(1);
-        }
-    }
-    fn set(&self, label: &str, msg: &str) {
-        let mut bars = self.bars.lock().unwrap();
-        let bar = bars.entry(label.to_string()).or_insert_with(|| {
-            let b = self.multi.add(ProgressBar::new_spinner());
-            b.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed:>4} {prefix:40} {msg}").unwrap(),
-            );
-            b.set_prefix(label.to_string());
-            b.enable_steady_tick(Duration::from_millis(200));
-            b
-        });
-        let done = matches!(
-            msg,
-            "cached"
-                | "built"
-                | "ready"
-                | "failed"
-                | "ok"
-                | "panic"
-                | "timeout"
-                | "incomplete"
-                | "protocolerror"
-                | "error"
-        );
-        if done {
-            bar.finish_with_message(msg.to_string());
-        } else {
-            bar.set_message(msg.to_string());
-        }
-    }
-}
-
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -381,15 +301,31 @@ async fn async_main(cli: Cli) -> Result<i32> {
     match cli.cmd {
         Cmd::List { m } => {
             for c in m.cells()? {
-                println!("{}", c.name);
+                emit_line(&c.name);
             }
             Ok(0)
         }
-        Cmd::Bench { m, runs, jobs: j } => {
+        Cmd::Bench {
+            m,
+            runs,
+            jobs: j,
+            full_matrix,
+            default_machines,
+        } => {
             let (cells, choice) = (m.cells()?, m.kernel_choice()?);
+            let full = match full_matrix {
+                Some(f) => Some(kmatrix::matrix::MatrixFile::load(&f)?.cells()?),
+                None => None,
+            };
+            let opts = kmatrix::bench::Options {
+                runs: runs.max(1),
+                jobs: jobs(j),
+                all_machines: !default_machines,
+                full,
+            };
             interruptible(async {
-                let out = kmatrix::bench::bench(&cells, &choice, runs.max(1), jobs(j)).await?;
-                print!("{out}");
+                let out = kmatrix::bench::bench(&cells, &choice, &opts).await?;
+                emit(&out);
                 Ok(0)
             })
             .await
@@ -403,6 +339,9 @@ async fn async_main(cli: Cli) -> Result<i32> {
             out,
             format,
         } => {
+            if matches!(format, Format::Kcidb | Format::Html) {
+                bail!("compare --format: kcidb and html render one run (kmatrix report R.json --format ...); compare prints table, json, junit or ktap");
+            }
             use kmatrix::compare::{self, Side};
             let arch = (m.arches.len() == 1).then(|| m.arches[0].as_str());
             let mut reports = Vec::new();
@@ -412,7 +351,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
                     Side::Kernel(choice) => {
                         let cells = m.cells()?;
                         check_qemus(&cells)?;
-                        let bars = Arc::new(Bars::with_total(cells.len()));
+                        let ui = Ui::new(cells.len());
                         let opts = run::CellOptions {
                             cases: cases.clone(),
                             ..Default::default()
@@ -425,10 +364,10 @@ async fn async_main(cli: Cli) -> Result<i32> {
                             jobs(j),
                             opts,
                             &out.join(name),
-                            reporter(&bars),
+                            ui.sink(),
                         )
                         .await?;
-                        bars.multi.clear().ok();
+                        ui.finish(name);
                         if let Some(sig) = sig {
                             eprintln!("kmatrix: interrupted by {sig}");
                             return Ok(130);
@@ -440,8 +379,13 @@ async fn async_main(cli: Cli) -> Result<i32> {
             }
             let changes = compare::compare(&reports[0], &reports[1]);
             match format {
-                Format::Json => println!("{}", serde_json::to_string_pretty(&changes)?),
-                _ => print!("{}", compare::render(&changes, &baseline, &candidate)),
+                Format::Json => emit_line(&serde_json::to_string_pretty(&changes)?),
+                Format::Junit => emit(&compare::render_junit(&changes, &baseline, &candidate)),
+                Format::Ktap => emit(&compare::render_ktap(&changes, &baseline, &candidate)),
+                // kcidb and html were refused before anything ran.
+                Format::Table | Format::Kcidb | Format::Html => {
+                    emit(&compare::render(&changes, &baseline, &candidate))
+                }
             }
             Ok(if compare::regressed(&changes) { 1 } else { 0 })
         }
@@ -454,35 +398,46 @@ async fn async_main(cli: Cli) -> Result<i32> {
             if rejudge {
                 r = run::rejudge(r)?;
             }
-            print!("{}", render(&r, format)?);
+            emit(&render(&r, format)?);
             Ok(if r.green() { 0 } else { 1 })
         }
         Cmd::Merge { files, format } => {
             let r = report::merge(files.iter().map(load_report).collect::<Result<_>>()?);
-            print!("{}", render(&r, format)?);
+            emit(&render(&r, format)?);
             Ok(if r.green() { 0 } else { 1 })
         }
-        Cmd::Build { m } => {
-            let bars = Bars::new();
+        Cmd::Build {
+            m,
+            timings,
+            jobs: j,
+        } => {
+            let ui = Ui::new(0);
             let choice = m.kernel_choice()?;
             let extra = m.fragments()?;
             let cells = m.cells()?;
             interruptible(async {
-                let mut seen = Vec::new();
-                for c in cells {
-                    if seen.contains(&(c.arch.clone(), c.config.clone())) {
-                        continue;
+                let sink = ui.sink();
+                let t = kmatrix::kbuild::Timer::start(jobs(j));
+                let built = run::kernels(&cells, &choice, &extra, jobs(j), &|e| sink(e)).await;
+                let timing = t.stop();
+                ui.finish("");
+                let mut failed = 0;
+                for ((arch, config), b) in &built {
+                    match b {
+                        Ok(b) => {
+                            let how = if b.cached { "cached" } else { "built" };
+                            emit_line(&format!("{arch} {config} {how} {}", b.image.display()));
+                        }
+                        Err(e) => {
+                            failed += 1;
+                            eprintln!("kmatrix: {arch}/{config}: {e}");
+                        }
                     }
-                    seen.push((c.arch.clone(), c.config.clone()));
-                    let a = arch::by_name(&c.arch)?;
-                    let b = run::kernel(&a, &c.config, &choice, &extra, jobs(None), &|l, s| {
-                        bars.set(l, s)
-                    })
-                    .await?;
-                    let how = if b.cached { "cached" } else { "built" };
-                    println!("{} {} {how} {}", c.arch, c.config, b.image.display());
                 }
-                Ok(0)
+                if timings {
+                    emit_line(&timing.to_string());
+                }
+                Ok(if failed > 0 { 1 } else { 0 })
             })
             .await
         }
@@ -558,7 +513,7 @@ async fn run_matrix(
     let choice = m.kernel_choice()?;
     let extra = m.fragments()?;
     check_qemus(&cells)?;
-    let bars = Arc::new(Bars::with_total(cells.len()));
+    let ui = Ui::new(cells.len());
     let (rep, interrupted) = run::run_matrix(
         cells,
         choice,
@@ -567,11 +522,11 @@ async fn run_matrix(
         jobs,
         opts,
         &out,
-        reporter(&bars),
+        ui.sink(),
     )
     .await?;
-    bars.multi.clear().ok();
-    print!("{}", render(&rep, format)?);
+    ui.finish(&summary(&rep));
+    emit(&render(&rep, format)?);
     // The page links each cell's console log relative to the out dir.
     let page = out.join("report.html");
     std::fs::write(&page, report::html::render(&rep))
@@ -597,25 +552,25 @@ fn accel_choice(a: AccelArg) -> Choice {
     }
 }
 
-fn reporter(bars: &Arc<Bars>) -> run::Reporter {
-    let (b1, b2) = (bars.clone(), bars.clone());
-    run::Reporter {
-        step: Arc::new(move |l: &str, s: &str| b1.set(l, s)),
-        cell_done: Arc::new(move || b2.cell_done()),
+/// "3 ok, 1 panic": the total line of a log.
+fn summary(r: &Report) -> String {
+    let mut n: std::collections::BTreeMap<String, usize> = Default::default();
+    for c in &r.cells {
+        *n.entry(kmatrix::progress::status_name(c.status))
+            .or_default() += 1;
     }
+    let v: Vec<_> = n.iter().map(|(s, k)| format!("{k} {s}")).collect();
+    format!("{} cells, {}", r.cells.len(), v.join(", "))
 }
 
 /// QEMUs the cells need: if none is there, one clear error before anything
 /// is built; if only some are missing, those cells fail naming it and the
 /// others go on.
 fn check_qemus(cells: &[Cell]) -> Result<()> {
-    let arches = cells
-        .iter()
-        .map(|c| arch::by_name(&c.arch))
-        .collect::<Result<Vec<_>>>()?;
+    let arches: Vec<_> = cells.iter().map(|c| &c.arch).collect();
     let missing: Vec<_> = arches.iter().filter(|a| !in_path(&a.qemu)).collect();
     if missing.len() == arches.len() {
-        let a = missing[0];
+        let a = *missing[0];
         bail!("{} not found in PATH: it boots the {} cells (apt-get install {}; scripts/setup.sh installs all)", a.qemu, a.name, a.qemu_package);
     }
     Ok(())

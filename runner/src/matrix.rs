@@ -2,6 +2,7 @@
 //! config, sysctls, CPUs and memory.
 
 use crate::arch::{self, Arch};
+use crate::kconfig::KernelConfig;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +10,9 @@ use serde::{Deserialize, Serialize};
 pub struct Cell {
     /// Stable name, e.g. "x86_64/aio-on/max65536/cpu2"
     pub name: String,
-    pub arch: String,
+    /// Written as the arch's name; reading a report looks it up again.
+    #[serde(with = "arch::serde_by_name")]
+    pub arch: Arch,
     /// Kernel config name (aio-on, aio-off) or "prebuilt".
     pub config: String,
     /// Value written to fs.aio-max-nr before the probe; None leaves the
@@ -21,6 +24,10 @@ pub struct Cell {
     /// Position in the full matrix: shards and merges keep this order.
     #[serde(default)]
     pub index: usize,
+    /// The kernel's config as built (or found beside a prebuilt image);
+    /// unknown until the kernel is prepared.
+    #[serde(default)]
+    pub kernel_config: KernelConfig,
 }
 
 /// Axes of a matrix; the cells are their product.
@@ -75,13 +82,14 @@ impl Axes {
                             let max = m.map_or("maxdefault".to_string(), |v| format!("max{v}"));
                             out.push(Cell {
                                 name: format!("{}/{c}/{max}/cpu{cpus}/mem{mem}", a.name),
-                                arch: a.name.clone(),
+                                arch: a.clone(),
                                 config: c.clone(),
                                 aio_max_nr: *m,
                                 cpus,
                                 mem_mb: mem,
                                 timeout_s: self.timeout_s,
                                 index: out.len(),
+                                kernel_config: KernelConfig::default(),
                             });
                         }
                     }
@@ -193,7 +201,7 @@ impl Match {
     fn matches(&self, c: &Cell) -> bool {
         self.arch
             .as_ref()
-            .is_none_or(|a| arch::by_name(a).is_ok_and(|a| a.name == c.arch))
+            .is_none_or(|a| arch::by_name(a).is_ok_and(|a| a.name == c.arch.name))
             && self.config.as_ref().is_none_or(|x| *x == c.config)
             && self
                 .aio_max_nr
@@ -295,7 +303,7 @@ mod tests {
         assert_eq!(names.len(), 4);
         assert!(cells
             .iter()
-            .any(|c| c.arch == "arm64" && c.config == "aio-off"));
+            .any(|c| c.arch.name == "arm64" && c.config == "aio-off"));
     }
 
     #[test]
@@ -324,7 +332,7 @@ mod tests {
         assert!(cells.iter().any(|c| c.aio_max_nr == Some(u64::MAX)));
         assert!(cells
             .iter()
-            .all(|c| c.timeout_s == if c.arch == "arm64" { 7 } else { 60 }));
+            .all(|c| c.timeout_s == if c.arch.name == "arm64" { 7 } else { 60 }));
         assert!(cells.iter().enumerate().all(|(i, c)| c.index == i));
         assert!(toml::from_str::<MatrixFile>("[axes]\nbogus = 1").is_err());
     }

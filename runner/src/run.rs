@@ -3,15 +3,18 @@
 //! turns each VM's outcome into a cell report.
 
 use crate::accel::{self, Choice, Decision};
-use crate::arch::{self, Arch};
+use crate::arch::Arch;
+pub use crate::cell_report::{cell_has_aio, empty_report, judge_cell, rejudge};
 use crate::kbuild::{self, Built, Source};
+use crate::kconfig::{self, KernelConfig};
 use crate::matrix::Cell;
-use crate::oracle::{self, CellFacts};
+use crate::progress::{Event, KernelEnd};
 use crate::report::{CellReport, CellStatus, KernelInfo};
-use crate::stream::{self, Completeness};
-use crate::vm::{self, Exit, VmSpec};
-use crate::{guest, initramfs};
+use crate::stream;
+use crate::vm::{self, VmSpec};
+use crate::{cell_report, guest, initramfs};
 use anyhow::{bail, Result};
+use kmatrix_proto::args::{exec_hex, GuestArgs, Share as ProtoShare};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -33,12 +36,13 @@ pub enum KernelChoice {
 pub struct Prepared {
     pub arch: Arch,
     pub kernel: PathBuf,
+    pub kernel_config: KernelConfig,
     pub kernel_info: KernelInfo,
     pub initrd: PathBuf,
     pub accel: Decision,
 }
 
-pub type Progress<'a> = &'a (dyn Fn(&str, &str) + Sync);
+pub type Progress<'a> = &'a (dyn Fn(Event) + Sync);
 
 /// Builds (or finds) the kernel for `arch` x `config`, plus any user fragments.
 pub async fn kernel(
@@ -64,7 +68,8 @@ pub async fn kernel(
             arch.check_image(image)?;
             Ok(Built {
                 image: image.clone(),
-                config: PathBuf::new(),
+                // Its config only if one is beside it; else unknown.
+                config: kconfig::find_for_image(image).unwrap_or_default(),
                 key: "prebuilt".into(),
                 source: format!("prebuilt:{}", image.display()),
                 version: String::new(),
@@ -74,7 +79,13 @@ pub async fn kernel(
         }
         KernelChoice::Build(src) => {
             let label = format!("kernel {}/{config}", arch.name);
-            let on_step = |s: &str| progress(&label, s);
+            let t0 = std::time::Instant::now();
+            let on_step = |s: &str| match s {
+                kbuild::STARTED => progress(Event::KernelStarted {
+                    label: label.clone(),
+                }),
+                s => progress(Event::step(&label, s)),
+            };
             let fragments = vec![
                 kbuild::builtin_fragment("base")?,
                 kbuild::Fragment {
@@ -83,6 +94,11 @@ pub async fn kernel(
                 },
                 kbuild::builtin_fragment(config)?,
             ];
+            let machine = &arch.profile().fragment;
+            let fragments = match machine.is_empty() {
+                true => fragments,
+                false => [fragments, vec![kbuild::builtin_fragment(machine)?]].concat(),
+            };
             let fragments = fragments.into_iter().chain(extra.iter().cloned()).collect();
             let b = kbuild::Builder {
                 arch,
@@ -91,15 +107,59 @@ pub async fn kernel(
                 jobs,
                 on_step: &on_step,
             };
-            let built = b.build().await?;
-            progress(&label, if built.cached { "cached" } else { "built" });
-            Ok(built)
+            let built = b.build().await;
+            let end = match &built {
+                Ok(b) if b.cached => KernelEnd::Cached,
+                Ok(_) => KernelEnd::Built,
+                Err(e) => KernelEnd::Failed(format!("{e:#}").lines().next().unwrap_or("").into()),
+            };
+            let secs = t0.elapsed().as_secs_f64();
+            progress(Event::KernelDone { label, end, secs });
+            built
         }
     }
 }
 
-/// Prepares every (arch, config) the cells need. Kernels build one at a
-/// time (each uses every CPU); a failure is kept per key so other cells go on.
+/// Builds (or finds) every kernel the cells need, side by side: at most
+/// `jobs` builds at once, all drawing on one make jobserver of `jobs` slots,
+/// so no core idles while kernels remain. A failure is kept per key.
+pub async fn kernels(
+    cells: &[Cell],
+    choice: &KernelChoice,
+    extra: &[kbuild::Fragment],
+    jobs: usize,
+    progress: Progress<'_>,
+) -> BTreeMap<(String, String), Result<Built, String>> {
+    let mut todo: Vec<&Cell> = Vec::new();
+    for c in cells {
+        if !todo
+            .iter()
+            .any(|t| t.arch.name == c.arch.name && t.config == c.config)
+        {
+            todo.push(c);
+        }
+    }
+    let sem = tokio::sync::Semaphore::new(jobs.max(1));
+    let builds = todo.into_iter().map(|c| {
+        let sem = &sem;
+        async move {
+            let _slot = sem.acquire().await;
+            let r = kernel(&c.arch, &c.config, choice, extra, jobs, progress).await;
+            (
+                (c.arch.name.clone(), c.config.clone()),
+                r.map_err(|e| format!("{e:#}")),
+            )
+        }
+    });
+    futures::future::join_all(builds)
+        .await
+        .into_iter()
+        .collect()
+}
+
+/// Prepares every (arch, config) the cells need: kernels first, all at once
+/// (see `kernels`), then guests and accelerators; a failure is kept per key
+/// so other cells go on.
 pub async fn prepare(
     cells: &[Cell],
     choice: &KernelChoice,
@@ -109,18 +169,25 @@ pub async fn prepare(
     progress: Progress<'_>,
 ) -> BTreeMap<(String, String), Result<Prepared, String>> {
     let mut out = BTreeMap::new();
+    let mut built_kernels = kernels(cells, choice, extra, jobs, progress).await;
     let mut guests: BTreeMap<String, Result<PathBuf, String>> = BTreeMap::new();
     let mut accels: BTreeMap<String, Decision> = BTreeMap::new();
     for cell in cells {
-        let key = (cell.arch.clone(), cell.config.clone());
+        let key = (cell.arch.name.clone(), cell.config.clone());
         if out.contains_key(&key) {
             continue;
         }
         let r: Result<Prepared> = async {
-            let arch = arch::by_name(&cell.arch)?;
-            let built = kernel(&arch, &cell.config, choice, extra, jobs, progress).await?;
+            let arch = cell.arch.clone();
+            let built = built_kernels
+                .remove(&key)
+                .expect("a kernel for every key")
+                .map_err(anyhow::Error::msg)?;
             if !guests.contains_key(&arch.name) {
-                progress(&format!("guest {}", arch.name), "building guest-init");
+                progress(Event::step(
+                    &format!("guest {}", arch.name),
+                    "building guest-init",
+                ));
                 let g = async {
                     let bin = guest::build(&arch).await?;
                     let cpio =
@@ -129,10 +196,10 @@ pub async fn prepare(
                 }
                 .await
                 .map_err(|e| format!("{e:#}"));
-                progress(
-                    &format!("guest {}", arch.name),
-                    if g.is_ok() { "ready" } else { "failed" },
-                );
+                progress(Event::GuestDone {
+                    label: format!("guest {}", arch.name),
+                    ok: g.is_ok(),
+                });
                 guests.insert(arch.name.clone(), g);
             }
             let initrd = guests[&arch.name].clone().map_err(anyhow::Error::msg)?;
@@ -140,8 +207,14 @@ pub async fn prepare(
                 let d = accel::decide(accel_choice, &arch, &built.image, &initrd).await?;
                 accels.insert(arch.name.clone(), d);
             }
+            let kernel_config = if built.config.as_os_str().is_empty() {
+                KernelConfig::default()
+            } else {
+                KernelConfig::read(&built.config)?
+            };
             Ok(Prepared {
                 kernel: built.image.clone(),
+                kernel_config,
                 kernel_info: KernelInfo {
                     image: built.image,
                     version: built.version,
@@ -175,65 +248,40 @@ pub struct CellOptions {
     pub append: Vec<String>,
 }
 
-/// The kernel command line words that carry a cell's parameters to guest-init.
+/// The guest arguments that carry a cell's parameters to guest-init.
+pub fn guest_args(cell: &Cell, opts: &CellOptions) -> GuestArgs {
+    GuestArgs {
+        // The guest's per-experiment limit grows with the cell's: big rings
+        // (nr_events 4194304 is 256 MiB) take long under TCG with many vCPUs.
+        timeout_s: (cell.timeout_s / 6).max(20),
+        sysctls: cell
+            .aio_max_nr
+            .map(|m| ("fs.aio-max-nr".to_string(), m.to_string()))
+            .into_iter()
+            .collect(),
+        cases: opts
+            .cases
+            .iter()
+            .flat_map(|c| c.split(','))
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect(),
+        shares: (opts.shares.iter().enumerate())
+            .map(|(i, s)| ProtoShare::new(i, &s.guest_path, s.rw))
+            .collect(),
+        exec_hex: opts.exec.iter().map(|p| exec_hex(&p.cmd)).collect(),
+        env_hex: opts.env.iter().map(|e| exec_hex(e)).collect(),
+        cwd_hex: opts.cwd.as_deref().map(exec_hex),
+        ..GuestArgs::default()
+    }
+}
+
+/// The kernel command line words for a cell: its guest arguments, then
+/// the user's extra words as they are.
 pub fn guest_cmdline(cell: &Cell, opts: &CellOptions) -> Vec<String> {
-    // The guest's per-experiment limit grows with the cell's: big rings
-    // (nr_events 4194304 is 256 MiB) take long under TCG with many vCPUs.
-    let mut v = vec![format!("kmatrix.timeout={}", (cell.timeout_s / 6).max(20))];
-    if let Some(m) = cell.aio_max_nr {
-        v.push(format!("kmatrix.sysctl=fs.aio-max-nr={m}"));
-    }
-    if let Some(c) = &opts.cases {
-        v.push(format!("kmatrix.cases={c}"));
-    }
-    for (i, s) in opts.shares.iter().enumerate() {
-        v.push(format!(
-            "kmatrix.share=kmx{i}:{}:{}",
-            s.guest_path,
-            if s.rw { "rw" } else { "ro" }
-        ));
-    }
-    v.extend(crate::suites::cmdline_words(
-        &opts.exec, &opts.env, &opts.cwd,
-    ));
+    let mut v = guest_args(cell, opts).to_words();
     v.extend(opts.append.iter().cloned());
     v
-}
-
-pub fn empty_report(
-    cell: &Cell,
-    artifacts: &Path,
-    status: CellStatus,
-    detail: String,
-) -> CellReport {
-    CellReport {
-        cell: cell.clone(),
-        kernel: None,
-        accel: None,
-        accel_reason: String::new(),
-        status,
-        status_detail: detail,
-        exit: None,
-        start_ms: 0,
-        run_ms: 0,
-        timings: Default::default(),
-        artifacts: artifacts.to_path_buf(),
-        hello: None,
-        sysctls: vec![],
-        guest_logs: vec![],
-        stream: None,
-        stream_errors: vec![],
-        console_excerpt: String::new(),
-        cases: vec![],
-        execs: vec![],
-    }
-}
-
-fn console_tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read(path).unwrap_or_default();
-    let text = String::from_utf8_lossy(&text[text.len().saturating_sub(64 * 1024)..]).into_owned();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// Boots one cell and judges it. Never fails: every problem becomes the
@@ -246,6 +294,10 @@ pub async fn run_cell(
     progress: Progress<'_>,
 ) -> CellReport {
     let artifacts = out_root.join(cell.name.replace('/', "_"));
+    let cell = &Cell {
+        kernel_config: prep.kernel_config.clone(),
+        ..cell.clone()
+    };
     let mut rep = empty_report(cell, &artifacts, CellStatus::Error, String::new());
     rep.kernel = Some(prep.kernel_info.clone());
     rep.accel = Some(prep.accel.accel);
@@ -262,7 +314,7 @@ pub async fn run_cell(
         out_dir: artifacts.clone(),
         shares: opts.shares.clone(),
     };
-    progress(&cell.name, "booting");
+    progress(Event::step(&cell.name, "booting"));
     let outcome = match vm::launch(&spec).await {
         Ok(o) => o,
         Err(e) => {
@@ -295,145 +347,12 @@ pub async fn run_cell(
             return rep;
         }
     };
-    rep.stream = Some(s.completeness());
-    rep.stream_errors = s.errors.clone();
-    rep.hello = s.hello.clone();
-    rep.sysctls = s.sysctls.clone();
-    rep.guest_logs = s.logs.clone();
-    let console_panic = console_tail(&outcome.console, 200).contains("Kernel panic");
-    (rep.status, rep.status_detail) = match (&outcome.exit, s.completeness()) {
-        (Exit::Panicked { how }, _) => (CellStatus::Panic, how.clone()),
-        (_, _) if console_panic => (CellStatus::Panic, "kernel panic on the console".into()),
-        (Exit::TimedOut { stopped_by }, _) => (
-            CellStatus::Timeout,
-            format!(
-                "no power-off within {} s (stopped by {stopped_by})",
-                cell.timeout_s
-            ),
-        ),
-        (Exit::QemuFailed { status, stderr }, _) => (
-            CellStatus::Error,
-            format!("QEMU {status}: {}", stderr.lines().last().unwrap_or("")),
-        ),
-        (Exit::PoweredOff, Completeness::Complete) => (CellStatus::Ok, String::new()),
-        (Exit::PoweredOff, Completeness::Incomplete) => (
-            CellStatus::Incomplete,
-            match s.truncated_at {
-                Some(at) => format!(
-                    "results stream cut off mid-record at offset {at} ({} bytes, no end record)",
-                    s.bytes
-                ),
-                None => format!("results stream has no end record ({} bytes)", s.bytes),
-            },
-        ),
-        (Exit::PoweredOff, Completeness::ProtocolError) => (
-            CellStatus::ProtocolError,
-            s.errors.first().cloned().unwrap_or_default(),
-        ),
-    };
-    if rep.status != CellStatus::Ok {
-        rep.console_excerpt = console_tail(&outcome.console, 25);
-    }
-    // The CPUs the cell asked for must have come up (CONFIG_NR_CPUS, or a
-    // machine limit, can quietly cap them), or the cell tests the wrong thing.
-    if let Some(h) = &s.hello {
-        if rep.status == CellStatus::Ok && h.ncpus_online != u64::from(cell.cpus) {
-            rep.status = CellStatus::Error;
-            rep.status_detail = format!(
-                "the cell asked for {} vCPUs but the guest brought up {} (possible: {}); check CONFIG_NR_CPUS",
-                cell.cpus, h.ncpus_online, h.ncpus_possible
-            );
-        }
-    }
-    // Sysctls the cell asked for must have taken, or the cell tests the wrong thing.
-    let aio = cell_has_aio(cell, &s);
-    if aio {
-        if let Some(bad) = s.sysctls.iter().find(|x| !x.ok) {
-            rep.status = CellStatus::Error;
-            rep.status_detail = format!(
-                "sysctl {}={} failed in the guest (errno {})",
-                bad.key, bad.value, bad.errno
-            );
-        }
-    }
-    // Judge whatever arrived, even from a broken cell: partial evidence is kept.
-    rep.cases = judge_cell(cell, &s, opts.cases.as_deref(), &opts.exec);
-    rep.cases.extend(oracle::judge_shares(&s, &opts.shares));
-    // The user's programs' own words belong in the report, not just a verdict.
-    rep.execs = crate::suites::exec_records(&s, opts.exec.len());
-    progress(&cell.name, &format!("{:?}", rep.status).to_lowercase());
+    cell_report::finish(&mut rep, cell, &outcome, &s, opts);
     rep
 }
 
-/// Every verdict for one cell's stream: spec cases, known deviations, exec.
-pub fn judge_cell(
-    cell: &Cell,
-    s: &stream::Stream,
-    cases: Option<&str>,
-    exec: &[crate::suites::Program],
-) -> Vec<oracle::Case> {
-    let selected = cases.map(|c| c.split(',').map(str::to_string).collect());
-    let mut out = oracle::judge(
-        &CellFacts {
-            aio: cell_has_aio(cell, s),
-            selected,
-        },
-        s,
-    );
-    oracle::apply_known(&mut out, &cell.arch, &oracle::known_deviations());
-    out.extend(oracle::judge_exec(s, exec));
-    out
-}
-
-/// Judges a saved report again from each cell's raw results.jsonl, with
-/// this build's oracle and known deviations (no VM is booted).
-pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
-    for c in &mut r.cells {
-        let path = c.artifacts.join("results.jsonl");
-        if !path.exists() {
-            continue; // a cell that never booted has nothing to judge
-        }
-        let s = stream::read_file(&path)?;
-        let kept: Vec<_> = c
-            .cases
-            .iter()
-            .filter(|k| k.id.starts_with("exec:") || k.id.starts_with("share:"))
-            .cloned()
-            .collect();
-        c.cases = judge_cell(&c.cell, &s, None, &[]);
-        c.cases.extend(kept);
-    }
-    Ok(r)
-}
-
-/// CONFIG_AIO of the cell's kernel: from the config we built, or for a
-/// prebuilt image from the presence of fs.aio-nr (R5-config).
-pub fn cell_has_aio(cell: &Cell, s: &stream::Stream) -> bool {
-    match cell.config.as_str() {
-        "aio-on" => true,
-        "aio-off" => false,
-        _ => s.hello.as_ref().is_some_and(|h| h.aio_nr_present),
-    }
-}
-
-/// A progress callback that can move into spawned tasks: (label, step).
-pub type SharedProgress = std::sync::Arc<dyn Fn(&str, &str) + Send + Sync>;
-
-/// How the matrix reports progress: a step per label, and each finished cell.
-#[derive(Clone)]
-pub struct Reporter {
-    pub step: SharedProgress,
-    pub cell_done: std::sync::Arc<dyn Fn() + Send + Sync>,
-}
-
-impl Reporter {
-    pub fn quiet() -> Self {
-        Reporter {
-            step: std::sync::Arc::new(|_: &str, _: &str| {}),
-            cell_done: std::sync::Arc::new(|| {}),
-        }
-    }
-}
+/// How the matrix reports progress: typed events (see progress.rs).
+pub type Reporter = crate::progress::Sink;
 
 /// Runs every cell (at most `jobs` VMs at once) and returns the report, or
 /// the partial report and the signal's name if SIGINT/SIGTERM came first.
@@ -458,15 +377,12 @@ pub async fn run_matrix(
         let (done, out, cells, progress) =
             (done.clone(), out.clone(), cells.clone(), progress.clone());
         async move {
-            let step = progress.step.clone();
-            let prepared = prepare(&cells, &choice, &extra, accel, jobs, &move |l, s| {
-                step(l, s)
-            })
-            .await;
+            let step = progress.clone();
+            let prepared = prepare(&cells, &choice, &extra, accel, jobs, &move |e| step(e)).await;
             let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
             let mut set = tokio::task::JoinSet::new();
             for cell in cells {
-                let prep = prepared[&(cell.arch.clone(), cell.config.clone())].clone();
+                let prep = prepared[&(cell.arch.name.clone(), cell.config.clone())].clone();
                 let (done, out, sem, opts, progress) = (
                     done.clone(),
                     out.clone(),
@@ -474,21 +390,19 @@ pub async fn run_matrix(
                     opts.clone(),
                     progress.clone(),
                 );
-                (progress.step)(&cell.name, "queued");
+                progress(Event::step(&cell.name, "queued"));
                 set.spawn(async move {
                     let _permit = sem.acquire_owned().await;
-                    let step = progress.step.clone();
+                    let t0 = std::time::Instant::now();
+                    let step = progress.clone();
                     let rep = match prep {
-                        Ok(p) => run_cell(&cell, &p, &out, &opts, &move |l, s| step(l, s)).await,
-                        Err(e) => {
-                            (progress.step)(&cell.name, "error");
-                            empty_report(
-                                &cell,
-                                &out.join(cell.name.replace('/', "_")),
-                                CellStatus::Error,
-                                e,
-                            )
-                        }
+                        Ok(p) => run_cell(&cell, &p, &out, &opts, &move |e| step(e)).await,
+                        Err(e) => empty_report(
+                            &cell,
+                            &out.join(cell.name.replace('/', "_")),
+                            CellStatus::Error,
+                            e,
+                        ),
                     };
                     // On disk at once: a runner that dies loses only cells in flight.
                     let _ = std::fs::create_dir_all(&rep.artifacts);
@@ -496,8 +410,12 @@ pub async fn run_matrix(
                         rep.artifacts.join("cell.json"),
                         serde_json::to_vec_pretty(&rep).unwrap_or_default(),
                     );
+                    progress(Event::CellDone {
+                        name: cell.name.clone(),
+                        status: rep.status,
+                        secs: t0.elapsed().as_secs_f64(),
+                    });
                     done.lock().unwrap().push(rep);
-                    (progress.cell_done)();
                 });
             }
             while let Some(r) = set.join_next().await {

@@ -37,14 +37,9 @@ impl Share {
         if !host.is_dir() {
             bail!("--share {s}: {} is not a directory", host.display());
         }
-        // The guest path travels on the kernel command line: keep it plain.
-        if !guest.starts_with('/')
-            || guest.contains("..")
-            || !guest
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/_-.".contains(c))
-        {
-            bail!("--share {s}: guest path must be absolute and plain ([A-Za-z0-9/_.-])");
+        // The guest checks the same rule: refuse here what it would refuse.
+        if let Err(e) = kmatrix_proto::args::check_guest_path(guest) {
+            bail!("--share {s}: {e}");
         }
         Ok(Share {
             host: host.canonicalize()?,
@@ -114,7 +109,7 @@ pub async fn start(share: &Share, index: usize, dir: &Path, log: &Path) -> Resul
     let mut d = Daemon {
         child,
         socket,
-        tag: format!("kmx{index}"),
+        tag: kmatrix_proto::share_tag(index),
     };
     let t = Instant::now();
     while !d.socket.exists() {

@@ -1,17 +1,25 @@
 //! Layer 4: the result stream. Guest-init writes versioned JSON lines to the
 //! virtio-serial port; this parses them without trusting them: every line is
-//! bounded, anything malformed is reported with its byte offset, and a stream
-//! without its `end` record is incomplete, never a pass.
+//! bounded, anything malformed is reported with its byte offset and key, and
+//! a stream without its `end` record is incomplete, never a pass.
+//!
+//! The records, their keys and the version are the protocol crate's
+//! (kmatrix-proto, compiled into the guest too); this reads them with
+//! serde_json and keeps them in the runner's serialisable types.
 
+use kmatrix_proto::record::{self as wire, FieldError, Fields, Record};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use std::io::Read;
 use std::path::Path;
 
-pub const PROTOCOL_VERSION: u32 = 1;
+pub use kmatrix_proto::PROTOCOL_VERSION;
 /// More than any honest probe writes; a flood is cut here.
 pub const MAX_STREAM_BYTES: u64 = 8 << 20;
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
+/// The guest's hello record with every measurement the host relies on
+/// present (a null one is a protocol error naming the key).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Hello {
     pub arch: String,
@@ -53,19 +61,125 @@ pub struct Experiment {
     pub obs: serde_json::Value,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-enum Record {
-    Hello(Hello),
-    Sysctl(Sysctl),
-    Experiment(Experiment),
-    Log { msg: String },
-    End { experiments: u64 },
+impl Experiment {
+    /// How the experiment's child ended, typed (the stream checked it parses).
+    pub fn fate(&self) -> Option<wire::Fate> {
+        wire::Fate::parse(&self.fate)
+    }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-struct Envelope {
-    v: u32,
+/// The protocol's `Fields` over a serde_json object.
+struct JsonFields<'a>(&'a Map<String, Value>);
+
+impl JsonFields<'_> {
+    fn get(&self, key: &str) -> Result<&Value, FieldError> {
+        self.0
+            .get(key)
+            .ok_or_else(|| FieldError::new(key, "missing"))
+    }
+
+    fn opt<T>(
+        &self,
+        key: &str,
+        kind: &str,
+        f: impl Fn(&Value) -> Option<T>,
+    ) -> Result<Option<T>, FieldError> {
+        match self.get(key)? {
+            Value::Null => Ok(None),
+            v => f(v)
+                .map(Some)
+                .ok_or_else(|| FieldError::new(key, format!("expected {kind}, found {v}"))),
+        }
+    }
+}
+
+impl Fields for JsonFields<'_> {
+    type Object = Value;
+    fn opt_str(&self, key: &str) -> Result<Option<String>, FieldError> {
+        self.opt(key, "a string", |v| v.as_str().map(str::to_string))
+    }
+    fn opt_u64(&self, key: &str) -> Result<Option<u64>, FieldError> {
+        self.opt(key, "an unsigned integer", Value::as_u64)
+    }
+    fn opt_i64(&self, key: &str) -> Result<Option<i64>, FieldError> {
+        self.opt(key, "an integer", Value::as_i64)
+    }
+    fn opt_bool(&self, key: &str) -> Result<Option<bool>, FieldError> {
+        self.opt(key, "true or false", Value::as_bool)
+    }
+    fn object(&self, key: &str) -> Result<Value, FieldError> {
+        match self.get(key)? {
+            v @ Value::Object(_) => Ok(v.clone()),
+            v => Err(FieldError::new(
+                key,
+                format!("expected an object, found {v}"),
+            )),
+        }
+    }
+}
+
+fn required(key: &str, v: Option<u64>) -> Result<u64, FieldError> {
+    v.ok_or_else(|| FieldError::new(key, "is null: the guest could not measure it"))
+}
+
+impl TryFrom<wire::Hello> for Hello {
+    type Error = FieldError;
+    fn try_from(h: wire::Hello) -> Result<Hello, FieldError> {
+        use wire::hello_key as k;
+        Ok(Hello {
+            ncpus_online: required(k::NCPUS_ONLINE, h.ncpus_online)?,
+            ncpus_possible: required(k::NCPUS_POSSIBLE, h.ncpus_possible)?,
+            page_size: required(k::PAGE_SIZE, h.page_size)?,
+            mem_total_kb: required(k::MEM_TOTAL_KB, h.mem_total_kb)?,
+            arch: h.arch,
+            uname_release: h.uname_release,
+            uname_machine: h.uname_machine,
+            aio_nr_present: h.aio_nr_present,
+            aio_max_nr_present: h.aio_max_nr_present,
+            aio_max_nr: h.aio_max_nr,
+            debugfs: h.debugfs,
+            fail_nth: h.fail_nth,
+            mode: h.mode.as_str().to_string(),
+        })
+    }
+}
+
+impl From<wire::Sysctl> for Sysctl {
+    fn from(s: wire::Sysctl) -> Sysctl {
+        Sysctl {
+            key: s.key,
+            value: s.value,
+            ok: s.ok,
+            errno: s.errno.into(),
+            readback: s.readback,
+        }
+    }
+}
+
+impl From<wire::Experiment<Value>> for Experiment {
+    fn from(e: wire::Experiment<Value>) -> Experiment {
+        Experiment {
+            id: e.id,
+            fate: e.fate.label(),
+            obs: e.obs,
+        }
+    }
+}
+
+/// One line as a protocol record; the error names the key at fault.
+fn read_record(line: &[u8]) -> Result<Record<Value>, String> {
+    let v: Value =
+        serde_json::from_slice(line).map_err(|e| format!("not a protocol record: {e}"))?;
+    let map = v
+        .as_object()
+        .ok_or_else(|| "not a protocol record: not a JSON object".to_string())?;
+    Record::read(&JsonFields(map)).map_err(|e| {
+        if e.key == wire::KEY_VERSION && map.get(wire::KEY_VERSION).is_some_and(Value::is_u64) {
+            e.problem
+        } else {
+            format!("bad record: {e}")
+        }
+    })
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -160,28 +274,15 @@ pub fn parse(buf: &[u8]) -> Stream {
             ));
             continue;
         }
-        match serde_json::from_slice::<Envelope>(line) {
-            Ok(env) if env.v != PROTOCOL_VERSION => {
-                s.errors.push(format!(
-                    "offset {at}: protocol version {} (this runner speaks {PROTOCOL_VERSION})",
-                    env.v
-                ));
-                continue;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                s.errors.push(format!(
-                    "offset {at}: not a protocol record: {e}: {}",
-                    excerpt(line)
-                ));
-                continue;
-            }
-        }
-        match serde_json::from_slice::<Record>(line) {
-            Ok(Record::Hello(h)) => s.hello = Some(h),
-            Ok(Record::Sysctl(x)) => s.sysctls.push(x),
-            Ok(Record::Experiment(x)) => s.experiments.push(x),
-            Ok(Record::Log { msg }) => s.logs.push(msg),
+        let bad = |e: String| format!("offset {at}: {e}: {}", excerpt(line));
+        match read_record(line) {
+            Ok(Record::Hello(h)) => match Hello::try_from(h) {
+                Ok(h) => s.hello = Some(h),
+                Err(e) => s.errors.push(bad(format!("bad record: {e}"))),
+            },
+            Ok(Record::Sysctl(x)) => s.sysctls.push(x.into()),
+            Ok(Record::Experiment(x)) => s.experiments.push(x.into()),
+            Ok(Record::Log(msg)) => s.logs.push(msg),
             Ok(Record::End { experiments }) => {
                 if experiments != s.experiments.len() as u64 {
                     s.errors.push(format!(
@@ -191,9 +292,7 @@ pub fn parse(buf: &[u8]) -> Stream {
                 }
                 s.end = Some(experiments);
             }
-            Err(e) => s
-                .errors
-                .push(format!("offset {at}: bad record: {e}: {}", excerpt(line))),
+            Err(e) => s.errors.push(bad(e)),
         }
     }
     s
@@ -210,7 +309,7 @@ fn excerpt(line: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    const HELLO: &str = r#"{"v":1,"type":"hello","arch":"x86_64","uname_release":"6.1.0","ncpus_online":2,"ncpus_possible":2,"page_size":4096,"aio_nr_present":true,"aio_max_nr_present":true,"aio_max_nr":65536}"#;
+    const HELLO: &str = r#"{"v":1,"type":"hello","arch":"x86_64","uname_release":"6.1.0","uname_machine":"x86_64","ncpus_online":2,"ncpus_possible":2,"page_size":4096,"mem_total_kb":493000,"aio_nr_present":true,"aio_max_nr_present":true,"aio_max_nr":65536,"debugfs":true,"fail_nth":true,"mode":"probe"}"#;
     const EXP: &str = r#"{"v":1,"type":"experiment","id":"setup.basic","fate":"exited","obs":{"ret":0,"errno":0,"handle":140737}}"#;
 
     fn join(lines: &[&str]) -> Vec<u8> {
@@ -264,6 +363,70 @@ mod tests {
             EXP,
         ]));
         assert!(s.errors[0].contains("after the end"));
+    }
+
+    #[test]
+    fn what_the_guest_writes_is_read_back() {
+        // The guest's writer (the protocol crate) and this reader agree.
+        let h = wire::Hello {
+            arch: "aarch64".into(),
+            uname_release: "6.1.0".into(),
+            uname_machine: "aarch64".into(),
+            ncpus_online: Some(4),
+            ncpus_possible: Some(64),
+            page_size: Some(4096),
+            mem_total_kb: Some(1_000_000),
+            aio_nr_present: false,
+            aio_max_nr_present: false,
+            aio_max_nr: None,
+            debugfs: false,
+            fail_nth: false,
+            mode: kmatrix_proto::args::Mode::Ping,
+        };
+        let e = wire::Experiment {
+            id: "nr.sweep".to_string(),
+            fate: wire::Fate::Signal(9),
+            obs: r#"{"steps":[]}"#.to_string(),
+        };
+        let s = parse(&join(&[&h.to_json(), &e.to_json(), &wire::end_json(1)]));
+        assert_eq!(s.completeness(), Completeness::Complete, "{:?}", s.errors);
+        let got = s.hello.unwrap();
+        assert_eq!((got.ncpus_possible, got.mode.as_str()), (64, "ping"));
+        assert_eq!(s.experiments[0].fate, "signal:9");
+        assert_eq!(s.experiments[0].fate(), Some(wire::Fate::Signal(9)));
+        assert_eq!(s.experiments[0].obs["steps"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_missing_null_or_garbled_key_is_named_with_its_offset() {
+        let at = HELLO.len() + 1;
+        for (line, key) in [
+            (HELLO.replace(r#""page_size":4096,"#, ""), "page_size"),
+            (
+                HELLO.replace(r#""ncpus_online":2"#, r#""ncpus_online":null"#),
+                "ncpus_online",
+            ),
+            (
+                HELLO.replace(r#""debugfs":true"#, r#""debugfs":"yes""#),
+                "debugfs",
+            ),
+            (EXP.replace("exited", "exploded"), "fate"),
+            (
+                EXP.replace(r#""obs":{"#, r#""obs":[{"#)
+                    .replace("}}", "}]}"),
+                "obs",
+            ),
+            (r#"{"v":1,"type":"end"}"#.to_string(), "experiments"),
+            (r#"{"v":1,"type":"gossip"}"#.to_string(), "type"),
+        ] {
+            let s = parse(&join(&[HELLO, &line]));
+            assert_eq!(s.completeness(), Completeness::ProtocolError, "{line}");
+            let err = &s.errors[0];
+            assert!(
+                err.starts_with(&format!("offset {at}: bad record: key \"{key}\"")),
+                "{err}"
+            );
+        }
     }
 
     #[test]

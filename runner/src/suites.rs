@@ -65,23 +65,21 @@ pub fn record_id(i: usize) -> String {
     format!("exec/{i}")
 }
 
-/// Kernel command-line words for the guest: a kmatrix.exec per program (in
-/// order), kmatrix.env per KEY=VALUE, kmatrix.cwd. Hex keeps spaces, quotes
-/// and '=' away from the kernel's parameter parser.
+/// The guest arguments' words for the programs, `env` and `cwd` (how the
+/// protocol crate writes them), to measure what they cost.
 pub fn cmdline_words(programs: &[Program], env: &[String], cwd: &Option<String>) -> Vec<String> {
-    let mut v: Vec<String> = programs
-        .iter()
-        .map(|p| format!("kmatrix.exec={}", hex::encode(&p.cmd)))
-        .collect();
-    v.extend(
-        env.iter()
-            .map(|e| format!("kmatrix.env={}", hex::encode(e))),
-    );
-    v.extend(
-        cwd.iter()
-            .map(|d| format!("kmatrix.cwd={}", hex::encode(d))),
-    );
-    v
+    use kmatrix_proto::args::{exec_hex, GuestArgs};
+    let a = GuestArgs {
+        exec_hex: programs.iter().map(|p| exec_hex(&p.cmd)).collect(),
+        env_hex: env.iter().map(|e| exec_hex(e)).collect(),
+        cwd_hex: cwd.as_deref().map(exec_hex),
+        ..GuestArgs::default()
+    };
+    let base = GuestArgs::default().to_words();
+    a.to_words()
+        .into_iter()
+        .filter(|w| !base.contains(w))
+        .collect()
 }
 
 /// The kernel keeps 2048 bytes of command line (COMMAND_LINE_SIZE on x86_64

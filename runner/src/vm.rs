@@ -16,7 +16,7 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 /// The results port's name; guest-init finds its /dev/vportNpM by it.
-pub const RESULTS_PORT: &str = "org.kmatrix.results";
+pub use kmatrix_proto::RESULTS_PORT;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -79,6 +79,7 @@ impl VmSpec {
     /// The machine itself: what both kmatrix and a plain command line boot.
     fn machine_args(&self) -> Command {
         let a = &self.arch;
+        let m = a.profile();
         let (accel, cpu) = match self.accel {
             Accel::Kvm => ("kvm", a.kvm_cpu.as_str()),
             Accel::Tcg => ("tcg", a.cpu.as_str()),
@@ -88,11 +89,12 @@ impl VmSpec {
             "quiet".into(),
             "panic=-1".into(),
         ];
+        append.extend(m.kernel_words());
         append.extend(self.cmdline.iter().cloned());
         let mut c = Command::new(&a.qemu);
         c.args([
             "-machine",
-            &format!("{},accel={accel}", a.machine),
+            &format!("{},accel={accel}", m.qemu_machine),
             "-cpu",
             cpu,
         ]);
@@ -114,9 +116,10 @@ impl VmSpec {
             .arg("-initrd")
             .arg(&self.initrd);
         c.args(["-append", &append.join(" ")]);
-        c.args(["-device", "virtio-serial-pci"]);
-        if !a.panic_device.is_empty() {
-            c.args(["-device", &a.panic_device]);
+        c.args(&m.qemu_args);
+        c.args(["-device", &m.virtio_device("virtio-serial")]);
+        if !m.panic_device.is_empty() {
+            c.args(["-device", &m.panic_device]);
         }
         c
     }
@@ -161,6 +164,10 @@ impl VmSpec {
         c
     }
 }
+
+/// What the kernel prints when it panics; seen anywhere on the console (even
+/// past CONSOLE_CAP), it names a reset as a panic.
+const PANIC_LINE: &[u8] = b"Kernel panic";
 
 /// Most a cell keeps of each stream; the rest is counted and dropped.
 pub const CONSOLE_CAP: u64 = 4 << 20;
@@ -265,19 +272,24 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
     }
     let mut cmd = spec.command(&sock, &fifo);
     if !daemons.is_empty() {
-        // vhost-user needs guest RAM in a shareable memfd.
+        // vhost-user needs guest RAM in a shareable memfd (the machine's
+        // memory-backend works on boards without NUMA, like microvm).
         cmd.args([
             "-object",
             &format!("memory-backend-memfd,id=mem,size={}M,share=on", spec.mem_mb),
-            "-numa",
-            "node,memdev=mem",
+            "-machine",
+            "memory-backend=mem",
         ]);
         for d in &daemons {
             cmd.arg("-chardev")
                 .arg(format!("socket,id={},path={}", d.tag, d.socket.display()));
             cmd.args([
                 "-device",
-                &format!("vhost-user-fs-pci,chardev={0},tag={0}", d.tag),
+                &format!(
+                    "{1},chardev={0},tag={0}",
+                    d.tag,
+                    spec.arch.profile().virtio_device("vhost-user-fs")
+                ),
             ]);
         }
     }
@@ -316,7 +328,7 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
         spec.console_path(),
         CONSOLE_CAP,
         clock.clone(),
-        None,
+        Some(PANIC_LINE),
         console_rx,
     )));
     let results_task = AbortOnDrop(tokio::spawn(pump(
@@ -335,7 +347,8 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
     let status = child.wait().await.ok();
     // The console pipe closes with QEMU; the results FIFO is held open by us,
     // so give it a moment to drain, then stop it.
-    let (first_console_ms, _, console_bytes) = console_task.join().await.unwrap_or_default();
+    let (first_console_ms, console_panic_ms, console_bytes) =
+        console_task.join().await.unwrap_or_default();
     tokio::time::sleep(Duration::from_millis(20)).await;
     let _ = results_stop.send(());
     let (first_result_ms, end_record_ms, results_bytes) =
@@ -352,6 +365,10 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
             0,
         ),
     };
+    let exit = spec
+        .arch
+        .profile()
+        .classify(exit, console_panic_ms.is_some());
     let exit = match exit {
         Exit::QemuFailed { status, stderr: s } if s.is_empty() => Exit::QemuFailed {
             status,
@@ -445,7 +462,7 @@ async fn drive(
                     Exit::Panicked { how }
                 } else if guest_reset {
                     // panic=-1 + -no-reboot: a panic without pvpanic ends as a reset.
-                    Exit::Panicked { how: "guest reset (kernel panic=-1 reboot)".into() }
+                    Exit::Panicked { how: format!("{} (kernel panic=-1 reboot, or the guest's own)", crate::machine::RESET) }
                 } else if st.success() {
                     Exit::PoweredOff
                 } else {

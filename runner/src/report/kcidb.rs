@@ -78,7 +78,7 @@ fn kernel_ids(run: &str, c: &CellReport) -> (String, String) {
         // Never got a kernel (build or setup failed): its own build entry.
         None => (
             id(&[run, "src", "unknown"]),
-            id(&[run, "build", &c.cell.arch, &c.cell.config, "none"]),
+            id(&[run, "build", &c.cell.arch.name, &c.cell.config, "none"]),
         ),
     }
 }
@@ -111,7 +111,7 @@ fn environment(c: &CellReport) -> Value {
     json!({
         "comment": c.cell.name,
         "misc": {
-            "arch": c.cell.arch, "config": c.cell.config, "aio_max_nr": c.cell.aio_max_nr,
+            "arch": c.cell.arch.name, "config": c.cell.config, "aio_max_nr": c.cell.aio_max_nr,
             "cpus": c.cell.cpus, "mem_mb": c.cell.mem_mb, "accel": c.accel,
             "console_log": c.artifacts.join("console.log"),
         }
@@ -140,7 +140,7 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
         if !has(&builds, &build) {
             let mut b = json!({
                 "id": build, "origin": ORIGIN, "checkout_id": checkout,
-                "architecture": c.cell.arch, "config_name": c.cell.config,
+                "architecture": c.cell.arch.name, "config_name": c.cell.config,
                 "status": if c.kernel.is_some() { "PASS" } else { "MISS" },
             });
             match &c.kernel {

@@ -173,7 +173,7 @@ pub fn render_deviations(r: &Report) -> String {
     let mut s = String::from("\nspec deviations (kernel != spec):\n");
     for (id, mut hits) in by_case {
         hits.sort_by(|a, b| {
-            (&a.0.cell.arch, a.0.cell.index).cmp(&(&b.0.cell.arch, b.0.cell.index))
+            (&a.0.cell.arch.name, a.0.cell.index).cmp(&(&b.0.cell.arch.name, b.0.cell.index))
         });
         let known = hits.iter().all(|h| h.1.verdict == Verdict::KnownDeviation);
         let _ = writeln!(

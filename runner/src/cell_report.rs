@@ -1,0 +1,305 @@
+//! A cell's report: the constructor, the status classification from how
+//! the VM ended and what the stream holds, the checks that the guest was
+//! the cell's, and the verdicts. run.rs only schedules and boots.
+
+use crate::hello_check;
+use crate::kconfig;
+use crate::matrix::Cell;
+use crate::oracle::{self, CellFacts};
+use crate::report::{CellReport, CellStatus};
+use crate::run::CellOptions;
+use crate::stream::{self, Completeness, Stream};
+use crate::vm::{Exit, Outcome};
+use anyhow::Result;
+use std::path::Path;
+
+/// The report of a cell before (or instead of) its boot: `status` and why.
+pub fn empty_report(
+    cell: &Cell,
+    artifacts: &Path,
+    status: CellStatus,
+    detail: String,
+) -> CellReport {
+    CellReport {
+        cell: cell.clone(),
+        kernel: None,
+        accel: None,
+        accel_reason: String::new(),
+        status,
+        status_detail: detail,
+        exit: None,
+        start_ms: 0,
+        run_ms: 0,
+        timings: Default::default(),
+        artifacts: artifacts.to_path_buf(),
+        hello: None,
+        sysctls: vec![],
+        guest_logs: vec![],
+        stream: None,
+        stream_errors: vec![],
+        console_excerpt: String::new(),
+        cases: vec![],
+        execs: vec![],
+    }
+}
+
+fn console_tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read(path).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text[text.len().saturating_sub(64 * 1024)..]).into_owned();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// How the cell ended, from the VM's exit and the stream's completeness.
+pub fn classify(cell: &Cell, exit: &Exit, s: &Stream, console_panic: bool) -> (CellStatus, String) {
+    match (exit, s.completeness()) {
+        (Exit::Panicked { how }, _) => (CellStatus::Panic, how.clone()),
+        (_, _) if console_panic => (CellStatus::Panic, "kernel panic on the console".into()),
+        (Exit::TimedOut { stopped_by }, _) => (
+            CellStatus::Timeout,
+            format!(
+                "no power-off within {} s (stopped by {stopped_by})",
+                cell.timeout_s
+            ),
+        ),
+        (Exit::QemuFailed { status, stderr }, _) => (
+            CellStatus::Error,
+            format!("QEMU {status}: {}", stderr.lines().last().unwrap_or("")),
+        ),
+        (Exit::PoweredOff, Completeness::Complete) => (CellStatus::Ok, String::new()),
+        (Exit::PoweredOff, Completeness::Incomplete) => (
+            CellStatus::Incomplete,
+            match s.truncated_at {
+                Some(at) => format!(
+                    "results stream cut off mid-record at offset {at} ({} bytes, no end record)",
+                    s.bytes
+                ),
+                None => format!("results stream has no end record ({} bytes)", s.bytes),
+            },
+        ),
+        (Exit::PoweredOff, Completeness::ProtocolError) => (
+            CellStatus::ProtocolError,
+            s.errors.first().cloned().unwrap_or_default(),
+        ),
+    }
+}
+
+/// Fills `rep` from a booted VM's outcome and its stream: status, the
+/// checks that the guest was the cell's, and every verdict.
+pub fn finish(
+    rep: &mut CellReport,
+    cell: &Cell,
+    outcome: &Outcome,
+    s: &Stream,
+    opts: &CellOptions,
+) {
+    rep.stream = Some(s.completeness());
+    rep.stream_errors = s.errors.clone();
+    rep.hello = s.hello.clone();
+    rep.sysctls = s.sysctls.clone();
+    rep.guest_logs = s.logs.clone();
+    let console_panic = console_tail(&outcome.console, 200).contains("Kernel panic");
+    (rep.status, rep.status_detail) = classify(cell, &outcome.exit, s, console_panic);
+    if rep.status != CellStatus::Ok {
+        rep.console_excerpt = console_tail(&outcome.console, 25);
+    }
+    // The guest must be the one the cell asked for, or it tests something else.
+    if let Some(h) = &s.hello {
+        let bad = hello_check::mismatches(cell, &cell.kernel_config, h);
+        if rep.status == CellStatus::Ok && !bad.is_empty() {
+            rep.status = CellStatus::Error;
+            rep.status_detail = format!("the guest is not the cell's: {}", bad.join("; "));
+        }
+    }
+    // Sysctls the cell asked for must have taken, or the cell tests the wrong thing.
+    let aio = cell_has_aio(cell, s);
+    if aio {
+        if let Some(bad) = s.sysctls.iter().find(|x| !x.ok) {
+            rep.status = CellStatus::Error;
+            rep.status_detail = format!(
+                "sysctl {}={} failed in the guest (errno {})",
+                bad.key, bad.value, bad.errno
+            );
+        }
+    }
+    // Judge whatever arrived, even from a broken cell: partial evidence is kept.
+    rep.cases = judge_cell(cell, s, opts.cases.as_deref(), &opts.exec);
+    rep.cases.extend(oracle::judge_shares(s, &opts.shares));
+    // The user's program's own words belong in the report, not just a verdict.
+    rep.execs = crate::suites::exec_records(s, opts.exec.len());
+}
+
+/// Every verdict for one cell's stream: spec cases, known deviations, exec.
+pub fn judge_cell(
+    cell: &Cell,
+    s: &stream::Stream,
+    cases: Option<&str>,
+    exec: &[crate::suites::Program],
+) -> Vec<oracle::Case> {
+    let selected = cases.map(|c| c.split(',').map(str::to_string).collect());
+    let mut out = oracle::judge(
+        &CellFacts {
+            aio: cell_has_aio(cell, s),
+            selected,
+        },
+        s,
+    );
+    skip_unknown_config(cell, &mut out);
+    oracle::apply_known(&mut out, &cell.arch.name, &oracle::known_deviations());
+    out.extend(oracle::judge_exec(s, exec));
+    out
+}
+
+/// Judges a saved report again from each cell's raw results.jsonl, with
+/// this build's oracle and known deviations (no VM is booted).
+pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
+    for c in &mut r.cells {
+        let path = c.artifacts.join("results.jsonl");
+        if !path.exists() {
+            continue; // a cell that never booted has nothing to judge
+        }
+        let s = stream::read_file(&path)?;
+        // Reports from before cells carried their config: the build cache
+        // keeps it beside the image.
+        if c.cell.kernel_config.source.as_os_str().is_empty() {
+            if let Some(k) = &c.kernel {
+                c.cell.kernel_config = kconfig::KernelConfig::for_image(&k.image)?;
+            }
+        }
+        let kept: Vec<_> = c
+            .cases
+            .iter()
+            .filter(|k| k.id.starts_with("exec:") || k.id.starts_with("share:"))
+            .cloned()
+            .collect();
+        c.cases = judge_cell(&c.cell, &s, None, &[]);
+        c.cases.extend(kept);
+    }
+    Ok(r)
+}
+
+/// CONFIG_AIO of the cell's kernel, from its config. When that is unknown
+/// (a prebuilt image without a .config) the observed fs.aio-nr stands in
+/// as the model for the other cases, and judge_cell skips the CONFIG_AIO
+/// checks, which would otherwise check the observation against itself.
+pub fn cell_has_aio(cell: &Cell, s: &stream::Stream) -> bool {
+    cell.kernel_config
+        .aio
+        .known()
+        .unwrap_or_else(|| s.hello.as_ref().is_some_and(|h| h.aio_nr_present))
+}
+
+/// Turns the CONFIG_AIO cases to skips when the cell's config is unknown.
+fn skip_unknown_config(cell: &Cell, cases: &mut [oracle::Case]) {
+    if cell.kernel_config.aio.known().is_some() {
+        return;
+    }
+    for c in cases
+        .iter_mut()
+        .filter(|c| c.id.starts_with("constraint.CONFIG_AIO."))
+    {
+        c.verdict = oracle::Verdict::Skip;
+        c.detail = "the kernel's config is unknown (a prebuilt image without a .config beside it), so whether it has CONFIG_AIO cannot be checked".into();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kconfig::{KernelConfig, Opt};
+    use kmatrix_proto::record as wire;
+
+    fn stream(aio_sysctls: bool) -> Stream {
+        let h = wire::Hello {
+            arch: "x86_64".into(),
+            uname_release: "6.1.0".into(),
+            uname_machine: "x86_64".into(),
+            ncpus_online: Some(2),
+            ncpus_possible: Some(2),
+            page_size: Some(4096),
+            mem_total_kb: Some(490_000),
+            aio_nr_present: aio_sysctls,
+            aio_max_nr_present: aio_sysctls,
+            aio_max_nr: aio_sysctls.then_some(65536),
+            debugfs: true,
+            fail_nth: true,
+            mode: kmatrix_proto::args::Mode::Probe,
+        };
+        stream::parse(format!("{}\n{}\n", h.to_json(), wire::end_json(0)).as_bytes())
+    }
+
+    fn cell(aio: Opt) -> Cell {
+        let mut c =
+            crate::matrix::Axes::default_matrix(vec![crate::arch::by_name("x86_64").unwrap()])
+                .cells()[0]
+                .clone();
+        c.kernel_config = KernelConfig {
+            aio,
+            ..KernelConfig::default()
+        };
+        c
+    }
+
+    fn verdict(cell: &Cell, s: &Stream) -> oracle::Verdict {
+        let cases = judge_cell(cell, s, None, &[]);
+        let c = cases
+            .iter()
+            .find(|c| c.id == "constraint.CONFIG_AIO.sysctls")
+            .expect("the CONFIG_AIO case");
+        c.verdict
+    }
+
+    #[test]
+    fn config_aio_comes_from_the_config_not_the_sysctl() {
+        // The config says no AIO, the guest shows the sysctls: a failure,
+        // which trusting the observation would have called a pass.
+        assert_eq!(
+            verdict(&cell(Opt::NotSet), &stream(true)),
+            oracle::Verdict::Fail
+        );
+        assert_eq!(
+            verdict(&cell(Opt::Set), &stream(true)),
+            oracle::Verdict::Pass
+        );
+        assert!(!cell_has_aio(&cell(Opt::NotSet), &stream(true)));
+    }
+
+    #[test]
+    fn unknown_config_skips_the_config_aio_checks_and_says_why() {
+        for observed in [true, false] {
+            let cases = judge_cell(&cell(Opt::Unknown), &stream(observed), None, &[]);
+            let c: Vec<_> = cases
+                .iter()
+                .filter(|c| c.id.starts_with("constraint.CONFIG_AIO."))
+                .collect();
+            assert!(!c.is_empty());
+            for c in c {
+                assert_eq!(c.verdict, oracle::Verdict::Skip, "{c:?}");
+                assert!(c.detail.contains("config is unknown"), "{c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn status_classification() {
+        let c = cell(Opt::Set);
+        let done = stream(true);
+        assert_eq!(
+            classify(&c, &Exit::PoweredOff, &done, false).0,
+            CellStatus::Ok
+        );
+        assert_eq!(
+            classify(&c, &Exit::PoweredOff, &done, true).0,
+            CellStatus::Panic
+        );
+        let cut = stream::parse(b"{\"v\":1");
+        assert_eq!(
+            classify(&c, &Exit::PoweredOff, &cut, false).0,
+            CellStatus::Incomplete
+        );
+        let garbage = stream::parse(b"garbage\n");
+        let (st, why) = classify(&c, &Exit::PoweredOff, &garbage, false);
+        assert_eq!(st, CellStatus::ProtocolError);
+        assert!(why.starts_with("offset 0:"), "{why}");
+    }
+}
