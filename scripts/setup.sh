@@ -14,6 +14,8 @@ pkgs=(
   rustc libstd-rust-dev:arm64                 # Debian rustc 1.63 cross-builds the arm64 guest
   libc6-dev                                   # static glibc for the x86_64 guest
   libseccomp-dev libcap-ng-dev pkg-config     # virtiofsd from crates.io
+  chromium                                    # tests/report_formats.rs renders the HTML report
+  libaio-dev libaio-dev:arm64 autoconf automake # building LTP's io_setup tests (README recipe)
 )
 root=0
 [ "$(id -u)" -eq 0 ] && root=1
@@ -65,5 +67,10 @@ if ((!virtiofsd_ok)); then
     echo "setup: cargo install --root /usr/local virtiofsd (about a minute)"
     cargo install --quiet --locked --root /usr/local virtiofsd
   fi
+fi
+# kcidb-io: its schema validator checks --format kcidb (tests/report_formats.rs).
+if ! python3 -c 'import kcidb_io' >/dev/null 2>&1; then
+  echo "setup: pip install kcidb-io"
+  python3 -m pip install --quiet kcidb-io
 fi
 echo "setup: ok"

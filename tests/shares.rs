@@ -4,7 +4,6 @@
 mod common;
 use common::*;
 
-use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
@@ -32,31 +31,6 @@ int main(int argc, char **argv) {
     std::fs::remove_file(src).unwrap();
 }
 
-/// One aio-on cell of `arch` (only setup.basic, to be quick) with `extra`
-/// arguments: the JSON report's cell, stderr, and the out dir kept alive.
-fn run_cell(arch: &str, extra: &[&str]) -> (Value, String, tempfile::TempDir) {
-    let out = tempfile::tempdir().unwrap();
-    let mut args = vec![
-        "run",
-        "--arch",
-        arch,
-        "--config",
-        "aio-on",
-        "--cases",
-        "setup.basic",
-        "--format",
-        "json",
-        "--out",
-    ];
-    args.push(out.path().to_str().unwrap());
-    args.extend(extra);
-    let o = kmatrix(&args);
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    let r: Value =
-        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("JSON report ({e}): {err}"));
-    (r["cells"][0].clone(), err, out)
-}
-
 #[test]
 fn program_from_a_share_runs_in_both_arches_and_lands_in_the_report() {
     for (arch, cc) in [("x86_64", "cc"), ("arm64", "aarch64-linux-gnu-gcc")] {
@@ -69,10 +43,10 @@ fn program_from_a_share_runs_in_both_arches_and_lands_in_the_report() {
         assert_eq!(exec["observed"], "exit:3", "{arch}: {exec}");
         assert_eq!(exec["verdict"], "fail", "a non-zero exit is a failing case");
         assert_eq!(
-            c["exec"]["stdout"], "hello from /opt/t/hello, argc=2, arg1=world\n",
+            c["execs"][0]["stdout"], "hello from /opt/t/hello, argc=2, arg1=world\n",
             "{arch}"
         );
-        assert_eq!(c["exec"]["stderr"], "to stderr\n", "{arch}");
+        assert_eq!(c["execs"][0]["stderr"], "to stderr\n", "{arch}");
         assert_eq!(
             case(&c, "share:/opt/t")["verdict"],
             "pass",

@@ -19,8 +19,12 @@ pub struct Config {
     pub drill: Option<Drill>,
     /// kmatrix.share items, in command-line order.
     pub shares: Vec<Share>,
-    /// kmatrix.exec, still hex: decoding errors belong in the exec record.
-    pub exec: Option<String>,
+    /// kmatrix.exec items in order, still hex: decoding errors belong in
+    /// each program's record.
+    pub exec: Vec<String>,
+    /// kmatrix.env items (hex KEY=VALUE) and kmatrix.cwd (hex) for them.
+    pub env: Vec<String>,
+    pub cwd: Option<String>,
     /// Human-readable complaints about words that were ignored.
     pub problems: Vec<String>,
 }
@@ -44,6 +48,8 @@ pub fn parse(cmdline: &str) -> Config {
         drill,
         shares: a.shares,
         exec: a.exec_hex,
+        env: a.env_hex,
+        cwd: a.cwd_hex,
         problems,
     }
 }
@@ -60,7 +66,8 @@ mod tests {
         assert_eq!(c.mode, Mode::Probe);
         assert!(c.sysctls.is_empty() && c.cases.is_empty() && c.problems.is_empty());
         assert_eq!(c.timeout_s, kmatrix_proto::args::DEFAULT_TIMEOUT_S);
-        assert_eq!((c.drill, c.shares.len(), c.exec), (None, 0, None));
+        assert_eq!((c.drill, c.shares.len(), c.exec.len()), (None, 0, 0));
+        assert_eq!((c.env.len(), c.cwd), (0, None));
     }
 
     #[test]
@@ -86,7 +93,12 @@ mod tests {
             timeout_s: 5,
             drill: Some("garbage".to_string()),
             shares: vec![Share::new(1, "/mnt/out", true)],
-            exec_hex: Some(kmatrix_proto::args::exec_hex("/mnt/out/t a b")),
+            exec_hex: vec![
+                kmatrix_proto::args::exec_hex("/mnt/out/t a b"),
+                kmatrix_proto::args::exec_hex("/mnt/out/u"),
+            ],
+            env_hex: vec![kmatrix_proto::args::exec_hex("A=1")],
+            cwd_hex: Some(kmatrix_proto::args::exec_hex("/tmp")),
         };
         let c = parse(&a.to_words().join(" "));
         assert!(c.problems.is_empty(), "{:?}", c.problems);
@@ -98,7 +110,9 @@ mod tests {
                 c.timeout_s,
                 c.drill,
                 c.shares,
-                c.exec
+                c.exec,
+                c.env,
+                c.cwd
             ),
             (
                 a.mode,
@@ -107,7 +121,9 @@ mod tests {
                 5,
                 Some(Drill::Garbage),
                 a.shares,
-                a.exec_hex
+                a.exec_hex,
+                a.env_hex,
+                a.cwd_hex
             )
         );
     }

@@ -1,8 +1,11 @@
-//! kmatrix.exec=HEX: runs the user's program (typically from a share) once
-//! the probe is done, and reports its exit status and output as the "exec"
-//! experiment record. The command line is hex-encoded so that spaces and
-//! quotes survive the kernel's parameter parser; it is split on ASCII
-//! whitespace and exec'd directly (there is no shell in the guest).
+//! kmatrix.exec=HEX (repeatable): runs the user's programs (typically from a
+//! share) in order once the probe is done, and reports each one's exit
+//! status and whole output (bounded) as the "exec/N" experiment record; the
+//! host reads the output in the suite's format. The command line is
+//! hex-encoded so that spaces and quotes survive the kernel's parameter
+//! parser; it is split on ASCII whitespace and exec'd directly (there is no
+//! shell in the guest). kmatrix.env=HEX(KEY=VALUE) and kmatrix.cwd=HEX(DIR)
+//! set the programs' environment and working directory.
 
 use std::ffi::CString;
 use std::os::raw::c_char;
@@ -16,7 +19,7 @@ use crate::sys;
 
 /// Output kept per stream; the rest is read (so the program never blocks
 /// on a full pipe) and only counted.
-pub const KEEP: usize = 64 * 1024;
+pub const KEEP: usize = 256 * 1024;
 
 /// After the program exits, how long to keep reading output that is still
 /// in the pipes (a leftover grandchild could otherwise keep us here).
@@ -24,6 +27,34 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(1);
 
 /// The command line encoded in `hex`, split into words.
 pub fn decode(hex: &str) -> Result<Vec<String>, String> {
+    let text = decode_text(hex)?;
+    let argv: Vec<String> = text.split_ascii_whitespace().map(str::to_string).collect();
+    if argv.is_empty() {
+        return Err("empty command".to_string());
+    }
+    Ok(argv)
+}
+
+/// Sets each hex-encoded KEY=VALUE in PID 1's environment, which the
+/// programs inherit; returns a complaint per word that is not one.
+pub fn apply_env(words: &[String]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for w in words {
+        match decode_text(w) {
+            Ok(kv) => match kv.split_once('=') {
+                Some((k, v)) if !k.is_empty() && !k.contains('\0') && !v.contains('\0') => {
+                    std::env::set_var(k, v)
+                }
+                _ => problems.push(format!("kmatrix.env {kv:?}: expected KEY=VALUE")),
+            },
+            Err(e) => problems.push(format!("kmatrix.env={w}: {e}")),
+        }
+    }
+    problems
+}
+
+/// The UTF-8 text encoded in `hex`.
+pub fn decode_text(hex: &str) -> Result<String, String> {
     let digits = hex.as_bytes();
     if digits.len() % 2 != 0 {
         return Err(format!("bad hex: odd length {}", digits.len()));
@@ -41,12 +72,7 @@ pub fn decode(hex: &str) -> Result<Vec<String>, String> {
             }
         }
     }
-    let text = String::from_utf8(bytes).map_err(|_| "command is not UTF-8".to_string())?;
-    let argv: Vec<String> = text.split_ascii_whitespace().map(str::to_string).collect();
-    if argv.is_empty() {
-        return Err("empty command".to_string());
-    }
-    Ok(argv)
+    String::from_utf8(bytes).map_err(|_| "command is not UTF-8".to_string())
 }
 
 /// Everything the child needs, built before fork so that the child only
@@ -60,15 +86,19 @@ struct Prepared {
     argv_ptrs: Vec<*const c_char>,
 }
 
-fn prepare(argv: &[String]) -> Result<Prepared, String> {
+fn prepare(argv: &[String], workdir: Option<&str>) -> Result<Prepared, String> {
     let program = argv.first().ok_or_else(|| "empty command".to_string())?;
     // Absolute, so that the chdir below does not change what is run.
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let full = cwd.join(program);
-    let dir = full
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map(Path::to_string_lossy);
+    // The program's own directory unless a working directory was given.
+    let dir = match workdir {
+        Some(w) => Some(std::borrow::Cow::Borrowed(w)),
+        None => full
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(Path::to_string_lossy),
+    };
     let nul = |_| format!("{program:?}: contains a NUL byte");
     let path = CString::new(full.to_string_lossy().into_owned()).map_err(nul)?;
     let dir = match dir {
@@ -192,15 +222,26 @@ fn status_label(timed_out: bool, fate: Fate) -> String {
     }
 }
 
-/// Runs the command in `hex` with `timeout`; returns the "exec" record.
-pub fn run(hex: &str, timeout: Duration) -> String {
+/// The record id of the `index`-th program.
+pub fn record_id(index: usize) -> String {
+    kmatrix_proto::catalogue::exec_id(index)
+}
+
+/// Runs the `index`-th command, `hex`, in `cwd_hex` (or the program's
+/// directory) with `timeout`; returns its "exec/N" record.
+pub fn run(index: usize, hex: &str, cwd_hex: Option<&str>, timeout: Duration) -> String {
+    let id = record_id(index);
     let argv = match decode(hex) {
         Ok(a) => a,
-        Err(e) => return not_run(&[], &e),
+        Err(e) => return not_run(&id, &[], &e),
     };
-    let prepared = match prepare(&argv) {
+    let workdir = match cwd_hex.map(decode_text).transpose() {
+        Ok(w) => w,
+        Err(e) => return not_run(&id, &argv, &format!("kmatrix.cwd: {e}")),
+    };
+    let prepared = match prepare(&argv, workdir.as_deref()) {
         Ok(p) => p,
-        Err(e) => return not_run(&argv, &e),
+        Err(e) => return not_run(&id, &argv, &e),
     };
     let pipes = (sys::make_pipe(), sys::make_pipe(), sys::make_pipe());
     let ((out_r, out_w), (err_r, err_w), (rep_r, rep_w)) = match pipes {
@@ -210,7 +251,7 @@ pub fn run(hex: &str, timeout: Duration) -> String {
                 sys::close_fd(a);
                 sys::close_fd(b);
             }
-            return not_run(&argv, "pipe: cannot create pipes");
+            return not_run(&id, &argv, "pipe: cannot create pipes");
         }
     };
     let pid = match sys::fork_process() {
@@ -219,7 +260,7 @@ pub fn run(hex: &str, timeout: Duration) -> String {
             for fd in [out_r, out_w, err_r, err_w, rep_r, rep_w] {
                 sys::close_fd(fd);
             }
-            return not_run(&argv, &format!("fork: {}", errno_text(e)));
+            return not_run(&id, &argv, &format!("fork: {}", errno_text(e)));
         }
     };
     if pid == 0 {
@@ -286,7 +327,11 @@ pub fn run(hex: &str, timeout: Duration) -> String {
             _ => Some(prepared.path.to_string_lossy().into_owned()),
         };
         let target = what.unwrap_or_default();
-        return not_run(&argv, &format!("{name} {target}: {}", errno_text(errno)));
+        return not_run(
+            &id,
+            &argv,
+            &format!("{name} {target}: {}", errno_text(errno)),
+        );
     }
     let mut o = Obj::new();
     o.raw("argv", &argv_json(&argv))
@@ -295,11 +340,7 @@ pub fn run(hex: &str, timeout: Duration) -> String {
         .str("stderr", &String::from_utf8_lossy(&err.kept))
         .u64("stdout_bytes", out.total)
         .u64("stderr_bytes", err.total);
-    record::experiment(
-        kmatrix_proto::catalogue::EXEC_ID,
-        Fate::Exited,
-        &o.to_json(),
-    )
+    record::experiment(&id, Fate::Exited, &o.to_json())
 }
 
 fn argv_json(argv: &[String]) -> String {
@@ -317,7 +358,7 @@ fn errno_text(errno: i32) -> String {
 }
 
 /// The record for a program that never ran.
-fn not_run(argv: &[String], error: &str) -> String {
+fn not_run(id: &str, argv: &[String], error: &str) -> String {
     let mut o = Obj::new();
     o.raw("argv", &argv_json(argv))
         .str("status", "not-run")
@@ -326,11 +367,7 @@ fn not_run(argv: &[String], error: &str) -> String {
         .u64("stdout_bytes", 0)
         .u64("stderr_bytes", 0)
         .str("error", error);
-    record::experiment(
-        kmatrix_proto::catalogue::EXEC_ID,
-        Fate::Exited,
-        &o.to_json(),
-    )
+    record::experiment(id, Fate::Exited, &o.to_json())
 }
 
 #[cfg(test)]
@@ -376,8 +413,8 @@ mod tests {
     #[test]
     fn bad_hex_is_not_run() {
         assert_eq!(
-            run("zz", Duration::from_secs(1)),
-            "{\"v\":1,\"type\":\"experiment\",\"id\":\"exec\",\"fate\":\"exited\",\"obs\":{\"argv\":[],\
+            run(0, "zz", None, Duration::from_secs(1)),
+            "{\"v\":1,\"type\":\"experiment\",\"id\":\"exec/0\",\"fate\":\"exited\",\"obs\":{\"argv\":[],\
              \"status\":\"not-run\",\"stdout\":\"\",\"stderr\":\"\",\"stdout_bytes\":0,\
              \"stderr_bytes\":0,\"error\":\"bad hex: \\\"zz\\\" is not a hex byte\"}}"
         );
@@ -389,7 +426,7 @@ mod tests {
     fn runs_and_captures_both_streams() {
         let _guard = serial();
         let cmd = "/bin/sh -c echo${IFS}out;echo${IFS}err>&2;printf${IFS}'\\033\\377';exit${IFS}3";
-        let rec = run(&hex(cmd), Duration::from_secs(10));
+        let rec = run(0, &hex(cmd), None, Duration::from_secs(10));
         assert!(rec.contains("\"status\":\"exit:3\""), "{rec}");
         assert!(
             rec.contains("\"stdout\":\"out\\n\\u001b\u{fffd}\""),
@@ -405,7 +442,7 @@ mod tests {
     #[test]
     fn cwd_is_the_program_directory() {
         let _guard = serial();
-        let rec = run(&hex("/bin/pwd"), Duration::from_secs(10));
+        let rec = run(0, &hex("/bin/pwd"), None, Duration::from_secs(10));
         // pwd prints the physical directory (/bin may be a symlink).
         let dir = std::fs::canonicalize("/bin").unwrap();
         let want = format!("\"status\":\"exit:0\",\"stdout\":\"{}\\n\"", dir.display());
@@ -418,25 +455,27 @@ mod tests {
         // 300000 bytes on stdout, 200000 on stderr, at the same time:
         // reading only one pipe would deadlock.
         let cmd = "/bin/sh -c head${IFS}-c${IFS}200000${IFS}/dev/zero>&2&head${IFS}-c${IFS}300000${IFS}/dev/zero;wait";
-        let rec = run(&hex(cmd), Duration::from_secs(20));
+        let rec = run(0, &hex(cmd), None, Duration::from_secs(20));
         assert!(rec.contains("\"status\":\"exit:0\""), "{rec:.300}");
         assert!(
             rec.contains("\"stdout_bytes\":300000,\"stderr_bytes\":200000}"),
             "{}",
             &rec[rec.len() - 100..]
         );
-        assert_eq!(rec.matches("\\u0000").count(), 2 * KEEP);
+        assert_eq!(rec.matches("\\u0000").count(), 200000 + KEEP);
     }
 
     #[test]
     fn timeout_and_signal() {
         let _guard = serial();
         let t0 = Instant::now();
-        let rec = run(&hex("/bin/sleep 30"), Duration::from_millis(300));
+        let rec = run(0, &hex("/bin/sleep 30"), None, Duration::from_millis(300));
         assert!(rec.contains("\"status\":\"timeout\""), "{rec}");
         assert!(t0.elapsed() < Duration::from_secs(10));
         let rec = run(
+            0,
             &hex("/bin/sh -c kill${IFS}-9${IFS}$$"),
+            None,
             Duration::from_secs(10),
         );
         assert!(rec.contains("\"status\":\"signal:9\""), "{rec}");
@@ -445,7 +484,12 @@ mod tests {
     #[test]
     fn missing_program_is_not_run() {
         let _guard = serial();
-        let rec = run(&hex("/nonexistent/prog x"), Duration::from_secs(10));
+        let rec = run(
+            0,
+            &hex("/nonexistent/prog x"),
+            None,
+            Duration::from_secs(10),
+        );
         assert!(
             rec.contains("\"argv\":[\"/nonexistent/prog\",\"x\"],\"status\":\"not-run\""),
             "{rec}"
@@ -460,9 +504,38 @@ mod tests {
         let file = std::env::temp_dir().join(format!("kmx-exec-test-{}", std::process::id()));
         std::fs::write(&file, "not a program").unwrap();
         let name = file.to_string_lossy().into_owned();
-        let rec = run(&hex(&name), Duration::from_secs(10));
+        let rec = run(0, &hex(&name), None, Duration::from_secs(10));
         std::fs::remove_file(&file).unwrap();
         let want = format!("\"error\":\"execv {name}: Permission denied (os error 13)\"");
         assert!(rec.contains(&want), "{rec}");
+    }
+
+    #[test]
+    fn cwd_and_env_are_the_programs() {
+        let _guard = serial();
+        let rec = run(
+            3,
+            &hex("/bin/pwd"),
+            Some(&hex("/")),
+            Duration::from_secs(10),
+        );
+        assert!(rec.contains("\"id\":\"exec/3\""), "{rec}");
+        assert!(rec.contains("\"stdout\":\"/\\n\""), "{rec}");
+        let rec = run(
+            0,
+            &hex("/bin/pwd"),
+            Some(&hex("/nonexistent-dir")),
+            Duration::from_secs(10),
+        );
+        assert!(rec.contains("\"error\":\"chdir /nonexistent-dir:"), "{rec}");
+        let problems = apply_env(&[hex("KMX_EXEC_TEST=a b=c"), hex("novalue"), "zz".into()]);
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        let rec = run(
+            0,
+            &hex("/bin/sh -c echo${IFS}\"$KMX_EXEC_TEST\""),
+            None,
+            Duration::from_secs(10),
+        );
+        assert!(rec.contains("\"stdout\":\"a b=c\\n\""), "{rec}");
     }
 }

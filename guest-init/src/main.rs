@@ -22,6 +22,7 @@ mod faultinj;
 mod files;
 mod glob;
 mod json;
+mod kconfig;
 mod out;
 mod parse;
 mod probe;
@@ -176,7 +177,7 @@ fn run(slot: &mut Option<Port>) -> Result<(), String> {
     }
 
     let mut written = 0;
-    if cfg.mode == Mode::Ping && (!cfg.shares.is_empty() || cfg.exec.is_some()) {
+    if cfg.mode == Mode::Ping && (!cfg.shares.is_empty() || !cfg.exec.is_empty()) {
         port.line(&record::log(
             "kmatrix.share and kmatrix.exec are ignored in ping mode",
         ));
@@ -204,12 +205,22 @@ fn run(slot: &mut Option<Port>) -> Result<(), String> {
             debugfs,
         };
         written += probe::run_all(&env, &cfg.cases, port);
-        if let Some(hex) = &cfg.exec {
+        if !cfg.exec.is_empty() {
+            // What test suites expect: the kernel config, a /tmp, the user's env.
+            port.line(&record::log(&kconfig::install()));
+            if let Err(e) = std::fs::create_dir_all("/tmp") {
+                port.line(&record::log(&format!("cannot create /tmp: {e}")));
+            }
+            for p in exec::apply_env(&cfg.env) {
+                port.line(&record::log(&p));
+            }
+        }
+        for (i, hex) in cfg.exec.iter().enumerate() {
             let timeout = env.timeout.checked_mul(3).unwrap_or(env.timeout);
-            console("kmatrix-guest: exec: starting");
-            port.line(&exec::run(hex, timeout));
+            console(&format!("kmatrix-guest: exec {i}: starting"));
+            port.line(&exec::run(i, hex, cfg.cwd.as_deref(), timeout));
             written += 1;
-            console("kmatrix-guest: exec: done");
+            console(&format!("kmatrix-guest: exec {i}: done"));
         }
     }
     port.line(&record::end(written));

@@ -22,6 +22,8 @@ pub const ARG_TIMEOUT: &str = "timeout";
 pub const ARG_DRILL: &str = "drill";
 pub const ARG_SHARE: &str = "share";
 pub const ARG_EXEC: &str = "exec";
+pub const ARG_ENV: &str = "env";
+pub const ARG_CWD: &str = "cwd";
 /// kmatrix.exit=reset: the machine cannot power off (x86 microvm without
 /// ACPI), so the guest resets and QEMU's -no-reboot ends the VM. Machine
 /// data, not a GuestArgs field: the guest's power-off reads it itself.
@@ -142,9 +144,13 @@ pub struct GuestArgs {
     /// Misbehave on purpose instead of probing (the guest knows the names).
     pub drill: Option<String>,
     pub shares: Vec<Share>,
-    /// The user's command line, hex-encoded (`exec_hex`): the guest decodes
-    /// it itself so that a bad encoding lands in the exec record.
-    pub exec_hex: Option<String>,
+    /// The user's command lines, in order, hex-encoded (`exec_hex`): the
+    /// guest decodes them itself so that a bad encoding lands in the record.
+    pub exec_hex: Vec<String>,
+    /// KEY=VALUE for the programs' environment, hex-encoded.
+    pub env_hex: Vec<String>,
+    /// The programs' working directory, hex-encoded.
+    pub cwd_hex: Option<String>,
 }
 
 impl Default for GuestArgs {
@@ -156,7 +162,9 @@ impl Default for GuestArgs {
             timeout_s: DEFAULT_TIMEOUT_S,
             drill: None,
             shares: Vec::new(),
-            exec_hex: None,
+            exec_hex: Vec::new(),
+            env_hex: Vec::new(),
+            cwd_hex: None,
         }
     }
 }
@@ -187,8 +195,14 @@ impl GuestArgs {
         for s in &self.shares {
             v.push(w(ARG_SHARE, &s.to_value()));
         }
-        if let Some(h) = &self.exec_hex {
+        for h in &self.exec_hex {
             v.push(w(ARG_EXEC, &encode(h)));
+        }
+        for h in &self.env_hex {
+            v.push(w(ARG_ENV, &encode(h)));
+        }
+        if let Some(h) = &self.cwd_hex {
+            v.push(w(ARG_CWD, &encode(h)));
         }
         v
     }
@@ -241,14 +255,9 @@ impl GuestArgs {
             },
             ARG_DRILL => self.drill = Some(decode(value)?),
             ARG_SHARE => self.shares.push(Share::parse(value)?),
-            ARG_EXEC => {
-                let replaced = self.exec_hex.is_some();
-                self.exec_hex = Some(decode(value)?);
-                if replaced {
-                    // Taken, but worth a word: the earlier one is lost.
-                    return Err("it replaces an earlier kmatrix.exec".to_string());
-                }
-            }
+            ARG_EXEC => self.exec_hex.push(decode(value)?),
+            ARG_ENV => self.env_hex.push(decode(value)?),
+            ARG_CWD => self.cwd_hex = Some(decode(value)?),
             ARG_EXIT => match value {
                 "reset" | "poweroff" => {}
                 _ => return Err("expected reset or poweroff; powering off".to_string()),
@@ -320,7 +329,9 @@ mod tests {
                 Share::new(0, "/mnt/host", false),
                 Share::new(1, "/opt/x.y-z", true),
             ],
-            exec_hex: Some(exec_hex("/opt/t/hello wörld \"x=1\"")),
+            exec_hex: vec![exec_hex("/opt/t/hello wörld \"x=1\""), exec_hex("/b")],
+            env_hex: vec![exec_hex("KCONFIG_PATH=/a b")],
+            cwd_hex: Some(exec_hex("/tmp")),
         }
     }
 
@@ -381,10 +392,11 @@ mod tests {
     }
 
     #[test]
-    fn a_second_exec_replaces_the_first_with_a_word() {
-        let (a, p) = GuestArgs::parse("kmatrix.exec=2f61 kmatrix.exec=2f62");
-        assert_eq!(a.exec_hex.as_deref(), Some("2f62"));
-        assert_eq!(p.len(), 1);
+    fn execs_run_in_order() {
+        let (a, p) = GuestArgs::parse("kmatrix.exec=2f61 kmatrix.exec=2f62 kmatrix.env=413d31");
+        assert_eq!(a.exec_hex, ["2f61", "2f62"]);
+        assert_eq!(a.env_hex, ["413d31"]);
+        assert!(p.is_empty(), "{p:?}");
     }
 
     #[test]

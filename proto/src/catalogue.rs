@@ -73,9 +73,15 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
 ];
 
 /// Experiment ids that are not in the catalogue but may appear in a
-/// stream: one per --share (share.mount/TAG) and the user's --exec.
+/// stream: one per --share (share.mount/TAG) and one per --exec program
+/// (exec/N, in order; streams from before repeatable --exec have "exec").
 pub const SHARE_MOUNT_PREFIX: &str = "share.mount/";
 pub const EXEC_ID: &str = "exec";
+
+/// The record id of the `index`-th --exec program.
+pub fn exec_id(index: usize) -> String {
+    format!("{EXEC_ID}/{index}")
+}
 
 pub fn find(id: &str) -> Option<&'static ExperimentInfo> {
     EXPERIMENTS.iter().find(|x| x.id == id)

@@ -39,7 +39,7 @@ pub fn empty_report(
         stream_errors: vec![],
         console_excerpt: String::new(),
         cases: vec![],
-        exec: None,
+        execs: vec![],
     }
 }
 
@@ -139,12 +139,10 @@ pub fn finish(
         }
     }
     // Judge whatever arrived, even from a broken cell: partial evidence is kept.
-    rep.cases = judge_cell(cell, s, opts.cases.as_deref(), opts.exec.as_deref());
+    rep.cases = judge_cell(cell, s, opts.cases.as_deref(), &opts.exec);
     rep.cases.extend(oracle::judge_shares(s, &opts.shares));
     // The user's program's own words belong in the report, not just a verdict.
-    rep.exec = s
-        .experiment(kmatrix_proto::catalogue::EXEC_ID)
-        .map(|e| e.obs.clone());
+    rep.execs = crate::suites::exec_records(s, opts.exec.len());
 }
 
 /// Every verdict for one cell's stream: spec cases, known deviations, exec.
@@ -152,7 +150,7 @@ pub fn judge_cell(
     cell: &Cell,
     s: &stream::Stream,
     cases: Option<&str>,
-    exec: Option<&str>,
+    exec: &[crate::suites::Program],
 ) -> Vec<oracle::Case> {
     let selected = cases.map(|c| c.split(',').map(str::to_string).collect());
     let facts = CellFacts {
@@ -196,7 +194,7 @@ pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
             .filter(|k| k.id.starts_with("exec:") || k.id.starts_with("share:"))
             .cloned()
             .collect();
-        c.cases = judge_cell(&c.cell, &s, None, None);
+        c.cases = judge_cell(&c.cell, &s, None, &[]);
         c.cases.extend(kept);
     }
     Ok(r)
@@ -270,7 +268,7 @@ mod tests {
     }
 
     fn verdict(cell: &Cell, s: &Stream) -> oracle::Verdict {
-        let cases = judge_cell(cell, s, None, None);
+        let cases = judge_cell(cell, s, None, &[]);
         let c = cases
             .iter()
             .find(|c| c.id == "constraint.CONFIG_AIO.sysctls")
@@ -296,7 +294,7 @@ mod tests {
     #[test]
     fn unknown_config_skips_the_config_aio_checks_and_says_why() {
         for observed in [true, false] {
-            let cases = judge_cell(&cell(Opt::Unknown), &stream(observed), None, None);
+            let cases = judge_cell(&cell(Opt::Unknown), &stream(observed), None, &[]);
             let c: Vec<_> = cases
                 .iter()
                 .filter(|c| c.id.starts_with("constraint.CONFIG_AIO."))

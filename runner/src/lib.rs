@@ -35,4 +35,5 @@ pub mod source;
 pub mod spec;
 pub mod stdout;
 pub mod stream;
+pub mod suites;
 pub mod vm;

@@ -28,6 +28,10 @@ enum Format {
     Json,
     Junit,
     Ktap,
+    /// KCIDB JSON for KernelCI (checkout, a build per kernel, a test per case).
+    Kcidb,
+    /// One self-contained HTML page (links to each cell's console log).
+    Html,
 }
 
 fn render(r: &Report, f: Format) -> Result<String> {
@@ -36,6 +40,8 @@ fn render(r: &Report, f: Format) -> Result<String> {
         Format::Json => serde_json::to_string_pretty(r)? + "\n",
         Format::Junit => report::render_junit(r),
         Format::Ktap => report::render_ktap(r),
+        Format::Kcidb => report::kcidb::render(r)?,
+        Format::Html => report::html::render(r),
     })
 }
 
@@ -63,8 +69,9 @@ struct MatrixArgs {
     /// Kernel configs (aio-on, aio-off); default both.
     #[arg(long = "config", value_delimiter = ',')]
     configs: Vec<String>,
-    /// fs.aio-max-nr values to set in the guest (one cell each); default: kernel default.
-    #[arg(long = "aio-max-nr", value_delimiter = ',')]
+    /// fs.aio-max-nr values to set in the guest (one aio-on cell each);
+    /// default: kernel default.
+    #[arg(long = "aio-max-nr", value_delimiter = ',', value_parser = kmatrix::matrix::parse_aio_max_nr, allow_hyphen_values = true)]
     aio_max_nr: Vec<u64>,
     /// vCPU counts (one cell each).
     #[arg(long = "cpus", value_delimiter = ',', default_value = "2")]
@@ -121,9 +128,20 @@ enum Cmd {
         /// (read-only unless :rw; default guest path /mnt/host). Repeatable.
         #[arg(long, value_name = "SPEC")]
         share: Vec<String>,
-        /// Run 'PROGRAM ARGS' (a path inside a share) after the probe in every cell.
+        /// Run 'PROGRAM ARGS' (a path inside a share) after the probe in every
+        /// cell. Repeatable: programs run in order.
         #[arg(long, value_name = "CMD")]
-        exec: Option<String>,
+        exec: Vec<String>,
+        /// How --exec results are read: once for all programs, or once per
+        /// program in order.
+        #[arg(long, value_enum, value_name = "FORMAT")]
+        exec_format: Vec<kmatrix::suites::ExecFormat>,
+        /// KEY=VALUE in the environment of every --exec program. Repeatable.
+        #[arg(long, value_name = "KEY=VALUE")]
+        env: Vec<String>,
+        /// Working directory of the --exec programs (default: each program's directory).
+        #[arg(long, value_name = "GUEST_DIR")]
+        cwd: Option<String>,
         /// Extra kernel command-line word(s) for every cell (e.g. loglevel=7,
         /// or kmatrix.drill=panic to rehearse a failure).
         #[arg(long, value_name = "WORD")]
@@ -281,6 +299,7 @@ impl MatrixArgs {
         axes.cpus = self.cpus.clone();
         axes.mem_mb = self.mem.clone();
         axes.timeout_s = self.timeout;
+        axes.validate()?;
         Ok(axes.cells())
     }
 }
@@ -349,6 +368,9 @@ async fn async_main(cli: Cli) -> Result<i32> {
             out,
             format,
         } => {
+            if matches!(format, Format::Kcidb | Format::Html) {
+                bail!("compare --format: kcidb and html render one run (kmatrix report R.json --format ...); compare prints table, json, junit or ktap");
+            }
             use kmatrix::compare::{self, Side};
             let arch = (m.arches.len() == 1).then(|| m.arches[0].as_str());
             let mut reports = Vec::new();
@@ -389,7 +411,10 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 Format::Json => emit_line(&serde_json::to_string_pretty(&changes)?),
                 Format::Junit => emit(&compare::render_junit(&changes, &baseline, &candidate)),
                 Format::Ktap => emit(&compare::render_ktap(&changes, &baseline, &candidate)),
-                Format::Table => emit(&compare::render(&changes, &baseline, &candidate)),
+                // kcidb and html were refused before anything ran.
+                Format::Table | Format::Kcidb | Format::Html => {
+                    emit(&compare::render(&changes, &baseline, &candidate))
+                }
             }
             Ok(if compare::regressed(&changes) { 1 } else { 0 })
         }
@@ -455,6 +480,9 @@ async fn async_main(cli: Cli) -> Result<i32> {
             syscalls,
             share,
             exec,
+            exec_format,
+            env,
+            cwd,
             append,
         } => {
             let cases = kmatrix::judge_family::select(cases, syscalls)?;
@@ -466,13 +494,17 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 // Missing: said once here; the cells run without their shares.
                 kmatrix::share::available();
             }
-            if exec.is_some() && shares.is_empty() {
+            if !exec.is_empty() && shares.is_empty() {
                 bail!("--exec runs a program from a share: add --share HOST_DIR");
             }
+            let exec = kmatrix::suites::programs(&exec, &exec_format)?;
+            kmatrix::suites::check_exec_options(&exec, &env, &cwd)?;
             let opts = run::CellOptions {
                 cases,
                 shares,
                 exec,
+                env,
+                cwd,
                 append,
             };
             run_matrix(m, jobs(j), format, out, accel, opts).await
@@ -514,7 +546,7 @@ async fn run_matrix(
     let extra = m.fragments()?;
     check_qemus(&cells)?;
     let ui = Ui::new(cells.len());
-    let (rep, interrupted) = run::run_matrix(
+    let (mut rep, interrupted) = run::run_matrix(
         cells,
         choice,
         extra,
@@ -527,10 +559,18 @@ async fn run_matrix(
     .await?;
     ui.finish(&summary(&rep));
     emit(&render(&rep, format)?);
+    // The page links each cell's console log relative to the out dir.
+    let page = out.join("report.html");
+    if let Err(e) = std::fs::write(&page, report::html::render(&rep)) {
+        rep.write_errors
+            .push(format!("writing {}: {e}", page.display()));
+        eprintln!("kmatrix: writing {}: {e}", page.display());
+    }
     if rep.write_errors.is_empty() {
         eprintln!(
-            "report: {} (cache: {})",
+            "report: {} and {} (cache: {})",
             out.join("report.json").display(),
+            page.display(),
             cache::root().display()
         );
     }

@@ -60,11 +60,29 @@ impl Axes {
         }
     }
 
+    /// Refuses axis values no cell could run with, naming the reason.
+    pub fn validate(&self) -> Result<()> {
+        if self.cpus.contains(&0) {
+            bail!("cpus 0: a cell needs at least one vCPU");
+        }
+        if let Some(m) = self.mem_mb.iter().find(|&&m| m < MIN_MEM_MB) {
+            bail!("mem {m} MiB: a cell needs at least {MIN_MEM_MB} MiB (the kernel, the unpacked initramfs with the guest, and the probe's rings)");
+        }
+        Ok(())
+    }
+
     pub fn cells(&self) -> Vec<Cell> {
         let mut out = Vec::new();
+        let default_only = [None];
         for a in &self.arches {
             for c in &self.configs {
-                for m in &self.aio_max_nr {
+                // Without CONFIG_AIO there is no fs.aio-max-nr to set.
+                let maxes = if c == "aio-off" {
+                    &default_only[..]
+                } else {
+                    &self.aio_max_nr[..]
+                };
+                for m in maxes {
                     for (&cpus, &maxcpus) in self
                         .cpus
                         .iter()
@@ -92,6 +110,16 @@ impl Axes {
         }
         out
     }
+}
+
+/// Smallest guest memory accepted for a cell, in MiB.
+pub const MIN_MEM_MB: u32 = 64;
+
+/// An fs.aio-max-nr value as the sysctl takes it: an unsigned long.
+pub fn parse_aio_max_nr(s: &str) -> std::result::Result<u64, String> {
+    s.trim().parse::<u64>().map_err(|_| {
+        format!("aio-max-nr {s:?}: fs.aio-max-nr is an unsigned long, 0..=18446744073709551615")
+    })
 }
 
 /// A matrix file (TOML). Axes multiply; `exclude` entries drop every cell
@@ -158,13 +186,11 @@ pub enum MaxNr {
 impl MaxNr {
     fn value(&self) -> Result<Option<u64>> {
         match self {
-            MaxNr::Int(i) => Ok(Some(
-                u64::try_from(*i).context("aio_max_nr must not be negative")?,
-            )),
-            MaxNr::Text(t) if t == "default" => Ok(None),
-            MaxNr::Text(t) => Ok(Some(t.parse().with_context(|| {
-                format!("aio_max_nr '{t}' is not a number or \"default\"")
+            MaxNr::Int(i) => Ok(Some(u64::try_from(*i).with_context(|| {
+                format!("aio_max_nr {i}: fs.aio-max-nr is an unsigned long, it cannot be negative")
             })?)),
+            MaxNr::Text(t) if t == "default" => Ok(None),
+            MaxNr::Text(t) => Ok(Some(parse_aio_max_nr(t).map_err(anyhow::Error::msg)?)),
         }
     }
 }
@@ -236,6 +262,7 @@ impl MatrixFile {
             axes.maxcpus = a.maxcpus.iter().map(|&m| Some(m)).collect();
         }
         axes.timeout_s = self.timeout;
+        axes.validate()?;
         let mut cells: Vec<Cell> = axes
             .cells()
             .into_iter()
@@ -350,6 +377,43 @@ mod tests {
         );
         let f: MatrixFile = toml::from_str("[axes]\nmaxcpus = [65]").unwrap();
         assert!(f.cells().unwrap_err().to_string().contains("maxcpus 65"));
+    }
+
+    #[test]
+    fn bad_axis_values_are_refused_with_the_reason() {
+        let mut axes = Axes::default_matrix(crate::arch::all());
+        axes.cpus = vec![2, 0];
+        assert!(axes.validate().unwrap_err().to_string().contains("cpus 0"));
+        axes.cpus = vec![2];
+        axes.mem_mb = vec![16];
+        assert!(axes
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("mem 16 MiB"));
+        for bad in ["-1", "18446744073709551616", "lots", ""] {
+            assert!(
+                parse_aio_max_nr(bad).unwrap_err().contains("unsigned long"),
+                "{bad}"
+            );
+        }
+        assert_eq!(parse_aio_max_nr("18446744073709551615"), Ok(u64::MAX));
+        let f: MatrixFile = toml::from_str("[axes]\naio_max_nr = [-5]").unwrap();
+        assert!(format!("{:#}", f.cells().unwrap_err()).contains("cannot be negative"));
+        let f: MatrixFile = toml::from_str("[axes]\ncpus = [0]").unwrap();
+        assert!(f.cells().is_err());
+    }
+
+    #[test]
+    fn aio_off_cells_have_no_aio_max_nr_axis() {
+        let mut axes = Axes::default_matrix(crate::arch::all());
+        axes.aio_max_nr = vec![Some(1), Some(65536)];
+        let cells = axes.cells();
+        assert_eq!(cells.len(), 2 * (2 + 1));
+        assert!(cells
+            .iter()
+            .filter(|c| c.config == "aio-off")
+            .all(|c| c.aio_max_nr.is_none()));
     }
 
     #[test]

@@ -240,8 +240,11 @@ pub struct CellOptions {
     /// Guest experiment patterns (kmatrix.cases).
     pub cases: Option<String>,
     pub shares: Vec<crate::share::Share>,
-    /// A program (and arguments) from a share, run after the probe.
-    pub exec: Option<String>,
+    /// Programs (and arguments) from a share, run in order after the probe.
+    pub exec: Vec<crate::suites::Program>,
+    /// KEY=VALUE environment and working directory for those programs.
+    pub env: Vec<String>,
+    pub cwd: Option<String>,
     /// Extra kernel command-line words, passed as they are.
     pub append: Vec<String>,
 }
@@ -271,7 +274,9 @@ pub fn guest_args(cell: &Cell, opts: &CellOptions) -> GuestArgs {
         shares: (opts.shares.iter().enumerate())
             .map(|(i, s)| ProtoShare::new(i, &s.guest_path, s.rw))
             .collect(),
-        exec_hex: opts.exec.as_deref().map(exec_hex),
+        exec_hex: opts.exec.iter().map(|p| exec_hex(&p.cmd)).collect(),
+        env_hex: opts.env.iter().map(|e| exec_hex(e)).collect(),
+        cwd_hex: opts.cwd.as_deref().map(exec_hex),
         ..GuestArgs::default()
     }
 }

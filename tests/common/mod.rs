@@ -95,3 +95,28 @@ impl Drop for Tmpfs {
         let _ = Command::new("umount").arg(self.0.path()).status();
     }
 }
+
+/// One aio-on cell of `arch` (only setup.basic, to be quick) with `extra`
+/// arguments: the JSON report's cell, stderr, and the out dir kept alive.
+pub fn run_cell(arch: &str, extra: &[&str]) -> (Value, String, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "run",
+        "--arch",
+        arch,
+        "--config",
+        "aio-on",
+        "--cases",
+        "setup.basic",
+        "--format",
+        "json",
+        "--out",
+    ];
+    args.push(out.path().to_str().unwrap());
+    args.extend(extra);
+    let o = kmatrix(&args);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    let r: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("JSON report ({e}): {err}"));
+    (r["cells"][0].clone(), err, out)
+}

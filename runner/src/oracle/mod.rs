@@ -9,7 +9,6 @@
 //! Every case declares the spec clauses it checks (`catalogue`). Where the
 //! spec is silent or ambiguous the rule chosen is written in `RULES`.
 
-mod extra;
 mod judges;
 pub mod known;
 pub mod obs;
@@ -17,7 +16,7 @@ pub mod obs;
 use crate::stream::Stream;
 use serde::{Deserialize, Serialize};
 
-pub use extra::{judge_exec, judge_shares};
+pub use crate::suites::{judge_exec, judge_shares};
 pub use known::{known_deviations, KnownDeviation};
 use obs::{Missing, Obs, Res};
 

@@ -1,0 +1,236 @@
+//! The terminal table: cases x cells, then what did not pass, with evidence.
+
+use super::{short, CellReport, CellStatus, Report};
+use crate::oracle::{Case, Verdict};
+use std::fmt::Write;
+
+/// Cases as rows, cells as columns, then every non-pass with its evidence.
+pub fn render_table(r: &Report) -> String {
+    let mut s = String::new();
+    let cells: Vec<&crate::matrix::Cell> = r.cells.iter().map(|c| &c.cell).collect();
+    let (cols, common) = super::column_titles(&cells);
+    if !common.is_empty() && r.cells.len() > 1 {
+        let _ = writeln!(s, "every cell: {common}");
+    }
+    let mut ids: Vec<&str> = Vec::new();
+    for c in &r.cells {
+        for k in &c.cases {
+            if !ids.contains(&k.id.as_str()) {
+                ids.push(&k.id);
+            }
+        }
+    }
+    let w0 = ids.iter().map(|i| i.len()).max().unwrap_or(4).max(10);
+    let cw: Vec<usize> = cols.iter().map(|c| c.len().max(6)).collect();
+    let _ = write!(s, "{:w0$}", "cell");
+    for (c, w) in cols.iter().zip(&cw) {
+        let _ = write!(s, "  {c:w$}");
+    }
+    s.push('\n');
+    let mut line = |label: &str, vals: Vec<String>| {
+        let _ = write!(s, "{label:w0$}");
+        for (v, w) in vals.iter().zip(&cw) {
+            let _ = write!(s, "  {v:w$}");
+        }
+        s.push('\n');
+    };
+    line(
+        "status",
+        r.cells
+            .iter()
+            .map(|c| format!("{:?}", c.status).to_lowercase())
+            .collect(),
+    );
+    line(
+        "accel",
+        r.cells
+            .iter()
+            .map(|c| {
+                c.accel
+                    .map_or("-".into(), |a| format!("{a:?}").to_lowercase())
+            })
+            .collect(),
+    );
+    line(
+        "boot (ms)",
+        r.cells
+            .iter()
+            .map(|c| c.boot_ms().map_or("-".into(), |(ms, _)| ms.to_string()))
+            .collect(),
+    );
+    line(
+        "run (ms)",
+        r.cells.iter().map(|c| c.run_ms.to_string()).collect(),
+    );
+    for id in &ids {
+        line(
+            id,
+            r.cells
+                .iter()
+                .map(|c| {
+                    c.cases
+                        .iter()
+                        .find(|k| k.id == *id)
+                        .map_or("-".into(), |k| short(k.verdict).into())
+                })
+                .collect(),
+        );
+    }
+    s.push('\n');
+    for c in &r.cells {
+        if c.status != CellStatus::Ok {
+            let _ = writeln!(s, "{}: {:?}: {}", c.cell.name, c.status, c.status_detail);
+            for e in &c.stream_errors {
+                let _ = writeln!(s, "    stream: {e}");
+            }
+            if !c.console_excerpt.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "    console ({}):",
+                    c.artifacts.join("console.log").display()
+                );
+                for l in c.console_excerpt.lines() {
+                    let _ = writeln!(s, "    | {l}");
+                }
+            }
+        }
+        if let Some(m) = crate::judge_family::enosys_map_line(&c.cases) {
+            let _ = writeln!(s, "ENOSYS map {}: {m}", c.cell.name);
+        }
+        // Cases that could not be judged share one cause; say it once.
+        let errors: Vec<&Case> = c
+            .cases
+            .iter()
+            .filter(|k| k.verdict == Verdict::Error)
+            .collect();
+        if !errors.is_empty() {
+            let _ = writeln!(
+                s,
+                "ERROR {}: {} case(s) could not be judged, first: {}: {}",
+                c.cell.name,
+                errors.len(),
+                errors[0].id,
+                errors[0].detail
+            );
+        }
+        for k in c.cases.iter().filter(|k| {
+            matches!(k.verdict, Verdict::Fail | Verdict::KnownDeviation)
+                && !super::is_suite_case(&k.id)
+        }) {
+            let _ = writeln!(
+                s,
+                "{} {}: {}: expected {}, observed {}{}",
+                short(k.verdict),
+                c.cell.name,
+                k.id,
+                k.expected,
+                k.observed,
+                if k.detail.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", k.detail)
+                }
+            );
+        }
+    }
+    s.push_str(&render_deviations(r));
+    s.push_str(&render_suites(r));
+    let mut counts = [0usize; 5];
+    for k in r.cells.iter().flat_map(|c| &c.cases) {
+        counts[k.verdict as usize] += 1;
+    }
+    let _ = writeln!(
+        s,
+        "{} cells: {} passed, {} failed, {} known deviations, {} skipped, {} errors{}",
+        r.cells.len(),
+        counts[Verdict::Pass as usize],
+        counts[Verdict::Fail as usize],
+        counts[Verdict::KnownDeviation as usize],
+        counts[Verdict::Skip as usize],
+        counts[Verdict::Error as usize],
+        if r.unfinished.is_empty() {
+            String::new()
+        } else {
+            format!("; {} cells unfinished", r.unfinished.len())
+        }
+    );
+    s
+}
+
+/// Every case where the kernel disagrees with the spec, grouped by case,
+/// with what each cell observed, arch by arch.
+pub fn render_deviations(r: &Report) -> String {
+    let mut by_case: std::collections::BTreeMap<&str, Vec<(&CellReport, &Case)>> =
+        Default::default();
+    for c in &r.cells {
+        for k in c.cases.iter().filter(|k| {
+            matches!(k.verdict, Verdict::Fail | Verdict::KnownDeviation)
+                && !super::is_suite_case(&k.id)
+        }) {
+            by_case.entry(k.id.as_str()).or_default().push((c, k));
+        }
+    }
+    if by_case.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\nspec deviations (kernel != spec):\n");
+    for (id, mut hits) in by_case {
+        hits.sort_by(|a, b| {
+            (&a.0.cell.arch.name, a.0.cell.index).cmp(&(&b.0.cell.arch.name, b.0.cell.index))
+        });
+        let known = hits.iter().all(|h| h.1.verdict == Verdict::KnownDeviation);
+        let _ = writeln!(
+            s,
+            "  {id}{}: spec says {}",
+            if known { " (known)" } else { "" },
+            hits[0].1.expected
+        );
+        for (c, k) in hits {
+            let kernel = c.hello.as_ref().map_or(String::new(), |h| {
+                format!(" [{} {}]", h.uname_release, h.uname_machine)
+            });
+            let _ = writeln!(
+                s,
+                "    {:44} observed {}{kernel}{}",
+                c.cell.name,
+                k.observed,
+                if k.detail.is_empty() || k.verdict == Verdict::KnownDeviation {
+                    String::new()
+                } else {
+                    format!(" ({})", k.detail)
+                }
+            );
+        }
+    }
+    s
+}
+
+/// `--exec` and `--share` results that did not pass, cell by cell, with
+/// the lines that say why (kept apart from the spec's deviations).
+pub fn render_suites(r: &Report) -> String {
+    let mut s = String::new();
+    for c in &r.cells {
+        for k in c
+            .cases
+            .iter()
+            .filter(|k| super::is_suite_case(&k.id) && k.verdict != Verdict::Pass)
+        {
+            if s.is_empty() {
+                s.push_str("\ntest programs and shares (--exec, --share), not passed:\n");
+            }
+            let _ = writeln!(
+                s,
+                "  {:5} {}: {}: observed {} (expected {})",
+                short(k.verdict),
+                c.cell.name,
+                k.id,
+                k.observed,
+                k.expected
+            );
+            for l in k.detail.lines().take(8) {
+                let _ = writeln!(s, "        | {l}");
+            }
+        }
+    }
+    s
+}
