@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[command(
     name = "kmatrix",
     version,
-    about = "Boot a matrix of minimal kernels in QEMU and check io_setup(2) against its spec"
+    about = "Boot a matrix of minimal kernels in QEMU and check the AIO syscalls against their KAPI specs"
 )]
 struct Cli {
     #[command(subcommand)]

@@ -69,7 +69,7 @@ pub fn render(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "<h1>kmatrix: io_setup(2) against its spec, {} cells: <span id=\"overall\" class=\"{}\">{}</span></h1>",
+        "<h1>kmatrix: the AIO syscalls against their specs, {} cells: <span id=\"overall\" class=\"{}\">{}</span></h1>",
         r.cells.len(),
         if green { "pass" } else { "fail" },
         if green { "green" } else { "not green" }
