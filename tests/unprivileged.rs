@@ -146,7 +146,7 @@ fn a_normal_user_runs_a_cell_with_a_share_and_an_exec_and_writes_only_its_own_di
     assert_eq!(c["status"], "ok", "{c} {err}");
     assert_eq!(case(c, "exec:/opt/t/hi")["verdict"], "pass", "{c}");
     assert_eq!(case(c, "share:/opt/t")["verdict"], "pass", "{c}");
-    assert_eq!(c["exec"]["stdout"], "hi from the share\n");
+    assert_eq!(c["execs"][0]["stdout"], "hi from the share\n");
     assert_eq!(o.status.code(), Some(0), "{err}");
     assert_eq!(err.matches("--sandbox none").count(), 1, "said once: {err}");
 

@@ -34,6 +34,19 @@ pub enum Verdict {
     Error,
 }
 
+impl Verdict {
+    /// Short lower-case name, for pages and test tallies.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::KnownDeviation => "known",
+            Verdict::Skip => "skip",
+            Verdict::Error => "error",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Case {
     /// Named after the spec clause, e.g. `error.EINVAL.nr_events-zero`.

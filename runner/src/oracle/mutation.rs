@@ -76,13 +76,7 @@ fn remove(v: &mut Value, pointer: &str) {
 type Reached = BTreeMap<String, (BTreeSet<&'static str>, BTreeSet<&'static str>)>;
 
 fn name(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::KnownDeviation => "known",
-        Verdict::Skip => "skip",
-        Verdict::Error => "error",
-    }
+    v.name()
 }
 
 fn run(aio: bool, reached: &mut Reached) {

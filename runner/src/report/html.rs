@@ -24,13 +24,7 @@ fn esc(s: &str) -> String {
 }
 
 fn class(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "pass",
-        Verdict::Fail => "fail",
-        Verdict::KnownDeviation => "known",
-        Verdict::Skip => "skip",
-        Verdict::Error => "error",
-    }
+    v.name()
 }
 
 /// The console log, relative to the out dir the page is written to.
