@@ -221,7 +221,7 @@ pub fn enosys_map(_env: &Env, _s: &Sink) -> Obj {
             let r = raw(*n, [v; 6]);
             let mut c = Obj::new();
             c.str("syscall", name)
-                .i64("nr", *n as i64)
+                .i64("nr", *n)
                 .str("args", label)
                 .i64("ret", r.ret)
                 .i64("errno", r.errno.into());
@@ -363,7 +363,7 @@ pub fn submit_rw(_env: &Env, _s: &Sink) -> Obj {
             .obj("ring_after_get", &ring_obj(ctx));
         o.obj(label, &step);
     }
-    o.bool("read_back_matches", &back[..] == &text[..]);
+    o.bool("read_back_matches", back[..] == text[..]);
     put(&mut o, "destroy", destroy(ctx));
     o
 }
@@ -526,7 +526,7 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
     // ends the wait with EINTR after 2 s so the rest still runs.
     // SAFETY: a no-op handler; alarm is cancelled right after.
     unsafe {
-        signal(SIGALRM, on_alarm as usize);
+        signal(SIGALRM, on_alarm as *const () as usize);
         alarm(2);
     }
     timed(&mut o, "empty_expired_timeout", 1, 1, evp, Some(&expired));
@@ -588,7 +588,7 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
     };
     let usr1 = 1u64 << (SIGUSR1 - 1);
     // SAFETY: installing a handler that only touches a static counter.
-    unsafe { signal(SIGUSR1, on_usr1 as usize) };
+    unsafe { signal(SIGUSR1, on_usr1 as *const () as usize) };
     let mut set = [0u64; 16];
     set[0] = usr1;
     // SAFETY: set is a 128-byte sigset.
