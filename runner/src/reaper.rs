@@ -92,11 +92,16 @@ impl VmDir {
             .prefix(PREFIX)
             .tempdir()
             .context("creating a VM temp dir in $TMPDIR")?;
-        let lock = std::fs::File::create(dir.path().join(LOCK))?;
+        // Locked under another name, then renamed into place: a sweep in
+        // another run never sees the lock file unlocked (it would take the
+        // lock in that moment and remove a live dir).
+        let fresh = dir.path().join(".owner.lock.new");
+        let lock = std::fs::File::create(&fresh)?;
         // SAFETY: flock on a descriptor we own.
         if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
             return Err(io::Error::last_os_error()).context("locking the VM temp dir");
         }
+        std::fs::rename(&fresh, dir.path().join(LOCK)).context("placing the VM temp dir's lock")?;
         Ok(VmDir { dir, _lock: lock })
     }
     pub fn path(&self) -> &Path {
@@ -159,6 +164,26 @@ mod tests {
         assert!(alive.exists() && fresh.exists() && other.exists());
         drop(held);
         assert_eq!(sweep_stale(tmp.path()), vec![alive]);
+    }
+
+    #[test]
+    fn a_sweep_beside_a_new_dir_never_removes_it() {
+        // Another run's sweep racing the creation of a live dir (seen in
+        // e2e as "mkfifo for the results port: No such file or directory").
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let sweeper = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                sweep_stale(&std::env::temp_dir());
+            }
+        });
+        for _ in 0..300 {
+            let d = VmDir::new().unwrap();
+            assert!(d.path().join(LOCK).exists(), "{}", d.path().display());
+        }
+        stop.store(true, Ordering::Relaxed);
+        sweeper.join().unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
