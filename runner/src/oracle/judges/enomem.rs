@@ -70,7 +70,11 @@ pub const BOTH_LIMITS: Judge = Judge {
         };
         if c.f.aio {
             // The call really is over the policy limit (else this tests nothing).
-            let (nr, max, b) = (call.u64("nr_events")?, c.max()?, before.unwrap_or_default());
+            let (nr, max, b) = (
+                call.u64("nr_events")?,
+                c.max()?,
+                before.ok_or_else(|| Missing("aio_nr_before".into()))?,
+            );
             if b.saturating_add(nr) <= max {
                 return Err(Missing(format!("aio-nr {b} + nr_events {nr} is within aio-max-nr {max}: the policy limit does not apply")));
             }

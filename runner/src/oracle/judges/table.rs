@@ -1,7 +1,7 @@
 //! constraint.per-process.table-grows: many contexts in one process.
 
 use super::aio_nr_check;
-use crate::oracle::obs::{Obs, Res};
+use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
 
 pub const MANY: Judge = Judge {
@@ -35,7 +35,10 @@ fn many(c: &mut Ctx, o: &Obs) -> Res<()> {
     }
     let before = c.aio_nr(o, "aio_nr_before")?;
     // Each context counts 1 (nr_events = 1) toward aio-max-nr.
-    let fit = c.max()?.saturating_sub(before.unwrap_or_default()).min(req);
+    let fit = c
+        .max()?
+        .saturating_sub(before.ok_or_else(|| Missing("aio_nr_before".into()))?)
+        .min(req);
     let first = match &ff {
         Some(f) => f.outcome()?,
         None => "no failure".into(),

@@ -131,7 +131,9 @@ fn max_map_count(c: &mut Ctx, o: &Obs) -> Res<()> {
         }
     }
     // EAGAIN first would mean aio-max-nr, not the map count, ran out.
-    let nr_room = c.max()?.saturating_sub(before.unwrap_or_default());
+    let nr_room = c
+        .max()?
+        .saturating_sub(before.ok_or_else(|| Missing("aio_nr_before".into()))?);
     if nr_room == 0 {
         return Err(Missing(
             "aio-max-nr was reached before vm.max_map_count".into(),
