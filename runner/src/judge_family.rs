@@ -266,6 +266,14 @@ fn ret_of(o: &Value, prefix: &str) -> Result<i64, String> {
 /// One check's outcome: Ok((observed, holds)) or Err(what is missing).
 type Check = Result<(String, bool), String>;
 
+/// The outcome of the call recorded under `prefix`, and whether it is `want`.
+fn outcome_is(o: &Value, prefix: &str, want: &str) -> Check {
+    outcome_of(o, prefix).map(|g| {
+        let ok = g == want;
+        (g, ok)
+    })
+}
+
 struct J<'a> {
     facts: &'a CellFacts,
     stream: &'a Stream,
@@ -613,9 +621,9 @@ fn destroy_twice(j: &mut J) {
     if j.aio_off(exp, &o, &ids) {
         return;
     }
-    let r = outcome_of(&o, "first").map(|g| (g.clone(), g == "OK"));
+    let r = outcome_is(&o, "first", "OK");
     j.check(ids[0], exp, "OK", r);
-    let r = outcome_of(&o, "second").map(|g| (g.clone(), g == "EINVAL"));
+    let r = outcome_is(&o, "second", "EINVAL");
     j.check(ids[1], exp, "EINVAL", r);
     let r = (|| {
         let b = num(&o, &["aio_nr_before"])?;
@@ -838,7 +846,7 @@ fn submit_errors(j: &mut J) {
         "fewer than 1024 polls accepted, then EAGAIN",
         r,
     );
-    let r = outcome_of(&o, "destroy").map(|g| (g.clone(), g == "OK"));
+    let r = outcome_is(&o, "destroy", "OK");
     j.check(ids[6], exp, "OK (pending polls cancelled)", r);
 }
 
@@ -999,9 +1007,9 @@ fn cancel_cases(j: &mut J) {
     if j.aio_off(exp, &o, &ids) {
         return;
     }
-    let r = outcome_of(&o, "cancel_completed").map(|g| (g.clone(), g == "EINVAL"));
+    let r = outcome_is(&o, "cancel_completed", "EINVAL");
     j.check(ids[0], exp, "EINVAL", r);
-    let r = outcome_of(&o, "cancel_foreign_key").map(|g| (g.clone(), g == "EINVAL"));
+    let r = outcome_is(&o, "cancel_foreign_key", "EINVAL");
     j.check(ids[1], exp, "EINVAL", r);
     let r = (|| {
         let s = ret_of(&o, "submit_poll")?;

@@ -28,9 +28,15 @@ fn deviants(v: &Value) -> Vec<Value> {
     let mut d = vec![Value::Null];
     match v {
         Value::Number(n) => {
-            let i = n.as_i64().unwrap_or(0);
-            for x in [i + 1, i - 1, 0, 1, -1, 4, 11, 12, 14, 22, 38, 1 << 40] {
-                if x != i {
+            if let Some(i) = n.as_i64() {
+                for x in [i + 1, i - 1, 0, 1, -1, 4, 11, 12, 14, 22, 38, 1 << 40] {
+                    if x != i {
+                        d.push(json!(x));
+                    }
+                }
+            } else if let Some(u) = n.as_u64() {
+                // Above i64::MAX (aio-max-nr 2^64-1): its neighbours and small values.
+                for x in [u - 1, u / 2, 0, 1] {
                     d.push(json!(x));
                 }
             }
