@@ -71,3 +71,28 @@ fn a_cases_pattern_that_selects_nothing_is_named_before_anything_runs() {
     );
     assert!(!out.path().join("report.json").exists());
 }
+
+#[test]
+fn family_experiments_are_cases_too_and_a_typo_is_still_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    // An --out that cannot be created: a run that got past --cases stops
+    // there, before any kernel is built or booted.
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "").unwrap();
+    let out = file.join("out");
+    let run = |cases: &str| {
+        let args = ["run", "--arch", "x86_64", "--cases", cases, "--out"];
+        let mut args: Vec<&str> = args.to_vec();
+        args.push(out.to_str().unwrap());
+        common::text(&common::kmatrix(&args))
+    };
+    let t = run("io_getevents.generic");
+    assert!(!t.contains("matches no experiment"), "{t}");
+    assert!(t.contains(&format!("creating {}", out.display())), "{t}");
+    let t = run("io_getevents.generic,io_getevents.genric");
+    assert!(
+        t.contains("--cases io_getevents.genric: matches no experiment (known: setup.basic,"),
+        "{t}"
+    );
+    assert!(t.contains("io_getevents.generic"), "{t}");
+}
