@@ -159,6 +159,8 @@ fn every_clause_has_a_case_or_a_reason() {
     let found = clauses(include_str!("../spec/io_setup-kapi-spec.txt"));
     let declared: BTreeSet<&str> = catalogue()
         .iter()
+        .filter(|(_, c)| kmatrix::family::checks_syscall(c.id, "io_setup"))
+        .filter(|(e, _)| !e.ends_with(".generic"))
         .flat_map(|(_, c)| c.clauses.iter().copied())
         .collect();
     let mut missing = Vec::new();

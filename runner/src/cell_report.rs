@@ -161,12 +161,6 @@ pub fn judge_cell(
         cpus: cell.cpus,
     };
     let mut out = oracle::judge(&facts, s);
-    let cond = oracle::known::Conditions::of(&facts, s);
-    out.extend(
-        crate::judge_family::judge(&facts, s)
-            .into_iter()
-            .map(|c| oracle::known::apply_outcome(c, &cond, oracle::known_deviations())),
-    );
     skip_unknown_config(cell, &mut out);
     out.extend(oracle::judge_exec(s, exec));
     out

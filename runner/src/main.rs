@@ -324,7 +324,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             syscall,
             guest_catalogue,
         } => {
-            let text = kmatrix::judge_family::spec_command(syscall.as_deref(), guest_catalogue)?;
+            let text = kmatrix::family::spec_command(syscall.as_deref(), guest_catalogue)?;
             print!("{text}");
             Ok(0)
         }
@@ -485,7 +485,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             cwd,
             append,
         } => {
-            let cases = kmatrix::judge_family::select(cases, syscalls)?;
+            let cases = kmatrix::family::select(cases, syscalls)?;
             let shares = share
                 .iter()
                 .map(|s| kmatrix::share::Share::parse(s))

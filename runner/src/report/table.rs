@@ -94,7 +94,7 @@ pub fn render_table(r: &Report) -> String {
                 }
             }
         }
-        if let Some(m) = crate::judge_family::enosys_map_line(&c.cases) {
+        if let Some(m) = crate::oracle::enosys_map_line(&c.cases) {
             let _ = writeln!(s, "ENOSYS map {}: {m}", c.cell.name);
         }
         // Cases that could not be judged share one cause; say it once.

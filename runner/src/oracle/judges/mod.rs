@@ -10,8 +10,16 @@ mod eagain;
 mod efault;
 mod einval;
 mod enomem;
+pub mod enosys;
+mod family;
 mod faultinj;
 mod fork;
+pub mod generic;
+mod io_cancel;
+mod io_destroy;
+mod io_getevents;
+mod io_pgetevents;
+mod io_submit;
 mod lifecycle;
 mod signal;
 mod sweep;
@@ -49,6 +57,21 @@ pub const JUDGES: &[Judge] = &[
     vma::MREMAP,
     vma::MAX_MAP_COUNT,
     sweep::SWEEP,
+    // The rest of the AIO family, in the guest's run order.
+    enosys::MAP,
+    generic::IO_SETUP,
+    generic::IO_DESTROY,
+    io_destroy::TWICE,
+    generic::IO_SUBMIT,
+    io_submit::RW,
+    io_submit::RESFD,
+    io_submit::ERRORS,
+    generic::IO_GETEVENTS,
+    io_getevents::TIMEOUTS,
+    generic::IO_PGETEVENTS,
+    io_pgetevents::SIGMASK,
+    generic::IO_CANCEL,
+    io_cancel::CASES,
 ];
 
 /// constraint.CONFIG_AIO.sysctls: the sysctls exist exactly with CONFIG_AIO.

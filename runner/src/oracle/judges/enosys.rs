@@ -1,0 +1,99 @@
+//! enosys.map: every AIO syscall, called by number with all-zero and
+//! all-ones arguments, is ENOSYS exactly when CONFIG_AIO=n (R5-config), and
+//! the guest used the number of its arch.
+
+use super::super::obs::{Missing, Obs, Res};
+use super::super::{Case, CaseDef, Check, Ctx, Judge};
+use super::family::outcome;
+use crate::family::NUMBERS;
+
+const CLAUSES: &[&str] = &["constraint:CONFIG_AIO required", "error:ENOSYS"];
+
+const fn def(id: &'static str) -> CaseDef {
+    CaseDef {
+        id,
+        clauses: CLAUSES,
+    }
+}
+
+pub const MAP: Judge = Judge {
+    experiment: "enosys.map",
+    only: None,
+    cases: &[
+        // io_setup's spec names no ENOSYS error, only the constraint.
+        CaseDef {
+            id: "io_setup.constraint.CONFIG_AIO",
+            clauses: &["constraint:CONFIG_AIO required"],
+        },
+        def("io_destroy.constraint.CONFIG_AIO"),
+        def("io_submit.constraint.CONFIG_AIO"),
+        def("io_cancel.constraint.CONFIG_AIO"),
+        def("io_getevents.constraint.CONFIG_AIO"),
+        def("io_pgetevents.constraint.CONFIG_AIO"),
+    ],
+    run,
+};
+
+fn case_id(syscall: &str) -> String {
+    format!("{syscall}.constraint.CONFIG_AIO")
+}
+
+fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
+    let arch = o.str("arch")?;
+    let calls = o.arr("calls")?;
+    let want_enosys = !c.f.aio;
+    let expected = if want_enosys {
+        "ENOSYS for every argument"
+    } else {
+        "never ENOSYS"
+    };
+    for (name, x86, arm) in NUMBERS {
+        let r = (|| {
+            let want_nr = match arch {
+                "x86_64" => *x86,
+                "aarch64" | "arm64" => *arm,
+                _ => return Err(Missing(format!("unknown arch {arch:?}"))),
+            };
+            let mut ok = true;
+            let mut seen = Vec::new();
+            for k in &calls {
+                if k.str("syscall")? != *name {
+                    continue;
+                }
+                let nr = k.i64("nr")?;
+                let got = outcome(k)?;
+                ok &= nr == want_nr && (got == "ENOSYS") == want_enosys;
+                seen.push(format!("nr {nr} {}: {got}", k.str("args")?));
+            }
+            if seen.is_empty() {
+                return Err(Missing(format!("no call of {name} in enosys.map")));
+            }
+            Ok(Check::new("calls", expected, seen.join(", "), ok))
+        })();
+        c.decide(&case_id(name), r);
+    }
+    Ok(())
+}
+
+/// "io_setup(206)=ENOSYS io_destroy(207)=ENOSYS ..." for the report, from
+/// the `<syscall>.constraint.CONFIG_AIO` cases of one cell (outcomes of the
+/// all-zero and all-ones calls joined by '/' where they differ).
+pub fn map_line(cases: &[Case]) -> Option<String> {
+    let mut parts = Vec::new();
+    for (name, _, _) in NUMBERS {
+        let id = case_id(name);
+        let c = cases.iter().find(|c| c.id == id)?;
+        // observed: "nr 206 zeros: ENOSYS, nr 206 ones: ENOSYS"
+        let mut nr = "?";
+        let mut outs: Vec<&str> = Vec::new();
+        for call in c.observed.split(", ") {
+            let (head, out) = call.split_once(": ")?;
+            nr = head.split(' ').nth(1)?;
+            if !outs.contains(&out) {
+                outs.push(out);
+            }
+        }
+        parts.push(format!("{name}({nr})={}", outs.join("/")));
+    }
+    Some(parts.join(" "))
+}

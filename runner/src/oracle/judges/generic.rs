@@ -1,0 +1,135 @@
+//! `<syscall>.generic`: the cases computed from each spec (runner/src/
+//! generic.rs: NULL, unmapped and read-only pointers, range boundaries and
+//! wraps, invalid handles), each one call judged by its outcome. With
+//! CONFIG_AIO=n every call is ENOSYS, whatever its arguments (R5-config).
+//! Their ids come from the spec, so each judge declares two patterns: the
+//! baseline (`return.base`) and one case per param value (`param.*`, whose
+//! clause is the param the id names).
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use super::super::obs::{Missing, Obs, Res};
+use super::super::{CaseDef, Check, Ctx, Judge};
+use super::family::{max_nr, no_ctx, outcome};
+use crate::generic::{Expect, GenericCase};
+
+macro_rules! generic_judge {
+    ($name:ident, $sys:literal) => {
+        pub const $name: Judge = Judge {
+            experiment: concat!($sys, ".generic"),
+            only: None,
+            cases: &[
+                CaseDef {
+                    id: concat!($sys, ".return.base"),
+                    clauses: &["return:success"],
+                },
+                CaseDef {
+                    id: concat!($sys, ".param.*"),
+                    clauses: &["param:*"],
+                },
+            ],
+            run,
+        };
+    };
+}
+
+generic_judge!(IO_SETUP, "io_setup");
+generic_judge!(IO_DESTROY, "io_destroy");
+generic_judge!(IO_SUBMIT, "io_submit");
+generic_judge!(IO_GETEVENTS, "io_getevents");
+generic_judge!(IO_PGETEVENTS, "io_pgetevents");
+generic_judge!(IO_CANCEL, "io_cancel");
+
+/// Every generic case of the shipped specs, computed once.
+fn all() -> Result<&'static [GenericCase], String> {
+    static ALL: OnceLock<Result<Vec<GenericCase>, String>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let specs = crate::spec::builtin().map_err(|e| e.to_string())?;
+        crate::generic::generate_all(&specs).map_err(|e| e.to_string())
+    })
+    .as_deref()
+    .map_err(Clone::clone)
+}
+
+/// The generic cases `experiment` (`<syscall>.generic`) runs; empty for
+/// any other experiment.
+pub fn cases_of(experiment: &str) -> Vec<&'static GenericCase> {
+    let Some(sys) = experiment.strip_suffix(".generic") else {
+        return Vec::new();
+    };
+    all()
+        .unwrap_or_default()
+        .iter()
+        .filter(|c| c.syscall == sys)
+        .collect()
+}
+
+fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
+    all().map_err(Missing)?;
+    let exp = c.exp;
+    let got: BTreeMap<&str, Obs> = o
+        .arr("cases")?
+        .into_iter()
+        .filter_map(|e| Some((e.raw().get("id")?.as_str()?, e)))
+        .collect();
+    for g in cases_of(exp) {
+        // CONFIG_AIO=n: every call is ENOSYS, whatever its arguments.
+        let expect = if c.f.aio {
+            g.expect.clone()
+        } else {
+            Expect::Is("ENOSYS".into())
+        };
+        let expected = match &expect {
+            Expect::Is(e) => e.clone(),
+            Expect::Not(e) => format!("not {e}"),
+        };
+        let Some(v) = got.get(g.id.as_str()) else {
+            let why = format!(
+                "case {} missing from {exp}'s obs (stale guest catalogue?)",
+                g.id
+            );
+            c.error(&g.id, why);
+            continue;
+        };
+        // On CONFIG_AIO=y a baseline context that could not be made leaves
+        // nothing to judge.
+        let missing = ["ctx_setup", "dead_setup"]
+            .iter()
+            .filter(|p| c.f.aio && v.has(&format!("{p}_ret")))
+            .find_map(|p| no_ctx(c, v, p));
+        if let Some((verdict, why)) = missing {
+            c.plain(&g.id, verdict, why);
+            continue;
+        }
+        // io_setup's own baseline needs room under fs.aio-max-nr (the
+        // kernel charges max(nr, 4 * CPUs) * 2); its limits are the io_setup
+        // oracle's (constraint.aio-max-nr.*).
+        let tight = c.f.aio
+            && g.syscall == "io_setup"
+            && !g.id.ends_with(".null")
+            && !g.id.ends_with(".unmapped")
+            && c.stream
+                .hello
+                .as_ref()
+                .and_then(|h| h.aio_max_nr)
+                .is_some_and(|m| m < 1024);
+        if tight {
+            let why = format!(
+                "fs.aio-max-nr={} leaves no room for the baseline io_setup",
+                max_nr(c)
+            );
+            c.skip(&g.id, &why);
+            continue;
+        }
+        let r = outcome(v).map(|got| {
+            let holds = match &expect {
+                Expect::Is(e) => got == *e,
+                Expect::Not(e) => got != *e,
+            };
+            Check::new("outcome", &expected, got, holds)
+        });
+        c.decide(&g.id, r);
+    }
+    Ok(())
+}

@@ -1,0 +1,87 @@
+//! io_cancel.cases: what io_cancel does to completed, foreign and pending
+//! requests, and that it never writes `result` (spec/io_cancel-kapi-spec.txt).
+
+use super::super::obs::{Obs, Res};
+use super::super::{CaseDef, Check, Ctx, Judge};
+use super::family::{cannot_run, outcome_is, ret, sysret};
+
+const COMPLETED: &str = "io_cancel.error.EINVAL/completed";
+const FOREIGN: &str = "io_cancel.error.EINVAL/foreign-key";
+const PENDING: &str = "io_cancel.error.EINPROGRESS/pending-poll";
+const RESULT: &str = "io_cancel.param.result.untouched";
+
+pub const CASES: Judge = Judge {
+    experiment: "io_cancel.cases",
+    only: None,
+    cases: &[
+        CaseDef {
+            id: COMPLETED,
+            clauses: &["error:EINVAL"],
+        },
+        CaseDef {
+            id: FOREIGN,
+            clauses: &["error:EINVAL"],
+        },
+        CaseDef {
+            id: PENDING,
+            clauses: &[
+                "error:EINPROGRESS",
+                "side-effect:pending request",
+                "state-trans:request",
+                "return:success",
+            ],
+        },
+        CaseDef {
+            id: RESULT,
+            clauses: &["param:result"],
+        },
+    ],
+    run,
+};
+
+fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
+    if cannot_run(c, o)? {
+        return Ok(());
+    }
+    c.decide(
+        COMPLETED,
+        outcome_is("outcome", o, "cancel_completed", "EINVAL"),
+    );
+    c.decide(
+        FOREIGN,
+        outcome_is("outcome", o, "cancel_foreign_key", "EINVAL"),
+    );
+    let r = (|| {
+        let s = ret(o, "submit_poll")?;
+        let k = sysret(o, "cancel_pending_poll")?;
+        let g = ret(o, "getevents_after_cancel")?;
+        let ev = o.obj("cancelled_event")?;
+        let (obj, data, res) = (ev.i64("obj")?, ev.i64("data")?, ev.i64("res")?);
+        let me = o.i64("poll_iocb")?;
+        Ok(Check::new(
+            "cancelled poll",
+            "EINPROGRESS; the poll's event (res 0) comes through the ring",
+            format!(
+                "submit {s}, cancel {k}, then {g} event(s): data {data:#x} res {res} obj==iocb {}",
+                obj == me
+            ),
+            s == 1 && k == "EINPROGRESS" && g == 1 && obj == me && data == 0x77 && res == 0,
+        ))
+    })();
+    c.decide(PENDING, r);
+    let r = (|| {
+        let u = o.obj("result_untouched")?;
+        let mut z = true;
+        for k in ["data", "obj", "res", "res2"] {
+            z &= u.i64(k)? == 0;
+        }
+        Ok(Check::new(
+            "result",
+            "result not written",
+            format!("result all zero: {z}"),
+            z,
+        ))
+    })();
+    c.decide(RESULT, r);
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! io_destroy.twice: a context destroyed once works and gives its events
+//! back; the second call finds nothing (spec/io_destroy-kapi-spec.txt).
+//! (io_destroy.side-effect.in-flight/polls is judged in io_submit.rs, from
+//! the experiment that fills a context with polls.)
+
+use super::super::obs::{Obs, Res};
+use super::super::{CaseDef, Check, Ctx, Judge};
+use super::family::{cannot_run, outcome_is};
+
+const FIRST: &str = "io_destroy.return.success/first";
+const SECOND: &str = "io_destroy.state-trans.context/second-EINVAL";
+const AIO_NR: &str = "io_destroy.side-effect.aio_nr";
+const VMA: &str = "io_destroy.side-effect.vma";
+
+pub const TWICE: Judge = Judge {
+    experiment: "io_destroy.twice",
+    only: None,
+    cases: &[
+        CaseDef {
+            id: FIRST,
+            clauses: &["return:success"],
+        },
+        CaseDef {
+            id: SECOND,
+            clauses: &["state-trans:context", "error:EINVAL"],
+        },
+        CaseDef {
+            id: AIO_NR,
+            clauses: &["side-effect:aio_nr (global counter)"],
+        },
+        CaseDef {
+            id: VMA,
+            clauses: &["side-effect:process virtual memory"],
+        },
+    ],
+    run,
+};
+
+fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
+    if cannot_run(c, o)? {
+        return Ok(());
+    }
+    c.decide(FIRST, outcome_is("outcome", o, "first", "OK"));
+    c.decide(SECOND, outcome_is("outcome", o, "second", "EINVAL"));
+    let r = (|| {
+        let (b, l, a) = (
+            o.i64("aio_nr_before")?,
+            o.i64("aio_nr_live")?,
+            o.i64("aio_nr_after")?,
+        );
+        Ok(Check::new(
+            "aio-nr",
+            "aio-nr rises, then back to its value before",
+            format!("aio-nr {b} -> {l} -> {a}"),
+            a == b && l > b,
+        ))
+    })();
+    c.decide(AIO_NR, r);
+    let r = o.bool("ring_mapped_after").map(|m| {
+        Check::new(
+            "ring mapping",
+            "ring unmapped",
+            format!("ring mapped after destroy: {m}"),
+            !m,
+        )
+    });
+    c.decide(VMA, r);
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! io_getevents.timeouts: how the timeout and min_nr/nr shape a wait, the
+//! events copy fault and a signal ending the wait
+//! (spec/io_getevents-kapi-spec.txt). Waits the spec lets run for ever are
+//! ended by a SIGALRM the guest arms; its length is part of the obs.
+
+use super::super::obs::{Missing, Obs, Res};
+use super::super::{CaseDef, Check, Ctx, Judge};
+use super::family::{cannot_run, outcome, ret, when};
+
+const ZERO: &str = "io_getevents.param.timeout.zero";
+/// D-F1 (spec/known-deviations.toml) matches this case's `expired-timeout` check.
+const EXPIRED: &str = "io_getevents.param.timeout.expired";
+const ELAPSES: &str = "io_getevents.param.timeout.elapses";
+const NSEC: &str = "io_getevents.param.timeout.nsec-unvalidated";
+const MIN_NR: &str = "io_getevents.param.min_nr.semantics";
+const EFAULT: &str = "io_getevents.error.EFAULT/events-copy";
+const EINTR: &str = "io_getevents.error.EINTR/alarm";
+
+pub const TIMEOUTS: Judge = Judge {
+    experiment: "io_getevents.timeouts",
+    only: None,
+    cases: &[
+        CaseDef {
+            id: ZERO,
+            clauses: &["param:timeout"],
+        },
+        CaseDef {
+            id: EXPIRED,
+            clauses: &["param:timeout"],
+        },
+        CaseDef {
+            id: ELAPSES,
+            clauses: &["param:timeout"],
+        },
+        CaseDef {
+            id: NSEC,
+            clauses: &["param:timeout"],
+        },
+        CaseDef {
+            id: MIN_NR,
+            clauses: &["param:min_nr", "param:nr", "state-trans:ring"],
+        },
+        CaseDef {
+            id: EFAULT,
+            clauses: &["error:EFAULT", "param:events"],
+        },
+        CaseDef {
+            id: EINTR,
+            clauses: &["error:EINTR", "signal:any"],
+        },
+    ],
+    run,
+};
+
+/// ret, outcome and elapsed ms of the call recorded under `name`.
+fn call(o: &Obs, name: &str) -> Res<(i64, String, i64)> {
+    let v = o.obj(name)?;
+    Ok((v.i64("ret")?, outcome(&v)?, v.i64("elapsed_ms")?))
+}
+
+/// A call the guest ended with an alarm: how long the alarm was is part
+/// of the measurement (a missing one is an error, not a guess).
+fn alarmed(o: &Obs, name: &str) -> Res<(i64, String, i64, i64)> {
+    let (r, g, ms) = call(o, name)?;
+    let v = o.obj(name)?;
+    if let Some(e) = v.raw().get("alarm_errno") {
+        return Err(Missing(format!(
+            "{name}: the guest could not arm its alarm (errno {e})"
+        )));
+    }
+    Ok((r, g, ms, v.i64("alarm_ms")?))
+}
+
+fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
+    if cannot_run(c, o)? {
+        return Ok(());
+    }
+    // Quick: no sleep happened (TCG is slow, so the bound is loose; the
+    // 100 ms case shows the difference).
+    let r = call(o, "empty_zero_timeout").map(|(r, g, ms)| {
+        Check::new(
+            "zero-timeout",
+            "0 events at once (< 90 ms)",
+            format!("{g} ret {r} {}", when(ms, None)),
+            r == 0 && ms < 90,
+        )
+    });
+    c.decide(ZERO, r);
+    let r = alarmed(o, "empty_expired_timeout").map(|(r, g, ms, a)| {
+        Check::new(
+            "expired-timeout",
+            "0 events at once (< 90 ms)",
+            format!("{g} ret {r} {}", when(ms, Some(a))),
+            r == 0 && ms < 90,
+        )
+    });
+    c.decide(EXPIRED, r);
+    let r = call(o, "empty_100ms").map(|(r, g, ms)| {
+        Check::new(
+            "100ms-timeout",
+            "0 events after >= 100 ms",
+            format!("{g} ret {r} {}", when(ms, None)),
+            r == 0 && ms >= 90,
+        )
+    });
+    c.decide(ELAPSES, r);
+    let r = call(o, "empty_nsec_unvalidated").map(|(r, g, _)| {
+        Check::new(
+            "tv_nsec",
+            "0 (tv_nsec not validated)",
+            format!("{g} ret {r}"),
+            r == 0,
+        )
+    });
+    c.decide(NSEC, r);
+    let r = (|| {
+        let s = ret(o, "submit3")?;
+        let (a, _, _) = call(o, "min1_nr2")?;
+        let (b, _, ms) = call(o, "min2_nr5_100ms_one_left")?;
+        let tail = o.obj("ring_after_submit3")?.i64("tail")?;
+        let h1 = o.obj("min1_nr2")?.obj("ring")?.i64("head")?;
+        let h2 = o.obj("min2_nr5_100ms_one_left")?.obj("ring")?.i64("head")?;
+        Ok(Check::new(
+            "min_nr/nr",
+            "3 submitted; min 1 nr 2 -> 2; min 2 with 1 left -> 1 after the timeout; head follows",
+            format!(
+                "submit {s}; (1,2) -> {a}, head {h1}; (2,5,100ms) -> {b} {}, head {h2}; tail {tail}",
+                when(ms, None)
+            ),
+            s == 3 && a == 2 && b == 1 && ms >= 90 && h1 == tail - 1 && h2 == tail,
+        ))
+    })();
+    c.decide(MIN_NR, r);
+    let r = (|| {
+        let v = o.obj("events_unmapped")?;
+        let g = outcome(&v)?;
+        let ring = v.obj("ring")?;
+        let (h, t) = (ring.i64("head")?, ring.i64("tail")?);
+        Ok(Check::new(
+            "events copy",
+            "EFAULT, event left in the ring",
+            format!("{g}, head {h} tail {t}"),
+            g == "EFAULT" && h != t,
+        ))
+    })();
+    c.decide(EFAULT, r);
+    let r = alarmed(o, "empty_no_timeout_alarm").map(|(r, g, ms, a)| {
+        let holds = g == "EINTR" && ms >= a * 9 / 10;
+        Check::new(
+            "signal",
+            "EINTR when the guest's alarm fires",
+            format!("{g} ret {r} {}", when(ms, Some(a))),
+            holds,
+        )
+    });
+    c.decide(EINTR, r);
+    Ok(())
+}

@@ -1,0 +1,301 @@
+//! io_submit's hand-written experiments (spec/io_submit-kapi-spec.txt): a
+//! write and a read through the ring (io_submit.rw, which also shows
+//! io_getevents consuming them), eventfd notification (io_submit.resfd) and
+//! the per-iocb errors (io_submit.errors, which ends by destroying a
+//! context full of pending polls).
+
+use super::super::obs::{Obs, Res};
+use super::super::{CaseDef, Check, Ctx, Judge, Verdict};
+use super::family::{cannot_run, outcome, outcome_is, ret, sysret};
+
+const RW_SUBMIT: &str = "io_submit.return.success/rw";
+const AIO_KEY: &str = "io_submit.side-effect.aio_key";
+const RING: &str = "io_submit.side-effect.completion-ring";
+const FILE_DATA: &str = "io_submit.side-effect.file-data";
+const RW_GET: &str = "io_getevents.return.success/rw";
+const RING_HEAD: &str = "io_getevents.side-effect.ring-head";
+
+pub const RW: Judge = Judge {
+    experiment: "io_submit.rw",
+    only: None,
+    cases: &[
+        CaseDef {
+            id: RW_SUBMIT,
+            clauses: &["return:success"],
+        },
+        CaseDef {
+            id: AIO_KEY,
+            clauses: &["side-effect:iocb->aio_key"],
+        },
+        CaseDef {
+            id: RING,
+            clauses: &["side-effect:completion ring", "state-trans:request"],
+        },
+        CaseDef {
+            id: FILE_DATA,
+            clauses: &["side-effect:file data"],
+        },
+        CaseDef {
+            id: RW_GET,
+            clauses: &["return:success"],
+        },
+        CaseDef {
+            id: RING_HEAD,
+            clauses: &["side-effect:ring head", "state-trans:ring"],
+        },
+    ],
+    run: rw,
+};
+
+/// One check over the write and the read step: observed "write: ..; read: ..".
+fn each(
+    o: &Obs,
+    name: &'static str,
+    expected: &str,
+    f: &dyn Fn(&Obs) -> Res<(String, bool)>,
+) -> Res<Check> {
+    let mut seen = Vec::new();
+    let mut ok = true;
+    for s in ["write", "read"] {
+        let (t, good) = f(&o.obj(s)?)?;
+        seen.push(format!("{s}: {t}"));
+        ok &= good;
+    }
+    Ok(Check::new(name, expected, seen.join("; "), ok))
+}
+
+fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
+    if cannot_run(c, o)? {
+        return Ok(());
+    }
+    let r = each(o, "submit", "1 iocb submitted", &|v| {
+        let n = ret(v, "submit")?;
+        Ok((format!("ret {n}"), n == 1))
+    });
+    c.decide(RW_SUBMIT, r);
+    let r = each(o, "aio_key", "aio_key 0 (KIOCB_KEY)", &|v| {
+        let k = v.i64("key_after")?;
+        Ok((format!("aio_key {k:#x}"), k == 0))
+    });
+    c.decide(AIO_KEY, r);
+    let nbytes = o.i64("nbytes");
+    let r = each(
+        o,
+        "completion ring",
+        "tail +1 at submit; event {aio_data, iocb, nbytes, 0}",
+        &|v| {
+            let n = nbytes.clone()?;
+            let tb = v.obj("ring_before")?.i64("tail")?;
+            let ta = v.obj("ring_after_submit")?.i64("tail")?;
+            let ev = v.obj("event")?;
+            let (d, ob, res, res2) = (
+                ev.i64("data")?,
+                ev.i64("obj")?,
+                ev.i64("res")?,
+                ev.i64("res2")?,
+            );
+            let iocb = v.i64("iocb")?;
+            let ok = ta == tb + 1 && d == v.i64("cookie")? && ob == iocb && res == n && res2 == 0;
+            Ok((
+                format!(
+                    "tail {tb}->{ta}, event data {d:#x} res {res} res2 {res2} obj==iocb {}",
+                    ob == iocb
+                ),
+                ok,
+            ))
+        },
+    );
+    c.decide(RING, r);
+    let r = o.bool("read_back_matches").map(|m| {
+        Check::new(
+            "file data",
+            "pread returns what pwrite wrote",
+            format!("read back matches: {m}"),
+            m,
+        )
+    });
+    c.decide(FILE_DATA, r);
+    let r = each(o, "getevents", "1 event", &|v| {
+        let n = ret(v, "getevents")?;
+        Ok((format!("ret {n}"), n == 1))
+    });
+    c.decide(RW_GET, r);
+    let r = each(
+        o,
+        "ring head",
+        "head +1 = tail after consuming; tail unchanged",
+        &|v| {
+            let (s, g) = (v.obj("ring_after_submit")?, v.obj("ring_after_get")?);
+            let (h0, t) = (s.i64("head")?, s.i64("tail")?);
+            let (h1, t1) = (g.i64("head")?, g.i64("tail")?);
+            Ok((
+                format!("head {h0}->{h1}, tail {t}->{t1}"),
+                h1 == h0 + 1 && h1 == t && t1 == t,
+            ))
+        },
+    );
+    c.decide(RING_HEAD, r);
+    Ok(())
+}
+
+const EVENTFD: &str = "io_submit.side-effect.eventfd";
+const CONFIG_EVENTFD: &str = "io_submit.constraint.CONFIG_EVENTFD";
+
+pub const RESFD: Judge = Judge {
+    experiment: "io_submit.resfd",
+    only: None,
+    cases: &[
+        CaseDef {
+            id: EVENTFD,
+            clauses: &["side-effect:eventfd counter"],
+        },
+        CaseDef {
+            id: CONFIG_EVENTFD,
+            clauses: &[
+                "constraint:CONFIG_EVENTFD for IOCB_FLAG_RESFD",
+                "error:ENOSYS",
+            ],
+        },
+    ],
+    run: resfd,
+};
+
+fn resfd(c: &mut Ctx, o: &Obs) -> Res<()> {
+    if cannot_run(c, o)? {
+        return Ok(());
+    }
+    let efd = sysret(o, "eventfd");
+    match efd.as_deref() {
+        Ok("ENOSYS") => c.note(
+            EVENTFD,
+            Verdict::Skip,
+            "eventfd2 ENOSYS".into(),
+            "CONFIG_EVENTFD=n in this kernel (eventfd2 returned ENOSYS): no eventfd to notify"
+                .into(),
+        ),
+        Ok("OK") => {
+            let r = (|| {
+                let s = ret(o, "submit")?;
+                let n = o.i64("eventfd_count")?;
+                Ok(Check::new(
+                    "eventfd count",
+                    "submit 1, eventfd count 1",
+                    format!("submit {s}, eventfd count {n}"),
+                    s == 1 && n == 1,
+                ))
+            })();
+            c.decide(EVENTFD, r);
+        }
+        Ok(e) => c.note(
+            EVENTFD,
+            Verdict::Error,
+            format!("eventfd2 {e}"),
+            "eventfd2 failed: cannot test".into(),
+        ),
+        Err(m) => c.error(EVENTFD, m.0.clone()),
+    }
+    // With an eventfd available a regular file is refused with EINVAL; with
+    // CONFIG_EVENTFD=n (eventfd2 ENOSYS seen above) every resfd is ENOSYS.
+    let want = match efd.as_deref() {
+        Ok("ENOSYS") => "ENOSYS",
+        _ => "EINVAL",
+    };
+    c.decide(
+        CONFIG_EVENTFD,
+        outcome_is("outcome", o, "submit_resfd_regular", want),
+    );
+    Ok(())
+}
+
+/// (case, the call in obs.calls, the errno the spec names)
+const NAMED: &[(&str, &str, &str)] = &[
+    ("io_submit.error.EBADF/closed-fd", "closed-fd", "EBADF"),
+    (
+        "io_submit.error.EBADF/read-on-wronly",
+        "read-on-wronly",
+        "EBADF",
+    ),
+    (
+        "io_submit.error.EINVAL/opcode-noop",
+        "opcode-noop",
+        "EINVAL",
+    ),
+    ("io_submit.error.EINVAL/reserved2", "reserved2", "EINVAL"),
+    (
+        "io_submit.error.EFAULT/iocb-unmapped",
+        "iocb-unmapped",
+        "EFAULT",
+    ),
+];
+const SLOTS_FULL: &str = "io_submit.error.EAGAIN/slots-full";
+const IN_FLIGHT: &str = "io_destroy.side-effect.in-flight/polls";
+
+pub const ERRORS: Judge = Judge {
+    experiment: "io_submit.errors",
+    only: None,
+    cases: &[
+        CaseDef {
+            id: NAMED[0].0,
+            clauses: &["error:EBADF"],
+        },
+        CaseDef {
+            id: NAMED[1].0,
+            clauses: &["error:EBADF"],
+        },
+        CaseDef {
+            id: NAMED[2].0,
+            clauses: &["error:EINVAL"],
+        },
+        CaseDef {
+            id: NAMED[3].0,
+            clauses: &["error:EINVAL"],
+        },
+        CaseDef {
+            id: NAMED[4].0,
+            clauses: &["error:EFAULT"],
+        },
+        CaseDef {
+            id: SLOTS_FULL,
+            clauses: &["error:EAGAIN"],
+        },
+        CaseDef {
+            id: IN_FLIGHT,
+            clauses: &["side-effect:in-flight requests"],
+        },
+    ],
+    run: errors,
+};
+
+fn errors(c: &mut Ctx, o: &Obs) -> Res<()> {
+    if cannot_run(c, o)? {
+        return Ok(());
+    }
+    for (id, call, want) in NAMED {
+        let r = o
+            .obj("calls")
+            .and_then(|k| k.obj(call))
+            .and_then(|k| outcome(&k))
+            .map(|got| {
+                let holds = got == *want;
+                Check::new("outcome", want, got, holds)
+            });
+        c.decide(id, r);
+    }
+    let r = (|| {
+        let n = ret(o, "polls")?;
+        let more = sysret(o, "one_more")?;
+        Ok(Check::new(
+            "polls",
+            "fewer than 1024 polls accepted, then EAGAIN",
+            format!("{n} polls pending, then {more}"),
+            (1..1024).contains(&n) && more == "EAGAIN",
+        ))
+    })();
+    c.decide(SLOTS_FULL, r);
+    let r = outcome_is("io_destroy", o, "destroy", "OK").map(|mut k| {
+        k.expected = "OK (pending polls cancelled)".into();
+        k
+    });
+    c.decide(IN_FLIGHT, r);
+    Ok(())
+}
