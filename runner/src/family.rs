@@ -21,20 +21,21 @@ pub const NUMBERS: &[(&str, i64, i64)] = &[
     ("io_pgetevents", 333, 292),
 ];
 
-/// The io_setup experiments of the original probe (guest-init/src/probe.rs),
-/// which predate the `<syscall>.` naming.
-const IO_SETUP_PATTERNS: &[&str] = &[
-    "setup.*",
-    "nr.*",
-    "einval.*",
-    "efault.*",
-    "eagain.*",
-    "enomem.*",
-    "eintr.*",
-    "side-effect.*",
-    "table.*",
-    "fork.*",
-];
+/// Patterns for io_setup's experiments of the original probe, which predate
+/// the `<syscall>.` naming: one `<first word>.*` per catalogue entry that
+/// names no syscall (`setup.*`, `nr.*`, ...), so a new one is selected too.
+fn io_setup_patterns() -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for x in kmatrix_proto::catalogue::EXPERIMENTS {
+        let head = x.id.split('.').next().unwrap_or(x.id);
+        let named = head == "enosys" || NUMBERS.iter().any(|n| n.0 == head);
+        let p = format!("{head}.*");
+        if !named && !v.contains(&p) {
+            v.push(p);
+        }
+    }
+    v
+}
 
 /// Clauses no case checks, and why (locks need lockdep; some paths need
 /// timing the guest cannot arrange).
@@ -62,7 +63,7 @@ pub fn select(cases: Option<String>, syscalls: Option<String>) -> Result<Option<
             );
         }
         if s == "io_setup" {
-            pats.extend(IO_SETUP_PATTERNS.iter().map(|p| p.to_string()));
+            pats.extend(io_setup_patterns());
         }
         pats.push(format!("{s}.*"));
     }

@@ -11,6 +11,19 @@ fn syscalls_select_experiments() {
         .unwrap()
         .unwrap();
     assert!(p.starts_with("enosys.map,setup.*,"));
+    // Every io_setup experiment is selected, the family's of io_submit too,
+    // and nothing else.
+    let pats: Vec<String> = p.split(',').map(str::to_string).collect();
+    assert!(kmatrix_proto::catalogue::unmatched(&pats).is_empty());
+    for x in kmatrix_proto::catalogue::EXPERIMENTS {
+        let chosen = pats.iter().any(|q| kmatrix_proto::glob::matches(q, x.id));
+        let io_setup = !x.id.starts_with("io_") && x.id != "enosys.map";
+        let want = io_setup
+            || x.id == "enosys.map"
+            || x.id.starts_with("io_setup.")
+            || x.id.starts_with("io_submit.");
+        assert_eq!(chosen, want, "{}", x.id);
+    }
     assert!(p.contains("io_setup.*") && p.ends_with("io_submit.*"));
     let e = select(None, Some("io_setup,io_uring_enter".into())).unwrap_err();
     assert!(e.to_string().contains("io_uring_enter"));
