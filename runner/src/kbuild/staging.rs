@@ -1,0 +1,328 @@
+//! One stable build place per (arch, fragments, compiler, kernel series), so
+//! a kernel that differs from the last one built there by a few lines is an
+//! incremental make, whatever path its source came from.
+//!
+//! Why not ccache: kbuild passes absolute source paths (out-of-tree builds),
+//! and even with ccache's base_dir and hash_dir=false the preprocessed
+//! output's line markers name the source relative to the build dir
+//! (`../../../src/<key>/linux-source-6.1/kernel/fork.c` vs
+//! `../../../test-trees/<name>/kernel/fork.c`), so two trees never share an
+//! object (measured: 0 hits of 2 for kernel/fork.o with identical flags).
+//!
+//! Why it is safe: the staged tree is made to hold exactly the source's
+//! files, compared by content (`rsync --checksum`), never by size and mtime.
+//! Unchanged files keep their old mtime, so make keeps their objects; a file
+//! whose content differs is rewritten (a new inode, mtime now), so every
+//! object depending on it is older and make rebuilds it; a file the source
+//! lacks is deleted. The paths are always the same, so kbuild's saved
+//! command lines (.cmd) match. The cache entry itself stays keyed by the
+//! source's identity as before; the staging place is never looked up by key.
+
+use crate::cache::Key;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use tokio::process::Command;
+
+/// A staging place held (flock) by this build until dropped.
+pub struct Staging {
+    dir: PathBuf,
+    _lock: std::fs::File,
+}
+
+/// What a sync changed in the staged tree.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Synced {
+    /// Files written (new or with different content).
+    pub written: usize,
+    pub deleted: usize,
+    /// The staged tree was empty: filled with hard links to the source.
+    pub fresh: bool,
+}
+
+/// The `VERSION.PATCHLEVEL` of a kernel tree (from its Makefile), so 6.1 and
+/// 6.12 get their own staging places instead of rebuilding each other.
+fn series(tree: &Path) -> Result<String> {
+    let mk = std::fs::read_to_string(tree.join("Makefile"))
+        .with_context(|| format!("reading {}/Makefile", tree.display()))?;
+    let field = |name: &str| {
+        mk.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == name).then(|| v.trim().to_string())
+            })
+            .unwrap_or_default()
+    };
+    Ok(format!("{}.{}", field("VERSION"), field("PATCHLEVEL")))
+}
+
+/// Whether rsync is installed (said once when it is not).
+pub fn available() -> bool {
+    let ok = std::process::Command::new("rsync")
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        crate::notice::once(
+            "no-rsync",
+            "rsync not found: each kernel builds in its own cache entry, so a tree one line off a built one is a full build (scripts/setup.sh installs rsync)",
+        );
+    }
+    ok
+}
+
+impl Staging {
+    /// The staging place for these inputs if no other build holds it
+    /// (then the caller builds in its own entry, as without staging).
+    pub fn try_take(
+        root: &Path,
+        arch: &str,
+        cc_version: &str,
+        fragments: &[super::Fragment],
+        tree: &Path,
+    ) -> Result<Option<Staging>> {
+        let mut key = Key::new("staging-v1");
+        key.add("arch", arch.as_bytes())
+            .add("cc", cc_version.as_bytes())
+            .add("series", series(tree)?.as_bytes());
+        for f in fragments {
+            key.add(&f.name, f.text.as_bytes());
+        }
+        let names: Vec<_> = fragments
+            .iter()
+            .map(|f| f.name.trim_end_matches(".config"))
+            .collect();
+        let dir = root
+            .join("staging")
+            .join(format!("{arch}-{}-{}", names.join("+"), key.hex()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let lock_path = dir.join("lock");
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .with_context(|| format!("opening {}", lock_path.display()))?;
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock on a file descriptor we own.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                return Ok(None);
+            }
+            return Err(e).with_context(|| format!("locking {}", lock_path.display()));
+        }
+        Ok(Some(Staging { dir, _lock: f }))
+    }
+
+    pub fn src(&self) -> PathBuf {
+        self.dir.join("src")
+    }
+
+    pub fn build(&self) -> PathBuf {
+        self.dir.join("build")
+    }
+
+    /// Makes the staged tree hold exactly `from`'s files (but its `.git`).
+    pub async fn sync(&self, from: &Path) -> Result<Synced> {
+        let dst = self.src();
+        let fresh = !dst.join("Makefile").exists();
+        if fresh {
+            // First use: hard links (no disk, no copy time). Safe because
+            // rsync below never writes a file in place: a changed file is
+            // written to a temp file and renamed over the link.
+            let _ = std::fs::remove_dir_all(&dst);
+            let linked = rsync(from, &dst, true).await;
+            if linked.is_ok() {
+                return linked.map(|s| Synced { fresh, ..s });
+            }
+            // Another filesystem: copy instead.
+            let _ = std::fs::remove_dir_all(&dst);
+        }
+        rsync(from, &dst, false)
+            .await
+            .map(|s| Synced { fresh, ..s })
+    }
+}
+
+/// `rsync -rl --checksum --delete`: without -t a written file gets mtime now
+/// (newer than every object built before it), and unchanged files are left
+/// alone (their mtime, and so their objects, kept). `.git` is not staged
+/// (large, and the build only reads it for a "+" in the release string).
+async fn rsync(from: &Path, to: &Path, link: bool) -> Result<Synced> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    let from = from
+        .canonicalize()
+        .with_context(|| format!("{}", from.display()))?;
+    let mut c = Command::new("rsync");
+    c.args([
+        "-rl",
+        "--checksum",
+        "--delete",
+        "--exclude=/.git",
+        "--out-format=%i %n",
+    ]);
+    if link {
+        c.arg(format!("--link-dest={}", from.display()));
+    }
+    let mut src_arg = from.into_os_string();
+    src_arg.push("/");
+    c.arg(src_arg).arg(to);
+    let out = c.output().await.context("running rsync")?;
+    if !out.status.success() {
+        bail!(
+            "rsync into {} failed ({}): {}",
+            to.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(count(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Counts rsync's itemized lines: `>f...` a file written, `*deleting` one
+/// removed (directories and links are not counted).
+fn count(itemized: &str) -> Synced {
+    let mut s = Synced::default();
+    for l in itemized.lines() {
+        if l.starts_with(">f") {
+            s.written += 1;
+        } else if l.starts_with("*deleting") && !l.ends_with('/') {
+            s.deleted += 1;
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn tree(dir: &Path, files: &[(&str, &str)]) {
+        for (name, text) in files {
+            let p = dir.join(name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+    }
+
+    fn mtime(p: &Path) -> (i64, i64) {
+        let m = std::fs::metadata(p).unwrap();
+        (m.mtime(), m.mtime_nsec())
+    }
+
+    #[test]
+    fn series_is_version_and_patchlevel() {
+        let t = tempfile::tempdir().unwrap();
+        tree(
+            t.path(),
+            &[("Makefile", "# x\nVERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 3\n")],
+        );
+        assert_eq!(series(t.path()).unwrap(), "6.12");
+    }
+
+    #[test]
+    fn itemized_lines_are_counted() {
+        let s = count(">f+++++++++ a.c\ncd+++++++++ d/\n*deleting   old.h\n*deleting   gone/\n>f..T...... b.c\ncL+++++++++ l -> a.c\n");
+        assert_eq!(
+            s,
+            Synced {
+                written: 2,
+                deleted: 1,
+                fresh: false
+            }
+        );
+    }
+
+    /// The property make relies on: unchanged files keep their mtime,
+    /// changed ones (even same size and same mtime, which a size+mtime
+    /// check would miss) are rewritten fresh, and the source is never
+    /// written through a hard link.
+    #[tokio::test]
+    async fn sync_rewrites_exactly_what_differs_by_content() {
+        if !available() {
+            eprintln!("skipped: no rsync");
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let (a, b, stage) = (t.path().join("a"), t.path().join("b"), t.path().join("s"));
+        tree(
+            &a,
+            &[
+                ("Makefile", "VERSION = 6\n"),
+                ("fs/aio.c", "one\n"),
+                ("kernel/fork.c", "fork\n"),
+                ("old.h", "x\n"),
+                (".git/HEAD", "ref\n"),
+            ],
+        );
+        let s = Staging {
+            dir: stage.clone(),
+            _lock: std::fs::File::open(t.path()).unwrap(),
+        };
+        let first = s.sync(&a).await.unwrap();
+        assert!(first.fresh);
+        assert!(!s.src().join(".git").exists(), ".git is not staged");
+        let staged_aio = s.src().join("fs/aio.c");
+        assert_eq!(
+            std::fs::metadata(&staged_aio).unwrap().ino(),
+            std::fs::metadata(a.join("fs/aio.c")).unwrap().ino(),
+            "a fresh staging is hard links"
+        );
+        // b: aio.c changed with the same size and the same mtime; old.h gone.
+        tree(&b, &[("Makefile", "VERSION = 6\n"), ("kernel/fork.c", "fork\n")]);
+        tree(&b, &[("fs/aio.c", "two\n")]);
+        let f = std::fs::File::options()
+            .write(true)
+            .open(b.join("fs/aio.c"))
+            .unwrap();
+        f.set_modified(std::fs::metadata(a.join("fs/aio.c")).unwrap().modified().unwrap())
+            .unwrap();
+        drop(f);
+        let fork_before = mtime(&s.src().join("kernel/fork.c"));
+        let aio_before = mtime(&staged_aio);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let second = s.sync(&b).await.unwrap();
+        assert_eq!(
+            second,
+            Synced {
+                written: 1,
+                deleted: 1,
+                fresh: false
+            }
+        );
+        assert_eq!(std::fs::read_to_string(&staged_aio).unwrap(), "two\n");
+        assert!(mtime(&staged_aio) > aio_before, "a changed file is newer");
+        assert_eq!(mtime(&s.src().join("kernel/fork.c")), fork_before);
+        assert!(!s.src().join("old.h").exists());
+        assert_eq!(
+            std::fs::read_to_string(a.join("fs/aio.c")).unwrap(),
+            "one\n",
+            "the source behind the hard link is untouched"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_held_staging_place_is_not_handed_out_twice() {
+        let t = tempfile::tempdir().unwrap();
+        tree(t.path(), &[("linux/Makefile", "VERSION = 6\nPATCHLEVEL = 1\n")]);
+        let frag = super::super::Fragment {
+            name: "aio-on.config".into(),
+            text: "CONFIG_AIO=y\n".into(),
+        };
+        let tree_dir = t.path().join("linux");
+        let a = Staging::try_take(t.path(), "x86_64", "gcc 12", &[frag.clone()], &tree_dir).unwrap();
+        assert!(a.is_some());
+        let b = Staging::try_take(t.path(), "x86_64", "gcc 12", &[frag.clone()], &tree_dir).unwrap();
+        assert!(b.is_none(), "busy: the caller builds in its own entry");
+        let other = Staging::try_take(t.path(), "arm64", "gcc 12", &[frag.clone()], &tree_dir).unwrap();
+        assert!(other.is_some(), "another arch has its own place");
+        drop(a);
+        assert!(Staging::try_take(t.path(), "x86_64", "gcc 12", &[frag], &tree_dir)
+            .unwrap()
+            .is_some());
+    }
+}
