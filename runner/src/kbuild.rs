@@ -421,7 +421,7 @@ impl Builder<'_> {
 
 impl Builder<'_> {
     /// Takes this config's staging place and syncs `src` into it; None
-    /// (build in the entry) without rsync or while another build holds it.
+    /// (build in the entry) while another build holds it.
     async fn stage(
         &self,
         src: &Path,
@@ -429,9 +429,6 @@ impl Builder<'_> {
         log: &Log,
     ) -> Result<Option<staging::Staging>> {
         use std::io::Write;
-        if !staging::available() {
-            return Ok(None);
-        }
         let Some(s) = staging::Staging::try_take(
             &cache::root(),
             &self.arch.name,

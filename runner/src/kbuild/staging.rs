@@ -10,18 +10,18 @@
 //! object (measured: 0 hits of 2 for kernel/fork.o with identical flags).
 //!
 //! Why it is safe: the staged tree is made to hold exactly the source's
-//! files, compared by content (`rsync --checksum`), never by size and mtime.
-//! Unchanged files keep their old mtime, so make keeps their objects; a file
-//! whose content differs is rewritten (a new inode, mtime now), so every
-//! object depending on it is older and make rebuilds it; a file the source
-//! lacks is deleted. The paths are always the same, so kbuild's saved
+//! files, compared by identity (the same inode) or by content, never by size
+//! and mtime (two trees can hold different files with equal size and mtime:
+//! tarballs with clamped mtimes, `cp -a`). Unchanged files keep their old
+//! mtime, so make keeps their objects; a file whose content differs is
+//! rewritten (a new inode, mtime now), so every object depending on it is
+//! older and make rebuilds it; a file the source lacks is deleted. The paths are always the same, so kbuild's saved
 //! command lines (.cmd) match. The cache entry itself stays keyed by the
 //! source's identity as before; the staging place is never looked up by key.
 
 use crate::cache::Key;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
-use tokio::process::Command;
 
 /// A staging place held (flock) by this build until dropped.
 pub struct Staging {
@@ -53,23 +53,6 @@ fn series(tree: &Path) -> Result<String> {
             .unwrap_or_default()
     };
     Ok(format!("{}.{}", field("VERSION"), field("PATCHLEVEL")))
-}
-
-/// Whether rsync is installed (said once when it is not).
-pub fn available() -> bool {
-    let ok = std::process::Command::new("rsync")
-        .arg("--version")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        crate::notice::once(
-            "no-rsync",
-            "rsync not found: each kernel builds in its own cache entry, so a tree one line off a built one is a full build (scripts/setup.sh installs rsync)",
-        );
-    }
-    ok
 }
 
 impl Staging {
@@ -128,72 +111,134 @@ impl Staging {
     /// Makes the staged tree hold exactly `from`'s files (but its `.git`).
     pub async fn sync(&self, from: &Path) -> Result<Synced> {
         let dst = self.src();
+        let from = from
+            .canonicalize()
+            .with_context(|| format!("{}", from.display()))?;
+        // A first fill is hard links (no copy, no disk); safe because a
+        // later sync never writes a file in place: a changed file is written
+        // to a temp file and renamed over the link, so the source behind it
+        // is never touched.
         let fresh = !dst.join("Makefile").exists();
         if fresh {
-            // First use: hard links (no disk, no copy time). Safe because
-            // rsync below never writes a file in place: a changed file is
-            // written to a temp file and renamed over the link.
-            let _ = std::fs::remove_dir_all(&dst);
-            let linked = rsync(from, &dst, true).await;
-            if linked.is_ok() {
-                return linked.map(|s| Synced { fresh, ..s });
-            }
-            // Another filesystem: copy instead.
             let _ = std::fs::remove_dir_all(&dst);
         }
-        rsync(from, &dst, false)
-            .await
-            .map(|s| Synced { fresh, ..s })
+        tokio::task::spawn_blocking(move || {
+            let mut s = Synced {
+                fresh,
+                ..Synced::default()
+            };
+            sync_dir(&from, &dst, true, fresh, &mut s)?;
+            Ok(s)
+        })
+        .await?
     }
 }
 
-/// `rsync -rl --checksum --delete`: without -t a written file gets mtime now
-/// (newer than every object built before it), and unchanged files are left
-/// alone (their mtime, and so their objects, kept). `.git` is not staged
-/// (large, and the build only reads it for a "+" in the release string).
-async fn rsync(from: &Path, to: &Path, link: bool) -> Result<Synced> {
-    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
-    let from = from
-        .canonicalize()
-        .with_context(|| format!("{}", from.display()))?;
-    let mut c = Command::new("rsync");
-    c.args([
-        "-rl",
-        "--checksum",
-        "--delete",
-        "--exclude=/.git",
-        "--out-format=%i %n",
-    ]);
-    if link {
-        c.arg(format!("--link-dest={}", from.display()));
+/// Makes `dst` hold what `src` holds, recursively (`.git` only at the top
+/// is skipped). `link`: new files may be hard links to the source's (only on
+/// a fresh fill: a link keeps the source's old mtime, which after a build
+/// would hide a change from make).
+fn sync_dir(src: &Path, dst: &Path, top: bool, link: bool, s: &mut Synced) -> Result<()> {
+    use std::collections::BTreeSet;
+    use std::os::unix::fs::MetadataExt;
+    let ctx = |p: &Path| format!("staging {}", p.display());
+    match std::fs::symlink_metadata(dst) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            std::fs::remove_file(dst).with_context(|| ctx(dst))?;
+            std::fs::create_dir(dst).with_context(|| ctx(dst))?;
+        }
+        Err(_) => std::fs::create_dir_all(dst).with_context(|| ctx(dst))?,
     }
-    let mut src_arg = from.into_os_string();
-    src_arg.push("/");
-    c.arg(src_arg).arg(to);
-    let out = c.output().await.context("running rsync")?;
-    if !out.status.success() {
-        bail!(
-            "rsync into {} failed ({}): {}",
-            to.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(count(&String::from_utf8_lossy(&out.stdout)))
-}
-
-/// Counts rsync's itemized lines: `>f...` a file written, `*deleting` one
-/// removed (directories and links are not counted).
-fn count(itemized: &str) -> Synced {
-    let mut s = Synced::default();
-    for l in itemized.lines() {
-        if l.starts_with(">f") {
+    let mut names = BTreeSet::new();
+    for e in std::fs::read_dir(src).with_context(|| ctx(src))? {
+        let e = e.with_context(|| ctx(src))?;
+        let name = e.file_name();
+        if top && name == ".git" {
+            continue;
+        }
+        let (sp, dp) = (src.join(&name), dst.join(&name));
+        let sm = std::fs::symlink_metadata(&sp).with_context(|| ctx(&sp))?;
+        let dm = std::fs::symlink_metadata(&dp).ok();
+        names.insert(name);
+        let ft = sm.file_type();
+        if ft.is_dir() {
+            sync_dir(&sp, &dp, false, link, s)?;
+        } else if ft.is_symlink() {
+            let target = std::fs::read_link(&sp).with_context(|| ctx(&sp))?;
+            if dm.as_ref().is_some_and(|m| m.file_type().is_symlink())
+                && std::fs::read_link(&dp).ok().as_ref() == Some(&target)
+            {
+                continue;
+            }
+            remove(&dp, dm.as_ref())?;
+            std::os::unix::fs::symlink(&target, &dp).with_context(|| ctx(&dp))?;
             s.written += 1;
-        } else if l.starts_with("*deleting") && !l.ends_with('/') {
+        } else if ft.is_file() {
+            if let Some(dm) = dm.as_ref().filter(|m| m.is_file()) {
+                let same_file = dm.dev() == sm.dev() && dm.ino() == sm.ino();
+                if same_file || (dm.len() == sm.len() && same_content(&sp, &dp)?) {
+                    continue;
+                }
+            }
+            remove(&dp, dm.as_ref())?;
+            if !(link && std::fs::hard_link(&sp, &dp).is_ok()) {
+                copy_fresh(&sp, &dp)?;
+            }
+            s.written += 1;
+        }
+        // Sockets, fifos, devices: a kernel tree has none; not staged.
+    }
+    for e in std::fs::read_dir(dst).with_context(|| ctx(dst))? {
+        let e = e.with_context(|| ctx(dst))?;
+        if !names.contains(&e.file_name()) {
+            let p = e.path();
+            remove(&p, std::fs::symlink_metadata(&p).ok().as_ref())?;
             s.deleted += 1;
         }
     }
-    s
+    Ok(())
+}
+
+fn remove(p: &Path, m: Option<&std::fs::Metadata>) -> Result<()> {
+    match m {
+        None => Ok(()),
+        Some(m) if m.is_dir() => std::fs::remove_dir_all(p),
+        Some(_) => std::fs::remove_file(p),
+    }
+    .with_context(|| format!("staging: removing {}", p.display()))
+}
+
+/// Byte-for-byte equality of two files of equal length.
+fn same_content(a: &Path, b: &Path) -> Result<bool> {
+    use std::io::Read;
+    let open =
+        |p: &Path| std::fs::File::open(p).with_context(|| format!("reading {}", p.display()));
+    let (mut fa, mut fb) = (open(a)?, open(b)?);
+    let (mut ba, mut bb) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let n = fa.read(&mut ba)?;
+        if n == 0 {
+            return Ok(fb.read(&mut bb[..1])? == 0);
+        }
+        // Shorter than `a` (changed under us): different.
+        if fb.read_exact(&mut bb[..n]).is_err() || ba[..n] != bb[..n] {
+            return Ok(false);
+        }
+    }
+}
+
+/// A new copy of `src` at `dst` with mtime now (written beside it, renamed
+/// over it), keeping the source's permission bits.
+fn copy_fresh(src: &Path, dst: &Path) -> Result<()> {
+    let dir = dst.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("staging {}", dst.display()))?;
+    std::fs::copy(src, tmp.path())
+        .with_context(|| format!("copying {} into staging", src.display()))?;
+    tmp.persist(dst)
+        .with_context(|| format!("staging {}", dst.display()))?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -219,22 +264,12 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         tree(
             t.path(),
-            &[("Makefile", "# x\nVERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 3\n")],
+            &[(
+                "Makefile",
+                "# x\nVERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 3\n",
+            )],
         );
         assert_eq!(series(t.path()).unwrap(), "6.12");
-    }
-
-    #[test]
-    fn itemized_lines_are_counted() {
-        let s = count(">f+++++++++ a.c\ncd+++++++++ d/\n*deleting   old.h\n*deleting   gone/\n>f..T...... b.c\ncL+++++++++ l -> a.c\n");
-        assert_eq!(
-            s,
-            Synced {
-                written: 2,
-                deleted: 1,
-                fresh: false
-            }
-        );
     }
 
     /// The property make relies on: unchanged files keep their mtime,
@@ -243,10 +278,6 @@ mod tests {
     /// written through a hard link.
     #[tokio::test]
     async fn sync_rewrites_exactly_what_differs_by_content() {
-        if !available() {
-            eprintln!("skipped: no rsync");
-            return;
-        }
         let t = tempfile::tempdir().unwrap();
         let (a, b, stage) = (t.path().join("a"), t.path().join("b"), t.path().join("s"));
         tree(
@@ -273,14 +304,22 @@ mod tests {
             "a fresh staging is hard links"
         );
         // b: aio.c changed with the same size and the same mtime; old.h gone.
-        tree(&b, &[("Makefile", "VERSION = 6\n"), ("kernel/fork.c", "fork\n")]);
+        tree(
+            &b,
+            &[("Makefile", "VERSION = 6\n"), ("kernel/fork.c", "fork\n")],
+        );
         tree(&b, &[("fs/aio.c", "two\n")]);
         let f = std::fs::File::options()
             .write(true)
             .open(b.join("fs/aio.c"))
             .unwrap();
-        f.set_modified(std::fs::metadata(a.join("fs/aio.c")).unwrap().modified().unwrap())
-            .unwrap();
+        f.set_modified(
+            std::fs::metadata(a.join("fs/aio.c"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+        )
+        .unwrap();
         drop(f);
         let fork_before = mtime(&s.src().join("kernel/fork.c"));
         let aio_before = mtime(&staged_aio);
@@ -308,21 +347,29 @@ mod tests {
     #[tokio::test]
     async fn a_held_staging_place_is_not_handed_out_twice() {
         let t = tempfile::tempdir().unwrap();
-        tree(t.path(), &[("linux/Makefile", "VERSION = 6\nPATCHLEVEL = 1\n")]);
+        tree(
+            t.path(),
+            &[("linux/Makefile", "VERSION = 6\nPATCHLEVEL = 1\n")],
+        );
         let frag = super::super::Fragment {
             name: "aio-on.config".into(),
             text: "CONFIG_AIO=y\n".into(),
         };
         let tree_dir = t.path().join("linux");
-        let a = Staging::try_take(t.path(), "x86_64", "gcc 12", &[frag.clone()], &tree_dir).unwrap();
+        let a =
+            Staging::try_take(t.path(), "x86_64", "gcc 12", &[frag.clone()], &tree_dir).unwrap();
         assert!(a.is_some());
-        let b = Staging::try_take(t.path(), "x86_64", "gcc 12", &[frag.clone()], &tree_dir).unwrap();
+        let b =
+            Staging::try_take(t.path(), "x86_64", "gcc 12", &[frag.clone()], &tree_dir).unwrap();
         assert!(b.is_none(), "busy: the caller builds in its own entry");
-        let other = Staging::try_take(t.path(), "arm64", "gcc 12", &[frag.clone()], &tree_dir).unwrap();
+        let other =
+            Staging::try_take(t.path(), "arm64", "gcc 12", &[frag.clone()], &tree_dir).unwrap();
         assert!(other.is_some(), "another arch has its own place");
         drop(a);
-        assert!(Staging::try_take(t.path(), "x86_64", "gcc 12", &[frag], &tree_dir)
-            .unwrap()
-            .is_some());
+        assert!(
+            Staging::try_take(t.path(), "x86_64", "gcc 12", &[frag], &tree_dir)
+                .unwrap()
+                .is_some()
+        );
     }
 }
