@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
+pub mod premerge;
 mod staging;
 
 pub const DEFAULT_TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
