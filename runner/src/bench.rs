@@ -177,17 +177,23 @@ async fn premerge(jobs: usize) -> Result<Target> {
     use crate::kbuild::{premerge, Source};
     let arch = crate::arch::by_name("x86_64")?;
     let quiet = |_: Event| {};
-    let build = |src: Source| -> std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>> {
-        let choice = KernelChoice::Build(src);
-        let (arch, quiet) = (&arch, &quiet);
-        Box::pin(async move { run::kernel(arch, "aio-on", &choice, &[], jobs, quiet).await })
-    };
+    let build =
+        |src: Source| -> std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>> {
+            let choice = KernelChoice::Build(src);
+            let (arch, quiet) = (&arch, &quiet);
+            Box::pin(async move { run::kernel(arch, "aio-on", &choice, &[], jobs, quiet).await })
+        };
     let m = premerge::measure(&build, jobs).await?;
     let t = m.timing;
     Ok(Target {
         figure: "pre-merge candidate, one line off a cached baseline".into(),
         measured: format!("{:.0} s ({} CC)", t.wall_s, m.compiled),
-        floor: format!("{:.0} s (CPU {:.0} s / {} cores)", t.floor_s(), t.cpu_s, t.cores),
+        floor: format!(
+            "{:.0} s (CPU {:.0} s / {} cores)",
+            t.floor_s(),
+            t.cpu_s,
+            t.cores
+        ),
         target: "<= 60 s".into(),
         verdict: verdict(t.wall_s <= 60.0, || match &m.staged {
             None => "not built in its staging place (held by another build)".into(),

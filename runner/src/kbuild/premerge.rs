@@ -117,7 +117,10 @@ mod tests {
         let log = "### staged /a in /s/src (1.5 s): 1 file(s) written, 0 deleted\n### make bzImage\n  CC      fs/aio.o\n  LD      vmlinux\n  CC      init/version-timestamp.o\n";
         assert_eq!(compiled(log), 2);
         assert_eq!(staged(log).as_deref(), Some("1 file(s) written, 0 deleted"));
-        assert_eq!(staged("### staging place busy: building in the entry\n"), None);
+        assert_eq!(
+            staged("### staging place busy: building in the entry\n"),
+            None
+        );
     }
 
     #[test]
@@ -129,7 +132,10 @@ mod tests {
         std::fs::write(tree.join("fs/aio.c"), &text).unwrap();
         let dst = t.path().join("cand");
         one_line_off(&tree, &dst).unwrap();
-        assert_eq!(std::fs::read_to_string(tree.join("fs/aio.c")).unwrap(), text);
+        assert_eq!(
+            std::fs::read_to_string(tree.join("fs/aio.c")).unwrap(),
+            text
+        );
         assert_eq!(
             std::fs::read_to_string(dst.join("fs/aio.c")).unwrap(),
             format!("a\n\t{TO}\nb\n")
