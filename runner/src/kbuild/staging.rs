@@ -177,7 +177,10 @@ fn sync_dir(src: &Path, dst: &Path, top: bool, link: bool, s: &mut Synced) -> Re
         } else if ft.is_file() {
             if let Some(dm) = dm.as_ref().filter(|m| m.is_file()) {
                 let same_file = dm.dev() == sm.dev() && dm.ino() == sm.ino();
-                if same_file || (dm.len() == sm.len() && same_content(&sp, &dp)?) {
+                // A changed mode (a script made executable) is a change too.
+                let same_bytes =
+                    dm.len() == sm.len() && dm.mode() == sm.mode() && same_content(&sp, &dp)?;
+                if same_file || same_bytes {
                     continue;
                 }
             }
@@ -342,6 +345,17 @@ mod tests {
             "one\n",
             "the source behind the hard link is untouched"
         );
+        // Same bytes, but now executable: staged again, with its mode.
+        use std::os::unix::fs::PermissionsExt;
+        let fork = b.join("kernel/fork.c");
+        std::fs::set_permissions(&fork, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let third = s.sync(&b).await.unwrap();
+        assert_eq!(third.written, 1);
+        let staged_mode = std::fs::metadata(s.src().join("kernel/fork.c"))
+            .unwrap()
+            .mode();
+        assert_eq!(staged_mode & 0o777, 0o755);
+        assert_eq!(s.sync(&b).await.unwrap().written, 0, "then nothing to do");
     }
 
     #[tokio::test]
