@@ -370,18 +370,16 @@ mod tests {
             text: "CONFIG_AIO=y\n".into(),
         };
         let tree_dir = t.path().join("linux");
-        let a =
-            Staging::try_take(t.path(), "x86_64", "gcc 12", &[frag.clone()], &tree_dir).unwrap();
+        let frags = std::slice::from_ref(&frag);
+        let a = Staging::try_take(t.path(), "x86_64", "gcc 12", frags, &tree_dir).unwrap();
         assert!(a.is_some());
-        let b =
-            Staging::try_take(t.path(), "x86_64", "gcc 12", &[frag.clone()], &tree_dir).unwrap();
+        let b = Staging::try_take(t.path(), "x86_64", "gcc 12", frags, &tree_dir).unwrap();
         assert!(b.is_none(), "busy: the caller builds in its own entry");
-        let other =
-            Staging::try_take(t.path(), "arm64", "gcc 12", &[frag.clone()], &tree_dir).unwrap();
+        let other = Staging::try_take(t.path(), "arm64", "gcc 12", frags, &tree_dir).unwrap();
         assert!(other.is_some(), "another arch has its own place");
         drop(a);
         assert!(
-            Staging::try_take(t.path(), "x86_64", "gcc 12", &[frag], &tree_dir)
+            Staging::try_take(t.path(), "x86_64", "gcc 12", frags, &tree_dir)
                 .unwrap()
                 .is_some()
         );
