@@ -79,20 +79,10 @@ impl Fake {
         }
     }
     fn build(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_kmatrix"));
-        c.args([
-            "build",
-            "--arch",
-            "x86_64",
-            "--config",
-            "aio-on",
-            "--kernel-src",
-        ])
-        .arg(&self.tree)
-        .env("KMATRIX_CACHE", &self.cache)
-        .env("KMX_FAKE_COUNT", &self.count)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        let mut c = build_tree(&self.tree, &self.cache);
+        c.env("KMX_FAKE_COUNT", &self.count)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         c
     }
     fn builds(&self) -> usize {
@@ -106,6 +96,16 @@ impl Fake {
         let e = std::fs::read_dir(&k).unwrap().next().unwrap().unwrap();
         e.path()
     }
+}
+
+/// `kmatrix build` of x86_64/aio-on from `tree` into `cache`.
+fn build_tree(tree: &Path, cache: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kmatrix"));
+    c.args(["build", "--arch", "x86_64", "--config", "aio-on"])
+        .arg("--kernel-src")
+        .arg(tree)
+        .env("KMATRIX_CACHE", cache);
+    c
 }
 
 fn ok(o: &Output) -> String {
@@ -243,17 +243,7 @@ fn a_tree_one_line_off_a_built_one_recompiles_only_that_line() {
     let compiled = tmp.path().join("compiled");
     let build = |tree: &Path| {
         let _ = std::fs::remove_file(&compiled);
-        let o = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
-            .args([
-                "build",
-                "--arch",
-                "x86_64",
-                "--config",
-                "aio-on",
-                "--kernel-src",
-            ])
-            .arg(tree)
-            .env("KMATRIX_CACHE", &cache)
+        let o = build_tree(tree, &cache)
             .env("KMX_FAKE_COMPILED", &compiled)
             .output()
             .unwrap();
