@@ -42,12 +42,15 @@ extern "C" {
     fn signal(sig: c_int, handler: usize) -> usize;
     fn sigprocmask(how: c_int, set: *const u64, old: *mut u64) -> c_int;
     fn raise(sig: c_int) -> c_int;
-    fn alarm(secs: u32) -> u32;
 }
 
-const SIGALRM: c_int = 14;
-
 extern "C" fn on_alarm(_sig: c_int) {}
+
+/// How long the guest lets a wait with no end run before a SIGALRM ends
+/// it with EINTR. Only needs to be well above the "at once" bound the
+/// host judges (90 ms), so that a wait that should not have happened is
+/// told apart; the call object carries it as `alarm_ms`.
+const ALARM: std::time::Duration = std::time::Duration::from_millis(200);
 
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
@@ -235,25 +238,47 @@ pub fn enosys_map(_env: &Env, _s: &Sink) -> Obj {
 
 // ---- generic cases ----------------------------------------------------
 
-fn arg_value(a: A, fresh: &mut Vec<u64>, notes: &mut Obj) -> u64 {
+/// The contexts of one sweep. io_destroy waits for two RCU grace periods
+/// (tens of ms under TCG), so a sweep makes one live context and lends it
+/// to every case that only needs *a* valid handle, and one dead handle;
+/// io_destroy's own cases consume theirs and get a fresh one each.
+struct Handles {
+    consumed: bool,
+    live: Option<(u64, sys::SysRet)>,
+    dead: Option<(u64, sys::SysRet, sys::SysRet)>,
+}
+
+impl Handles {
+    fn live(&mut self, notes: &mut Obj) -> u64 {
+        let (ctx, r) = if self.consumed {
+            setup(8)
+        } else {
+            *self.live.get_or_insert_with(|| setup(8))
+        };
+        put(notes, "ctx_setup", r);
+        ctx
+    }
+
+    fn dead(&mut self, notes: &mut Obj) -> u64 {
+        let (ctx, s, d) = *self.dead.get_or_insert_with(|| {
+            let (ctx, s) = setup(8);
+            (ctx, s, destroy(ctx))
+        });
+        put(notes, "dead_setup", s);
+        put(notes, "dead_destroy", d);
+        ctx
+    }
+}
+
+fn arg_value(a: A, h: &mut Handles, notes: &mut Obj) -> u64 {
     match a {
         A::Int(v) => v,
         A::Null => 0,
         A::Buf => page(sys::PROT_READ | sys::PROT_WRITE),
         A::ReadOnly => page(sys::PROT_READ),
         A::Unmapped => unmapped_page(),
-        A::Ctx => {
-            let (ctx, r) = setup(8);
-            put(notes, "ctx_setup", r);
-            fresh.push(ctx);
-            ctx
-        }
-        A::DeadCtx => {
-            let (ctx, r) = setup(8);
-            put(notes, "dead_setup", r);
-            put(notes, "dead_destroy", destroy(ctx));
-            ctx
-        }
+        A::Ctx => h.live(notes),
+        A::DeadCtx => h.dead(notes),
     }
 }
 
@@ -262,28 +287,27 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
         Some((_, n)) => *n,
         None => return skipped("unknown syscall in catalogue"),
     };
+    let mut h = Handles {
+        consumed: syscall == "io_destroy",
+        live: None,
+        dead: None,
+    };
     let mut cases = Arr::new();
     let mut count = 0u64;
-    for (id, sys_name, args) in GENERIC.iter().filter(|c| c.1 == syscall) {
+    for (id, _, args) in GENERIC.iter().filter(|c| c.1 == syscall) {
         let mut c = Obj::new();
         c.str("id", id);
-        let mut fresh = Vec::new();
         let mut v = [0u64; 6];
         // Unmapped holes last: a later mmap would fill them again.
         for pass_unmapped in [false, true] {
             for (i, a) in args.iter().enumerate().take(6) {
                 if matches!(a, A::Unmapped) == pass_unmapped {
-                    v[i] = arg_value(*a, &mut fresh, &mut c);
+                    v[i] = arg_value(*a, &mut h, &mut c);
                 }
             }
         }
         let r = raw(n, v);
         c.i64("ret", r.ret).i64("errno", r.errno.into());
-        for ctx in fresh {
-            if ctx != 0 && *sys_name != "io_destroy" {
-                let _ = destroy(ctx);
-            }
-        }
         cases.push_obj(&c);
         count += 1;
         // Snapshot so a hang later keeps what ran.
@@ -291,6 +315,8 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
         snap.u64("count", count).raw("cases", &cases.to_json());
         s.line(&snap.to_json());
     }
+    // The lent context goes with the child: exit_aio kills every context
+    // left and waits for them together, once.
     let mut o = Obj::new();
     o.u64("count", count).raw("cases", &cases.to_json());
     o
@@ -498,17 +524,42 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         None => return o,
     };
     let mut ev = [Event::default(); 8];
-    let timed =
-        |o: &mut Obj, name: &str, min: i64, n: i64, ev: *mut Event, ts: Option<&Timespec>| {
-            let t0 = Instant::now();
-            let r = getevents(ctx, min, n, ev, ts);
-            let mut c = crate::aio::sysret_obj(r);
-            c.u64("elapsed_ms", t0.elapsed().as_millis() as u64)
-                .obj("ring", &ring_obj(ctx));
-            o.obj(name, &c);
-            // Snapshot: a call that never returns still leaves the others.
-            sink.line(&o.to_json());
+    // `alarm`: a SIGALRM ends the wait after ALARM (the call object
+    // says so as alarm_ms, so the host judges against what was armed).
+    let timed = |o: &mut Obj,
+                 name: &str,
+                 min: i64,
+                 n: i64,
+                 ev: *mut Event,
+                 ts: Option<&Timespec>,
+                 alarm: bool| {
+        let armed = if alarm {
+            Some(sys::one_shot_alarm(ALARM))
+        } else {
+            None
         };
+        let t0 = Instant::now();
+        let r = getevents(ctx, min, n, ev, ts);
+        let elapsed = t0.elapsed();
+        if alarm {
+            let _ = sys::one_shot_alarm(std::time::Duration::ZERO);
+        }
+        let mut c = crate::aio::sysret_obj(r);
+        c.u64("elapsed_ms", elapsed.as_millis() as u64)
+            .obj("ring", &ring_obj(ctx));
+        match armed {
+            Some(Ok(())) => {
+                c.u64("alarm_ms", ALARM.as_millis() as u64);
+            }
+            Some(Err(e)) => {
+                c.i64("alarm_errno", e.into());
+            }
+            None => {}
+        }
+        o.obj(name, &c);
+        // Snapshot: a call that never returns still leaves the others.
+        sink.line(&o.to_json());
+    };
     let zero = Timespec { sec: 0, nsec: 0 };
     let expired = Timespec { sec: -1, nsec: 0 };
     let short = Timespec {
@@ -520,24 +571,32 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         nsec: 1_500_000_000,
     };
     let evp = ev.as_mut_ptr();
-    timed(&mut o, "empty_zero_timeout", 1, 1, evp, Some(&zero));
+    timed(&mut o, "empty_zero_timeout", 1, 1, evp, Some(&zero), false);
     // A negative relative timeout can block for good (the kernel's
-    // ktime_add_safe turns "now - 1 s" into KTIME_SEC_MAX): an alarm
-    // ends the wait with EINTR after 2 s so the rest still runs.
-    // SAFETY: a no-op handler; alarm is cancelled right after.
-    unsafe {
-        signal(SIGALRM, on_alarm as *const () as usize);
-        alarm(2);
-    }
-    timed(&mut o, "empty_expired_timeout", 1, 1, evp, Some(&expired));
-    // SAFETY: cancels the pending alarm, if any.
-    unsafe { alarm(0) };
-    timed(&mut o, "empty_100ms", 1, 1, evp, Some(&short));
+    // ktime_add_safe turns "now - 1 s" into KTIME_SEC_MAX): the alarm
+    // ends that wait with EINTR so the rest still runs.
+    sys::set_handler(sys::SIGALRM, on_alarm);
+    timed(
+        &mut o,
+        "empty_expired_timeout",
+        1,
+        1,
+        evp,
+        Some(&expired),
+        true,
+    );
+    timed(&mut o, "empty_100ms", 1, 1, evp, Some(&short), false);
     // No timeout at all: only a signal ends the wait (EINTR).
-    // SAFETY: the no-op handler is installed above; alarm is one-shot.
-    unsafe { alarm(1) };
-    timed(&mut o, "empty_no_timeout_alarm", 1, 1, evp, None);
-    timed(&mut o, "empty_nsec_unvalidated", 0, 1, evp, Some(&bad_nsec));
+    timed(&mut o, "empty_no_timeout_alarm", 1, 1, evp, None, true);
+    timed(
+        &mut o,
+        "empty_nsec_unvalidated",
+        0,
+        1,
+        evp,
+        Some(&bad_nsec),
+        false,
+    );
     let file = match tmpfs_file("getevents") {
         Ok(f) => f,
         Err(e) => return skipped(&e),
@@ -549,13 +608,21 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
     let ptrs: Vec<*mut Iocb> = cbs.iter_mut().map(|c| c as *mut Iocb).collect();
     put(&mut o, "submit3", submit(ctx, &ptrs));
     o.obj("ring_after_submit3", &ring_obj(ctx));
-    timed(&mut o, "min1_nr2", 1, 2, evp, Some(&zero));
-    timed(&mut o, "min2_nr5_100ms_one_left", 2, 5, evp, Some(&short));
+    timed(&mut o, "min1_nr2", 1, 2, evp, Some(&zero), false);
+    timed(
+        &mut o,
+        "min2_nr5_100ms_one_left",
+        2,
+        5,
+        evp,
+        Some(&short),
+        false,
+    );
     // One more event, copied to an unmapped array: EFAULT, head unchanged.
     let mut cb = rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), text, 0, 9);
     put(&mut o, "submit1", submit(ctx, &[&mut cb as *mut Iocb]));
     let bad = unmapped_page() as *mut Event;
-    timed(&mut o, "events_unmapped", 0, 1, bad, Some(&zero));
+    timed(&mut o, "events_unmapped", 0, 1, bad, Some(&zero), false);
     put(&mut o, "destroy", destroy(ctx));
     o
 }

@@ -205,6 +205,16 @@ pub fn interval_timer(every: Duration) -> Result<(), i32> {
     check(unsafe { setitimer(ITIMER_REAL, &t, std::ptr::null_mut()) }).map(|_| ())
 }
 
+/// One SIGALRM after `after` (a zero Duration cancels a pending one).
+pub fn one_shot_alarm(after: Duration) -> Result<(), i32> {
+    let t = Itimerval {
+        interval: [0, 0],
+        value: [after.as_secs() as i64, i64::from(after.subsec_micros())],
+    };
+    // SAFETY: t is a valid itimerval; the old value is not wanted.
+    check(unsafe { setitimer(ITIMER_REAL, &t, std::ptr::null_mut()) }).map(|_| ())
+}
+
 /// errno of the last failed libc call (read immediately after it).
 pub fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(0)

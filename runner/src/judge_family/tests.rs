@@ -58,8 +58,6 @@ fn as_aio_off(mut s: Stream) -> Stream {
 const NOT_PASSING: &[(&str, Verdict)] = &[
     // D-F1 (spec/known-deviations.toml): a negative timeout blocks.
     ("io_getevents.param.timeout.expired", Verdict::Fail),
-    // The default aio-on kernel has CONFIG_EVENTFD=n.
-    ("io_submit.side-effect.eventfd", Verdict::Skip),
 ];
 
 #[test]
@@ -212,7 +210,7 @@ const DEVIANT: &[(&str, &str, &str, i64)] = &[
         "io_submit.constraint.CONFIG_EVENTFD",
         "io_submit.resfd",
         "/submit_resfd_regular_errno",
-        22,
+        38,
     ),
     (
         "io_submit.error.EBADF/closed-fd",
@@ -261,7 +259,14 @@ const DEVIANT: &[(&str, &str, &str, i64)] = &[
         "io_getevents.param.timeout.expired",
         "io_getevents.timeouts",
         "/empty_expired_timeout/elapsed_ms",
-        2005,
+        204,
+    ),
+    // An alarm armed for longer than the wait lasted: not the alarm's EINTR.
+    (
+        "io_getevents.error.EINTR/alarm",
+        "io_getevents.timeouts",
+        "/empty_no_timeout_alarm/alarm_ms",
+        1000,
     ),
     (
         "io_getevents.param.timeout.zero",
@@ -427,10 +432,19 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
         o[key] = json!(!b);
         assert_eq!(verdicts(&facts(true), &s)[id].0, Verdict::Fail, "{id}");
     }
+    // An alarm the guest could not arm leaves nothing to judge.
+    let mut s = base.clone();
+    obs_mut(&mut s, "io_getevents.timeouts")["empty_no_timeout_alarm"]["alarm_errno"] = json!(22);
+    let c = judge(&facts(true), &s)
+        .into_iter()
+        .find(|c| c.id == "io_getevents.error.EINTR/alarm")
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::Error);
+    assert!(c.detail.contains("alarm"), "{}", c.detail);
     // The spec's expired timeout (0 events at once) passes.
     let mut s = base.clone();
     obs_mut(&mut s, "io_getevents.timeouts")["empty_expired_timeout"] =
-        json!({"ret": 0, "errno": 0, "elapsed_ms": 0});
+        json!({"ret": 0, "errno": 0, "elapsed_ms": 0, "alarm_ms": 200});
     assert_eq!(
         verdicts(&facts(true), &s)["io_getevents.param.timeout.expired"].0,
         Verdict::Pass
@@ -451,6 +465,7 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     o["submit_ret"] = json!(1);
     o["submit_errno"] = json!(0);
     o["eventfd_count"] = json!(2);
+    o["submit_resfd_regular_errno"] = json!(38);
     let v = verdicts(&facts(true), &s);
     assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Fail);
     assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Fail);
@@ -459,6 +474,20 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
         verdicts(&facts(true), &s)["io_submit.side-effect.eventfd"].0,
         Verdict::Pass
     );
+    // CONFIG_EVENTFD=n (eventfd2 ENOSYS): nothing to count, and a resfd
+    // must then be ENOSYS; EINVAL there fails.
+    let mut s = base.clone();
+    let o = obs_mut(&mut s, "io_submit.resfd");
+    o["eventfd_ret"] = json!(-1);
+    o["eventfd_errno"] = json!(38);
+    o["submit_resfd_regular_ret"] = json!(-1);
+    o["submit_resfd_regular_errno"] = json!(38);
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Skip);
+    assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Pass);
+    obs_mut(&mut s, "io_submit.resfd")["submit_resfd_regular_errno"] = json!(22);
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Fail);
 }
 
 #[test]

@@ -195,7 +195,7 @@ mod tests {
             verdict: Verdict::Fail,
             detail: String::new(),
         };
-        let seen = "EINTR ret -1 after the guest's 2 s alarm";
+        let seen = "EINTR ret -1 when the guest's alarm fired";
         let k = known_deviations();
         let on = |kernel: &str, o: &str| {
             apply_outcome(case(o), &cond("arm64", kernel, 65536, 512), k).verdict
