@@ -15,8 +15,8 @@
 //! tarballs with clamped mtimes, `cp -a`). Unchanged files keep their old
 //! mtime, so make keeps their objects; a file whose content differs is
 //! rewritten (a new inode, mtime now), so every object depending on it is
-//! older and make rebuilds it; a file the source lacks is deleted. The paths are always the same, so kbuild's saved
-//! command lines (.cmd) match. The cache entry itself stays keyed by the
+//! older and make rebuilds it; a file the source lacks is deleted. The
+//! paths are always the same, so kbuild's saved command lines (.cmd) match. The cache entry itself stays keyed by the
 //! source's identity as before; the staging place is never looked up by key.
 
 use crate::cache::Key;
@@ -120,7 +120,9 @@ impl Staging {
         // is never touched.
         let fresh = !dst.join("Makefile").exists();
         if fresh {
+            // Links keep the source's mtimes, so no object may predate them.
             let _ = std::fs::remove_dir_all(&dst);
+            let _ = std::fs::remove_dir_all(self.build());
         }
         tokio::task::spawn_blocking(move || {
             let mut s = Synced {
@@ -297,8 +299,12 @@ mod tests {
             dir: stage.clone(),
             _lock: std::fs::File::open(t.path()).unwrap(),
         };
+        // An object left from a staged tree since deleted would predate
+        // the hard links' old mtimes: a fresh fill drops it.
+        tree(&s.build(), &[("fs/aio.o", "stale")]);
         let first = s.sync(&a).await.unwrap();
         assert!(first.fresh);
+        assert!(!s.build().join("fs/aio.o").exists());
         assert!(!s.src().join(".git").exists(), ".git is not staged");
         let staged_aio = s.src().join("fs/aio.c");
         assert_eq!(
