@@ -10,6 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tokio::process::Command;
 
+pub mod premerge;
+mod staging;
+
 pub const DEFAULT_TARBALL: &str = "/usr/src/linux-source-6.1.tar.xz";
 pub const DEFAULT_VERSION: &str = "6.1";
 
@@ -293,8 +296,7 @@ impl Builder<'_> {
             }
         }
 
-        let out = entry.join("build");
-        std::fs::create_dir_all(&out)?;
+        std::fs::create_dir_all(&entry)?;
         // Two kmatrix processes (or tests) building the same entry take turns;
         // the second then finds the finished entry.
         let _lock = lock(&entry.join("lock")).await?;
@@ -322,6 +324,15 @@ impl Builder<'_> {
         (self.on_step)(STARTED);
         let log_path = entry.join("build.log");
         let log = Log::create(&log_path)?;
+        // Built in this config's staging place when it is free, so a tree a
+        // few lines off the last one built there is an incremental make
+        // (kbuild/staging.rs); else in the entry's own build dir.
+        let staged = self.stage(&src_dir, &cc_version, &log).await?;
+        let (src_dir, out) = match &staged {
+            Some(s) => (s.src(), s.build()),
+            None => (src_dir, entry.join("build")),
+        };
+        std::fs::create_dir_all(&out)?;
         let make = |target: &str| {
             let mut c = Command::new("make");
             c.arg("-C")
@@ -406,6 +417,49 @@ impl Builder<'_> {
         cache::write_atomic(&meta_path, &serde_json::to_vec_pretty(&built)?)?;
         cache::seal(&meta_path)?;
         Ok(built)
+    }
+}
+
+impl Builder<'_> {
+    /// Takes this config's staging place and syncs `src` into it; None
+    /// (build in the entry) while another build holds it.
+    async fn stage(
+        &self,
+        src: &Path,
+        cc_version: &str,
+        log: &Log,
+    ) -> Result<Option<staging::Staging>> {
+        use std::io::Write;
+        let Some(s) = staging::Staging::try_take(
+            &cache::root(),
+            &self.arch.name,
+            cc_version,
+            &self.fragments,
+            src,
+        )?
+        else {
+            writeln!(&log.file, "### staging place busy: building in the entry")?;
+            return Ok(None);
+        };
+        (self.on_step)("syncing source into staging");
+        let t = std::time::Instant::now();
+        let synced = s.sync(src).await?;
+        writeln!(
+            &log.file,
+            "### staged {} in {} ({:.1} s): {}",
+            src.display(),
+            s.src().display(),
+            t.elapsed().as_secs_f64(),
+            if synced.fresh {
+                "new staging place".to_string()
+            } else {
+                format!(
+                    "{} file(s) written, {} deleted",
+                    synced.written, synced.deleted
+                )
+            }
+        )?;
+        Ok(Some(s))
     }
 }
 

@@ -30,6 +30,7 @@ pub mod reaper;
 pub mod report;
 pub mod run;
 pub mod runlock;
+pub mod schedule;
 pub mod share;
 pub mod source;
 pub mod spec;

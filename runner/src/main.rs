@@ -187,6 +187,10 @@ enum Cmd {
         /// their kernels).
         #[arg(long)]
         default_machines: bool,
+        /// Also time a candidate one line off the cached Debian 6.1 kernel
+        /// (x86_64 aio-on), as `compare --candidate DIR` builds it.
+        #[arg(long)]
+        premerge: bool,
     },
     /// Run the matrix on a baseline and a candidate kernel and show what
     /// changed (exit 1 if anything regressed).
@@ -340,6 +344,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             jobs: j,
             full_matrix,
             default_machines,
+            premerge,
         } => {
             let (cells, choice) = (m.cells()?, m.kernel_choice()?);
             let full = match full_matrix {
@@ -351,6 +356,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 jobs: jobs(j),
                 all_machines: !default_machines,
                 full,
+                premerge,
             };
             interruptible(async {
                 let out = kmatrix::bench::bench(&cells, &choice, &opts).await?;

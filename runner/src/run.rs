@@ -392,6 +392,7 @@ pub async fn run_matrix(
     std::fs::create_dir_all(out).map_err(|e| anyhow::anyhow!("creating {}: {e}", out.display()))?;
     let out = out.canonicalize()?;
     let _out_lock = crate::runlock::lock_out(&out)?;
+    let whole_probe = opts.case_patterns().is_empty();
     let done: Arc<Mutex<Vec<CellReport>>> = Arc::default();
     let write_errors: Arc<Mutex<Vec<String>>> = Arc::default();
     let work = {
@@ -407,7 +408,11 @@ pub async fn run_matrix(
             let prepared = prepare(&cells, &choice, &extra, accel, jobs, &move |e| step(e)).await;
             let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
             let mut set = tokio::task::JoinSet::new();
-            for cell in cells {
+            // The semaphore is FIFO: cells start in the order spawned.
+            let history = crate::schedule::load(&crate::schedule::history_path());
+            let order = crate::schedule::longest_first(&cells, &history);
+            let mut slots: Vec<Option<Cell>> = cells.into_iter().map(Some).collect();
+            for cell in order.into_iter().filter_map(|i| slots[i].take()) {
                 let prep = prepared[&(cell.arch.name.clone(), cell.config.clone())].clone();
                 let write_errors = write_errors.clone();
                 let (done, out, sem, opts, progress) = (
@@ -474,6 +479,15 @@ pub async fn run_matrix(
         .filter(|n| !cells_done.iter().any(|c| &c.cell.name == *n))
         .cloned()
         .collect();
+    // Next run's schedule: only whole runs say how long a cell takes.
+    let times: Vec<(String, u64)> = cells_done
+        .iter()
+        .filter(|c| c.status == CellStatus::Ok && whole_probe)
+        .map(|c| (c.cell.name.clone(), c.start_ms + c.run_ms))
+        .collect();
+    if let Err(e) = crate::schedule::record(&crate::schedule::history_path(), &times) {
+        eprintln!("kmatrix: cell times not recorded (the next run's order only): {e:#}");
+    }
     let mut rep = crate::report::Report::new(cells_done, unfinished);
     rep.write_errors = std::mem::take(&mut *write_errors.lock().unwrap());
     // A full disk must not lose the finished cells: the caller still prints
