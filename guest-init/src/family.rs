@@ -2,7 +2,7 @@
 //! io_pgetevents, io_cancel): the ENOSYS map, the generic cases of
 //! family_catalogue.rs (computed by the host from spec/), and hand-written
 //! experiments doing real I/O on tmpfs. Only raw observations go out; the
-//! host judges (runner/src/judge_family.rs).
+//! host judges (runner/src/oracle/judges/).
 
 use std::os::raw::{c_int, c_long};
 use std::os::unix::io::AsRawFd;
