@@ -4,6 +4,7 @@
 
 use crate::accel::Choice;
 use crate::matrix::Cell;
+use crate::oracle::Verdict;
 use crate::progress::{Event, KernelEnd};
 use crate::run::{self, KernelChoice, Prepared};
 use crate::vm::{self, VmSpec};
@@ -427,18 +428,52 @@ pub async fn bench(cells: &[Cell], choice: &KernelChoice, o: &Options) -> Result
     });
     match &o.full {
         Some(full) => {
+            // Time to verdict as a user gets it: `kmatrix run`'s own
+            // scheduling, judging and report, not bare boots.
             let t = Instant::now();
-            let fp = run::prepare(full, choice, &[], Choice::Auto, jobs, &|_| {}).await;
-            let prep_s = t.elapsed().as_secs_f64();
-            let wall = matrix_wall(full, &fp, Mode::Probe, jobs, dir.path()).await?;
+            let full_out = dir.path().join("full-matrix");
+            let (rep, _) = run::run_matrix(
+                full.clone(),
+                choice.clone(),
+                vec![],
+                Choice::Auto,
+                jobs,
+                Default::default(),
+                &full_out,
+                crate::progress::quiet(),
+            )
+            .await?;
+            let wall = t.elapsed().as_secs_f64() * 1e3;
+            let n = rep.counts();
+            let not_ok = rep
+                .cells
+                .iter()
+                .filter(|c| c.status != crate::report::CellStatus::Ok)
+                .count()
+                + rep.unfinished.len();
+            let _ = writeln!(
+                out,
+                "\nfull matrix ({} cells, -j{jobs}, `kmatrix run` as a whole): {} pass, {} fail, {} known, {} skip, {} error; {} cell(s) not ok",
+                full.len(),
+                n[Verdict::Pass as usize],
+                n[Verdict::Fail as usize],
+                n[Verdict::KnownDeviation as usize],
+                n[Verdict::Skip as usize],
+                n[Verdict::Error as usize],
+                not_ok
+            );
             targets.push(Target {
                 figure: format!("full matrix, {} cells, full probe", full.len()),
                 measured: format!("{:.0} s", wall / 1e3),
-                floor: format!("(+{prep_s:.1} s preparation, not counted)"),
+                floor: "(preparation and judging included)".into(),
                 target: "<= 150 s".into(),
-                verdict: verdict(wall <= 150_000.0, || {
-                    "see the per-cell +probe column".into()
-                }),
+                verdict: if not_ok > 0 {
+                    format!("not met: {not_ok} cell(s) did not finish ok")
+                } else {
+                    verdict(wall <= 150_000.0, || {
+                        "see the per-cell +probe column".into()
+                    })
+                },
             });
         }
         None => targets.push(Target {

@@ -149,6 +149,15 @@ pub struct Report {
 }
 
 impl Report {
+    /// How many cases of each verdict, indexed by `Verdict as usize`.
+    pub fn counts(&self) -> [usize; 5] {
+        let mut n = [0usize; 5];
+        for k in self.cells.iter().flat_map(|c| &c.cases) {
+            n[k.verdict as usize] += 1;
+        }
+        n
+    }
+
     pub fn new(cells: Vec<CellReport>, unfinished: Vec<String>) -> Self {
         Report {
             version: REPORT_VERSION,

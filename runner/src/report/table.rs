@@ -135,10 +135,7 @@ pub fn render_table(r: &Report) -> String {
     }
     s.push_str(&render_deviations(r));
     s.push_str(&render_suites(r));
-    let mut counts = [0usize; 5];
-    for k in r.cells.iter().flat_map(|c| &c.cases) {
-        counts[k.verdict as usize] += 1;
-    }
+    let counts = r.counts();
     let _ = writeln!(
         s,
         "{} cells: {} passed, {} failed, {} known deviations, {} skipped, {} errors{}",
