@@ -196,20 +196,21 @@ pub fn set_handler(sig: c_int, handler: extern "C" fn(c_int)) {
 
 /// SIGALRM every `every` (0 stops it).
 pub fn interval_timer(every: Duration) -> Result<(), i32> {
-    let tv = [every.as_secs() as i64, i64::from(every.subsec_micros())];
-    let t = Itimerval {
-        interval: tv,
-        value: tv,
-    };
-    // SAFETY: t is a valid itimerval; the old value is not wanted.
-    check(unsafe { setitimer(ITIMER_REAL, &t, std::ptr::null_mut()) }).map(|_| ())
+    real_timer(every, every)
 }
 
 /// One SIGALRM after `after` (a zero Duration cancels a pending one).
 pub fn one_shot_alarm(after: Duration) -> Result<(), i32> {
+    real_timer(after, Duration::ZERO)
+}
+
+/// setitimer(ITIMER_REAL): first SIGALRM after `value`, then every
+/// `interval` (zero: once); a zero `value` disarms it.
+fn real_timer(value: Duration, interval: Duration) -> Result<(), i32> {
+    let tv = |d: Duration| [d.as_secs() as i64, i64::from(d.subsec_micros())];
     let t = Itimerval {
-        interval: [0, 0],
-        value: [after.as_secs() as i64, i64::from(after.subsec_micros())],
+        interval: tv(interval),
+        value: tv(value),
     };
     // SAFETY: t is a valid itimerval; the old value is not wanted.
     check(unsafe { setitimer(ITIMER_REAL, &t, std::ptr::null_mut()) }).map(|_| ())

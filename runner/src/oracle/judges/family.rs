@@ -102,12 +102,18 @@ pub fn cannot_run(c: &mut Ctx, o: &Obs) -> Res<bool> {
     }
 }
 
+/// A wait the guest's alarm (armed `alarm_ms` before) ended, not the call
+/// itself: it lasted at least 90% of the alarm (timer slack under TCG).
+pub fn alarm_fired(ms: i64, alarm_ms: i64) -> bool {
+    ms >= alarm_ms * 9 / 10
+}
+
 /// Elapsed time in observed text without the exact milliseconds, so that
 /// a known deviation matches, and two runs compare equal, run after run.
 /// `alarm_ms`: the guest armed a SIGALRM that long after the call began.
 pub fn when(ms: i64, alarm_ms: Option<i64>) -> String {
     match (ms, alarm_ms) {
-        (_, Some(a)) if ms >= a * 9 / 10 => "when the guest's alarm fired".to_string(),
+        (_, Some(a)) if alarm_fired(ms, a) => "when the guest's alarm fired".to_string(),
         (..=89, _) => "at once".to_string(),
         _ => format!("after {}00 ms", ms / 100),
     }

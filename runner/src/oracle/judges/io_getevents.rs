@@ -5,7 +5,7 @@
 
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
-use super::family::{cannot_run, outcome, ret, when};
+use super::family::{alarm_fired, cannot_run, outcome, ret, when};
 
 const ZERO: &str = "io_getevents.param.timeout.zero";
 /// D-F1 (spec/known-deviations.toml) matches this case's `expired-timeout` check.
@@ -145,7 +145,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     })();
     c.decide(EFAULT, r);
     let r = alarmed(o, "empty_no_timeout_alarm").map(|(r, g, ms, a)| {
-        let holds = g == "EINTR" && ms >= a * 9 / 10;
+        let holds = g == "EINTR" && alarm_fired(ms, a);
         Check::new(
             "signal",
             "EINTR when the guest's alarm fires",
