@@ -289,3 +289,56 @@ fn html_page_renders_in_chromium() {
     assert!(std::fs::metadata(&shot).unwrap().len() > 10_000);
     eprintln!("screenshot: {}", shot.display());
 }
+
+/// The table folds what only passes or skips, and never a case that failed,
+/// deviated or could not be judged; `--verbose` lists every case.
+#[test]
+fn table_folds_quiet_rows_and_names_every_other() {
+    let out = tempfile::tempdir().unwrap();
+    let r = sample(out.path());
+    let file = out.path().join("report.json");
+    std::fs::write(&file, serde_json::to_string(&r).unwrap()).unwrap();
+    let row = |table: &str, id: &str| {
+        table
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(id))
+    };
+    let table = render(&file, "table");
+    assert!(
+        table.contains("(30 cases pass in every cell)"),
+        "the 30 passing rows fold into one:\n{table}"
+    );
+    assert!(!row(&table, "param.nr_events.range/7"), "{table}");
+    for c in &r.cells {
+        for k in c.cases.iter().filter(|k| {
+            matches!(
+                k.verdict,
+                Verdict::Fail | Verdict::KnownDeviation | Verdict::Error
+            )
+        }) {
+            assert!(
+                row(&table, &k.id),
+                "{} ({:?}) folded away:\n{table}",
+                k.id,
+                k.verdict
+            );
+        }
+    }
+    // A pattern only one case has keeps its name (exec: pass in aio-on, skip in aio-off).
+    assert!(row(&table, "exec:/opt/ltp/io_setup01"), "{table}");
+    let o = kmatrix(&[
+        "report",
+        file.to_str().unwrap(),
+        "--format",
+        "table",
+        "--verbose",
+    ]);
+    let verbose = String::from_utf8(o.stdout).unwrap();
+    for i in 0..30 {
+        assert!(
+            row(&verbose, &format!("param.nr_events.range/{i}")),
+            "{verbose}"
+        );
+    }
+    assert!(!verbose.contains("cases pass in every cell"), "{verbose}");
+}

@@ -34,9 +34,10 @@ enum Format {
     Html,
 }
 
-fn render(r: &Report, f: Format) -> Result<String> {
+/// `verbose`: the table lists every case instead of folding the quiet ones.
+fn render(r: &Report, f: Format, verbose: bool) -> Result<String> {
     Ok(match f {
-        Format::Table => report::render_table(r),
+        Format::Table => report::render_table(r, verbose),
         Format::Json => serde_json::to_string_pretty(r)? + "\n",
         Format::Junit => report::render_junit(r),
         Format::Ktap => report::render_ktap(r),
@@ -113,6 +114,10 @@ enum Cmd {
         jobs: Option<usize>,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// The table lists every case (by default, cases that only pass or
+        /// skip are folded into one row per pattern of verdicts).
+        #[arg(short, long)]
+        verbose: bool,
         /// Where console logs, raw results and the report go.
         #[arg(long, default_value = "kmatrix-out")]
         out: PathBuf,
@@ -217,6 +222,10 @@ enum Cmd {
         file: PathBuf,
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
+        /// The table lists every case (by default, cases that only pass or
+        /// skip are folded into one row per pattern of verdicts).
+        #[arg(short, long)]
+        verbose: bool,
         /// Judge again from the cells' raw results with this build's oracle.
         #[arg(long)]
         rejudge: bool,
@@ -226,6 +235,10 @@ enum Cmd {
         files: Vec<PathBuf>,
         #[arg(long, value_enum, default_value = "json")]
         format: Format,
+        /// The table lists every case (by default, cases that only pass or
+        /// skip are folded into one row per pattern of verdicts).
+        #[arg(short, long)]
+        verbose: bool,
     },
 }
 
@@ -427,18 +440,23 @@ async fn async_main(cli: Cli) -> Result<i32> {
         Cmd::Report {
             file,
             format,
+            verbose,
             rejudge,
         } => {
             let mut r = load_report(&file)?;
             if rejudge {
                 r = run::rejudge(r)?;
             }
-            emit(&render(&r, format)?);
+            emit(&render(&r, format, verbose)?);
             Ok(if r.green() { 0 } else { 1 })
         }
-        Cmd::Merge { files, format } => {
+        Cmd::Merge {
+            files,
+            format,
+            verbose,
+        } => {
             let r = report::merge(files.iter().map(load_report).collect::<Result<_>>()?);
-            emit(&render(&r, format)?);
+            emit(&render(&r, format, verbose)?);
             Ok(if r.green() { 0 } else { 1 })
         }
         Cmd::Build {
@@ -480,6 +498,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             m,
             jobs: j,
             format,
+            verbose,
             out,
             accel,
             cases,
@@ -513,7 +532,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 cwd,
                 append,
             };
-            run_matrix(m, jobs(j), format, out, accel, opts).await
+            run_matrix(m, jobs(j), (format, verbose), out, accel, opts).await
         }
     }
 }
@@ -542,7 +561,7 @@ fn jobs(j: Option<usize>) -> usize {
 async fn run_matrix(
     m: MatrixArgs,
     jobs: usize,
-    format: Format,
+    (format, verbose): (Format, bool),
     out: PathBuf,
     accel: AccelArg,
     opts: run::CellOptions,
@@ -564,7 +583,7 @@ async fn run_matrix(
     )
     .await?;
     ui.finish(&summary(&rep));
-    emit(&render(&rep, format)?);
+    emit(&render(&rep, format, verbose)?);
     // The page links each cell's console log relative to the out dir.
     let page = out.join("report.html");
     if let Err(e) = std::fs::write(&page, report::html::render(&rep)) {

@@ -5,7 +5,10 @@ use crate::oracle::{Case, Verdict};
 use std::fmt::Write;
 
 /// Cases as rows, cells as columns, then every non-pass with its evidence.
-pub fn render_table(r: &Report) -> String {
+/// Unless `verbose`, rows that only pass or skip are folded: one line per
+/// pattern of verdicts across the cells, with how many cases share it
+/// (a default matrix has ~200 rows, nearly all "pass" or "pass/skip").
+pub fn render_table(r: &Report, verbose: bool) -> String {
     let mut s = String::new();
     let cells: Vec<&crate::matrix::Cell> = r.cells.iter().map(|c| &c.cell).collect();
     let (cols, common) = super::column_titles(&cells);
@@ -62,18 +65,38 @@ pub fn render_table(r: &Report) -> String {
         "run (ms)",
         r.cells.iter().map(|c| c.run_ms.to_string()).collect(),
     );
-    for id in &ids {
-        line(
-            id,
-            r.cells
-                .iter()
-                .map(|c| {
-                    c.cases
-                        .iter()
-                        .find(|k| k.id == *id)
-                        .map_or("-".into(), |k| short(k.verdict).into())
-                })
-                .collect(),
+    let verdicts = |id: &str| -> Vec<String> {
+        r.cells
+            .iter()
+            .map(|c| {
+                c.cases
+                    .iter()
+                    .find(|k| k.id == id)
+                    .map_or("-".into(), |k| short(k.verdict).into())
+            })
+            .collect()
+    };
+    let rows: Vec<(&str, Vec<String>)> = ids.iter().map(|id| (*id, verdicts(id))).collect();
+    let folds = if verbose { Vec::new() } else { folds(&rows) };
+    let mut folded = 0;
+    let mut shown: Vec<&Vec<String>> = Vec::new();
+    for (id, vals) in &rows {
+        // A folded pattern is one line where its first case would stand.
+        match folds.iter().find(|(v, _)| v == vals) {
+            Some((_, n)) if *n > 1 => {
+                folded += 1;
+                if !shown.contains(&vals) {
+                    shown.push(vals);
+                    line(&folded_label(*n, vals), vals.clone());
+                }
+            }
+            _ => line(id, vals.clone()),
+        }
+    }
+    if folded > 0 {
+        let _ = writeln!(
+            s,
+            "({folded} cases that only pass or skip are folded into the (N cases) rows; --verbose lists each)"
         );
     }
     s.push('\n');
@@ -152,6 +175,31 @@ pub fn render_table(r: &Report) -> String {
         }
     );
     s
+}
+
+/// The verdict patterns (one per cell) that fold, with how many rows have
+/// each, in first-seen order: only patterns of pass, skip and "-" (the case
+/// is not in that cell) fold; a row with a FAIL, known or ERROR is always
+/// its own line.
+fn folds(rows: &[(&str, Vec<String>)]) -> Vec<(Vec<String>, usize)> {
+    let quiet = |v: &[String]| v.iter().all(|x| x == "pass" || x == "skip" || x == "-");
+    let mut out: Vec<(Vec<String>, usize)> = Vec::new();
+    for (_, vals) in rows.iter().filter(|(_, v)| quiet(v)) {
+        match out.iter_mut().find(|(v, _)| v == vals) {
+            Some((_, n)) => *n += 1,
+            None => out.push((vals.clone(), 1)),
+        }
+    }
+    out
+}
+
+/// The label of a folded row (a pattern only one case has keeps its name).
+fn folded_label(n: usize, vals: &[String]) -> String {
+    if vals.iter().all(|v| v == "pass") {
+        format!("({n} cases pass in every cell)")
+    } else {
+        format!("({n} cases)")
+    }
 }
 
 /// Every case where the kernel disagrees with the spec, grouped by case,
