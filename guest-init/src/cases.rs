@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use crate::aio::{self, Call};
 use crate::child::{self, Outcome, Role, Sink};
+use crate::experiment::Env;
 use crate::files::{aio_max_nr, aio_nr};
 use crate::json::{Arr, Obj};
 use crate::parse;
-use crate::probe::Env;
 use crate::sys;
 
 /// The nr_events used wherever the spec's example size will do.

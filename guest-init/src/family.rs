@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use crate::child::Sink;
+use crate::experiment::{Env, Experiment};
 use crate::family_catalogue::GENERIC;
 use crate::json::{Arr, Obj};
-use crate::probe::{Env, Experiment};
 use crate::sys::{self, nr};
 use kmatrix_proto::generic::Arg as A;
 

@@ -11,10 +11,10 @@ use std::os::unix::fs::FileExt;
 
 use crate::aio;
 use crate::child::Sink;
+use crate::experiment::Env;
 use crate::files::{self, aio_nr};
 use crate::json::{Arr, Obj};
 use crate::parse;
-use crate::probe::Env;
 use crate::sys;
 
 const DEBUGFS: &str = "/sys/kernel/debug";

@@ -15,6 +15,7 @@ mod child;
 mod cmdline;
 mod drill;
 mod exec;
+mod experiment;
 mod family;
 #[rustfmt::skip]
 mod family_catalogue;
@@ -198,7 +199,7 @@ fn run(slot: &mut Option<Port>) -> Result<(), String> {
                 hello.ncpus_online.unwrap_or(1).max(1)
             }
         };
-        let env = probe::Env {
+        let env = experiment::Env {
             ncpus_possible: ncpus,
             page_size: hello.page_size.unwrap_or(4096) as usize,
             timeout: Duration::from_secs(cfg.timeout_s),

@@ -7,11 +7,35 @@ use crate::kconfig;
 use crate::matrix::Cell;
 use crate::oracle::{self, CellFacts};
 use crate::report::{CellReport, CellStatus};
-use crate::run::CellOptions;
 use crate::stream::{self, Completeness, Stream};
 use crate::vm::{Exit, Outcome};
 use anyhow::Result;
 use std::path::Path;
+
+/// What a run adds to every cell besides the matrix parameters.
+#[derive(Debug, Clone, Default)]
+pub struct CellOptions {
+    /// Guest experiment patterns (kmatrix.cases).
+    pub cases: Option<String>,
+    pub shares: Vec<crate::share::Share>,
+    /// Programs (and arguments) from a share, run in order after the probe.
+    pub exec: Vec<crate::suites::Program>,
+    /// KEY=VALUE environment and working directory for those programs.
+    pub env: Vec<String>,
+    pub cwd: Option<String>,
+    /// Extra kernel command-line words, passed as they are.
+    pub append: Vec<String>,
+}
+
+impl CellOptions {
+    /// The --cases patterns, one per comma-separated item.
+    pub fn case_patterns(&self) -> Vec<String> {
+        (self.cases.iter().flat_map(|c| c.split(',')))
+            .filter(|p| !p.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
 
 /// The report of a cell before (or instead of) its boot: `status` and why.
 pub fn empty_report(
@@ -140,7 +164,8 @@ pub fn finish(
     }
     // Judge whatever arrived, even from a broken cell: partial evidence is kept.
     rep.cases = judge_cell(cell, s, opts.cases.as_deref(), &opts.exec);
-    rep.cases.extend(oracle::judge_shares(s, &opts.shares));
+    rep.cases
+        .extend(crate::suites::judge_shares(s, &opts.shares));
     // The user's program's own words belong in the report, not just a verdict.
     rep.execs = crate::suites::exec_records(s, opts.exec.len());
 }
@@ -162,7 +187,7 @@ pub fn judge_cell(
     };
     let mut out = oracle::judge(&facts, s);
     skip_unknown_config(cell, &mut out);
-    out.extend(oracle::judge_exec(s, exec));
+    out.extend(crate::suites::judge_exec(s, exec));
     out
 }
 

@@ -319,7 +319,7 @@ pub enum Side {
     /// A saved JSON report (typically the baseline).
     Report(std::path::PathBuf),
     /// A kernel to build or boot, run through the matrix.
-    Kernel(crate::run::KernelChoice),
+    Kernel(crate::source::KernelChoice),
 }
 
 /// `REPORT.json`, or any kernel `crate::source::from_spec` accepts.

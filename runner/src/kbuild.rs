@@ -4,6 +4,7 @@
 
 use crate::arch::Arch;
 use crate::cache::{self, Key};
+use crate::kconfig::parse_config;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -139,25 +140,6 @@ pub struct Built {
     /// sha256 of the entry's image and config, checked before every reuse.
     #[serde(default)]
     pub checksums: BTreeMap<String, String>,
-}
-
-/// Parses `CONFIG_X=v` and `# CONFIG_X is not set` lines; `n` for the latter.
-pub fn parse_config(text: &str) -> BTreeMap<String, String> {
-    let mut m = BTreeMap::new();
-    for line in text.lines().map(str::trim) {
-        if let Some(rest) = line.strip_prefix("# ") {
-            if let Some(name) = rest.strip_suffix(" is not set") {
-                if name.starts_with("CONFIG_") {
-                    m.insert(name.to_string(), "n".to_string());
-                }
-            }
-        } else if let Some((k, v)) = line.split_once('=') {
-            if k.starts_with("CONFIG_") {
-                m.insert(k.to_string(), v.to_string());
-            }
-        }
-    }
-    m
 }
 
 /// Every option the fragments ask for that the final .config does not have,

@@ -3,9 +3,9 @@
 //! it; otherwise each option is `unknown`, and checks that depend on one
 //! say so instead of guessing from what the guest observed.
 
-use crate::kbuild::parse_config;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// One option's state: set (y or m), not set, or unknown.
@@ -88,6 +88,25 @@ pub fn find_for_image(image: &Path) -> Option<PathBuf> {
     candidates.push(dir.join("config"));
     candidates.extend(dir.ancestors().take(4).map(|d| d.join(".config")));
     candidates.into_iter().find(|p| p.is_file())
+}
+
+/// Parses `CONFIG_X=v` and `# CONFIG_X is not set` lines; `n` for the latter.
+pub fn parse_config(text: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("# ") {
+            if let Some(name) = rest.strip_suffix(" is not set") {
+                if name.starts_with("CONFIG_") {
+                    m.insert(name.to_string(), "n".to_string());
+                }
+            }
+        } else if let Some((k, v)) = line.split_once('=') {
+            if k.starts_with("CONFIG_") {
+                m.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    m
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! kmatrix: boots a matrix of minimal kernels in QEMU and checks io_setup(2)
-//! against its KAPI specification.
+//! kmatrix: boots a matrix of minimal kernels in QEMU and checks the AIO
+//! system calls against their KAPI specifications.
 //!
 //! Layers, in the order a cell goes through them:
 //! kernel build ([`kbuild`]) -> image assembly ([`guest`], [`initramfs`]) ->
@@ -37,4 +37,5 @@ pub mod spec;
 pub mod stdout;
 pub mod stream;
 pub mod suites;
+pub mod syscalls;
 pub mod vm;

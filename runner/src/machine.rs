@@ -3,7 +3,6 @@
 //! They are data in kernels/arch/<arch>.toml under [machines.NAME]; the arch's
 //! `machine` key names the one cells boot unless another is chosen.
 
-use crate::vm::Exit;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -52,67 +51,14 @@ impl Machine {
         }
         v
     }
-
-    /// Names how a VM ended, given what was seen on the way: a reset is the
-    /// normal end on a machine that cannot power off, unless the console
-    /// printed a kernel panic (panic=-1 also resets).
-    pub fn classify(&self, exit: Exit, console_panic: bool) -> Exit {
-        match exit {
-            Exit::Panicked { how } if how.starts_with(RESET) => {
-                if console_panic {
-                    Exit::Panicked {
-                        how: "kernel panic on the console (the machine reset: panic=-1)".into(),
-                    }
-                } else if self.exit == GuestExit::Reset {
-                    Exit::PoweredOff
-                } else {
-                    Exit::Panicked { how }
-                }
-            }
-            other => other,
-        }
-    }
 }
-
-/// Puts every cell whose arch has a machine profile `name` on it, and names
-/// the machine in the cell name (x86_64@q35/aio-on/...), since the kernel
-/// and the verdict may differ; an error if no cell's arch has it.
-pub fn select(cells: &mut [crate::matrix::Cell], name: &str) -> anyhow::Result<()> {
-    let mut any = false;
-    for c in cells.iter_mut() {
-        if !c.arch.machines.contains_key(name) {
-            continue;
-        }
-        any = true;
-        if c.arch.machine != name {
-            let arch = c.arch.name.clone();
-            c.arch = c.arch.on_machine(name)?;
-            c.name = c
-                .name
-                .replacen(&format!("{arch}/"), &format!("{arch}@{name}/"), 1);
-        }
-    }
-    if !any {
-        let known: std::collections::BTreeSet<String> = cells
-            .iter()
-            .flat_map(|c| c.arch.machines.keys().cloned())
-            .collect();
-        anyhow::bail!(
-            "--machine {name}: no selected arch has it (known: {})",
-            known.into_iter().collect::<Vec<_>>().join(", ")
-        );
-    }
-    Ok(())
-}
-
-/// How vm.rs spells a reset that QEMU turned into an exit.
-pub const RESET: &str = "guest reset";
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn m(exit: GuestExit) -> Machine {
+    /// A microvm-like profile that ends as `exit`.
+    pub(crate) fn m(exit: GuestExit) -> Machine {
         Machine {
             qemu_machine: "microvm".into(),
             virtio: "device".into(),
@@ -122,63 +68,6 @@ mod tests {
             qemu_args: vec![],
             fragment: String::new(),
         }
-    }
-
-    fn reset() -> Exit {
-        Exit::Panicked {
-            how: format!("{RESET} (kernel panic=-1 reboot)"),
-        }
-    }
-
-    #[test]
-    fn reset_is_the_end_only_where_the_machine_ends_that_way() {
-        assert_eq!(
-            m(GuestExit::Reset).classify(reset(), false),
-            Exit::PoweredOff
-        );
-        assert_eq!(m(GuestExit::Poweroff).classify(reset(), false), reset());
-    }
-
-    #[test]
-    fn a_console_panic_is_a_panic_even_on_a_reset_machine() {
-        for e in [GuestExit::Reset, GuestExit::Poweroff] {
-            match m(e).classify(reset(), true) {
-                Exit::Panicked { how } => assert!(how.contains("kernel panic on the console")),
-                other => panic!("{other:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn other_ends_pass_through() {
-        let p = Exit::Panicked {
-            how: "GUEST_PANICKED (pause)".into(),
-        };
-        assert_eq!(m(GuestExit::Reset).classify(p.clone(), false), p);
-        let t = Exit::TimedOut {
-            stopped_by: "qmp quit".into(),
-        };
-        assert_eq!(m(GuestExit::Reset).classify(t.clone(), true), t);
-    }
-
-    #[test]
-    fn select_moves_the_arches_that_have_the_machine_and_names_it() {
-        let mut cells = crate::matrix::Axes::default_matrix(crate::arch::all()).cells();
-        select(&mut cells, "q35").unwrap();
-        for c in &cells {
-            if c.arch.name == "x86_64" {
-                assert_eq!(c.arch.machine, "q35");
-                assert!(c.name.starts_with("x86_64@q35/"), "{}", c.name);
-            } else {
-                assert_eq!(c.arch.machine, "virt", "{}", c.name);
-                assert!(!c.name.contains('@'), "{}", c.name);
-            }
-        }
-        let e = select(&mut cells, "pc-1.0").unwrap_err().to_string();
-        assert!(
-            e.contains("no selected arch has it") && e.contains("q35"),
-            "{e}"
-        );
     }
 
     #[test]

@@ -275,7 +275,7 @@ impl MatrixArgs {
     fn cells(&self) -> Result<Vec<Cell>> {
         let mut cells = self.all_cells()?;
         if let Some(m) = &self.machine {
-            kmatrix::machine::select(&mut cells, m)?;
+            kmatrix::matrix::select_machine(&mut cells, m)?;
         }
         if let Some(f) = &self.filter {
             cells.retain(|c| kmatrix::matrix::glob(f, &c.name));

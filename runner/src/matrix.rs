@@ -316,6 +316,37 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), String> {
     Ok((k, n))
 }
 
+/// Puts every cell whose arch has a machine profile `name` on it, and names
+/// the machine in the cell name (x86_64@q35/aio-on/...), since the kernel
+/// and the verdict may differ; an error if no cell's arch has it.
+pub fn select_machine(cells: &mut [Cell], name: &str) -> Result<()> {
+    let mut any = false;
+    for c in cells.iter_mut() {
+        if !c.arch.machines.contains_key(name) {
+            continue;
+        }
+        any = true;
+        if c.arch.machine != name {
+            let arch = c.arch.name.clone();
+            c.arch = c.arch.on_machine(name)?;
+            c.name = c
+                .name
+                .replacen(&format!("{arch}/"), &format!("{arch}@{name}/"), 1);
+        }
+    }
+    if !any {
+        let known: std::collections::BTreeSet<String> = cells
+            .iter()
+            .flat_map(|c| c.arch.machines.keys().cloned())
+            .collect();
+        bail!(
+            "--machine {name}: no selected arch has it (known: {})",
+            known.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,5 +467,27 @@ mod tests {
         assert_eq!(shard(all.clone(), 1, 3).len(), 4);
         assert!(parse_shard("3/2").is_err());
         assert_eq!(parse_shard("2/5"), Ok((2, 5)));
+    }
+
+    #[test]
+    fn select_moves_the_arches_that_have_the_machine_and_names_it() {
+        let mut cells = Axes::default_matrix(crate::arch::all()).cells();
+        select_machine(&mut cells, "q35").unwrap();
+        for c in &cells {
+            if c.arch.name == "x86_64" {
+                assert_eq!(c.arch.machine, "q35");
+                assert!(c.name.starts_with("x86_64@q35/"), "{}", c.name);
+            } else {
+                assert_eq!(c.arch.machine, "virt", "{}", c.name);
+                assert!(!c.name.contains('@'), "{}", c.name);
+            }
+        }
+        let e = select_machine(&mut cells, "pc-1.0")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no selected arch has it") && e.contains("q35"),
+            "{e}"
+        );
     }
 }

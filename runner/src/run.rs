@@ -4,12 +4,13 @@
 
 use crate::accel::{self, Choice, Decision};
 use crate::arch::Arch;
-pub use crate::cell_report::{cell_has_aio, empty_report, judge_cell, rejudge};
-use crate::kbuild::{self, Built, Source};
+pub use crate::cell_report::{cell_has_aio, empty_report, judge_cell, rejudge, CellOptions};
+use crate::kbuild::{self, Built};
 use crate::kconfig::{self, KernelConfig};
 use crate::matrix::Cell;
 use crate::progress::{Event, KernelEnd};
 use crate::report::{CellReport, CellStatus, KernelInfo};
+pub use crate::source::KernelChoice;
 use crate::stream;
 use crate::vm::{self, VmSpec};
 use crate::{cell_report, guest, initramfs};
@@ -18,18 +19,6 @@ use kmatrix_proto::args::{exec_hex, GuestArgs, Share as ProtoShare};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// Where kernels come from.
-#[derive(Debug, Clone)]
-pub enum KernelChoice {
-    Build(Source),
-    /// A prebuilt image for one arch; its config is taken on trust and
-    /// described by the guest (aio-nr present or not).
-    Prebuilt {
-        image: PathBuf,
-        arch: String,
-    },
-}
 
 /// Everything a cell of one (arch, config) needs, prepared once.
 #[derive(Debug, Clone)]
@@ -232,31 +221,6 @@ pub async fn prepare(
         out.insert(key, r.map_err(|e| format!("{e:#}")));
     }
     out
-}
-
-/// What a run adds to every cell besides the matrix parameters.
-#[derive(Debug, Clone, Default)]
-pub struct CellOptions {
-    /// Guest experiment patterns (kmatrix.cases).
-    pub cases: Option<String>,
-    pub shares: Vec<crate::share::Share>,
-    /// Programs (and arguments) from a share, run in order after the probe.
-    pub exec: Vec<crate::suites::Program>,
-    /// KEY=VALUE environment and working directory for those programs.
-    pub env: Vec<String>,
-    pub cwd: Option<String>,
-    /// Extra kernel command-line words, passed as they are.
-    pub append: Vec<String>,
-}
-
-impl CellOptions {
-    /// The --cases patterns, one per comma-separated item.
-    pub fn case_patterns(&self) -> Vec<String> {
-        (self.cases.iter().flat_map(|c| c.split(',')))
-            .filter(|p| !p.is_empty())
-            .map(str::to_string)
-            .collect()
-    }
 }
 
 /// The guest arguments that carry a cell's parameters to guest-init.

@@ -4,9 +4,20 @@
 //! here, so a bad one is one clear line, not an error in every cell.
 
 use crate::kbuild::{self, Source, DEFAULT_TARBALL};
-use crate::run::KernelChoice;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
+
+/// Where kernels come from.
+#[derive(Debug, Clone)]
+pub enum KernelChoice {
+    Build(Source),
+    /// A prebuilt image for one arch; its config is taken on trust and
+    /// described by the guest (aio-nr present or not).
+    Prebuilt {
+        image: PathBuf,
+        arch: String,
+    },
+}
 
 /// A prebuilt image for the one arch named.
 pub fn prebuilt(image: &Path, arches: &[String]) -> Result<KernelChoice> {

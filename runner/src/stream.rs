@@ -14,8 +14,8 @@ use std::io::Read;
 use std::path::Path;
 
 pub use kmatrix_proto::PROTOCOL_VERSION;
-/// More than any honest probe writes; a flood is cut here.
-pub const MAX_STREAM_BYTES: u64 = 8 << 20;
+/// What the VM kept of the results port is all there is to read.
+pub const MAX_STREAM_BYTES: u64 = crate::vm::RESULTS_CAP;
 pub const MAX_LINE_BYTES: usize = 1 << 20;
 
 /// The guest's hello record with every measurement the host relies on

@@ -4,6 +4,7 @@
 //! future (Ctrl-C, a panic elsewhere) kills QEMU, and the temp dir goes with it.
 
 use crate::arch::Arch;
+use crate::machine::{GuestExit, Machine};
 use anyhow::{Context, Result};
 use futures::StreamExt;
 use qapi::{futures::QmpStreamTokio, qmp};
@@ -177,7 +178,9 @@ const PANIC_LINE: &[u8] = b"Kernel panic";
 
 /// Most a cell keeps of each stream; the rest is counted and dropped.
 pub const CONSOLE_CAP: u64 = 4 << 20;
-pub const RESULTS_CAP: u64 = crate::stream::MAX_STREAM_BYTES;
+/// Most a cell keeps of the results port: more than any honest probe
+/// writes; a flood is cut here (and read no further by the stream).
+pub const RESULTS_CAP: u64 = 8 << 20;
 
 /// Milliseconds from `cont` to each milestone (None: never reached).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -379,10 +382,7 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
             0,
         ),
     };
-    let exit = spec
-        .arch
-        .profile()
-        .classify(exit, console_panic_ms.is_some());
+    let exit = classify(spec.arch.profile(), exit, console_panic_ms.is_some());
     let exit = match exit {
         Exit::QemuFailed { status, stderr: s } if s.is_empty() => Exit::QemuFailed {
             status,
@@ -476,7 +476,7 @@ async fn drive(
                     Exit::Panicked { how }
                 } else if guest_reset {
                     // panic=-1 + -no-reboot: a panic without pvpanic ends as a reset.
-                    Exit::Panicked { how: format!("{} (kernel panic=-1 reboot, or the guest's own)", crate::machine::RESET) }
+                    Exit::Panicked { how: format!("{} (kernel panic=-1 reboot, or the guest's own)", RESET) }
                 } else if st.success() {
                     Exit::PoweredOff
                 } else {
@@ -539,5 +539,71 @@ impl<T> AbortOnDrop<T> {
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// How a reset that QEMU turned into an exit is spelled.
+pub const RESET: &str = "guest reset";
+
+/// Names how a VM ended, given what was seen on the way: a reset is the
+/// normal end on a machine that cannot power off, unless the console
+/// printed a kernel panic (panic=-1 also resets).
+pub fn classify(m: &Machine, exit: Exit, console_panic: bool) -> Exit {
+    match exit {
+        Exit::Panicked { how } if how.starts_with(RESET) => {
+            if console_panic {
+                Exit::Panicked {
+                    how: "kernel panic on the console (the machine reset: panic=-1)".into(),
+                }
+            } else if m.exit == GuestExit::Reset {
+                Exit::PoweredOff
+            } else {
+                Exit::Panicked { how }
+            }
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod classify_tests {
+    use super::*;
+    use crate::machine::tests::m;
+
+    fn reset() -> Exit {
+        Exit::Panicked {
+            how: format!("{RESET} (kernel panic=-1 reboot)"),
+        }
+    }
+
+    #[test]
+    fn reset_is_the_end_only_where_the_machine_ends_that_way() {
+        assert_eq!(
+            classify(&m(GuestExit::Reset), reset(), false),
+            Exit::PoweredOff
+        );
+        assert_eq!(classify(&m(GuestExit::Poweroff), reset(), false), reset());
+    }
+
+    #[test]
+    fn a_console_panic_is_a_panic_even_on_a_reset_machine() {
+        for e in [GuestExit::Reset, GuestExit::Poweroff] {
+            match classify(&m(e), reset(), true) {
+                Exit::Panicked { how } => assert!(how.contains("kernel panic on the console")),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn other_ends_pass_through() {
+        let p = Exit::Panicked {
+            how: "GUEST_PANICKED (pause)".into(),
+        };
+        assert_eq!(classify(&m(GuestExit::Reset), p.clone(), false), p);
+        let t = Exit::TimedOut {
+            stopped_by: "qmp quit".into(),
+        };
+        assert_eq!(classify(&m(GuestExit::Reset), t.clone(), true), t);
     }
 }

@@ -4,10 +4,10 @@
 
 use super::judges::enosys::map_line as enosys_map_line;
 use super::{Case, CellFacts, Verdict};
-use crate::family::NUMBERS;
 use crate::generic::{self, Expect};
 use crate::spec;
 use crate::stream::{parse, Stream};
+use crate::syscalls::NUMBERS;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 

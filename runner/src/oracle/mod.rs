@@ -16,7 +16,6 @@ pub mod obs;
 use crate::stream::Stream;
 use serde::{Deserialize, Serialize};
 
-pub use crate::suites::{judge_exec, judge_shares};
 pub use judges::enosys::map_line as enosys_map_line;
 pub use known::{known_deviations, KnownDeviation};
 use obs::{Missing, Obs, Res};
@@ -454,7 +453,7 @@ pub fn judge_with(facts: &CellFacts, stream: &Stream, known: &[KnownDeviation]) 
         .collect();
     // One section per syscall in the table: io_setup's original ids first,
     // then the family's by syscall (stable: judge order inside).
-    out.sort_by_key(|c| crate::family::syscall_rank(&c.id));
+    out.sort_by_key(|c| crate::syscalls::syscall_rank(&c.id));
     out
 }
 

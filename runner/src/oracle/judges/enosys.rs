@@ -5,7 +5,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{Case, CaseDef, Check, Ctx, Judge};
 use super::family::outcome;
-use crate::family::NUMBERS;
+use crate::syscalls::NUMBERS;
 
 const CLAUSES: &[&str] = &["constraint:CONFIG_AIO required", "error:ENOSYS"];
 
