@@ -23,6 +23,7 @@ pub mod kbuild;
 pub mod kconfig;
 pub mod machine;
 pub mod matrix;
+pub mod milestones;
 pub mod notice;
 pub mod oracle;
 pub mod progress;

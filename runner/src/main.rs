@@ -322,6 +322,7 @@ impl MatrixArgs {
 }
 
 fn main() -> Result<()> {
+    kmatrix::milestones::mark("main");
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -158,45 +158,60 @@ pub async fn prepare(
     jobs: usize,
     progress: Progress<'_>,
 ) -> BTreeMap<(String, String), Result<Prepared, String>> {
+    let mut arches: Vec<&Arch> = Vec::new();
+    for c in cells {
+        if !arches.iter().any(|a| a.name == c.arch.name) {
+            arches.push(&c.arch);
+        }
+    }
+    // The guests need nothing from the kernels: both are checked (or built)
+    // at once, so a cached run waits for the slower, not for the sum.
+    let guests = futures::future::join_all(arches.iter().map(|a| guest_image(a, progress)));
+    let (mut built_kernels, guests) =
+        tokio::join!(kernels(cells, choice, extra, jobs, progress), guests);
+    let guests: BTreeMap<&str, Result<PathBuf, String>> =
+        arches.iter().map(|a| a.name.as_str()).zip(guests).collect();
+    // One accelerator decision per arch, with the first of its kernels
+    // that built.
+    let accels = futures::future::join_all(arches.iter().map(|a| {
+        let image = cells
+            .iter()
+            .filter(|c| c.arch.name == a.name)
+            .filter_map(|c| built_kernels.get(&(c.arch.name.clone(), c.config.clone())))
+            .find_map(|b| b.as_ref().ok())
+            .map(|b| b.image.clone());
+        let initrd = guests[a.name.as_str()].clone();
+        async move {
+            // Each cell names its own kernel's or guest's failure first.
+            let (Some(image), Ok(initrd)) = (image, initrd) else {
+                return Err("no kernel or guest of this arch to probe the accelerator with".into());
+            };
+            accel::decide(accel_choice, a, &image, &initrd)
+                .await
+                .map_err(|e| format!("{e:#}"))
+        }
+    }))
+    .await;
+    let accels: BTreeMap<&str, Result<Decision, String>> =
+        arches.iter().map(|a| a.name.as_str()).zip(accels).collect();
     let mut out = BTreeMap::new();
-    let mut built_kernels = kernels(cells, choice, extra, jobs, progress).await;
-    let mut guests: BTreeMap<String, Result<PathBuf, String>> = BTreeMap::new();
-    let mut accels: BTreeMap<String, Decision> = BTreeMap::new();
     for cell in cells {
         let key = (cell.arch.name.clone(), cell.config.clone());
         if out.contains_key(&key) {
             continue;
         }
-        let r: Result<Prepared> = async {
+        let r: Result<Prepared> = (|| {
             let arch = cell.arch.clone();
             let built = built_kernels
                 .remove(&key)
                 .expect("a kernel for every key")
                 .map_err(anyhow::Error::msg)?;
-            if !guests.contains_key(&arch.name) {
-                progress(Event::step(
-                    &format!("guest {}", arch.name),
-                    "building guest-init",
-                ));
-                let g = async {
-                    let bin = guest::build(&arch).await?;
-                    let cpio =
-                        tokio::task::spawn_blocking(move || initramfs::assemble(&bin)).await??;
-                    Ok::<_, anyhow::Error>(cpio)
-                }
-                .await
-                .map_err(|e| format!("{e:#}"));
-                progress(Event::GuestDone {
-                    label: format!("guest {}", arch.name),
-                    ok: g.is_ok(),
-                });
-                guests.insert(arch.name.clone(), g);
-            }
-            let initrd = guests[&arch.name].clone().map_err(anyhow::Error::msg)?;
-            if !accels.contains_key(&arch.name) {
-                let d = accel::decide(accel_choice, &arch, &built.image, &initrd).await?;
-                accels.insert(arch.name.clone(), d);
-            }
+            let initrd = guests[arch.name.as_str()]
+                .clone()
+                .map_err(anyhow::Error::msg)?;
+            let accel = accels[arch.name.as_str()]
+                .clone()
+                .map_err(anyhow::Error::msg)?;
             let kernel_config = if built.config.as_os_str().is_empty() {
                 KernelConfig::default()
             } else {
@@ -213,14 +228,31 @@ pub async fn prepare(
                     key: built.key,
                 },
                 initrd,
-                accel: accels[&arch.name].clone(),
+                accel,
                 arch,
             })
-        }
-        .await;
+        })();
         out.insert(key, r.map_err(|e| format!("{e:#}")));
     }
     out
+}
+
+/// The guest-init initramfs for `arch`, built (or found cached).
+async fn guest_image(arch: &Arch, progress: Progress<'_>) -> Result<PathBuf, String> {
+    let label = format!("guest {}", arch.name);
+    progress(Event::step(&label, "building guest-init"));
+    let g = async {
+        let bin = guest::build(arch).await?;
+        let cpio = tokio::task::spawn_blocking(move || initramfs::assemble(&bin)).await??;
+        Ok::<_, anyhow::Error>(cpio)
+    }
+    .await
+    .map_err(|e| format!("{e:#}"));
+    progress(Event::GuestDone {
+        label,
+        ok: g.is_ok(),
+    });
+    g
 }
 
 /// The guest arguments that carry a cell's parameters to guest-init.
@@ -292,6 +324,7 @@ pub async fn run_cell(
             return rep;
         }
     };
+    crate::milestones::mark_at(format!("{}: spawn", cell.name), outcome.spawned_us);
     rep.start_ms = outcome.start_ms;
     rep.run_ms = outcome.run_ms;
     rep.exit = Some(outcome.exit.clone());
@@ -318,6 +351,7 @@ pub async fn run_cell(
         }
     };
     cell_report::finish(&mut rep, cell, &outcome, &s, opts);
+    crate::milestones::mark(format!("{}: judged", cell.name));
     rep
 }
 
@@ -370,6 +404,7 @@ pub async fn run_matrix(
         async move {
             let step = progress.clone();
             let prepared = prepare(&cells, &choice, &extra, accel, jobs, &move |e| step(e)).await;
+            crate::milestones::mark("prepared");
             let sem = Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
             let mut set = tokio::task::JoinSet::new();
             // The semaphore is FIFO: cells start in the order spawned.
@@ -412,6 +447,7 @@ pub async fn run_matrix(
                     if let Err(e) = saved {
                         write_errors.lock().unwrap().push(format!("{e:#}"));
                     }
+                    crate::milestones::mark(format!("{}: saved", cell.name));
                     progress(Event::CellDone {
                         name: cell.name.clone(),
                         status: rep.status,
@@ -456,6 +492,7 @@ pub async fn run_matrix(
     rep.write_errors = std::mem::take(&mut *write_errors.lock().unwrap());
     // A full disk must not lose the finished cells: the caller still prints
     // the report, and the failure is in it (and makes the run not green).
+    rep.milestones = crate::milestones::all();
     let path = out.join("report.json");
     if let Err(e) = crate::cache::write_atomic(&path, &serde_json::to_vec_pretty(&rep)?) {
         rep.write_errors.push(format!("{e:#}"));

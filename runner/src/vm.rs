@@ -65,6 +65,8 @@ pub struct Outcome {
     pub run_ms: u64,
     /// From spawning QEMU to `cont` (process start + QMP handshake).
     pub start_ms: u64,
+    /// When QEMU was spawned (`milestones::now_us`).
+    pub spawned_us: u64,
     pub console: PathBuf,
     pub results: PathBuf,
     pub events: Vec<String>,
@@ -316,6 +318,7 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let spawned = Instant::now();
+    let spawned_us = crate::milestones::now_us();
     // Forked so that it dies with the runner, even by SIGKILL (reaper.rs).
     let mut child = match crate::reaper::spawn_owned(cmd).await {
         Ok(c) => c,
@@ -401,6 +404,7 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
         exit,
         run_ms,
         start_ms,
+        spawned_us,
         console: spec.console_path(),
         results: spec.results_path(),
         events,

@@ -1,4 +1,4 @@
-//! Measures issue 15's pre-merge target: a candidate tree one source line
+//! Measures the pre-merge target: a candidate tree one source line
 //! off a cached baseline (Debian 6.1, the change `tests/compare.rs` makes),
 //! built the way `kmatrix compare --candidate DIR` builds it.
 

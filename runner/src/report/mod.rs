@@ -146,6 +146,10 @@ pub struct Report {
     /// its path and cause; a run with any is not green.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub write_errors: Vec<String>,
+    /// This run's milestones (`crate::milestones`), CLOCK_MONOTONIC µs:
+    /// what `kmatrix bench` splits a cell's time with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<(String, u64)>,
 }
 
 impl Report {
@@ -169,6 +173,7 @@ impl Report {
             cells,
             unfinished,
             write_errors: vec![],
+            milestones: vec![],
         }
     }
 
