@@ -26,6 +26,7 @@ const RUNNER_LAYERS: &[(&str, &[&str])] = &[
             "stdout",
             "runlock",
             "syscalls",
+            "milestones",
             "machine",
             "arch",
             "kconfig",
