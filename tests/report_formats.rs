@@ -43,7 +43,7 @@ fn sample(out: &Path) -> Report {
         });
         r.run_ms = 4200;
         r.timings.first_console_ms = Some(600);
-        let aio = c.config == "aio-on";
+        let aio = c.config == kmatrix::matrix::Config::AioOn;
         for i in 0..30 {
             r.cases.push(case(
                 &format!("param.nr_events.range/{i}"),

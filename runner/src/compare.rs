@@ -236,7 +236,7 @@ mod tests {
         let cell = Cell {
             name: "x86_64/aio-on".into(),
             arch: crate::arch::by_name("x86_64").unwrap(),
-            config: "aio-on".into(),
+            config: crate::matrix::Config::AioOn,
             aio_max_nr: None,
             cpus: 2,
             maxcpus: None,

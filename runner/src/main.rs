@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
 use kmatrix::accel::Choice;
-use kmatrix::matrix::{Axes, Cell};
+use kmatrix::matrix::{Axes, Cell, Config};
 use kmatrix::progress::Ui;
 use kmatrix::report::{self, Report};
 use kmatrix::run::{self, KernelChoice};
@@ -69,7 +69,7 @@ struct MatrixArgs {
     arches: Vec<String>,
     /// Kernel configs (aio-on, aio-off); default both.
     #[arg(long = "config", value_delimiter = ',')]
-    configs: Vec<String>,
+    configs: Vec<Config>,
     /// fs.aio-max-nr values to set in the guest (one aio-on cell each);
     /// default: kernel default.
     #[arg(long = "aio-max-nr", value_delimiter = ',', value_parser = kmatrix::matrix::parse_aio_max_nr, allow_hyphen_values = true)]
@@ -293,21 +293,18 @@ impl MatrixArgs {
         if let Some(m) = &self.matrix {
             let mut cells = kmatrix::matrix::MatrixFile::load(m)?.cells()?;
             if self.kernel.is_some() {
-                cells.retain(|c| c.config == "aio-on");
+                cells.retain(|c| c.config == Config::AioOn);
                 for c in &mut cells {
-                    c.config = "prebuilt".into();
-                    c.name = c.name.replacen("/aio-on/", "/prebuilt/", 1);
+                    c.config = Config::Prebuilt;
+                    *c = c.clone().named();
                 }
             }
             return Ok(cells);
         }
         let mut axes = Axes::default_matrix(arch::by_names(&self.arches)?);
         if self.kernel.is_some() {
-            axes.configs = vec!["prebuilt".into()];
+            axes.configs = vec![Config::Prebuilt];
         } else if !self.configs.is_empty() {
-            for c in &self.configs {
-                kmatrix::kbuild::builtin_fragment(c)?;
-            }
             axes.configs = self.configs.clone();
         }
         if !self.aio_max_nr.is_empty() {

@@ -6,15 +6,61 @@ use crate::kconfig::KernelConfig;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
+/// The kernel config a cell boots: CONFIG_AIO on or off
+/// (kernels/aio-on.config, kernels/aio-off.config), or a prebuilt image
+/// (`--kernel`) taken as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Config {
+    AioOn,
+    AioOff,
+    Prebuilt,
+}
+
+impl Config {
+    /// The name in cell names, reports, matrix files and `--config`; for
+    /// the built ones also their fragment's (kbuild::builtin_fragment).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Config::AioOn => "aio-on",
+            Config::AioOff => "aio-off",
+            Config::Prebuilt => "prebuilt",
+        }
+    }
+}
+
+impl std::fmt::Display for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What `--config` and matrix files accept: the configs kmatrix builds.
+impl std::str::FromStr for Config {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "aio-on" => Ok(Config::AioOn),
+            "aio-off" => Ok(Config::AioOff),
+            "prebuilt" => Err(
+                "config 'prebuilt' is what --kernel IMAGE boots; it is not chosen by name".into(),
+            ),
+            other => Err(format!(
+                "unknown kernel config '{other}' (known: aio-on, aio-off)"
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Cell {
-    /// Stable name, e.g. "x86_64/aio-on/max65536/cpu2"
+    /// Stable name, e.g. "x86_64/aio-on/max65536/cpu2/mem512": `parts()`
+    /// joined by '/', set by `named()` and never parsed back.
     pub name: String,
     /// Written as the arch's name; reading a report looks it up again.
     #[serde(with = "arch::serde_by_name")]
     pub arch: Arch,
-    /// Kernel config name (aio-on, aio-off) or "prebuilt".
-    pub config: String,
+    pub config: Config,
     /// Value written to fs.aio-max-nr before the probe; None leaves the
     /// kernel default.
     pub aio_max_nr: Option<u64>,
@@ -34,11 +80,41 @@ pub struct Cell {
     pub kernel_config: KernelConfig,
 }
 
+impl Cell {
+    /// The parts of the cell's name, in order: the arch (`arch@machine`
+    /// off the arch's default machine), config, `maxN` or `maxdefault`,
+    /// `cpuN` (`cpuN-M` with M possible CPUs), `memN`.
+    pub fn parts(&self) -> Vec<String> {
+        let default_machine = arch::by_name(&self.arch.name).map(|a| a.machine);
+        let arch = match default_machine {
+            Ok(m) if m != self.arch.machine => format!("{}@{}", self.arch.name, self.arch.machine),
+            _ => self.arch.name.clone(),
+        };
+        let max = self
+            .aio_max_nr
+            .map_or("maxdefault".to_string(), |v| format!("max{v}"));
+        let possible = self.maxcpus.map_or(String::new(), |p| format!("-{p}"));
+        vec![
+            arch,
+            self.config.to_string(),
+            max,
+            format!("cpu{}{possible}", self.cpus),
+            format!("mem{}", self.mem_mb),
+        ]
+    }
+
+    /// The cell with its name made from its fields.
+    pub fn named(mut self) -> Cell {
+        self.name = self.parts().join("/");
+        self
+    }
+}
+
 /// Axes of a matrix; the cells are their product.
 #[derive(Debug, Clone)]
 pub struct Axes {
     pub arches: Vec<Arch>,
-    pub configs: Vec<String>,
+    pub configs: Vec<Config>,
     pub aio_max_nr: Vec<Option<u64>>,
     pub cpus: Vec<u32>,
     pub maxcpus: Vec<Option<u32>>,
@@ -51,7 +127,7 @@ impl Axes {
     pub fn default_matrix(arches: Vec<Arch>) -> Self {
         Axes {
             arches,
-            configs: vec!["aio-on".into(), "aio-off".into()],
+            configs: vec![Config::AioOn, Config::AioOff],
             aio_max_nr: vec![None],
             cpus: vec![2],
             maxcpus: vec![None],
@@ -77,7 +153,7 @@ impl Axes {
         for a in &self.arches {
             for c in &self.configs {
                 // Without CONFIG_AIO there is no fs.aio-max-nr to set.
-                let maxes = if c == "aio-off" {
+                let maxes = if *c == Config::AioOff {
                     &default_only[..]
                 } else {
                     &self.aio_max_nr[..]
@@ -89,12 +165,10 @@ impl Axes {
                         .flat_map(|c| self.maxcpus.iter().map(move |m| (c, m)))
                     {
                         for &mem in &self.mem_mb {
-                            let max = m.map_or("maxdefault".to_string(), |v| format!("max{v}"));
-                            let possible = maxcpus.map_or(String::new(), |p| format!("-{p}"));
-                            out.push(Cell {
-                                name: format!("{}/{c}/{max}/cpu{cpus}{possible}/mem{mem}", a.name),
+                            let cell = Cell {
+                                name: String::new(),
                                 arch: a.clone(),
-                                config: c.clone(),
+                                config: *c,
                                 aio_max_nr: *m,
                                 cpus,
                                 maxcpus,
@@ -102,7 +176,8 @@ impl Axes {
                                 timeout_s: self.timeout_s,
                                 index: out.len(),
                                 kernel_config: KernelConfig::default(),
-                            });
+                            };
+                            out.push(cell.named());
                         }
                     }
                 }
@@ -162,7 +237,7 @@ pub struct FileAxes {
     #[serde(default)]
     pub arch: Vec<String>,
     #[serde(default)]
-    pub config: Vec<String>,
+    pub config: Vec<Config>,
     #[serde(default)]
     pub aio_max_nr: Vec<MaxNr>,
     #[serde(default)]
@@ -199,7 +274,7 @@ impl MaxNr {
 #[serde(deny_unknown_fields)]
 pub struct Match {
     pub arch: Option<String>,
-    pub config: Option<String>,
+    pub config: Option<Config>,
     pub aio_max_nr: Option<MaxNr>,
     pub cpus: Option<u32>,
     pub maxcpus: Option<u32>,
@@ -240,6 +315,9 @@ impl MatrixFile {
         let a = &self.axes;
         let mut axes = Axes::default_matrix(arch::by_names(&a.arch)?);
         if !a.config.is_empty() {
+            if a.config.contains(&Config::Prebuilt) {
+                bail!("config 'prebuilt' is what --kernel IMAGE boots; a matrix names aio-on or aio-off");
+            }
             axes.configs = a.config.clone();
         }
         if !a.aio_max_nr.is_empty() {
@@ -327,11 +405,8 @@ pub fn select_machine(cells: &mut [Cell], name: &str) -> Result<()> {
         }
         any = true;
         if c.arch.machine != name {
-            let arch = c.arch.name.clone();
             c.arch = c.arch.on_machine(name)?;
-            c.name = c
-                .name
-                .replacen(&format!("{arch}/"), &format!("{arch}@{name}/"), 1);
+            c.name = c.parts().join("/");
         }
     }
     if !any {
@@ -359,7 +434,7 @@ mod tests {
         assert_eq!(names.len(), 4);
         assert!(cells
             .iter()
-            .any(|c| c.arch.name == "arm64" && c.config == "aio-off"));
+            .any(|c| c.arch.name == "arm64" && c.config == Config::AioOff));
     }
 
     #[test]
@@ -435,6 +510,53 @@ mod tests {
         assert!(f.cells().is_err());
     }
 
+    /// The name is spelled once (`Cell::parts`), and reads as it always did.
+    #[test]
+    fn names_come_from_the_typed_parts() {
+        let mut axes = Axes::default_matrix(crate::arch::all());
+        axes.aio_max_nr = vec![Some(u64::MAX)];
+        axes.maxcpus = vec![Some(8)];
+        let names: Vec<String> = axes.cells().iter().map(|c| c.name.clone()).collect();
+        assert!(
+            names.contains(&"x86_64/aio-on/max18446744073709551615/cpu2-8/mem512".to_string()),
+            "{names:?}"
+        );
+        assert!(
+            names.contains(&"arm64/aio-off/maxdefault/cpu2-8/mem512".to_string()),
+            "{names:?}"
+        );
+        for c in axes.cells() {
+            assert_eq!(c.name, c.parts().join("/"));
+        }
+    }
+
+    /// A config is one of the built ones: a typo is refused where it is
+    /// written (before, a misspelt exclude silently matched no cell).
+    #[test]
+    fn a_config_name_is_checked_wherever_it_is_written() {
+        assert_eq!("aio-off".parse::<Config>(), Ok(Config::AioOff));
+        let e = "aoi-on".parse::<Config>().unwrap_err();
+        assert!(
+            e.contains("unknown kernel config 'aoi-on'") && e.contains("aio-on, aio-off"),
+            "{e}"
+        );
+        assert!("prebuilt"
+            .parse::<Config>()
+            .unwrap_err()
+            .contains("--kernel"));
+        let typo = toml::from_str::<MatrixFile>("[axes]\n[[exclude]]\nconfig = \"aoi-off\"");
+        assert!(format!("{:#}", typo.unwrap_err()).contains("aoi-off"));
+        assert!(toml::from_str::<MatrixFile>("[axes]\nconfig = [\"aio-of\"]").is_err());
+        let f: MatrixFile = toml::from_str("[axes]\nconfig = [\"prebuilt\"]").unwrap();
+        assert!(f.cells().unwrap_err().to_string().contains("--kernel"));
+        // Reports written before the type keep reading.
+        let c: Config = serde_json::from_str("\"prebuilt\"").unwrap();
+        assert_eq!(
+            (c, serde_json::to_string(&Config::AioOn).unwrap()),
+            (Config::Prebuilt, "\"aio-on\"".to_string())
+        );
+    }
+
     #[test]
     fn aio_off_cells_have_no_aio_max_nr_axis() {
         let mut axes = Axes::default_matrix(crate::arch::all());
@@ -443,7 +565,7 @@ mod tests {
         assert_eq!(cells.len(), 2 * (2 + 1));
         assert!(cells
             .iter()
-            .filter(|c| c.config == "aio-off")
+            .filter(|c| c.config == Config::AioOff)
             .all(|c| c.aio_max_nr.is_none()));
     }
 

@@ -7,7 +7,7 @@ use crate::arch::Arch;
 pub use crate::cell_report::{cell_has_aio, empty_report, judge_cell, rejudge, CellOptions};
 use crate::kbuild::{self, Built};
 use crate::kconfig::{self, KernelConfig};
-use crate::matrix::Cell;
+use crate::matrix::{Cell, Config};
 use crate::progress::{Event, KernelEnd};
 use crate::report::{CellReport, CellStatus, KernelInfo};
 pub use crate::source::KernelChoice;
@@ -33,10 +33,13 @@ pub struct Prepared {
 
 pub type Progress<'a> = &'a (dyn Fn(Event) + Sync);
 
+/// One kernel: (arch name, config).
+pub type KernelKey = (String, Config);
+
 /// Builds (or finds) the kernel for `arch` x `config`, plus any user fragments.
 pub async fn kernel(
     arch: &Arch,
-    config: &str,
+    config: Config,
     choice: &KernelChoice,
     extra: &[kbuild::Fragment],
     jobs: usize,
@@ -82,7 +85,7 @@ pub async fn kernel(
                     name: format!("arch-{}.config", arch.name),
                     text: arch.fragment.clone(),
                 },
-                kbuild::builtin_fragment(config)?,
+                kbuild::builtin_fragment(config.as_str())?,
             ];
             let machine = &arch.profile().fragment;
             let fragments = match machine.is_empty() {
@@ -119,7 +122,7 @@ pub async fn kernels(
     extra: &[kbuild::Fragment],
     jobs: usize,
     progress: Progress<'_>,
-) -> BTreeMap<(String, String), Result<Built, String>> {
+) -> BTreeMap<KernelKey, Result<Built, String>> {
     let mut todo: Vec<&Cell> = Vec::new();
     for c in cells {
         if !todo
@@ -134,9 +137,9 @@ pub async fn kernels(
         let sem = &sem;
         async move {
             let _slot = sem.acquire().await;
-            let r = kernel(&c.arch, &c.config, choice, extra, jobs, progress).await;
+            let r = kernel(&c.arch, c.config, choice, extra, jobs, progress).await;
             (
-                (c.arch.name.clone(), c.config.clone()),
+                (c.arch.name.clone(), c.config),
                 r.map_err(|e| format!("{e:#}")),
             )
         }
@@ -157,7 +160,7 @@ pub async fn prepare(
     accel_choice: Choice,
     jobs: usize,
     progress: Progress<'_>,
-) -> BTreeMap<(String, String), Result<Prepared, String>> {
+) -> BTreeMap<KernelKey, Result<Prepared, String>> {
     let mut arches: Vec<&Arch> = Vec::new();
     for c in cells {
         if !arches.iter().any(|a| a.name == c.arch.name) {
@@ -177,7 +180,7 @@ pub async fn prepare(
         let image = cells
             .iter()
             .filter(|c| c.arch.name == a.name)
-            .filter_map(|c| built_kernels.get(&(c.arch.name.clone(), c.config.clone())))
+            .filter_map(|c| built_kernels.get(&(c.arch.name.clone(), c.config)))
             .find_map(|b| b.as_ref().ok())
             .map(|b| b.image.clone());
         let initrd = guests[a.name.as_str()].clone();
@@ -196,7 +199,7 @@ pub async fn prepare(
         arches.iter().map(|a| a.name.as_str()).zip(accels).collect();
     let mut out = BTreeMap::new();
     for cell in cells {
-        let key = (cell.arch.name.clone(), cell.config.clone());
+        let key = (cell.arch.name.clone(), cell.config);
         if out.contains_key(&key) {
             continue;
         }
@@ -412,7 +415,7 @@ pub async fn run_matrix(
             let order = crate::schedule::longest_first(&cells, &history);
             let mut slots: Vec<Option<Cell>> = cells.into_iter().map(Some).collect();
             for cell in order.into_iter().filter_map(|i| slots[i].take()) {
-                let prep = prepared[&(cell.arch.name.clone(), cell.config.clone())].clone();
+                let prep = prepared[&(cell.arch.name.clone(), cell.config)].clone();
                 let write_errors = write_errors.clone();
                 let (done, out, sem, opts, progress) = (
                     done.clone(),

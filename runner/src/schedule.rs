@@ -43,7 +43,7 @@ pub fn record(path: &Path, times: &[(String, u64)]) -> anyhow::Result<()> {
 /// run into reclaim and the OOM killer; more vCPUs share the host's cores.
 fn guess(c: &Cell) -> (bool, std::cmp::Reverse<u32>, u64, u32) {
     (
-        c.config == "aio-on",
+        c.config == crate::matrix::Config::AioOn,
         std::cmp::Reverse(c.mem_mb),
         c.aio_max_nr.unwrap_or(0),
         c.cpus,
@@ -78,7 +78,7 @@ mod tests {
 
     fn cells() -> Vec<Cell> {
         let mut axes = Axes::default_matrix(vec![crate::arch::by_name("x86_64").unwrap()]);
-        axes.configs = vec!["aio-off".into(), "aio-on".into()];
+        axes.configs = vec![crate::matrix::Config::AioOff, crate::matrix::Config::AioOn];
         axes.aio_max_nr = vec![None, Some(u64::MAX)];
         axes.cpus = vec![1, 2];
         axes.mem_mb = vec![256, 512];
@@ -108,10 +108,13 @@ mod tests {
         let cs = cells();
         let order = longest_first(&cs, &History::new());
         let first = &cs[order[0]];
-        assert_eq!(first.config, "aio-on");
+        assert_eq!(first.config, crate::matrix::Config::AioOn);
         assert_eq!(first.mem_mb, 256);
         assert_eq!(first.aio_max_nr, Some(u64::MAX));
-        assert_eq!(cs[*order.last().unwrap()].config, "aio-off");
+        assert_eq!(
+            cs[*order.last().unwrap()].config,
+            crate::matrix::Config::AioOff
+        );
     }
 
     #[test]

@@ -115,7 +115,7 @@ pub async fn machine_row(cell: &Cell, p: &Prepared, runs: usize, dir: &Path) -> 
 /// Runs `cells` at -j`jobs` in `mode`; wall ms.
 pub async fn matrix_wall(
     cells: &[Cell],
-    prepared: &std::collections::BTreeMap<(String, String), Result<Prepared, String>>,
+    prepared: &std::collections::BTreeMap<run::KernelKey, Result<Prepared, String>>,
     mode: Mode,
     jobs: usize,
     dir: &Path,
@@ -124,7 +124,7 @@ pub async fn matrix_wall(
     let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();
     for (i, cell) in cells.iter().enumerate() {
-        let p = prepared[&(cell.arch.name.clone(), cell.config.clone())]
+        let p = prepared[&(cell.arch.name.clone(), cell.config)]
             .clone()
             .map_err(anyhow::Error::msg)?;
         let spec = spec_for(cell, &p, mode, &dir.join(format!("m{}{i}", mode.as_str())));
@@ -149,7 +149,17 @@ pub async fn premerge(jobs: usize) -> Result<crate::kbuild::premerge::Measured> 
         |src: Source| -> std::pin::Pin<Box<dyn std::future::Future<Output = _> + Send + '_>> {
             let choice = KernelChoice::Build(src);
             let (arch, quiet) = (&arch, &quiet);
-            Box::pin(async move { run::kernel(arch, "aio-on", &choice, &[], jobs, quiet).await })
+            Box::pin(async move {
+                run::kernel(
+                    arch,
+                    crate::matrix::Config::AioOn,
+                    &choice,
+                    &[],
+                    jobs,
+                    quiet,
+                )
+                .await
+            })
         };
     premerge::measure(&build, jobs).await
 }
@@ -189,20 +199,26 @@ pub const SPLIT_CASES: &str = "setup.basic";
 pub async fn cell_split(cell: &Cell, choice: &KernelChoice, dir: &Path) -> Result<CellSplit> {
     let out = dir.join("split");
     let mut cmd = tokio::process::Command::new(std::env::current_exe()?);
-    cmd.args(["run", "--arch", &cell.arch.name, "--config", &cell.config])
-        .args(["--cases", SPLIT_CASES, "--out"])
-        .arg(&out)
-        .args([
-            "--cpus",
-            &cell.cpus.to_string(),
-            "--mem",
-            &cell.mem_mb.to_string(),
-        ])
-        .args(choice_args(choice))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
+    cmd.args([
+        "run",
+        "--arch",
+        &cell.arch.name,
+        "--config",
+        cell.config.as_str(),
+    ])
+    .args(["--cases", SPLIT_CASES, "--out"])
+    .arg(&out)
+    .args([
+        "--cpus",
+        &cell.cpus.to_string(),
+        "--mem",
+        &cell.mem_mb.to_string(),
+    ])
+    .args(choice_args(choice))
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .kill_on_drop(true);
     if let Some(n) = cell.aio_max_nr {
         cmd.args(["--aio-max-nr", &n.to_string()]);
     }

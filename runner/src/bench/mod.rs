@@ -38,7 +38,7 @@ pub struct Options {
     pub premerge: bool,
 }
 
-type PreparedMap = BTreeMap<(String, String), Result<Prepared, String>>;
+type PreparedMap = BTreeMap<run::KernelKey, Result<Prepared, String>>;
 
 pub async fn bench(cells: &[Cell], choice: &KernelChoice, o: &Options) -> Result<String> {
     let jobs = o.jobs.max(1);
@@ -204,7 +204,7 @@ async fn machine_rows(
     let mut rows: Vec<(Row, bool)> = Vec::new();
     let mut other_done: Vec<String> = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
-        let p = prepared[&(cell.arch.name.clone(), cell.config.clone())]
+        let p = prepared[&(cell.arch.name.clone(), cell.config)]
             .clone()
             .map_err(anyhow::Error::msg)?;
         let d = dir.join(format!("c{i}"));
@@ -215,7 +215,7 @@ async fn machine_rows(
         other_done.push(cell.arch.name.clone());
         for m in p.arch.machines.keys().filter(|m| **m != p.arch.machine) {
             let arch = p.arch.on_machine(m)?;
-            let b = run::kernel(&arch, &cell.config, choice, &[], o.jobs, &|_| {}).await?;
+            let b = run::kernel(&arch, cell.config, choice, &[], o.jobs, &|_| {}).await?;
             let pm = Prepared {
                 arch,
                 kernel: b.image,

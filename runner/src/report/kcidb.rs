@@ -78,7 +78,13 @@ fn kernel_ids(run: &str, c: &CellReport) -> (String, String) {
         // Never got a kernel (build or setup failed): its own build entry.
         None => (
             id(&[run, "src", "unknown"]),
-            id(&[run, "build", &c.cell.arch.name, &c.cell.config, "none"]),
+            id(&[
+                run,
+                "build",
+                &c.cell.arch.name,
+                c.cell.config.as_str(),
+                "none",
+            ]),
         ),
     }
 }

@@ -97,10 +97,14 @@ pub fn is_suite_case(id: &str) -> bool {
 const MAX_U64_PART: &str = "max18446744073709551615";
 
 /// Column titles that say what differs between `cells`: the parts of their
-/// names (arch, config, maxN, cpuN, memN) that are not the same in all of
-/// them, never two alike; and the parts they share.
+/// names (`Cell::parts`: arch, config, maxN, cpuN, memN) that are not the
+/// same in all of them, never two alike; and the parts they share.
 pub fn column_titles(cells: &[&crate::matrix::Cell]) -> (Vec<String>, String) {
-    let parts: Vec<Vec<&str>> = cells.iter().map(|c| c.name.split('/').collect()).collect();
+    let owned: Vec<Vec<String>> = cells.iter().map(|c| c.parts()).collect();
+    let parts: Vec<Vec<&str>> = owned
+        .iter()
+        .map(|p| p.iter().map(String::as_str).collect())
+        .collect();
     let n = parts.iter().map(Vec::len).max().unwrap_or(0);
     let differs = |i: usize| parts.iter().any(|p| p.get(i) != parts[0].get(i));
     let varying: Vec<usize> = (0..n).filter(|&i| differs(i)).collect();
