@@ -480,8 +480,13 @@ fn run_judge(c: &mut Ctx, j: &Judge) {
         Some(e) => {
             let o = Obs::root(&e.obs, j.experiment);
             // Cases already decided stand; the rest could not be judged.
-            if let Err(Missing(why)) = (j.run)(c, &o) {
-                c.rest(Verdict::Error, &why)
+            match (j.run)(c, &o) {
+                Err(Missing(why)) => c.rest(Verdict::Error, &why),
+                // A declared case the judge forgot is an error, never absent.
+                Ok(()) => c.rest(
+                    Verdict::Error,
+                    "the judge returned without deciding this declared case",
+                ),
             }
         }
     }

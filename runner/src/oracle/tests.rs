@@ -468,3 +468,56 @@ fn the_judges_and_the_protocol_catalogue_name_the_same_cases() {
         );
     }
 }
+
+/// V9 (issue 20): a judge that returns Ok without deciding one of its
+/// declared cases must not drop it: the case is an ERROR that says so.
+#[test]
+fn an_undecided_declared_case_is_an_error() {
+    const CASES: &[CaseDef] = &[
+        CaseDef {
+            id: "x.decided",
+            clauses: &[],
+        },
+        CaseDef {
+            id: "x.forgotten",
+            clauses: &[],
+        },
+        CaseDef {
+            id: "x.steps/*",
+            clauses: &[],
+        },
+    ];
+    let j = Judge {
+        experiment: "setup.basic",
+        cases: CASES,
+        only: None,
+        run: |c, _| {
+            c.case("x.decided", vec![Check::eq("outcome", "OK", "OK")]);
+            Ok(())
+        },
+    };
+    let s = stream(true, &[("setup.basic", json!({}))]);
+    let f = CellFacts::new(true);
+    let mut c = Ctx {
+        f: &f,
+        stream: &s,
+        exp: "hello",
+        cases: &[],
+        start: 0,
+        out: Vec::new(),
+    };
+    run_judge(&mut c, &j);
+    let got: Vec<(String, Verdict, String)> = c
+        .out
+        .iter()
+        .map(|j| (j.case.id.clone(), j.case.verdict, j.case.detail.clone()))
+        .collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0].1, Verdict::Pass);
+    for (id, v, why) in &got[1..] {
+        assert_eq!(*v, Verdict::Error, "{id}");
+        assert!(why.contains("without deciding"), "{id}: {why}");
+    }
+    assert_eq!(got[1].0, "x.forgotten");
+    assert_eq!(got[2].0, "x.steps");
+}
