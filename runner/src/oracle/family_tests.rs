@@ -514,19 +514,23 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
         verdicts(&facts(true), &s)["io_submit.side-effect.eventfd"].0,
         Verdict::Pass
     );
-    // CONFIG_EVENTFD=n (eventfd2 ENOSYS): nothing to count, and a resfd
-    // must then be ENOSYS; EINVAL there fails.
+    // CONFIG_EVENTFD=n (the kernel's config; eventfd2 ENOSYS): nothing to
+    // count, and a resfd must then be ENOSYS; EINVAL there fails.
+    let no_eventfd = CellFacts {
+        eventfd: Some(false),
+        ..facts(true)
+    };
     let mut s = base.clone();
     let o = obs_mut(&mut s, "io_submit.resfd");
     o["eventfd_ret"] = json!(-1);
     o["eventfd_errno"] = json!(38);
     o["submit_resfd_regular_ret"] = json!(-1);
     o["submit_resfd_regular_errno"] = json!(38);
-    let v = verdicts(&facts(true), &s);
+    let v = verdicts(&no_eventfd, &s);
     assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Skip);
     assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Pass);
     obs_mut(&mut s, "io_submit.resfd")["submit_resfd_regular_errno"] = json!(22);
-    let v = verdicts(&facts(true), &s);
+    let v = verdicts(&no_eventfd, &s);
     assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Fail);
 }
 
@@ -687,4 +691,56 @@ fn real_aio_off_run() {
         .iter()
         .filter(|c| c.id.ends_with(".constraint.CONFIG_AIO"))
         .all(|c| c.verdict == Verdict::Fail));
+}
+
+/// N3 (issue 20): CONFIG_EVENTFD comes from the kernel's config, not from
+/// eventfd2's answer. A kernel whose eventfd2 is ENOSYS although its config
+/// has CONFIG_EVENTFD=y is a finding; with CONFIG_EVENTFD=n an eventfd2
+/// that works is one too; an unknown config skips the check, saying why.
+#[test]
+fn config_eventfd_comes_from_the_config() {
+    let enosys = |s: &mut Stream| {
+        let o = obs_mut(s, "io_submit.resfd");
+        o["eventfd_ret"] = json!(-1);
+        o["eventfd_errno"] = json!(38);
+        o["submit_resfd_regular_errno"] = json!(38);
+        for k in [
+            "submit_ret",
+            "submit_errno",
+            "getevents_ret",
+            "getevents_errno",
+            "eventfd_count",
+        ] {
+            o.as_object_mut().unwrap().remove(k);
+        }
+    };
+    let id = "io_submit.constraint.CONFIG_EVENTFD";
+    let mut s = good();
+    enosys(&mut s);
+    // Config y (the aio-on kernels): ENOSYS is a FAIL, never a skip.
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v[id].0, Verdict::Fail, "{:?}", v[id]);
+    assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Error);
+    // Config n: the same observation passes, the eventfd case is skipped.
+    let off = CellFacts {
+        eventfd: Some(false),
+        ..facts(true)
+    };
+    let v = verdicts(&off, &s);
+    assert_eq!(v[id].0, Verdict::Pass, "{:?}", v[id]);
+    assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Skip);
+    // Config n but eventfd2 works: a finding.
+    let v = verdicts(&off, &good());
+    assert_eq!(v[id].0, Verdict::Fail, "{:?}", v[id]);
+    // Unknown config: not checkable, said so.
+    let unknown = CellFacts {
+        eventfd: None,
+        ..facts(true)
+    };
+    let c = judge(&unknown, &good())
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::Skip);
+    assert!(c.detail.contains("CONFIG_EVENTFD"), "{}", c.detail);
 }
