@@ -521,3 +521,56 @@ fn an_undecided_declared_case_is_an_error() {
     assert_eq!(got[1].0, "x.forgotten");
     assert_eq!(got[2].0, "x.steps");
 }
+
+/// V4 (issue 20): a guest "skipped" is a skip only for a reason the
+/// catalogue lists for that experiment; any other reason (a tmpfs mount
+/// that failed, an mmap that failed) is an ERROR naming it.
+#[test]
+fn only_catalogued_skip_reasons_are_skips() {
+    let judged =
+        |aio: bool, exp: &str, obs: Value| judge(&CellFacts::new(aio), &good_but(aio, exp, obs));
+    let tmpfs = "mount tmpfs on /mnt/kmx-aio: errno 19";
+    let cases = judged(true, "io_submit.rw", json!({"skipped": tmpfs}));
+    let rw: Vec<&Case> = cases
+        .iter()
+        .filter(|c| c.experiment == "io_submit.rw")
+        .collect();
+    assert!(!rw.is_empty());
+    for c in rw {
+        assert_eq!(c.verdict, Verdict::Error, "{c:?}");
+        assert!(c.detail.contains(tmpfs), "{c:?}");
+    }
+    let cases = judged(
+        true,
+        "efault.null",
+        json!({"skipped": "mmap failed: errno 12"}),
+    );
+    assert_eq!(verdict_in(&cases, "error.EFAULT.null"), Verdict::Error);
+    // A listed reason stays a skip, with its words.
+    let why = kmatrix_proto::catalogue::skip::MAX_PLUS_ONE_TOO_BIG;
+    let cases = judged(
+        true,
+        "eagain.exceeds-max",
+        json!({"aio_max_nr": 65536, "skipped": why}),
+    );
+    let c = cases
+        .iter()
+        .find(|c| c.id == "error.EAGAIN.exceeds-aio-max-nr")
+        .unwrap();
+    assert_eq!((c.verdict, c.detail.as_str()), (Verdict::Skip, why));
+    // ... but not for another experiment.
+    let cases = judged(true, "enomem.rlimit-as", json!({"skipped": why}));
+    assert_eq!(verdict_in(&cases, "error.ENOMEM.rlimit-as"), Verdict::Error);
+    // The same for one call of eagain.boundary.
+    let mut o = obs_of(true, "eagain.boundary");
+    o["exact"] = json!({"skipped": "exact: something else"});
+    let cases = judged(true, "eagain.boundary", o);
+    assert_eq!(
+        verdict_in(&cases, "constraint.aio-max-nr.exact"),
+        Verdict::Error
+    );
+    assert_eq!(
+        verdict_in(&cases, "constraint.aio-max-nr.over"),
+        Verdict::Pass
+    );
+}
