@@ -624,32 +624,70 @@ fn missing_or_unselected_experiments() {
 
 #[test]
 fn no_context_is_a_skip_with_evidence_or_an_error() {
-    // aio-max-nr too small: io_setup EAGAIN inside a generic case.
+    // N1 (issue 20): an EAGAIN from the case's own io_setup where aio-nr +
+    // nr_events is within aio-max-nr (65536 here) is the kernel's fault:
+    // a FAIL of the case that made the context, an ERROR of those that
+    // borrow it; a skip only where the cell's limit really is reached.
     let mut s = good();
     let o = obs_mut(&mut s, "io_submit.generic");
-    o["cases"][0]["ctx_setup_ret"] = json!(-1);
-    o["cases"][0]["ctx_setup_errno"] = json!(11);
+    let eagain = |c: &mut Value, aio_nr: u64, own: bool| {
+        c["ctx_setup_ret"] = json!(-1);
+        c["ctx_setup_errno"] = json!(11);
+        c["ctx_setup_nr"] = json!(1);
+        c["ctx_setup_aio_nr"] = json!(aio_nr);
+        c["ctx_setup_own"] = json!(own);
+    };
+    eagain(&mut o["cases"][0], 0, true);
+    eagain(&mut o["cases"][6], 0, false);
     let id = o["cases"][0]["id"].as_str().unwrap().to_string();
-    let c = judge(&facts(true), &s)
-        .into_iter()
-        .find(|c| c.id == id)
-        .unwrap();
-    assert_eq!(c.verdict, Verdict::Skip);
-    assert!(c.detail.contains("EAGAIN"), "{}", c.detail);
+    let borrower = o["cases"][6]["id"].as_str().unwrap().to_string();
+    let find = |s: &Stream, id: &str| {
+        judge(&facts(true), s)
+            .into_iter()
+            .find(|c| c.id == id)
+            .unwrap()
+    };
+    let c = find(&s, &id);
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    assert!(c.observed.contains("EAGAIN"), "{c:?}");
+    let c = find(&s, &borrower);
+    assert_eq!(c.verdict, Verdict::Error, "{c:?}");
+    assert!(c.detail.contains(&id), "{c:?}");
+    // The cell's limit reached (aio-nr 65536 + 1 > 65536): a skip saying so.
+    let o = obs_mut(&mut s, "io_submit.generic");
+    eagain(&mut o["cases"][0], 65536, true);
+    eagain(&mut o["cases"][6], 65536, false);
+    for i in [&id, &borrower] {
+        let c = find(&s, i);
+        assert_eq!(c.verdict, Verdict::Skip, "{c:?}");
+        assert!(
+            c.detail.contains("EAGAIN") && c.detail.contains("65536"),
+            "{c:?}"
+        );
+    }
+    // Without the sizes the guest records, no conclusion: an error naming them.
+    obs_mut(&mut s, "io_submit.generic")["cases"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("ctx_setup_aio_nr");
+    let c = find(&s, &id);
+    assert_eq!(c.verdict, Verdict::Error);
+    assert!(c.detail.contains("ctx_setup_aio_nr"), "{c:?}");
     // Any other failure to make the context is an error.
     obs_mut(&mut s, "io_submit.generic")["cases"][0]["ctx_setup_errno"] = json!(12);
-    let c = judge(&facts(true), &s)
-        .into_iter()
-        .find(|c| c.id == id)
-        .unwrap();
-    assert_eq!(c.verdict, Verdict::Error);
-    // The same for a hand-written experiment.
+    assert_eq!(find(&s, &id).verdict, Verdict::Error);
+    // The same for a hand-written experiment: its first case fails, the
+    // others cannot be judged.
     let mut s = good();
-    *obs_mut(&mut s, "io_cancel.cases") = json!({"setup_ret": -1, "setup_errno": 11});
-    assert_eq!(
-        verdicts(&facts(true), &s)["io_cancel.error.EINVAL/completed"].0,
-        Verdict::Skip
-    );
+    let setup = |aio_nr: u64| json!({"setup_ret": -1, "setup_errno": 11, "setup_nr": 1, "setup_aio_nr": aio_nr});
+    *obs_mut(&mut s, "io_cancel.cases") = setup(0);
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Fail);
+    assert_eq!(v["io_cancel.error.EINVAL/foreign-key"].0, Verdict::Error);
+    *obs_mut(&mut s, "io_cancel.cases") = setup(65536);
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Skip);
+    assert_eq!(v["io_cancel.error.EINVAL/foreign-key"].0, Verdict::Skip);
     *obs_mut(&mut s, "io_cancel.cases") = json!({"setup_ret": -1, "setup_errno": 38});
     assert_eq!(
         verdicts(&facts(true), &s)["io_cancel.error.EINVAL/completed"].0,
