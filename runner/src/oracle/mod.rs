@@ -438,6 +438,28 @@ pub fn judge(facts: &CellFacts, stream: &Stream) -> Vec<Case> {
 
 /// Every case for one cell, with `known` applied.
 pub fn judge_with(facts: &CellFacts, stream: &Stream, known: &[KnownDeviation]) -> Vec<Case> {
+    let cond = known::Conditions::of(facts, stream);
+    let mut out: Vec<Case> = judged(facts, stream)
+        .into_iter()
+        .map(|j| known::apply(j.case, &j.checks, &cond, known))
+        .collect();
+    // One section per syscall in the table: io_setup's original ids first,
+    // then the family's by syscall (stable: judge order inside).
+    out.sort_by_key(|c| crate::family::syscall_rank(&c.id));
+    out
+}
+
+/// Every case for one cell with the checks that decided it (none for a
+/// skip or an error), before known deviations: the mutation test's view.
+#[cfg(test)]
+pub(crate) fn judge_checks(facts: &CellFacts, stream: &Stream) -> Vec<(Case, Vec<Check>)> {
+    judged(facts, stream)
+        .into_iter()
+        .map(|j| (j.case, j.checks))
+        .collect()
+}
+
+fn judged(facts: &CellFacts, stream: &Stream) -> Vec<Judged> {
     let mut c = Ctx {
         f: facts,
         stream,
@@ -450,16 +472,7 @@ pub fn judge_with(facts: &CellFacts, stream: &Stream, known: &[KnownDeviation]) 
     for j in judges::JUDGES {
         run_judge(&mut c, j);
     }
-    let cond = known::Conditions::of(facts, stream);
-    let mut out: Vec<Case> = c
-        .out
-        .into_iter()
-        .map(|j| known::apply(j.case, &j.checks, &cond, known))
-        .collect();
-    // One section per syscall in the table: io_setup's original ids first,
-    // then the family's by syscall (stable: judge order inside).
-    out.sort_by_key(|c| crate::family::syscall_rank(&c.id));
-    out
+    c.out
 }
 
 fn run_judge(c: &mut Ctx, j: &Judge) {
