@@ -294,6 +294,8 @@ struct Handles {
     live: Option<Made>,
     /// The destroyed context, and whether a case used it yet.
     dead: Option<(Made, sys::SysRet, bool)>,
+    /// Its address is held (see make_dead).
+    reserved: bool,
 }
 
 impl Handles {
@@ -313,11 +315,15 @@ impl Handles {
     }
 
     /// Made (and destroyed) before any live context, so that aio-max-nr 1
-    /// leaves it room.
+    /// leaves it room. Its address is then held by an inaccessible page:
+    /// the next context's ring would otherwise be mapped at the same
+    /// address, and the dead handle would name a live context.
     fn make_dead(&mut self) {
         if self.dead.is_none() {
             let m = make(1);
-            self.dead = Some((m, destroy(m.ctx), false));
+            let d = destroy(m.ctx);
+            self.reserved = m.r.ret == 0 && sys::reserve_page(m.ctx);
+            self.dead = Some((m, d, false));
         }
     }
 
@@ -327,6 +333,7 @@ impl Handles {
             Some((m, d, used)) => {
                 put_made(notes, "dead_setup", m, Some(!*used));
                 put(notes, "dead_destroy", *d);
+                notes.bool("dead_reserved", self.reserved);
                 *used = true;
                 m.ctx
             }
@@ -356,6 +363,7 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
         consumed: syscall == "io_destroy",
         live: None,
         dead: None,
+        reserved: false,
     };
     let mine = || GENERIC.iter().filter(move |c| c.1 == syscall);
     if mine().any(|c| c.2.contains(&A::DeadCtx)) {
@@ -375,8 +383,25 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
                 }
             }
         }
+        // io_setup's outcome depends on aio-nr (the host compares it with
+        // aio-max-nr); a context it made goes at once, so the next case
+        // starts from the same aio-nr.
+        let before = if syscall == "io_setup" {
+            crate::files::aio_nr()
+        } else {
+            None
+        };
         let r = raw(n, v);
         c.i64("ret", r.ret).i64("errno", r.errno.into());
+        if syscall == "io_setup" {
+            c.opt_u64("aio_nr_before", before);
+            if r.ret == 0 && v[1] != 0 {
+                // SAFETY: the call succeeded, so v[1] is the writable page
+                // (A::Buf) io_setup just stored the handle in.
+                let made = unsafe { std::ptr::read_volatile(v[1] as *const u64) };
+                put(&mut c, "made_destroy", destroy(made));
+            }
+        }
         cases.push_obj(&c);
         count += 1;
         // Snapshot so a hang later keeps what ran.

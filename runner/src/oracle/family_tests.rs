@@ -694,20 +694,42 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
         Verdict::Error,
         "ENOSYS from an aio-on kernel is not a reason to skip"
     );
-    // io_setup's generic baseline with aio-max-nr 1: skipped, except the
-    // pointer checks that come before any accounting.
+    // io_setup's generic baseline with aio-max-nr 1 (V3): the limit is
+    // charged the nr_events asked for (1), so with aio-nr 0 it is judged;
+    // only where aio-nr + 1 really exceeds the limit is it the cell's.
     let mut s = good();
     s.hello.as_mut().unwrap().aio_max_nr = Some(1);
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v["io_setup.return.base"].0, Verdict::Pass);
+    assert_eq!(v["io_setup.param.ctxp.readonly"].0, Verdict::Pass);
+    assert_eq!(v["io_setup.param.ctxp.null"].0, Verdict::Pass);
+    assert_eq!(v["io_submit.return.base"].0, Verdict::Pass);
+    for c in obs_mut(&mut s, "io_setup.generic")["cases"]
+        .as_array_mut()
+        .unwrap()
+    {
+        c["aio_nr_before"] = json!(1);
+    }
     let v = verdicts(&facts(true), &s);
     assert_eq!(v["io_setup.return.base"].0, Verdict::Skip);
     assert_eq!(v["io_setup.param.ctxp.readonly"].0, Verdict::Skip);
     assert_eq!(v["io_setup.param.ctxp.null"].0, Verdict::Pass);
-    assert_eq!(v["io_submit.return.base"].0, Verdict::Pass);
+    // Unrecorded: an error naming the field, not a guess.
+    obs_mut(&mut s, "io_setup.generic")["cases"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("aio_nr_before");
+    let c = judge(&facts(true), &s)
+        .into_iter()
+        .find(|c| c.id == "io_setup.return.base")
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::Error);
+    assert!(c.detail.contains("aio_nr_before"), "{c:?}");
 }
 
 #[test]
 fn real_aio_off_run() {
-    // 6.1.192 x86_64 with CONFIG_AIO=n (kmatrix run, 2026-11-29).
+    // 6.1.192 x86_64 with CONFIG_AIO=n (kmatrix run, re-recorded 2026-12-04).
     let s = parse(include_str!("fixtures/aio-off-x86_64.jsonl").as_bytes());
     let cases = judge(&facts(false), &s);
     for c in &cases {

@@ -45,15 +45,6 @@ pub fn outcome_is(name: &'static str, o: &Obs, prefix: &str, want: &str) -> Res<
     Ok(Check::new(name, want, got, holds))
 }
 
-/// fs.aio-max-nr as the guest reported it, for reasons.
-pub fn max_nr(c: &Ctx) -> String {
-    c.stream
-        .hello
-        .as_ref()
-        .and_then(|h| h.aio_max_nr)
-        .map_or("?".into(), |m| m.to_string())
-}
-
 /// Why the context an experiment or generic case needs is missing.
 #[derive(Debug)]
 pub enum NoCtx {
