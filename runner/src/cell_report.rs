@@ -189,6 +189,11 @@ pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
             if let Some(k) = &c.kernel {
                 c.cell.kernel_config = kconfig::KernelConfig::for_image(&k.image)?;
             }
+        } else if c.cell.kernel_config.eventfd == kconfig::Opt::Unknown
+            && c.cell.kernel_config.source.is_file()
+        {
+            // Reports from before CONFIG_EVENTFD was read: the .config is still there.
+            c.cell.kernel_config = kconfig::KernelConfig::read(&c.cell.kernel_config.source)?;
         }
         let kept: Vec<_> = c
             .cases
