@@ -120,7 +120,15 @@ fn setup(n: u64) -> (u64, sys::SysRet) {
 /// requests: the spec's notes say so ("a minimum of num_cpus * 8 events"),
 /// and no experiment here has more than 3 in flight.
 fn ctx_size(in_flight: u64) -> u64 {
-    match (crate::files::aio_max_nr(), crate::files::aio_nr()) {
+    size_in(
+        in_flight,
+        crate::files::aio_max_nr(),
+        crate::files::aio_nr(),
+    )
+}
+
+fn size_in(in_flight: u64, max: Option<u64>, aio_nr: Option<u64>) -> u64 {
+    match (max, aio_nr) {
         (Some(m), Some(n)) => m.saturating_sub(n).clamp(1, in_flight.max(1)),
         _ => in_flight.max(1),
     }
@@ -926,6 +934,18 @@ const _SIZES: () = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contexts_fit_the_cell() {
+        // aio-max-nr 1 (a third of the full matrix's aio-on cells): 1 event.
+        assert_eq!(size_in(3, Some(1), Some(0)), 1);
+        assert_eq!(size_in(3, Some(65536), Some(0)), 3);
+        assert_eq!(size_in(3, Some(65536), Some(65535)), 1);
+        // No room at all: still 1, and the host sees EAGAIN with the sizes.
+        assert_eq!(size_in(3, Some(1), Some(1)), 1);
+        assert_eq!(size_in(3, None, None), 3);
+        assert_eq!(size_in(0, Some(u64::MAX), Some(0)), 1);
+    }
 
     #[test]
     fn catalogue_and_experiments_name_known_syscalls() {
