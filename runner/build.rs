@@ -3,6 +3,13 @@
 // checkout next to it.
 use std::path::Path;
 
+/// The checkout being built, read when the script runs: `env!` would bake
+/// in the checkout the script was compiled in, and a target directory
+/// copied to another worktree would then embed the first one's guest.
+fn manifest_dir() -> String {
+    std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR for build scripts")
+}
+
 fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().collect();
     entries.sort_by_key(|e| e.path());
@@ -22,10 +29,7 @@ fn walk(dir: &Path, base: &Path, out: &mut Vec<String>) {
 
 /// `pub const NAME: &[(&str, &str)]`: (path relative to `dir`, text) of every .rs file.
 fn embed(dir: &str, name: &str) -> String {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(dir)
-        .canonicalize()
-        .unwrap();
+    let src = Path::new(&manifest_dir()).join(dir).canonicalize().unwrap();
     println!("cargo:rerun-if-changed={}", src.display());
     let mut items = Vec::new();
     walk(&src, &src, &mut items);
@@ -38,7 +42,7 @@ fn embed(dir: &str, name: &str) -> String {
 /// `ARCH_TABLES`: (toml, fragment) of every kernels/arch/NAME.toml and its
 /// NAME.config, so adding an arch is adding those two files.
 fn arch_tables() -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+    let dir = Path::new(&manifest_dir())
         .join("../kernels/arch")
         .canonicalize()
         .unwrap();

@@ -14,6 +14,7 @@ use crate::files::{aio_max_nr, aio_nr};
 use crate::json::{Arr, Obj};
 use crate::parse;
 use crate::sys;
+use kmatrix_proto::catalogue::skip;
 
 /// The nr_events used wherever the spec's example size will do.
 const NR: u32 = 128;
@@ -264,14 +265,14 @@ pub fn efault_readonly(env: &Env, _sink: &Sink) -> Obj {
 pub fn eagain_exceeds_max(_env: &Env, _sink: &Sink) -> Obj {
     let max = match aio_max_nr() {
         Some(m) => m,
-        None => return skipped("fs.aio-max-nr absent"),
+        None => return skipped(skip::NO_AIO_MAX_NR),
     };
     let mut o = Obj::new();
     o.u64("aio_max_nr", max);
     let nr = match max.checked_add(1).and_then(|v| u32::try_from(v).ok()) {
         Some(nr) => nr,
         None => {
-            o.str("skipped", "aio-max-nr+1 does not fit in u32");
+            o.str("skipped", skip::MAX_PLUS_ONE_TOO_BIG);
             return o;
         }
     };
@@ -284,7 +285,7 @@ pub fn eagain_exceeds_max(_env: &Env, _sink: &Sink) -> Obj {
 pub fn eagain_boundary(_env: &Env, sink: &Sink) -> Obj {
     let (max, n0) = match (aio_max_nr(), aio_nr()) {
         (Some(m), Some(n)) => (m, n),
-        _ => return skipped("fs.aio-max-nr or fs.aio-nr absent"),
+        _ => return skipped(skip::NO_AIO_SYSCTLS),
     };
     let mut o = Obj::new();
     o.u64("aio_max_nr", max).u64("aio_nr_initial", n0);
@@ -312,13 +313,13 @@ pub fn eagain_boundary(_env: &Env, sink: &Sink) -> Obj {
             // full table, the sharpest boundary there is).
             let over = match room.checked_add(1).and_then(|v| u32::try_from(v).ok()) {
                 Some(nr) => observed_call(nr, 0),
-                None => skipped("aio-max-nr - aio-nr + 1 does not fit in u32"),
+                None => skipped(skip::ROOM_PLUS_ONE_TOO_BIG),
             };
             o.obj("over", &over);
             let exact = match u32::try_from(room) {
-                Ok(0) => skipped("no room: aio-max-nr - aio-nr = 0"),
+                Ok(0) => skipped(skip::NO_ROOM),
                 Ok(nr) => observed_call(nr, 0),
-                Err(_) => skipped("aio-max-nr - aio-nr does not fit in u32"),
+                Err(_) => skipped(skip::ROOM_TOO_BIG),
             };
             o.obj("exact", &exact);
         }
@@ -572,11 +573,11 @@ fn thread_use(nr: u32) -> Obj {
 pub fn enomem_vs_eagain(_env: &Env, _sink: &Sink) -> Obj {
     let (max, n0) = match (aio_max_nr(), aio_nr()) {
         (Some(m), Some(n)) => (m, n),
-        _ => return skipped("fs.aio-max-nr or fs.aio-nr absent"),
+        _ => return skipped(skip::NO_AIO_SYSCTLS),
     };
     let hold_nr = max.saturating_sub(n0).min(u64::from(NR)) as u32;
     if hold_nr == 0 {
-        return skipped("aio-max-nr already reached: nothing to hold");
+        return skipped(skip::MAX_REACHED);
     }
     let hold = aio::setup(hold_nr, 0);
     let held = aio_nr();
@@ -589,10 +590,7 @@ pub fn enomem_vs_eagain(_env: &Env, _sink: &Sink) -> Obj {
             if hold.ok() {
                 let _ = aio::destroy(hold.handle);
             }
-            o.str(
-                "skipped",
-                "aio-max-nr too large to reach with one call below 4194304 events",
-            );
+            o.str("skipped", skip::MAX_TOO_LARGE);
             return o;
         }
     };
@@ -733,7 +731,7 @@ pub fn restore_max_map_count() {
 /// where aio-max-nr leaves room for one context only.
 pub fn max_map_count(_env: &Env, _sink: &Sink) -> Obj {
     if aio_max_nr().is_none() {
-        return skipped("fs.aio-max-nr absent (CONFIG_AIO=n)");
+        return skipped(skip::NO_AIO_MAX_NR_AIO_OFF);
     }
     let maps = crate::files::self_maps().lines().count() as u64;
     let limit = maps.saturating_sub(1);

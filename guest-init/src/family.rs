@@ -110,6 +110,59 @@ fn setup(n: u64) -> (u64, sys::SysRet) {
     (ctx, r)
 }
 
+/// nr_events for a context that has at most `in_flight` requests pending
+/// at once: `in_flight`, or less where fs.aio-max-nr leaves less room (as
+/// cases.rs's cell_nr), but at least 1. The cell's limit is charged the
+/// nr_events asked for (ioctx_alloc adds ctx->max_reqs, the caller's value,
+/// to aio_nr), so io_setup(1) fits under aio-max-nr 1. The ring is sized
+/// max(nr_events, num_possible_cpus() * 4) * 2 (half of it may sit in other
+/// CPUs' request caches), so even nr_events 1 takes at least 4 pending
+/// requests: the spec's notes say so ("a minimum of num_cpus * 8 events"),
+/// and no experiment here has more than 3 in flight.
+fn ctx_size(in_flight: u64) -> u64 {
+    size_in(
+        in_flight,
+        crate::files::aio_max_nr(),
+        crate::files::aio_nr(),
+    )
+}
+
+fn size_in(in_flight: u64, max: Option<u64>, aio_nr: Option<u64>) -> u64 {
+    match (max, aio_nr) {
+        (Some(m), Some(n)) => m.saturating_sub(n).clamp(1, in_flight.max(1)),
+        _ => in_flight.max(1),
+    }
+}
+
+/// A context made for an experiment, with what the host needs to tell a
+/// cell limit from a kernel fault if it failed: the nr_events asked for and
+/// aio-nr just before the call.
+#[derive(Clone, Copy)]
+struct Made {
+    ctx: u64,
+    r: sys::SysRet,
+    nr: u64,
+    aio_nr: Option<u64>,
+}
+
+fn make(in_flight: u64) -> Made {
+    let nr = ctx_size(in_flight);
+    let aio_nr = crate::files::aio_nr();
+    let (ctx, r) = setup(nr);
+    Made { ctx, r, nr, aio_nr }
+}
+
+/// `<prefix>_ret/_errno/_nr/_aio_nr`; `own`: this call made it (the others
+/// that use it borrow it).
+fn put_made(o: &mut Obj, prefix: &str, m: &Made, own: Option<bool>) {
+    put(o, prefix, m.r);
+    o.u64(&format!("{prefix}_nr"), m.nr)
+        .opt_u64(&format!("{prefix}_aio_nr"), m.aio_nr);
+    if let Some(own) = own {
+        o.bool(&format!("{prefix}_own"), own);
+    }
+}
+
 fn destroy(ctx: u64) -> sys::SysRet {
     raw(nr::IO_DESTROY, [ctx, 0, 0, 0, 0, 0])
 }
@@ -201,15 +254,16 @@ fn skipped(why: &str) -> Obj {
     o
 }
 
-/// A context for a hand-written experiment, or the obs saying why not.
-fn need_ctx(o: &mut Obj, n: u64) -> Option<u64> {
-    let (ctx, r) = setup(n);
-    put(o, "setup", r);
-    if r.ret != 0 {
+/// A context for a hand-written experiment with at most `in_flight`
+/// requests pending at once, or the obs saying why not.
+fn need_ctx(o: &mut Obj, in_flight: u64) -> Option<u64> {
+    let m = make(in_flight);
+    put_made(o, "setup", &m, None);
+    if m.r.ret != 0 {
         return None;
     }
-    o.u64("handle", ctx);
-    Some(ctx)
+    o.u64("handle", m.ctx);
+    Some(m.ctx)
 }
 
 // ---- ENOSYS map -------------------------------------------------------
@@ -242,31 +296,57 @@ pub fn enosys_map(_env: &Env, _s: &Sink) -> Obj {
 /// (tens of ms under TCG), so a sweep makes one live context and lends it
 /// to every case that only needs *a* valid handle, and one dead handle;
 /// io_destroy's own cases consume theirs and get a fresh one each.
+/// Generic cases leave no request in flight.
 struct Handles {
     consumed: bool,
-    live: Option<(u64, sys::SysRet)>,
-    dead: Option<(u64, sys::SysRet, sys::SysRet)>,
+    live: Option<Made>,
+    /// The destroyed context, and whether a case used it yet.
+    dead: Option<(Made, sys::SysRet, bool)>,
+    /// Its address is held (see make_dead).
+    reserved: bool,
 }
 
 impl Handles {
     fn live(&mut self, notes: &mut Obj) -> u64 {
-        let (ctx, r) = if self.consumed {
-            setup(8)
-        } else {
-            *self.live.get_or_insert_with(|| setup(8))
+        let (m, own) = match self.live {
+            Some(m) if !self.consumed => (m, false),
+            _ => {
+                let m = make(1);
+                if !self.consumed {
+                    self.live = Some(m);
+                }
+                (m, true)
+            }
         };
-        put(notes, "ctx_setup", r);
-        ctx
+        put_made(notes, "ctx_setup", &m, Some(own));
+        m.ctx
+    }
+
+    /// Made (and destroyed) before any live context, so that aio-max-nr 1
+    /// leaves it room. Its address is then held by an inaccessible page:
+    /// the next context's ring would otherwise be mapped at the same
+    /// address, and the dead handle would name a live context.
+    fn make_dead(&mut self) {
+        if self.dead.is_none() {
+            let m = make(1);
+            let d = destroy(m.ctx);
+            self.reserved = m.r.ret == 0 && sys::reserve_page(m.ctx);
+            self.dead = Some((m, d, false));
+        }
     }
 
     fn dead(&mut self, notes: &mut Obj) -> u64 {
-        let (ctx, s, d) = *self.dead.get_or_insert_with(|| {
-            let (ctx, s) = setup(8);
-            (ctx, s, destroy(ctx))
-        });
-        put(notes, "dead_setup", s);
-        put(notes, "dead_destroy", d);
-        ctx
+        self.make_dead();
+        match self.dead.as_mut() {
+            Some((m, d, used)) => {
+                put_made(notes, "dead_setup", m, Some(!*used));
+                put(notes, "dead_destroy", *d);
+                notes.bool("dead_reserved", self.reserved);
+                *used = true;
+                m.ctx
+            }
+            None => unreachable!("make_dead made it"),
+        }
     }
 }
 
@@ -291,10 +371,15 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
         consumed: syscall == "io_destroy",
         live: None,
         dead: None,
+        reserved: false,
     };
+    let mine = || GENERIC.iter().filter(move |c| c.1 == syscall);
+    if mine().any(|c| c.2.contains(&A::DeadCtx)) {
+        h.make_dead();
+    }
     let mut cases = Arr::new();
     let mut count = 0u64;
-    for (id, _, args) in GENERIC.iter().filter(|c| c.1 == syscall) {
+    for (id, _, args) in mine() {
         let mut c = Obj::new();
         c.str("id", id);
         let mut v = [0u64; 6];
@@ -306,8 +391,25 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
                 }
             }
         }
+        // io_setup's outcome depends on aio-nr (the host compares it with
+        // aio-max-nr); a context it made goes at once, so the next case
+        // starts from the same aio-nr.
+        let before = if syscall == "io_setup" {
+            crate::files::aio_nr()
+        } else {
+            None
+        };
         let r = raw(n, v);
         c.i64("ret", r.ret).i64("errno", r.errno.into());
+        if syscall == "io_setup" {
+            c.opt_u64("aio_nr_before", before);
+            if r.ret == 0 && v[1] != 0 {
+                // SAFETY: the call succeeded, so v[1] is the writable page
+                // (A::Buf) io_setup just stored the handle in.
+                let made = unsafe { std::ptr::read_volatile(v[1] as *const u64) };
+                put(&mut c, "made_destroy", destroy(made));
+            }
+        }
         cases.push_obj(&c);
         count += 1;
         // Snapshot so a hang later keeps what ran.
@@ -347,7 +449,7 @@ pub fn generic_io_pgetevents(_e: &Env, s: &Sink) -> Obj {
 /// head and tail before and after each io_submit and io_getevents.
 pub fn submit_rw(_env: &Env, _s: &Sink) -> Obj {
     let mut o = Obj::new();
-    let ctx = match need_ctx(&mut o, 8) {
+    let ctx = match need_ctx(&mut o, 1) {
         Some(c) => c,
         None => return o,
     };
@@ -402,7 +504,7 @@ fn eventfd() -> sys::SysRet {
 /// eventfd is refused (EINVAL, or ENOSYS without CONFIG_EVENTFD).
 pub fn submit_resfd(_env: &Env, _s: &Sink) -> Obj {
     let mut o = Obj::new();
-    let ctx = match need_ctx(&mut o, 8) {
+    let ctx = match need_ctx(&mut o, 1) {
         Some(c) => c,
         None => return o,
     };
@@ -519,7 +621,8 @@ pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
 /// consumed; a fault copying events out.
 pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
     let mut o = Obj::new();
-    let ctx = match need_ctx(&mut o, 8) {
+    // submit3 leaves 3 events pending.
+    let ctx = match need_ctx(&mut o, 3) {
         Some(c) => c,
         None => return o,
     };
@@ -649,7 +752,7 @@ fn blocked_mask() -> u64 {
 /// the caller's mask is back afterwards; bad sigsetsize and mask pointer.
 pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
     let mut o = Obj::new();
-    let ctx = match need_ctx(&mut o, 8) {
+    let ctx = match need_ctx(&mut o, 1) {
         Some(c) => c,
         None => return o,
     };
@@ -708,7 +811,8 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
 /// of a pending poll (cancellable), and of an iocb with a foreign key.
 pub fn cancel(_env: &Env, _s: &Sink) -> Obj {
     let mut o = Obj::new();
-    let ctx = match need_ctx(&mut o, 8) {
+    // The write's event is reaped before the poll goes in.
+    let ctx = match need_ctx(&mut o, 1) {
         Some(c) => c,
         None => return o,
     };
@@ -781,7 +885,7 @@ pub fn cancel(_env: &Env, _s: &Sink) -> Obj {
 pub fn destroy_twice(_env: &Env, _s: &Sink) -> Obj {
     let mut o = Obj::new();
     o.opt_u64("aio_nr_before", crate::files::aio_nr());
-    let ctx = match need_ctx(&mut o, 8) {
+    let ctx = match need_ctx(&mut o, 1) {
         Some(c) => c,
         None => return o,
     };
@@ -830,6 +934,18 @@ const _SIZES: () = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contexts_fit_the_cell() {
+        // aio-max-nr 1 (a third of the full matrix's aio-on cells): 1 event.
+        assert_eq!(size_in(3, Some(1), Some(0)), 1);
+        assert_eq!(size_in(3, Some(65536), Some(0)), 3);
+        assert_eq!(size_in(3, Some(65536), Some(65535)), 1);
+        // No room at all: still 1, and the host sees EAGAIN with the sizes.
+        assert_eq!(size_in(3, Some(1), Some(1)), 1);
+        assert_eq!(size_in(3, None, None), 3);
+        assert_eq!(size_in(0, Some(u64::MAX), Some(0)), 1);
+    }
 
     #[test]
     fn catalogue_and_experiments_name_known_syscalls() {

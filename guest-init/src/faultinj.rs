@@ -16,6 +16,7 @@ use crate::files::{self, aio_nr};
 use crate::json::{Arr, Obj};
 use crate::parse;
 use crate::sys;
+use kmatrix_proto::catalogue::skip;
 
 const DEBUGFS: &str = "/sys/kernel/debug";
 const NR: u32 = 128;
@@ -91,11 +92,11 @@ fn open_rw(path: &str) -> Result<File, i32> {
 /// for k = 1, 2, ... until the call makes fewer than k of them.
 pub fn fail_nth(env: &Env, sink: &Sink) -> Obj {
     if !env.debugfs {
-        return skipped("debugfs not mounted");
+        return skipped(skip::NO_DEBUGFS);
     }
     let path = format!("/proc/self/task/{}/fail-nth", sys::gettid());
     if !files::exists(&path) {
-        return skipped(&format!("{path} missing (CONFIG_FAULT_INJECTION=n?)"));
+        return skipped(skip::NO_FAIL_NTH);
     }
     let mut setup = Obj::new();
     for (rel, value) in FAIL_NTH_SETUP {
@@ -188,10 +189,10 @@ pub fn disarm_failslab() {
 /// fault-injectable slab allocation fails.
 pub fn failslab(env: &Env, _sink: &Sink) -> Obj {
     if !env.debugfs {
-        return skipped("debugfs not mounted");
+        return skipped(skip::NO_DEBUGFS);
     }
     if !files::exists(&format!("{DEBUGFS}/failslab")) {
-        return skipped("no failslab in debugfs (CONFIG_FAILSLAB=n?)");
+        return skipped(skip::NO_FAILSLAB);
     }
     let mif = match open_rw("/proc/self/make-it-fail") {
         Ok(f) => f,

@@ -417,6 +417,26 @@ pub fn mmap_anon(len: usize, prot: c_int) -> Result<*mut u8, i32> {
     }
 }
 
+const MAP_FIXED_NOREPLACE: c_int = 0x10_0000;
+
+/// Maps one inaccessible page at `addr` unless something is mapped there
+/// already; true if the page is now there (nothing else can map it).
+pub fn reserve_page(addr: u64) -> bool {
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping, and
+    // PROT_NONE memory is never dereferenced.
+    let p = unsafe {
+        mmap(
+            addr as *mut c_void,
+            4096,
+            0,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    p as u64 == addr
+}
+
 /// munmap(2).
 ///
 /// # Safety

@@ -13,13 +13,50 @@ pub struct ExperimentInfo {
     /// syscall (runner/src/generic.rs; the guest runs them from
     /// guest-init/src/family_catalogue.rs): `<syscall>.generic`.
     pub generic: Option<&'static str>,
+    /// The reasons for which the guest may skip this experiment (or one of
+    /// its calls): a property of the cell that leaves nothing to check.
+    /// The oracle takes only these as skips; any other "skipped" reason is
+    /// an ERROR naming it (a failed mount or mmap is no property of a cell).
+    pub skips: &'static [&'static str],
+}
+
+/// Every reason the guest may give for a skip, one definition for both sides.
+pub mod skip {
+    /// CONFIG_AIO=n (or a kernel without the sysctls).
+    pub const NO_AIO_MAX_NR: &str = "fs.aio-max-nr absent";
+    pub const NO_AIO_SYSCTLS: &str = "fs.aio-max-nr or fs.aio-nr absent";
+    pub const NO_AIO_MAX_NR_AIO_OFF: &str = "fs.aio-max-nr absent (CONFIG_AIO=n)";
+    /// aio-max-nr too large for a u32 nr_events to reach.
+    pub const MAX_PLUS_ONE_TOO_BIG: &str = "aio-max-nr+1 does not fit in u32";
+    pub const ROOM_PLUS_ONE_TOO_BIG: &str = "aio-max-nr - aio-nr + 1 does not fit in u32";
+    pub const ROOM_TOO_BIG: &str = "aio-max-nr - aio-nr does not fit in u32";
+    pub const MAX_TOO_LARGE: &str =
+        "aio-max-nr too large to reach with one call below 4194304 events";
+    /// aio-max-nr already reached: no room for what the experiment needs.
+    pub const NO_ROOM: &str = "no room: aio-max-nr - aio-nr = 0";
+    pub const MAX_REACHED: &str = "aio-max-nr already reached: nothing to hold";
+    /// Kernel options the cell's kernel may lack.
+    pub const NO_DEBUGFS: &str = "debugfs not mounted";
+    pub const NO_FAIL_NTH: &str =
+        "/proc/self/task/TID/fail-nth missing (CONFIG_FAULT_INJECTION=n?)";
+    pub const NO_FAILSLAB: &str = "no failslab in debugfs (CONFIG_FAILSLAB=n?)";
 }
 
 const fn e(id: &'static str, clauses: &'static [&'static str]) -> ExperimentInfo {
+    es(id, clauses, &[])
+}
+
+/// An experiment the guest may skip for `skips` (see `skip`).
+const fn es(
+    id: &'static str,
+    clauses: &'static [&'static str],
+    skips: &'static [&'static str],
+) -> ExperimentInfo {
     ExperimentInfo {
         id,
         clauses,
         generic: None,
+        skips,
     }
 }
 
@@ -29,6 +66,7 @@ const fn generic(id: &'static str, syscall: &'static str) -> ExperimentInfo {
         id,
         clauses: &[],
         generic: Some(syscall),
+        skips: &[],
     }
 }
 
@@ -53,15 +91,37 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
     e("efault.null", &["error.EFAULT.null"]),
     e("efault.unmapped", &["error.EFAULT.unmapped"]),
     e("efault.readonly", &["error.EFAULT.readonly-writeback"]),
-    e("eagain.exceeds-max", &["error.EAGAIN.exceeds-aio-max-nr"]),
-    e(
+    es(
+        "eagain.exceeds-max",
+        &["error.EAGAIN.exceeds-aio-max-nr"],
+        &[skip::NO_AIO_MAX_NR, skip::MAX_PLUS_ONE_TOO_BIG],
+    ),
+    es(
         "eagain.boundary",
         &["constraint.aio-max-nr.over", "constraint.aio-max-nr.exact"],
+        &[
+            skip::NO_AIO_SYSCTLS,
+            skip::ROOM_PLUS_ONE_TOO_BIG,
+            skip::NO_ROOM,
+            skip::ROOM_TOO_BIG,
+        ],
     ),
     e("enomem.rlimit-as", &["error.ENOMEM.rlimit-as"]),
-    e("enomem.vs-eagain", &["error.ENOMEM-or-EAGAIN.both-limits"]),
-    e("enomem.fail-nth", &["error.ENOMEM.fail-nth"]),
-    e("enomem.failslab", &["error.ENOMEM.failslab"]),
+    es(
+        "enomem.vs-eagain",
+        &["error.ENOMEM-or-EAGAIN.both-limits"],
+        &[skip::NO_AIO_SYSCTLS, skip::MAX_REACHED, skip::MAX_TOO_LARGE],
+    ),
+    es(
+        "enomem.fail-nth",
+        &["error.ENOMEM.fail-nth"],
+        &[skip::NO_DEBUGFS, skip::NO_FAIL_NTH],
+    ),
+    es(
+        "enomem.failslab",
+        &["error.ENOMEM.failslab"],
+        &[skip::NO_DEBUGFS, skip::NO_FAILSLAB],
+    ),
     e("eintr.sigkill", &["error.EINTR.sigkill-leaves-no-trace"]),
     e("signal.nonfatal", &["signal.nonfatal-does-not-interrupt"]),
     e(
@@ -87,7 +147,11 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             "side-effect.vma.dontexpand",
         ],
     ),
-    e("limit.max-map-count", &["error.ENOMEM.max-map-count"]),
+    es(
+        "limit.max-map-count",
+        &["error.ENOMEM.max-map-count"],
+        &[skip::NO_AIO_MAX_NR_AIO_OFF],
+    ),
     // The rest of the AIO family (guest-init/src/family.rs).
     e(
         "enosys.map",

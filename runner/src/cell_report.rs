@@ -162,6 +162,13 @@ pub fn finish(
             );
         }
     }
+    // ... and must read back as the cell's value (a complete stream only:
+    // a cut one is already the cell's error).
+    let readback = hello_check::sysctl_mismatches(cell, aio, &s.sysctls);
+    if rep.status == CellStatus::Ok && !readback.is_empty() {
+        rep.status = CellStatus::Error;
+        rep.status_detail = format!("the guest is not the cell's: {}", readback.join("; "));
+    }
     // Judge whatever arrived, even from a broken cell: partial evidence is kept.
     rep.cases = judge_cell(cell, s, opts.cases.as_deref(), &opts.exec);
     rep.cases
@@ -184,6 +191,7 @@ pub fn judge_cell(
         arch: cell.arch.name.clone(),
         mem_mb: cell.mem_mb,
         cpus: cell.cpus,
+        eventfd: cell.kernel_config.eventfd.known(),
     };
     let mut out = oracle::judge(&facts, s);
     skip_unknown_config(cell, &mut out);
@@ -206,6 +214,11 @@ pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
             if let Some(k) = &c.kernel {
                 c.cell.kernel_config = kconfig::KernelConfig::for_image(&k.image)?;
             }
+        } else if c.cell.kernel_config.eventfd == kconfig::Opt::Unknown
+            && c.cell.kernel_config.source.is_file()
+        {
+            // Reports from before CONFIG_EVENTFD was read: the .config is still there.
+            c.cell.kernel_config = kconfig::KernelConfig::read(&c.cell.kernel_config.source)?;
         }
         let kept: Vec<_> = c
             .cases
@@ -373,5 +386,47 @@ mod tests {
             classify(&c, &timeout, &no_end, false).0,
             CellStatus::Timeout
         );
+    }
+
+    /// Issue 20: a cell whose guest read back another fs.aio-max-nr than
+    /// the cell asked for is an error naming both values.
+    #[test]
+    fn a_guest_with_another_aio_max_nr_is_a_cell_error() {
+        let mut c = cell(Opt::Set);
+        c.aio_max_nr = Some(1);
+        let d = tempfile::tempdir().unwrap();
+        let outcome = Outcome {
+            exit: Exit::PoweredOff,
+            run_ms: 0,
+            start_ms: 0,
+            spawned_us: 0,
+            console: d.path().join("console.log"),
+            results: d.path().join("results.jsonl"),
+            events: vec![],
+            timings: Default::default(),
+        };
+        let run = |readback: &str| {
+            let sys = wire::Sysctl {
+                key: "fs.aio-max-nr".into(),
+                value: "1".into(),
+                ok: true,
+                errno: 0,
+                readback: Some(readback.into()),
+            };
+            let text = format!(
+                "{}\n{}\n{}\n",
+                hello_line(true).replace("\"aio_max_nr\":65536", "\"aio_max_nr\":1"),
+                sys.to_json(),
+                wire::end_json(0)
+            );
+            let s = stream::parse(text.as_bytes());
+            let mut rep = empty_report(&c, d.path(), CellStatus::Ok, String::new());
+            finish(&mut rep, &c, &outcome, &s, &CellOptions::default());
+            (rep.status, rep.status_detail)
+        };
+        assert_eq!(run("1").0, CellStatus::Ok, "{}", run("1").1);
+        let (st, why) = run("65536");
+        assert_eq!(st, CellStatus::Error);
+        assert!(why.contains("65536") && why.contains("\"1\""), "{why}");
     }
 }

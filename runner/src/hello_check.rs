@@ -6,7 +6,7 @@
 
 use crate::kconfig::KernelConfig;
 use crate::matrix::Cell;
-use crate::stream::Hello;
+use crate::stream::{Hello, Sysctl};
 
 /// MemTotal is RAM minus what the kernel keeps for itself (its image,
 /// page tables, reserved ranges), a roughly fixed amount: measured (6.1,
@@ -40,11 +40,28 @@ pub fn mismatches(cell: &Cell, kernel: &KernelConfig, h: &Hello) -> Vec<String> 
             cell.cpus, h.ncpus_online, h.ncpus_possible
         ));
     }
-    if h.ncpus_possible < h.ncpus_online {
+    // num_possible_cpus() sizes the kernel's per-CPU request batches (the
+    // oracle reads it): it must be what `-smp ...,maxcpus=` asked for.
+    let possible = cell.maxcpus.unwrap_or(cell.cpus);
+    if h.ncpus_possible != u64::from(possible) {
         out.push(format!(
-            "ncpus_possible: {} possible CPUs but {} online",
+            "ncpus_possible: the cell asked for {possible} possible CPUs (maxcpus) but the guest has {} ({} online)",
             h.ncpus_possible, h.ncpus_online
         ));
+    }
+    // The guest reads fs.aio-max-nr after applying the cell's value: any
+    // other value (or none in a kernel with CONFIG_AIO) is another cell.
+    if let Some(want) = cell.aio_max_nr {
+        let aio = kernel.aio.known().unwrap_or(h.aio_max_nr_present);
+        match h.aio_max_nr {
+            Some(got) if got != want => out.push(format!(
+                "aio_max_nr: the cell asked for fs.aio-max-nr {want} but the guest runs with {got}"
+            )),
+            None if aio => out.push(format!(
+                "aio_max_nr: the cell asked for fs.aio-max-nr {want} but the guest could not read it"
+            )),
+            _ => {}
+        }
     }
     let asked_kb = u64::from(cell.mem_mb) * 1024;
     let floor_kb = asked_kb.saturating_sub(MAX_MEM_DEFICIT_KB.max(asked_kb / 4));
@@ -87,6 +104,39 @@ pub fn mismatches(cell: &Cell, kernel: &KernelConfig, h: &Hello) -> Vec<String> 
         h.fail_nth,
         "/proc/self/task/TID/fail-nth",
     ));
+    out
+}
+
+/// The cell's fs.aio-max-nr against the guest's sysctl record of it: the
+/// value it wrote and what it read back afterwards must both be the
+/// cell's. `aio`: the kernel has CONFIG_AIO (without it the file is absent
+/// and there is nothing to read back).
+pub fn sysctl_mismatches(cell: &Cell, aio: bool, sysctls: &[Sysctl]) -> Vec<String> {
+    let (Some(want), true) = (cell.aio_max_nr, aio) else {
+        return Vec::new();
+    };
+    let want = want.to_string();
+    let Some(rec) = sysctls.iter().rev().find(|x| x.key == "fs.aio-max-nr") else {
+        return vec![format!(
+            "fs.aio-max-nr: the cell asked for {want} but the guest sent no sysctl record of it"
+        )];
+    };
+    let mut out = Vec::new();
+    if rec.value != want {
+        out.push(format!(
+            "fs.aio-max-nr: the cell asked for {want} but the guest wrote {:?}",
+            rec.value
+        ));
+    }
+    match rec.readback.as_deref() {
+        Some(got) if got == want => {}
+        Some(got) => out.push(format!(
+            "fs.aio-max-nr: the cell asked for {want:?} but the guest read back {got}"
+        )),
+        None => out.push(format!(
+            "fs.aio-max-nr: the cell asked for {want:?} but the guest could not read it back"
+        )),
+    }
     out
 }
 
@@ -167,7 +217,6 @@ mod tests {
             &k,
             &Hello {
                 ncpus_online: 1,
-                ncpus_possible: 1,
                 ..hello()
             },
             "ncpus_online",
@@ -226,5 +275,105 @@ mod tests {
         };
         let m = mismatches(&c, &off, &hello());
         assert!(m.len() == 2 && m[0].starts_with("debugfs: ") && m[1].starts_with("fail_nth: "));
+    }
+
+    /// Issue 20: the guest's possible CPUs are the cell's maxcpus (or its
+    /// cpus), and its fs.aio-max-nr the value the cell asked for; a guest
+    /// running with another value names both.
+    #[test]
+    fn possible_cpus_and_aio_max_nr_are_the_cells() {
+        let k = config();
+        let mut c = cell();
+        let m = mismatches(
+            &c,
+            &k,
+            &Hello {
+                ncpus_possible: 4,
+                ..hello()
+            },
+        );
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].starts_with("ncpus_possible: ") && m[0].contains(" 2 ") && m[0].contains(" 4"),
+            "{m:?}"
+        );
+        c.maxcpus = Some(4);
+        assert!(mismatches(
+            &c,
+            &k,
+            &Hello {
+                ncpus_possible: 4,
+                ..hello()
+            }
+        )
+        .is_empty());
+        one(&c, &k, &hello(), "ncpus_possible");
+        let mut c = cell();
+        c.aio_max_nr = Some(1);
+        let m = mismatches(&c, &k, &hello());
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].starts_with("aio_max_nr: ") && m[0].contains("65536") && m[0].contains(" 1"),
+            "{m:?}"
+        );
+        let h = Hello {
+            aio_max_nr: Some(1),
+            ..hello()
+        };
+        assert!(mismatches(&c, &k, &h).is_empty());
+        // Unread in an aio-on kernel: that too is not the cell's value.
+        let h = Hello {
+            aio_max_nr: None,
+            ..hello()
+        };
+        one(
+            &c,
+            &KernelConfig {
+                aio: Opt::Set,
+                ..k.clone()
+            },
+            &h,
+            "aio_max_nr",
+        );
+        // No request (the kernel default): nothing to compare.
+        assert!(mismatches(
+            &cell(),
+            &k,
+            &Hello {
+                aio_max_nr: Some(7),
+                ..hello()
+            }
+        )
+        .is_empty());
+    }
+
+    fn sysctl(value: &str, readback: Option<&str>) -> Sysctl {
+        Sysctl {
+            key: "fs.aio-max-nr".into(),
+            value: value.into(),
+            ok: true,
+            errno: 0,
+            readback: readback.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_sysctl_readback_is_the_requested_value() {
+        let mut c = cell();
+        c.aio_max_nr = Some(1);
+        assert!(sysctl_mismatches(&c, true, &[sysctl("1", Some("1"))]).is_empty());
+        let m = sysctl_mismatches(&c, true, &[sysctl("1", Some("65536"))]);
+        assert_eq!(m.len(), 1, "{m:?}");
+        assert!(
+            m[0].contains("fs.aio-max-nr") && m[0].contains("65536") && m[0].contains("\"1\""),
+            "{m:?}"
+        );
+        assert_eq!(sysctl_mismatches(&c, true, &[sysctl("1", None)]).len(), 1);
+        // The guest never applied it.
+        let m = sysctl_mismatches(&c, true, &[]);
+        assert!(m.len() == 1 && m[0].contains("no sysctl record"), "{m:?}");
+        // aio-off: the file does not exist, nothing to read back.
+        assert!(sysctl_mismatches(&c, false, &[]).is_empty());
+        assert!(sysctl_mismatches(&cell(), true, &[]).is_empty());
     }
 }

@@ -43,6 +43,9 @@ pub struct KernelConfig {
     pub fault_injection: Opt,
     #[serde(default)]
     pub fault_injection_debug_fs: Opt,
+    /// eventfd2 and IOCB_FLAG_RESFD work exactly with this.
+    #[serde(default)]
+    pub eventfd: Opt,
 }
 
 impl KernelConfig {
@@ -60,6 +63,7 @@ impl KernelConfig {
             debug_fs: opt("CONFIG_DEBUG_FS"),
             fault_injection: opt("CONFIG_FAULT_INJECTION"),
             fault_injection_debug_fs: opt("CONFIG_FAULT_INJECTION_DEBUG_FS"),
+            eventfd: opt("CONFIG_EVENTFD"),
         }
     }
 
@@ -116,7 +120,7 @@ mod tests {
     #[test]
     fn reads_options_and_treats_unmentioned_as_not_set() {
         let c = KernelConfig::parse(
-            "CONFIG_DEBUG_FS=y\n# CONFIG_AIO is not set\nCONFIG_FAULT_INJECTION=m\n",
+            "CONFIG_DEBUG_FS=y\n# CONFIG_AIO is not set\nCONFIG_FAULT_INJECTION=m\nCONFIG_EVENTFD=y\n",
             Path::new("x"),
         );
         assert_eq!(
@@ -128,7 +132,9 @@ mod tests {
             ),
             (Opt::NotSet, Opt::Set, Opt::Set, Opt::NotSet)
         );
+        assert_eq!(c.eventfd, Opt::Set);
         assert_eq!(KernelConfig::default().aio.known(), None);
+        assert_eq!(KernelConfig::default().eventfd.known(), None);
     }
 
     #[test]

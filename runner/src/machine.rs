@@ -36,9 +36,23 @@ pub struct Machine {
     /// kernels/machine/<name>.config merged into this machine's kernels, "" for none.
     #[serde(default)]
     pub fragment: String,
+    /// Kernel parameter that sets num_possible_cpus() where the firmware
+    /// tables list only the CPUs present (x86's MP table: `possible_cpus`),
+    /// "" where none does; a cell's maxcpus is passed through it.
+    #[serde(default)]
+    pub possible_cpus_param: String,
 }
 
 impl Machine {
+    /// The word that gives the guest `max_cpus` possible CPUs, if this
+    /// machine needs one (the hello check compares what the guest counted).
+    pub fn possible_cpus_word(&self, max_cpus: Option<u32>) -> Option<String> {
+        match (max_cpus, self.possible_cpus_param.as_str()) {
+            (Some(m), p) if !p.is_empty() => Some(format!("{p}={m}")),
+            _ => None,
+        }
+    }
+
     pub fn virtio_device(&self, kind: &str) -> String {
         format!("{kind}-{}", self.virtio)
     }
@@ -67,6 +81,24 @@ pub(crate) mod tests {
             cmdline: vec![],
             qemu_args: vec![],
             fragment: String::new(),
+            possible_cpus_param: String::new(),
+        }
+    }
+
+    #[test]
+    fn maxcpus_reaches_the_kernel_where_the_machine_needs_a_word() {
+        let mut x = m(GuestExit::Reset);
+        assert_eq!(x.possible_cpus_word(Some(64)), None);
+        x.possible_cpus_param = "possible_cpus".into();
+        assert_eq!(x.possible_cpus_word(None), None);
+        assert_eq!(
+            x.possible_cpus_word(Some(64)).as_deref(),
+            Some("possible_cpus=64")
+        );
+        // Both x86_64 machines list only present CPUs (MP table / MADT).
+        let a = crate::arch::by_name("x86_64").unwrap();
+        for (name, m) in &a.machines {
+            assert_eq!(m.possible_cpus_param, "possible_cpus", "{name}");
         }
     }
 

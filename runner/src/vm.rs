@@ -95,6 +95,7 @@ impl VmSpec {
             "panic=-1".into(),
         ];
         append.extend(m.kernel_words());
+        append.extend(m.possible_cpus_word(self.max_cpus));
         append.extend(self.cmdline.iter().cloned());
         let mut c = Command::new(&a.qemu);
         // The virt machine's default GICv2 stops at 8 CPUs.

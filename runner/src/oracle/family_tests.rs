@@ -514,19 +514,23 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
         verdicts(&facts(true), &s)["io_submit.side-effect.eventfd"].0,
         Verdict::Pass
     );
-    // CONFIG_EVENTFD=n (eventfd2 ENOSYS): nothing to count, and a resfd
-    // must then be ENOSYS; EINVAL there fails.
+    // CONFIG_EVENTFD=n (the kernel's config; eventfd2 ENOSYS): nothing to
+    // count, and a resfd must then be ENOSYS; EINVAL there fails.
+    let no_eventfd = CellFacts {
+        eventfd: Some(false),
+        ..facts(true)
+    };
     let mut s = base.clone();
     let o = obs_mut(&mut s, "io_submit.resfd");
     o["eventfd_ret"] = json!(-1);
     o["eventfd_errno"] = json!(38);
     o["submit_resfd_regular_ret"] = json!(-1);
     o["submit_resfd_regular_errno"] = json!(38);
-    let v = verdicts(&facts(true), &s);
+    let v = verdicts(&no_eventfd, &s);
     assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Skip);
     assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Pass);
     obs_mut(&mut s, "io_submit.resfd")["submit_resfd_regular_errno"] = json!(22);
-    let v = verdicts(&facts(true), &s);
+    let v = verdicts(&no_eventfd, &s);
     assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Fail);
 }
 
@@ -620,52 +624,112 @@ fn missing_or_unselected_experiments() {
 
 #[test]
 fn no_context_is_a_skip_with_evidence_or_an_error() {
-    // aio-max-nr too small: io_setup EAGAIN inside a generic case.
+    // N1 (issue 20): an EAGAIN from the case's own io_setup where aio-nr +
+    // nr_events is within aio-max-nr (65536 here) is the kernel's fault:
+    // a FAIL of the case that made the context, an ERROR of those that
+    // borrow it; a skip only where the cell's limit really is reached.
     let mut s = good();
     let o = obs_mut(&mut s, "io_submit.generic");
-    o["cases"][0]["ctx_setup_ret"] = json!(-1);
-    o["cases"][0]["ctx_setup_errno"] = json!(11);
+    let eagain = |c: &mut Value, aio_nr: u64, own: bool| {
+        c["ctx_setup_ret"] = json!(-1);
+        c["ctx_setup_errno"] = json!(11);
+        c["ctx_setup_nr"] = json!(1);
+        c["ctx_setup_aio_nr"] = json!(aio_nr);
+        c["ctx_setup_own"] = json!(own);
+    };
+    eagain(&mut o["cases"][0], 0, true);
+    eagain(&mut o["cases"][6], 0, false);
     let id = o["cases"][0]["id"].as_str().unwrap().to_string();
-    let c = judge(&facts(true), &s)
-        .into_iter()
-        .find(|c| c.id == id)
-        .unwrap();
-    assert_eq!(c.verdict, Verdict::Skip);
-    assert!(c.detail.contains("EAGAIN"), "{}", c.detail);
+    let borrower = o["cases"][6]["id"].as_str().unwrap().to_string();
+    let find = |s: &Stream, id: &str| {
+        judge(&facts(true), s)
+            .into_iter()
+            .find(|c| c.id == id)
+            .unwrap()
+    };
+    let c = find(&s, &id);
+    assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
+    assert!(c.observed.contains("EAGAIN"), "{c:?}");
+    let c = find(&s, &borrower);
+    assert_eq!(c.verdict, Verdict::Error, "{c:?}");
+    assert!(c.detail.contains(&id), "{c:?}");
+    // The cell's limit reached (aio-nr 65536 + 1 > 65536): a skip saying so.
+    let o = obs_mut(&mut s, "io_submit.generic");
+    eagain(&mut o["cases"][0], 65536, true);
+    eagain(&mut o["cases"][6], 65536, false);
+    for i in [&id, &borrower] {
+        let c = find(&s, i);
+        assert_eq!(c.verdict, Verdict::Skip, "{c:?}");
+        assert!(
+            c.detail.contains("EAGAIN") && c.detail.contains("65536"),
+            "{c:?}"
+        );
+    }
+    // Without the sizes the guest records, no conclusion: an error naming them.
+    obs_mut(&mut s, "io_submit.generic")["cases"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("ctx_setup_aio_nr");
+    let c = find(&s, &id);
+    assert_eq!(c.verdict, Verdict::Error);
+    assert!(c.detail.contains("ctx_setup_aio_nr"), "{c:?}");
     // Any other failure to make the context is an error.
     obs_mut(&mut s, "io_submit.generic")["cases"][0]["ctx_setup_errno"] = json!(12);
-    let c = judge(&facts(true), &s)
-        .into_iter()
-        .find(|c| c.id == id)
-        .unwrap();
-    assert_eq!(c.verdict, Verdict::Error);
-    // The same for a hand-written experiment.
+    assert_eq!(find(&s, &id).verdict, Verdict::Error);
+    // The same for a hand-written experiment: its first case fails, the
+    // others cannot be judged.
     let mut s = good();
-    *obs_mut(&mut s, "io_cancel.cases") = json!({"setup_ret": -1, "setup_errno": 11});
-    assert_eq!(
-        verdicts(&facts(true), &s)["io_cancel.error.EINVAL/completed"].0,
-        Verdict::Skip
-    );
+    let setup = |aio_nr: u64| json!({"setup_ret": -1, "setup_errno": 11, "setup_nr": 1, "setup_aio_nr": aio_nr});
+    *obs_mut(&mut s, "io_cancel.cases") = setup(0);
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Fail);
+    assert_eq!(v["io_cancel.error.EINVAL/foreign-key"].0, Verdict::Error);
+    *obs_mut(&mut s, "io_cancel.cases") = setup(65536);
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Skip);
+    assert_eq!(v["io_cancel.error.EINVAL/foreign-key"].0, Verdict::Skip);
     *obs_mut(&mut s, "io_cancel.cases") = json!({"setup_ret": -1, "setup_errno": 38});
     assert_eq!(
         verdicts(&facts(true), &s)["io_cancel.error.EINVAL/completed"].0,
         Verdict::Error,
         "ENOSYS from an aio-on kernel is not a reason to skip"
     );
-    // io_setup's generic baseline with aio-max-nr 1: skipped, except the
-    // pointer checks that come before any accounting.
+    // io_setup's generic baseline with aio-max-nr 1 (V3): the limit is
+    // charged the nr_events asked for (1), so with aio-nr 0 it is judged;
+    // only where aio-nr + 1 really exceeds the limit is it the cell's.
     let mut s = good();
     s.hello.as_mut().unwrap().aio_max_nr = Some(1);
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v["io_setup.return.base"].0, Verdict::Pass);
+    assert_eq!(v["io_setup.param.ctxp.readonly"].0, Verdict::Pass);
+    assert_eq!(v["io_setup.param.ctxp.null"].0, Verdict::Pass);
+    assert_eq!(v["io_submit.return.base"].0, Verdict::Pass);
+    for c in obs_mut(&mut s, "io_setup.generic")["cases"]
+        .as_array_mut()
+        .unwrap()
+    {
+        c["aio_nr_before"] = json!(1);
+    }
     let v = verdicts(&facts(true), &s);
     assert_eq!(v["io_setup.return.base"].0, Verdict::Skip);
     assert_eq!(v["io_setup.param.ctxp.readonly"].0, Verdict::Skip);
     assert_eq!(v["io_setup.param.ctxp.null"].0, Verdict::Pass);
-    assert_eq!(v["io_submit.return.base"].0, Verdict::Pass);
+    // Unrecorded: an error naming the field, not a guess.
+    obs_mut(&mut s, "io_setup.generic")["cases"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("aio_nr_before");
+    let c = judge(&facts(true), &s)
+        .into_iter()
+        .find(|c| c.id == "io_setup.return.base")
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::Error);
+    assert!(c.detail.contains("aio_nr_before"), "{c:?}");
 }
 
 #[test]
 fn real_aio_off_run() {
-    // 6.1.192 x86_64 with CONFIG_AIO=n (kmatrix run, 2026-11-29).
+    // 6.1.192 x86_64 with CONFIG_AIO=n (kmatrix run, re-recorded 2026-12-04).
     let s = parse(include_str!("fixtures/aio-off-x86_64.jsonl").as_bytes());
     let cases = judge(&facts(false), &s);
     for c in &cases {
@@ -687,4 +751,56 @@ fn real_aio_off_run() {
         .iter()
         .filter(|c| c.id.ends_with(".constraint.CONFIG_AIO"))
         .all(|c| c.verdict == Verdict::Fail));
+}
+
+/// N3 (issue 20): CONFIG_EVENTFD comes from the kernel's config, not from
+/// eventfd2's answer. A kernel whose eventfd2 is ENOSYS although its config
+/// has CONFIG_EVENTFD=y is a finding; with CONFIG_EVENTFD=n an eventfd2
+/// that works is one too; an unknown config skips the check, saying why.
+#[test]
+fn config_eventfd_comes_from_the_config() {
+    let enosys = |s: &mut Stream| {
+        let o = obs_mut(s, "io_submit.resfd");
+        o["eventfd_ret"] = json!(-1);
+        o["eventfd_errno"] = json!(38);
+        o["submit_resfd_regular_errno"] = json!(38);
+        for k in [
+            "submit_ret",
+            "submit_errno",
+            "getevents_ret",
+            "getevents_errno",
+            "eventfd_count",
+        ] {
+            o.as_object_mut().unwrap().remove(k);
+        }
+    };
+    let id = "io_submit.constraint.CONFIG_EVENTFD";
+    let mut s = good();
+    enosys(&mut s);
+    // Config y (the aio-on kernels): ENOSYS is a FAIL, never a skip.
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v[id].0, Verdict::Fail, "{:?}", v[id]);
+    assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Error);
+    // Config n: the same observation passes, the eventfd case is skipped.
+    let off = CellFacts {
+        eventfd: Some(false),
+        ..facts(true)
+    };
+    let v = verdicts(&off, &s);
+    assert_eq!(v[id].0, Verdict::Pass, "{:?}", v[id]);
+    assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Skip);
+    // Config n but eventfd2 works: a finding.
+    let v = verdicts(&off, &good());
+    assert_eq!(v[id].0, Verdict::Fail, "{:?}", v[id]);
+    // Unknown config: not checkable, said so.
+    let unknown = CellFacts {
+        eventfd: None,
+        ..facts(true)
+    };
+    let c = judge(&unknown, &good())
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap();
+    assert_eq!(c.verdict, Verdict::Skip);
+    assert!(c.detail.contains("CONFIG_EVENTFD"), "{}", c.detail);
 }

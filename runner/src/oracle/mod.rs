@@ -132,6 +132,8 @@ pub struct CellFacts {
     pub mem_mb: u32,
     /// Online CPUs as configured for the VM.
     pub cpus: u32,
+    /// CONFIG_EVENTFD of the kernel under test (None: its config is unknown).
+    pub eventfd: Option<bool>,
 }
 
 impl CellFacts {
@@ -143,6 +145,8 @@ impl CellFacts {
             arch: "x86_64".into(),
             mem_mb: 512,
             cpus: 2,
+            // kernels/aio-on.config sets it; aio-off's tinyconfig does not.
+            eventfd: Some(aio),
         }
     }
 
@@ -433,6 +437,28 @@ pub fn judge(facts: &CellFacts, stream: &Stream) -> Vec<Case> {
 
 /// Every case for one cell, with `known` applied.
 pub fn judge_with(facts: &CellFacts, stream: &Stream, known: &[KnownDeviation]) -> Vec<Case> {
+    let cond = known::Conditions::of(facts, stream);
+    let mut out: Vec<Case> = judged(facts, stream)
+        .into_iter()
+        .map(|j| known::apply(j.case, &j.checks, &cond, known))
+        .collect();
+    // One section per syscall in the table: io_setup's original ids first,
+    // then the family's by syscall (stable: judge order inside).
+    out.sort_by_key(|c| crate::syscalls::syscall_rank(&c.id));
+    out
+}
+
+/// Every case for one cell with the checks that decided it (none for a
+/// skip or an error), before known deviations: the mutation test's view.
+#[cfg(test)]
+pub(crate) fn judge_checks(facts: &CellFacts, stream: &Stream) -> Vec<(Case, Vec<Check>)> {
+    judged(facts, stream)
+        .into_iter()
+        .map(|j| (j.case, j.checks))
+        .collect()
+}
+
+fn judged(facts: &CellFacts, stream: &Stream) -> Vec<Judged> {
     let mut c = Ctx {
         f: facts,
         stream,
@@ -445,16 +471,7 @@ pub fn judge_with(facts: &CellFacts, stream: &Stream, known: &[KnownDeviation]) 
     for j in judges::JUDGES {
         run_judge(&mut c, j);
     }
-    let cond = known::Conditions::of(facts, stream);
-    let mut out: Vec<Case> = c
-        .out
-        .into_iter()
-        .map(|j| known::apply(j.case, &j.checks, &cond, known))
-        .collect();
-    // One section per syscall in the table: io_setup's original ids first,
-    // then the family's by syscall (stable: judge order inside).
-    out.sort_by_key(|c| crate::syscalls::syscall_rank(&c.id));
-    out
+    c.out
 }
 
 fn run_judge(c: &mut Ctx, j: &Judge) {
@@ -479,8 +496,13 @@ fn run_judge(c: &mut Ctx, j: &Judge) {
         Some(e) => {
             let o = Obs::root(&e.obs, j.experiment);
             // Cases already decided stand; the rest could not be judged.
-            if let Err(Missing(why)) = (j.run)(c, &o) {
-                c.rest(Verdict::Error, &why)
+            match (j.run)(c, &o) {
+                Err(Missing(why)) => c.rest(Verdict::Error, &why),
+                // A declared case the judge forgot is an error, never absent.
+                Ok(()) => c.rest(
+                    Verdict::Error,
+                    "the judge returned without deciding this declared case",
+                ),
             }
         }
     }

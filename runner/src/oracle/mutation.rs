@@ -1,10 +1,11 @@
-//! Mutation test: every case id the oracle can emit (from `catalogue()`)
-//! must turn to `fail` under some fabricated deviant observation, and to
-//! `error` when some field it reads is removed. A case no observation can
-//! fail is a defect.
+//! Mutation test: every check of every case id the oracle can emit (from
+//! `catalogue()`) must fail under some fabricated deviant observation, and
+//! the case must turn to `error` when some field it reads is removed. A
+//! check no observation can fail is a defect.
 
 use super::testing::{good, stream};
-use super::{catalogue, judge, CellFacts, Verdict};
+use super::{catalogue, judge, judge_checks, CellFacts, Verdict};
+use crate::stream::{Hello, Stream};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -78,22 +79,47 @@ fn remove(v: &mut Value, pointer: &str) {
     }
 }
 
-/// Case id -> the verdicts reached under value mutations and under removals.
-type Reached = BTreeMap<String, (BTreeSet<&'static str>, BTreeSet<&'static str>)>;
+/// What the mutations reached.
+#[derive(Default)]
+struct Reached {
+    /// Case id -> the verdicts reached under value mutations and under removals.
+    verdicts: BTreeMap<String, (BTreeSet<&'static str>, BTreeSet<&'static str>)>,
+    /// Case id -> the checks that decided it on a good observation.
+    checks: BTreeMap<String, BTreeSet<&'static str>>,
+    /// (case id, check) pairs some mutation made fail.
+    failed: BTreeSet<(String, &'static str)>,
+}
 
-fn name(v: Verdict) -> &'static str {
-    v.name()
+impl Reached {
+    fn add(&mut self, facts: &CellFacts, s: &Stream, removal: bool) {
+        for (c, checks) in judge_checks(facts, s) {
+            for k in checks.iter().filter(|k| !k.holds) {
+                self.failed.insert((c.id.clone(), k.name));
+            }
+            let e = self.verdicts.entry(c.id).or_default();
+            if removal { &mut e.1 } else { &mut e.0 }.insert(c.verdict.name());
+        }
+    }
 }
 
 fn run(aio: bool, reached: &mut Reached) {
     let base = good(aio);
     let facts = CellFacts::new(aio);
-    // The hello record: the sysctls present in the wrong config.
-    let mut s = stream(aio, &base);
-    let h = s.hello.as_mut().unwrap();
-    h.aio_nr_present = !aio;
-    for c in judge(&facts, &s) {
-        reached.entry(c.id).or_default().0.insert(name(c.verdict));
+    for (c, checks) in judge_checks(&facts, &stream(aio, &base)) {
+        reached
+            .checks
+            .entry(c.id)
+            .or_default()
+            .extend(checks.iter().map(|k| k.name));
+    }
+    // The hello record: each sysctl present in the wrong config.
+    for flip in [
+        |h: &mut Hello| h.aio_nr_present = !h.aio_nr_present,
+        |h: &mut Hello| h.aio_max_nr_present = !h.aio_max_nr_present,
+    ] {
+        let mut s = stream(aio, &base);
+        flip(s.hello.as_mut().unwrap());
+        reached.add(&facts, &s, false);
     }
     for (i, (exp, obs)) in base.iter().enumerate() {
         let mut ptrs = Vec::new();
@@ -101,10 +127,7 @@ fn run(aio: bool, reached: &mut Reached) {
         let mut try_one = |o: Value, removal: bool| {
             let mut exps = base.clone();
             exps[i] = (exp, o);
-            for c in judge(&facts, &stream(aio, &exps)) {
-                let e = reached.entry(c.id).or_default();
-                if removal { &mut e.1 } else { &mut e.0 }.insert(name(c.verdict));
-            }
+            reached.add(&facts, &stream(aio, &exps), removal);
         };
         for p in &ptrs {
             for d in deviants(obs.pointer(p).unwrap()) {
@@ -119,26 +142,53 @@ fn run(aio: bool, reached: &mut Reached) {
     }
 }
 
+/// V8 (issue 20): check by check. For every case id the fixtures decide,
+/// each named check that decided it must fail under some deviant value of
+/// a field it reads, not merely the case under some mutation (a sub-check
+/// that can never fail would hide behind one that can). Every case id of
+/// the catalogue must be decided by checks in some fixture, and must be an
+/// error when some field it reads is removed.
 #[test]
-fn every_case_id_fails_under_some_mutation_and_errors_without_its_fields() {
-    let mut reached = Reached::new();
+fn every_check_of_every_case_fails_under_some_mutation() {
+    let mut reached = Reached::default();
     run(true, &mut reached);
     run(false, &mut reached);
     let mut bad = Vec::new();
     for (exp, def) in catalogue() {
-        let hits: Vec<_> = reached.iter().filter(|(id, _)| def.matches(id)).collect();
+        let hits: Vec<_> = reached
+            .verdicts
+            .iter()
+            .filter(|(id, _)| def.matches(id))
+            .collect();
         if hits.is_empty() {
             bad.push(format!("{} ({exp}): never emitted by the fixtures", def.id));
             continue;
         }
-        let fails = hits.iter().any(|(_, (v, _))| v.contains("fail"));
-        let errors = hits.iter().any(|(_, (_, r))| r.contains("error"));
-        if !fails {
+        // Every id the good fixtures emit, not just one per pattern
+        // (`param.*` is one case per value; mutated values make new ids).
+        let (decided, undecided): (Vec<_>, Vec<_>) = reached
+            .checks
+            .iter()
+            .filter(|(id, _)| def.matches(id))
+            .partition(|(_, k)| !k.is_empty());
+        if decided.is_empty() && undecided.is_empty() {
+            bad.push(format!("{} ({exp}): not in the good fixtures", def.id));
+        }
+        for (id, _) in &undecided {
             bad.push(format!(
-                "{} ({exp}): no deviant observation makes it fail",
-                def.id
+                "{id} ({exp}): no fixture decides it by a check (only skips or errors)"
             ));
         }
+        for (id, _) in &decided {
+            for k in &reached.checks[*id] {
+                if !reached.failed.contains(&(id.to_string(), *k)) {
+                    bad.push(format!(
+                        "{id} ({exp}): check {k:?} holds under every mutation"
+                    ));
+                }
+            }
+        }
+        let errors = hits.iter().any(|(_, (_, r))| r.contains("error"));
         if !errors && exp != "hello" {
             bad.push(format!(
                 "{} ({exp}): no missing field makes it an error",
@@ -146,7 +196,7 @@ fn every_case_id_fails_under_some_mutation_and_errors_without_its_fields() {
             ));
         }
     }
-    assert!(bad.is_empty(), "unfalsifiable cases:\n{}", bad.join("\n"));
+    assert!(bad.is_empty(), "unfalsifiable checks:\n{}", bad.join("\n"));
 }
 
 #[test]

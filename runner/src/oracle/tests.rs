@@ -468,3 +468,109 @@ fn the_judges_and_the_protocol_catalogue_name_the_same_cases() {
         );
     }
 }
+
+/// V9 (issue 20): a judge that returns Ok without deciding one of its
+/// declared cases must not drop it: the case is an ERROR that says so.
+#[test]
+fn an_undecided_declared_case_is_an_error() {
+    const CASES: &[CaseDef] = &[
+        CaseDef {
+            id: "x.decided",
+            clauses: &[],
+        },
+        CaseDef {
+            id: "x.forgotten",
+            clauses: &[],
+        },
+        CaseDef {
+            id: "x.steps/*",
+            clauses: &[],
+        },
+    ];
+    let j = Judge {
+        experiment: "setup.basic",
+        cases: CASES,
+        only: None,
+        run: |c, _| {
+            c.case("x.decided", vec![Check::eq("outcome", "OK", "OK")]);
+            Ok(())
+        },
+    };
+    let s = stream(true, &[("setup.basic", json!({}))]);
+    let f = CellFacts::new(true);
+    let mut c = Ctx {
+        f: &f,
+        stream: &s,
+        exp: "hello",
+        cases: &[],
+        start: 0,
+        out: Vec::new(),
+    };
+    run_judge(&mut c, &j);
+    let got: Vec<(String, Verdict, String)> = c
+        .out
+        .iter()
+        .map(|j| (j.case.id.clone(), j.case.verdict, j.case.detail.clone()))
+        .collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!(got[0].1, Verdict::Pass);
+    for (id, v, why) in &got[1..] {
+        assert_eq!(*v, Verdict::Error, "{id}");
+        assert!(why.contains("without deciding"), "{id}: {why}");
+    }
+    assert_eq!(got[1].0, "x.forgotten");
+    assert_eq!(got[2].0, "x.steps");
+}
+
+/// V4 (issue 20): a guest "skipped" is a skip only for a reason the
+/// catalogue lists for that experiment; any other reason (a tmpfs mount
+/// that failed, an mmap that failed) is an ERROR naming it.
+#[test]
+fn only_catalogued_skip_reasons_are_skips() {
+    let judged =
+        |aio: bool, exp: &str, obs: Value| judge(&CellFacts::new(aio), &good_but(aio, exp, obs));
+    let tmpfs = "mount tmpfs on /mnt/kmx-aio: errno 19";
+    let cases = judged(true, "io_submit.rw", json!({"skipped": tmpfs}));
+    let rw: Vec<&Case> = cases
+        .iter()
+        .filter(|c| c.experiment == "io_submit.rw")
+        .collect();
+    assert!(!rw.is_empty());
+    for c in rw {
+        assert_eq!(c.verdict, Verdict::Error, "{c:?}");
+        assert!(c.detail.contains(tmpfs), "{c:?}");
+    }
+    let cases = judged(
+        true,
+        "efault.null",
+        json!({"skipped": "mmap failed: errno 12"}),
+    );
+    assert_eq!(verdict_in(&cases, "error.EFAULT.null"), Verdict::Error);
+    // A listed reason stays a skip, with its words.
+    let why = kmatrix_proto::catalogue::skip::MAX_PLUS_ONE_TOO_BIG;
+    let cases = judged(
+        true,
+        "eagain.exceeds-max",
+        json!({"aio_max_nr": 65536, "skipped": why}),
+    );
+    let c = cases
+        .iter()
+        .find(|c| c.id == "error.EAGAIN.exceeds-aio-max-nr")
+        .unwrap();
+    assert_eq!((c.verdict, c.detail.as_str()), (Verdict::Skip, why));
+    // ... but not for another experiment.
+    let cases = judged(true, "enomem.rlimit-as", json!({"skipped": why}));
+    assert_eq!(verdict_in(&cases, "error.ENOMEM.rlimit-as"), Verdict::Error);
+    // The same for one call of eagain.boundary.
+    let mut o = obs_of(true, "eagain.boundary");
+    o["exact"] = json!({"skipped": "exact: something else"});
+    let cases = judged(true, "eagain.boundary", o);
+    assert_eq!(
+        verdict_in(&cases, "constraint.aio-max-nr.exact"),
+        Verdict::Error
+    );
+    assert_eq!(
+        verdict_in(&cases, "constraint.aio-max-nr.over"),
+        Verdict::Pass
+    );
+}

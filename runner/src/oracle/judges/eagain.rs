@@ -48,8 +48,7 @@ fn boundary(c: &mut Ctx, o: &Obs) -> Res<()> {
         ("constraint.aio-max-nr.exact", "exact"),
     ] {
         let call = o.obj(key)?;
-        if let Some(why) = super::skipped(&call)? {
-            c.skip(id, why);
+        if super::call_skipped(c, &call, id)? {
             continue;
         }
         let checks = super::spec_call_checks(c, &call)?;

@@ -45,60 +45,90 @@ pub fn outcome_is(name: &'static str, o: &Obs, prefix: &str, want: &str) -> Res<
     Ok(Check::new(name, want, got, holds))
 }
 
-/// fs.aio-max-nr as the guest reported it, for reasons.
-pub fn max_nr(c: &Ctx) -> String {
-    c.stream
-        .hello
-        .as_ref()
-        .and_then(|h| h.aio_max_nr)
-        .map_or("?".into(), |m| m.to_string())
+/// Why the context an experiment or generic case needs is missing.
+#[derive(Debug)]
+pub enum NoCtx {
+    /// Not checkable in this cell (CONFIG_AIO=n, or aio-max-nr reached).
+    Skip(String),
+    /// io_setup broke the spec making it: a FAIL of whoever made it.
+    Fail(Check),
+    /// Anything else: no verdict possible.
+    Error(String),
 }
 
 /// Why the context an experiment or generic case needs is missing, from
-/// its own io_setup result (`prefix`): CONFIG_AIO=n and ENOSYS, or an
-/// fs.aio-max-nr too small (EAGAIN), make a skip that says so; anything
-/// else is an error. None: the context is there.
-pub fn no_ctx(c: &Ctx, o: &Obs, prefix: &str) -> Option<(Verdict, String)> {
-    let got = match sysret(o, prefix) {
-        Ok(g) => g,
-        Err(Missing(m)) => return Some((Verdict::Error, m)),
-    };
-    match (c.f.aio, got.as_str()) {
-        (true, "OK") => None,
-        (false, "ENOSYS") => Some((
-            Verdict::Skip,
-            "CONFIG_AIO=n: io_setup is ENOSYS (see <syscall>.constraint.CONFIG_AIO)".into(),
-        )),
-        (true, "EAGAIN") => Some((
-            Verdict::Skip,
-            format!(
-                "no context to test with: io_setup EAGAIN under fs.aio-max-nr={}",
-                max_nr(c)
-            ),
-        )),
-        (aio, g) => Some((
-            Verdict::Error,
-            format!(
-                "io_setup for this experiment gave {g} (CONFIG_AIO={})",
-                if aio { "y" } else { "n" }
-            ),
-        )),
+/// its own io_setup result (`prefix`): CONFIG_AIO=n and ENOSYS make a skip;
+/// EAGAIN is a skip only where aio-nr (read just before the call) plus
+/// the nr_events asked for really exceeds fs.aio-max-nr, and otherwise a
+/// FAIL (N1: the spec allows EAGAIN only there); anything else is an
+/// error. None: the context is there.
+pub fn no_ctx(c: &Ctx, o: &Obs, prefix: &str) -> Option<NoCtx> {
+    match no_ctx_res(c, o, prefix) {
+        Ok(r) => r,
+        Err(Missing(m)) => Some(NoCtx::Error(m)),
     }
 }
 
-/// For a hand-written experiment: true (and every case skipped or errored
-/// with the reason) when the guest skipped it or its context could not be
-/// made.
+fn no_ctx_res(c: &Ctx, o: &Obs, prefix: &str) -> Res<Option<NoCtx>> {
+    let got = sysret(o, prefix)?;
+    Ok(match (c.f.aio, got.as_str()) {
+        (true, "OK") => None,
+        (false, "ENOSYS") => Some(NoCtx::Skip(
+            "CONFIG_AIO=n: io_setup is ENOSYS (see <syscall>.constraint.CONFIG_AIO)".into(),
+        )),
+        (true, "EAGAIN") => {
+            let nr = o.u64(&format!("{prefix}_nr"))?;
+            let before = o.u64(&format!("{prefix}_aio_nr"))?;
+            let max = c.max()?;
+            let sum = before.saturating_add(nr);
+            let sizes = format!("aio-nr {before} + nr_events {nr}");
+            if sum > max {
+                Some(NoCtx::Skip(format!(
+                    "no context to test with: io_setup EAGAIN, {sizes} > fs.aio-max-nr {max}"
+                )))
+            } else {
+                Some(NoCtx::Fail(Check::new(
+                    "context io_setup",
+                    format!("OK ({sizes} <= fs.aio-max-nr {max})"),
+                    "EAGAIN",
+                    false,
+                )))
+            }
+        }
+        (aio, g) => Some(NoCtx::Error(format!(
+            "io_setup for this experiment gave {g} (CONFIG_AIO={})",
+            if aio { "y" } else { "n" }
+        ))),
+    })
+}
+
+/// For a hand-written experiment: true (and every case decided) when the
+/// guest skipped it or its context could not be made. An io_setup that
+/// broke the spec fails the experiment's first case (its first step), and
+/// leaves the others without a context to judge.
 pub fn cannot_run(c: &mut Ctx, o: &Obs) -> Res<bool> {
     if super::guest_skipped(c, o)? {
         return Ok(true);
     }
     match no_ctx(c, o, "setup") {
-        Some((v, why)) => {
-            c.rest(v, &why);
+        None => Ok(false),
+        Some(NoCtx::Skip(why)) => {
+            c.rest(Verdict::Skip, &why);
             Ok(true)
         }
-        None => Ok(false),
+        Some(NoCtx::Error(why)) => {
+            c.rest(Verdict::Error, &why);
+            Ok(true)
+        }
+        Some(NoCtx::Fail(check)) => {
+            let first = c.cases[0].id;
+            c.case(first, vec![check]);
+            c.rest(
+                Verdict::Error,
+                &format!("no context: the experiment's io_setup broke the spec (see {first})"),
+            );
+            Ok(true)
+        }
     }
 }
 

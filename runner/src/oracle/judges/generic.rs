@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
-use super::family::{max_nr, no_ctx, outcome};
+use super::family::{no_ctx, outcome, NoCtx};
 use crate::generic::{Expect, GenericCase};
 
 macro_rules! generic_judge {
@@ -66,6 +66,17 @@ pub fn cases_of(experiment: &str) -> Vec<&'static GenericCase> {
     all.iter().filter(|c| c.syscall == sys).collect()
 }
 
+/// The case whose arguments made the context `prefix` (`<prefix>_own`).
+fn maker_of(cases: &[Obs], prefix: &str) -> String {
+    let own = format!("{prefix}_own");
+    cases
+        .iter()
+        .find(|c| c.bool(&own) == Ok(true))
+        .and_then(|c| c.str("id").ok())
+        .unwrap_or("an earlier case")
+        .to_string()
+}
+
 fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     all().map_err(Missing)?;
     let exp = c.exp;
@@ -94,34 +105,68 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
             continue;
         };
         // On CONFIG_AIO=y a baseline context that could not be made leaves
-        // nothing to judge.
+        // nothing to judge: a FAIL where io_setup broke the spec making it
+        // for this case, an error where this case only borrowed it.
         let missing = ["ctx_setup", "dead_setup"]
             .iter()
             .filter(|p| c.f.aio && v.has(&format!("{p}_ret")))
-            .find_map(|p| no_ctx(c, v, p));
-        if let Some((verdict, why)) = missing {
-            c.plain(&g.id, verdict, why);
-            continue;
+            .find_map(|p| no_ctx(c, v, p).map(|n| (*p, n)));
+        match missing {
+            None => {}
+            Some((_, NoCtx::Skip(why))) => {
+                c.skip(&g.id, &why);
+                continue;
+            }
+            Some((_, NoCtx::Error(why))) => {
+                c.error(&g.id, why);
+                continue;
+            }
+            Some((p, NoCtx::Fail(check))) => {
+                match v.bool(&format!("{p}_own")) {
+                    Ok(true) => c.case(&g.id, vec![check]),
+                    Ok(false) => {
+                        let maker = maker_of(&o.arr("cases")?, p);
+                        c.error(
+                            &g.id,
+                            format!("no context: the io_setup that made it for {maker} broke the spec (a FAIL there)"),
+                        )
+                    }
+                    Err(Missing(m)) => c.error(&g.id, m),
+                }
+                continue;
+            }
         }
-        // io_setup's own baseline needs room under fs.aio-max-nr (the
-        // kernel charges max(nr, 4 * CPUs) * 2); its limits are the io_setup
-        // oracle's (constraint.aio-max-nr.*).
-        let tight = c.f.aio
+        // io_setup's own calls are charged to aio-nr once past the ctxp
+        // read (a NULL or unmapped ctxp fails before): where aio-nr + nr_events
+        // exceeds aio-max-nr the cell's limit decides the outcome, which the
+        // io_setup oracle judges (constraint.aio-max-nr.*).
+        if c.f.aio
             && g.syscall == "io_setup"
             && !g.id.ends_with(".null")
             && !g.id.ends_with(".unmapped")
-            && c.stream
-                .hello
-                .as_ref()
-                .and_then(|h| h.aio_max_nr)
-                .is_some_and(|m| m < 1024);
-        if tight {
-            let why = format!(
-                "fs.aio-max-nr={} leaves no room for the baseline io_setup",
-                max_nr(c)
-            );
-            c.skip(&g.id, &why);
-            continue;
+        {
+            let room = (|| {
+                let before = v.u64("aio_nr_before")?;
+                let nr = match g.args.first() {
+                    Some(crate::generic::Arg::Int(n)) => *n,
+                    _ => return Err(Missing(format!("{}: nr_events is not a number", g.id))),
+                };
+                Ok((before, nr, c.max()?))
+            })();
+            match room {
+                Err(Missing(m)) => {
+                    c.error(&g.id, m);
+                    continue;
+                }
+                Ok((before, nr, max)) if before.saturating_add(nr) > max => {
+                    let why = format!(
+                        "aio-nr {before} + nr_events {nr} > fs.aio-max-nr {max}: the cell's limit decides (constraint.aio-max-nr.*)"
+                    );
+                    c.skip(&g.id, &why);
+                    continue;
+                }
+                Ok(_) => {}
+            }
         }
         let r = outcome(v).map(|got| {
             let holds = match &expect {

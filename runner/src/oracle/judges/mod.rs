@@ -3,7 +3,7 @@
 //! of the observation.
 
 use super::obs::{Obs, Res};
-use super::{CaseDef, Check, Ctx, Judge};
+use super::{CaseDef, Check, Ctx, Judge, Verdict};
 
 mod basic;
 mod eagain;
@@ -160,14 +160,40 @@ pub fn spec_call_checks(c: &Ctx, o: &Obs) -> Res<Vec<Check>> {
     call_checks(c, o, &want)
 }
 
-/// If the guest skipped the experiment (for a reason it gives), every case
-/// of the judge is skipped with that reason; true then.
+/// If the guest skipped the experiment, every case of the judge is skipped
+/// with its reason when the catalogue lists that reason for the
+/// experiment, and is an ERROR naming it otherwise; true then.
 pub fn guest_skipped(c: &mut Ctx, o: &Obs) -> Res<bool> {
-    let why = skipped(o)?;
-    if let Some(why) = why {
-        c.skip_rest(why);
+    let Some(why) = skipped(o)? else {
+        return Ok(false);
+    };
+    match unlisted_skip(c.exp, why) {
+        None => c.skip_rest(why),
+        Some(err) => c.rest(Verdict::Error, &err),
     }
-    Ok(why.is_some())
+    Ok(true)
+}
+
+/// None when the catalogue lists `why` as a reason to skip `exp`, else the
+/// error that names the reason.
+pub fn unlisted_skip(exp: &str, why: &str) -> Option<String> {
+    let listed = kmatrix_proto::catalogue::find(exp).is_some_and(|x| x.skips.contains(&why));
+    (!listed).then(|| {
+        format!("the guest skipped {exp} for a reason the catalogue does not list for it: {why}")
+    })
+}
+
+/// One call of an experiment the guest skipped (`skipped` on the call's
+/// object): decided as `guest_skipped` decides the whole; true then.
+pub fn call_skipped(c: &mut Ctx, o: &Obs, id: &str) -> Res<bool> {
+    let Some(why) = skipped(o)? else {
+        return Ok(false);
+    };
+    match unlisted_skip(c.exp, why) {
+        None => c.skip(id, why),
+        Some(err) => c.error(id, err),
+    }
+    Ok(true)
 }
 
 /// The guest's top-level "skipped" reason, if it gave one.

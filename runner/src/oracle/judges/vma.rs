@@ -110,7 +110,7 @@ fn max_map_count(c: &mut Ctx, o: &Obs) -> Res<()> {
     let id = "error.ENOMEM.max-map-count";
     if let Some(why) = super::skipped(o)? {
         if !c.f.aio {
-            c.skip_rest(why);
+            super::guest_skipped(c, o)?;
             return Ok(());
         }
         return Err(Missing(format!(
