@@ -159,6 +159,7 @@ pub fn judge_cell(
         arch: cell.arch.name.clone(),
         mem_mb: cell.mem_mb,
         cpus: cell.cpus,
+        block: cell.kernel_config.block.known(),
     };
     let mut out = oracle::judge(&facts, s);
     skip_unknown_config(cell, &mut out);

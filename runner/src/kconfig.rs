@@ -43,6 +43,9 @@ pub struct KernelConfig {
     pub fault_injection: Opt,
     #[serde(default)]
     pub fault_injection_debug_fs: Opt,
+    /// CONFIG_BLOCK: without it, ioprio_check_cap is the -ENOTBLK stub.
+    #[serde(default)]
+    pub block: Opt,
 }
 
 impl KernelConfig {
@@ -60,6 +63,7 @@ impl KernelConfig {
             debug_fs: opt("CONFIG_DEBUG_FS"),
             fault_injection: opt("CONFIG_FAULT_INJECTION"),
             fault_injection_debug_fs: opt("CONFIG_FAULT_INJECTION_DEBUG_FS"),
+            block: opt("CONFIG_BLOCK"),
         }
     }
 

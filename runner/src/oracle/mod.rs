@@ -133,6 +133,8 @@ pub struct CellFacts {
     pub mem_mb: u32,
     /// Online CPUs as configured for the VM.
     pub cpus: u32,
+    /// CONFIG_BLOCK of the kernel under test; None: its config is unknown.
+    pub block: Option<bool>,
 }
 
 impl CellFacts {
@@ -144,6 +146,8 @@ impl CellFacts {
             arch: "x86_64".into(),
             mem_mb: 512,
             cpus: 2,
+            // The default kernels (kernels/base.config on tinyconfig).
+            block: Some(false),
         }
     }
 
