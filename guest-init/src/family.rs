@@ -447,6 +447,15 @@ pub fn submit_rw(_env: &Env, _s: &Sink) -> Obj {
         o.obj(label, &step);
     }
     o.bool("read_back_matches", back[..] == text[..]);
+    // A good write, then an iocb that fails (closed fd): io_submit
+    // returns the count, and the second iocb's EBADF is not reported.
+    let mut good = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 0x3333);
+    let mut later = rw_iocb(IOCB_CMD_PWRITE, 9999, text, 0, 0x4444);
+    put(
+        &mut o,
+        "good_then_closed_fd",
+        submit(ctx, &[&mut good as *mut Iocb, &mut later as *mut Iocb]),
+    );
     put(&mut o, "destroy", destroy(ctx));
     o
 }

@@ -125,6 +125,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             "io_submit.side-effect.file-data",
             "io_getevents.return.success/rw",
             "io_getevents.side-effect.ring-head",
+            "io_submit.notes.later-error-hidden",
         ],
     ),
     e(

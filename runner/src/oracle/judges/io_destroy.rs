@@ -18,15 +18,22 @@ pub const TWICE: Judge = Judge {
     cases: &[
         CaseDef {
             id: FIRST,
-            clauses: &["return:success"],
+            clauses: &["return:success", "examples:io_destroy(ctx)"],
         },
         CaseDef {
             id: SECOND,
-            clauses: &["state-trans:context", "error:EINVAL"],
+            clauses: &[
+                "state-trans:context",
+                "error:EINVAL",
+                "long-desc:Looks ctx up in",
+            ],
         },
         CaseDef {
             id: AIO_NR,
-            clauses: &["side-effect:aio_nr (global counter)"],
+            clauses: &[
+                "side-effect:aio_nr (global counter)",
+                "notes:The man page's EFAULT",
+            ],
         },
         CaseDef {
             id: VMA,

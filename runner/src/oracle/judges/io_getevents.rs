@@ -23,15 +23,23 @@ pub const TIMEOUTS: Judge = Judge {
     cases: &[
         CaseDef {
             id: ZERO,
-            clauses: &["param:timeout"],
+            clauses: &["param:timeout", "examples:io_getevents(ctx, 0, 8, ev, &ts)"],
         },
         CaseDef {
             id: NEGATIVE,
-            clauses: &["param:timeout"],
+            clauses: &[
+                "param:timeout",
+                "long-desc:Reads *timeout first (if",
+                "notes:The comment above sys_io_getevents",
+            ],
         },
         CaseDef {
             id: BEFORE_CTX,
-            clauses: &["param:timeout", "error:EFAULT"],
+            clauses: &[
+                "param:timeout",
+                "error:EFAULT",
+                "long-desc:Reads *timeout first (if",
+            ],
         },
         CaseDef {
             id: ELAPSES,
@@ -39,7 +47,7 @@ pub const TIMEOUTS: Judge = Judge {
         },
         CaseDef {
             id: NSEC,
-            clauses: &["param:timeout"],
+            clauses: &["param:timeout", "notes:The comment above sys_io_getevents"],
         },
         CaseDef {
             id: MIN_NR,
@@ -51,7 +59,11 @@ pub const TIMEOUTS: Judge = Judge {
         },
         CaseDef {
             id: EINTR,
-            clauses: &["error:EINTR", "signal:any"],
+            clauses: &[
+                "error:EINTR",
+                "signal:any",
+                "examples:io_getevents(ctx, 1, 8, ev, NULL)",
+            ],
         },
     ],
     run,

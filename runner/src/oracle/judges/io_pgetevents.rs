@@ -18,11 +18,19 @@ pub const SIGMASK: Judge = Judge {
     cases: &[
         CaseDef {
             id: BLOCKED,
-            clauses: &["signal:any"],
+            clauses: &[
+                "signal:any",
+                "long-desc:Like io_getevents(), but while",
+                "examples:io_pgetevents(ctx, 1, 8, ev, &ts, &s)",
+            ],
         },
         CaseDef {
             id: UNBLOCKED,
-            clauses: &["error:EINTR", "signal:any"],
+            clauses: &[
+                "error:EINTR",
+                "signal:any",
+                "long-desc:Like io_getevents(), but while",
+            ],
         },
         CaseDef {
             id: RESTORED,

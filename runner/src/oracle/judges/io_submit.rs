@@ -14,6 +14,7 @@ const RING: &str = "io_submit.side-effect.completion-ring";
 const FILE_DATA: &str = "io_submit.side-effect.file-data";
 const RW_GET: &str = "io_getevents.return.success/rw";
 const RING_HEAD: &str = "io_getevents.side-effect.ring-head";
+const LATER_ERROR: &str = "io_submit.notes.later-error-hidden";
 
 pub const RW: Judge = Judge {
     experiment: "io_submit.rw",
@@ -21,7 +22,7 @@ pub const RW: Judge = Judge {
     cases: &[
         CaseDef {
             id: RW_SUBMIT,
-            clauses: &["return:success"],
+            clauses: &["return:success", "examples:io_submit(ctx, 1, &p)"],
         },
         CaseDef {
             id: AIO_KEY,
@@ -29,7 +30,11 @@ pub const RW: Judge = Judge {
         },
         CaseDef {
             id: RING,
-            clauses: &["side-effect:completion ring", "state-trans:request"],
+            clauses: &[
+                "side-effect:completion ring",
+                "state-trans:request",
+                "long-desc:Rejects a negative nr,",
+            ],
         },
         CaseDef {
             id: FILE_DATA,
@@ -42,6 +47,10 @@ pub const RW: Judge = Judge {
         CaseDef {
             id: RING_HEAD,
             clauses: &["side-effect:ring head", "state-trans:ring"],
+        },
+        CaseDef {
+            id: LATER_ERROR,
+            clauses: &["notes:The error of a", "return:success"],
         },
     ],
     run: rw,
@@ -135,6 +144,15 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
         },
     );
     c.decide(RING_HEAD, r);
+    let r = ret(o, "good_then_closed_fd").map(|n| {
+        Check::new(
+            "count",
+            "1 (the write); the closed fd's EBADF not reported",
+            format!("ret {n}"),
+            n == 1,
+        )
+    });
+    c.decide(LATER_ERROR, r);
     Ok(())
 }
 
@@ -278,7 +296,10 @@ pub const ERRORS: Judge = Judge {
         },
         CaseDef {
             id: IN_FLIGHT,
-            clauses: &["side-effect:in-flight requests"],
+            clauses: &[
+                "side-effect:in-flight requests",
+                "long-desc:Looks ctx up in",
+            ],
         },
     ],
     run: errors,
