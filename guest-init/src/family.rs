@@ -278,7 +278,9 @@ impl Handles {
     /// fresh page (made read-only after io_submit if `ro`); the submit's
     /// result goes to the notes as poll_submit.
     fn pending_poll(&mut self, notes: &mut Obj, ro: bool) -> u64 {
-        let ctx = self.live(notes);
+        // The context's own setup is noted where the case passes it as an
+        // argument (once per key); a poll without one fails its submit.
+        let ctx = self.live(&mut Obj::new());
         let rfd = match *self
             .pipe
             .get_or_insert_with(|| sys::make_pipe().map(|p| p.0))
@@ -1037,11 +1039,12 @@ const TICK: std::time::Duration = std::time::Duration::from_millis(1);
 /// are counted (their handler runs on the way out). Up to 8 contexts, until
 /// a tick lands inside the call.
 pub fn destroy_signal(_env: &Env, _s: &Sink) -> Obj {
-    let mut o = Obj::new();
     sys::set_handler(sys::SIGALRM, on_tick);
     let mut tries = 0u64;
     loop {
         tries += 1;
+        // One obs per try, the last one kept (no key twice).
+        let mut o = Obj::new();
         let ctx = match need_ctx(&mut o, 1) {
             Some(c) => c,
             None => return o,
