@@ -50,6 +50,12 @@ fn para_key(text: &str) -> String {
 /// one per flag, examples one per io_setup(...) call, notes and long-desc one
 /// per paragraph (first four words).
 fn clauses(spec: &str) -> Vec<String> {
+    clauses_of(spec, "io_setup")
+}
+
+/// The same for the spec of `syscall`: its examples are its own calls.
+fn clauses_of(spec: &str, syscall: &str) -> Vec<String> {
+    let call = format!("{syscall}(");
     // The kernel-doc block: " * tag: value" at top level, deeper lines are
     // fields or continuation text.
     let lines: Vec<&str> = spec
@@ -61,7 +67,7 @@ fn clauses(spec: &str) -> Vec<String> {
         let top = l.strip_prefix(' ').filter(|r| !r.starts_with(' '));
         let tagged = top
             .and_then(|r| r.split_once(':'))
-            .filter(|(t, _)| KINDS.contains(t));
+            .filter(|(t, _)| KINDS.contains(t) || *t == "kernel-read");
         match tagged {
             Some((t, v)) => blocks.push((t.to_string(), v.trim().to_string(), Vec::new())),
             None => {
@@ -98,7 +104,7 @@ fn clauses(spec: &str) -> Vec<String> {
             "examples" => {
                 for t in &text {
                     let mut rest = t.as_str();
-                    while let Some(i) = rest.find("io_setup(") {
+                    while let Some(i) = rest.find(&call) {
                         let end = rest[i..].find(')').expect("unclosed example") + i + 1;
                         out.push(format!("examples:{}", &rest[i..end]));
                         rest = &rest[end..];
@@ -112,6 +118,8 @@ fn clauses(spec: &str) -> Vec<String> {
                     }
                 }
             }
+            // Which sources were read: provenance, not a claim.
+            "kernel-read" => {}
             _ => out.push(format!("{kind}:{value}")),
         }
     }
@@ -262,6 +270,16 @@ fn every_clause_a_family_case_declares_is_in_its_syscalls_spec() {
             if *cl == "param:*" && exp.ends_with(".generic") {
                 continue;
             }
+            // Prose: checked by family_prose_clauses_have_a_case_or_a_reason.
+            if PROSE.contains(&cl.split_once(':').map_or("", |x| x.0)) {
+                assert!(
+                    prose_of(&s.syscall).iter().any(|p| p == cl),
+                    "{} ({exp}): {cl} is not a prose clause of {}",
+                    def.id,
+                    s.syscall
+                );
+                continue;
+            }
             if !keys.iter().any(|k| k == cl) {
                 bad.push(format!("{} ({exp}): {cl}", def.id));
             }
@@ -277,4 +295,127 @@ fn every_clause_a_family_case_declares_is_in_its_syscalls_spec() {
             .any(|c| c.kind == *kind && (*name == "*" || c.name == *name));
         assert!(hit, "UNCHECKED names no clause: {sys} {kind} {name}");
     }
+}
+
+/// The prose kinds the general parser (kmatrix::spec) does not model.
+const PROSE: &[&str] = &["long-desc", "context-flags", "examples", "notes"];
+
+/// The five family specs, by syscall.
+const FAMILY: &[(&str, &str)] = &[
+    (
+        "io_destroy",
+        include_str!("../spec/io_destroy-kapi-spec.txt"),
+    ),
+    ("io_submit", include_str!("../spec/io_submit-kapi-spec.txt")),
+    (
+        "io_getevents",
+        include_str!("../spec/io_getevents-kapi-spec.txt"),
+    ),
+    (
+        "io_pgetevents",
+        include_str!("../spec/io_pgetevents-kapi-spec.txt"),
+    ),
+    ("io_cancel", include_str!("../spec/io_cancel-kapi-spec.txt")),
+];
+
+/// A family spec's prose clauses, as `kind:name`.
+fn prose_of(syscall: &str) -> Vec<String> {
+    let text = FAMILY.iter().find(|f| f.0 == syscall).map_or("", |f| f.1);
+    clauses_of(text, syscall)
+        .into_iter()
+        .filter(|c| PROSE.contains(&c.split_once(':').unwrap().0))
+        .collect()
+}
+
+/// Prose checked by generic cases (generated from the spec, so not
+/// declared by a judge): (syscall, clause, the id prefix of its cases).
+const BY_GENERIC: &[(&str, &str, &str)] = &[(
+    "io_destroy",
+    "long-desc:The handle is the",
+    "io_destroy.param.ctx.invalid/",
+)];
+
+const PROCESS: &str = "the handle names a context of the caller's mm (lookup_ioctx reads current->mm), the lookup fork.child-use shows a child cannot use; no family experiment calls from another process";
+const SLEEPABLE: &str = "whether the syscall may sleep is not observable from user space (every caller is a process that may sleep)";
+
+/// Family prose no user-space observation checks, and why.
+const FAMILY_NOT_CHECKABLE: &[(&str, &str, &str)] = &[
+    ("io_destroy", "context-flags:KAPI_CTX_PROCESS", PROCESS),
+    ("io_submit", "context-flags:KAPI_CTX_PROCESS", PROCESS),
+    ("io_getevents", "context-flags:KAPI_CTX_PROCESS", PROCESS),
+    ("io_pgetevents", "context-flags:KAPI_CTX_PROCESS", PROCESS),
+    ("io_cancel", "context-flags:KAPI_CTX_PROCESS", PROCESS),
+    ("io_destroy", "context-flags:KAPI_CTX_SLEEPABLE", SLEEPABLE),
+    ("io_submit", "context-flags:KAPI_CTX_SLEEPABLE", SLEEPABLE),
+    (
+        "io_getevents",
+        "context-flags:KAPI_CTX_SLEEPABLE",
+        SLEEPABLE,
+    ),
+    (
+        "io_pgetevents",
+        "context-flags:KAPI_CTX_SLEEPABLE",
+        SLEEPABLE,
+    ),
+];
+
+#[test]
+fn family_prose_clauses_have_a_case_or_a_reason() {
+    let generated: Vec<String> = kmatrix::generic::generate_all(&every_spec())
+        .unwrap()
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    let mut missing = Vec::new();
+    let mut seen = 0;
+    for (sys, _) in FAMILY {
+        let found = prose_of(sys);
+        seen += found.len();
+        let declared: BTreeSet<&str> = catalogue()
+            .iter()
+            .filter(|(_, c)| kmatrix::family::checks_syscall(c.id, sys))
+            .flat_map(|(_, c)| c.clauses.iter().copied())
+            .filter(|c| PROSE.contains(&c.split_once(':').unwrap().0))
+            .collect();
+        let by_generic: Vec<&str> = BY_GENERIC
+            .iter()
+            .filter(|g| g.0 == *sys)
+            .map(|g| {
+                assert!(
+                    generated.iter().any(|id| id.starts_with(g.2)),
+                    "{sys} {}: no generic case {}*",
+                    g.1,
+                    g.2
+                );
+                g.1
+            })
+            .collect();
+        let excused: Vec<&str> = FAMILY_NOT_CHECKABLE
+            .iter()
+            .filter(|n| n.0 == *sys)
+            .map(|n| n.1)
+            .collect();
+        for c in &found {
+            let checked = declared.contains(c.as_str()) || by_generic.contains(&c.as_str());
+            if !checked && !excused.contains(&c.as_str()) {
+                missing.push(format!("{sys} {c}"));
+            }
+            assert!(
+                !(checked && excused.contains(&c.as_str())),
+                "{sys} {c}: checked by a case and listed as not checkable"
+            );
+        }
+        // Every declaration and excuse names a real clause (no typos).
+        for c in declared.iter().copied().chain(by_generic).chain(excused) {
+            assert!(
+                found.iter().any(|f| f == c),
+                "{sys}: '{c}' is not a prose clause of its spec: {found:#?}"
+            );
+        }
+    }
+    assert!(seen >= 25, "only {seen} prose clauses parsed");
+    assert!(
+        missing.is_empty(),
+        "prose clauses no case checks: {missing:#?}"
+    );
 }

@@ -31,6 +31,16 @@ const IOCB_CMD_PWRITE: u16 = 1;
 const IOCB_CMD_POLL: u16 = 5;
 const IOCB_CMD_NOOP: u16 = 6;
 const IOCB_FLAG_RESFD: u32 = 1;
+const IOCB_FLAG_IOPRIO: u32 = 2;
+/// IOPRIO_PRIO_VALUE(class, level): class << 13 (include/uapi/linux/ioprio.h).
+const IOPRIO_RT: i16 = 1 << 13;
+const IOPRIO_BE_4: i16 = (2 << 13) | 4;
+/// An aio_rw_flags bit outside RWF_SUPPORTED (include/uapi/linux/fs.h).
+const RWF_UNKNOWN: u32 = 0x8000_0000;
+/// Above TASK_SIZE on x86_64 (47 bits) and arm64 (48 or 52 bits), top
+/// byte 0 (no arm64 address tag): access_ok fails on it.
+const NOT_USER: u64 = 0x00ff_ffff_ffff_f000;
+const NOBODY: u64 = 65534;
 const POLLIN: u64 = 1;
 const SIGUSR1: c_int = 10;
 const SIG_BLOCK: c_int = 0;
@@ -42,6 +52,9 @@ extern "C" {
     fn signal(sig: c_int, handler: usize) -> usize;
     fn sigprocmask(how: c_int, set: *const u64, old: *mut u64) -> c_int;
     fn raise(sig: c_int) -> c_int;
+    fn sched_setaffinity(pid: c_int, size: usize, mask: *const u64) -> c_int;
+    fn mprotect(addr: *mut u8, len: usize, prot: c_int) -> c_int;
+    fn setresuid(r: u32, e: u32, s: u32) -> c_int;
 }
 
 extern "C" fn on_alarm(_sig: c_int) {}
@@ -304,6 +317,8 @@ struct Handles {
     dead: Option<(Made, sys::SysRet, bool)>,
     /// Its address is held (see make_dead).
     reserved: bool,
+    /// The read end of an idle pipe, for pending polls.
+    pipe: Option<Result<i32, i32>>,
 }
 
 impl Handles {
@@ -335,6 +350,47 @@ impl Handles {
         }
     }
 
+    /// A pending IOCB_CMD_POLL on the live context, its iocb alone in a
+    /// fresh page (made read-only after io_submit if `ro`); the submit's
+    /// result goes to the notes as poll_submit.
+    fn pending_poll(&mut self, notes: &mut Obj, ro: bool) -> u64 {
+        // The context's own setup is noted where the case passes it as an
+        // argument (once per key); a poll without one fails its submit.
+        let ctx = self.live(&mut Obj::new());
+        let rfd = match *self
+            .pipe
+            .get_or_insert_with(|| sys::make_pipe().map(|p| p.0))
+        {
+            Ok(fd) => fd,
+            Err(e) => {
+                notes.i64("poll_pipe_errno", e.into());
+                return 0;
+            }
+        };
+        let p = page(sys::PROT_READ | sys::PROT_WRITE);
+        if p == 0 {
+            notes.str("poll_page_error", "mmap failed");
+            return 0;
+        }
+        let cb = p as *mut Iocb;
+        // SAFETY: p is a fresh private page, large and aligned enough.
+        unsafe {
+            cb.write(Iocb {
+                data: 0x77,
+                opcode: IOCB_CMD_POLL,
+                fildes: rfd as u32,
+                buf: POLLIN,
+                ..Iocb::default()
+            })
+        };
+        put(notes, "poll_submit", submit(ctx, &[cb]));
+        // SAFETY: p is this function's own page.
+        if ro && unsafe { mprotect(p as *mut u8, PAGE, sys::PROT_READ) } != 0 {
+            notes.i64("poll_mprotect_errno", sys::errno().into());
+        }
+        p
+    }
+
     fn dead(&mut self, notes: &mut Obj) -> u64 {
         self.make_dead();
         match self.dead.as_mut() {
@@ -359,6 +415,8 @@ fn arg_value(a: A, h: &mut Handles, notes: &mut Obj) -> u64 {
         A::Unmapped => unmapped_page(),
         A::Ctx => h.live(notes),
         A::DeadCtx => h.dead(notes),
+        A::PendingPoll => h.pending_poll(notes, false),
+        A::ReadOnlyPendingPoll => h.pending_poll(notes, true),
     }
 }
 
@@ -372,6 +430,7 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
         live: None,
         dead: None,
         reserved: false,
+        pipe: None,
     };
     let mine = || GENERIC.iter().filter(move |c| c.1 == syscall);
     if mine().any(|c| c.2.contains(&A::DeadCtx)) {
@@ -492,6 +551,15 @@ pub fn submit_rw(_env: &Env, _s: &Sink) -> Obj {
         o.obj(label, &step);
     }
     o.bool("read_back_matches", back[..] == text[..]);
+    // A good write, then an iocb that fails (closed fd): io_submit
+    // returns the count, and the second iocb's EBADF is not reported.
+    let mut good = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 0x3333);
+    let mut later = rw_iocb(IOCB_CMD_PWRITE, 9999, text, 0, 0x4444);
+    put(
+        &mut o,
+        "good_then_closed_fd",
+        submit(ctx, &[&mut good as *mut Iocb, &mut later as *mut Iocb]),
+    );
     put(&mut o, "destroy", destroy(ctx));
     o
 }
@@ -553,10 +621,27 @@ pub fn submit_resfd(_env: &Env, _s: &Sink) -> Obj {
     o
 }
 
+/// Pins the calling process to CPU 0: `pin_cpu` in the obs, or `pin_errno`.
+fn pin_cpu0(o: &mut Obj) {
+    let mut mask = [0u64; 16];
+    mask[0] = 1;
+    // SAFETY: mask is a 1024-bit cpu set; pid 0 is this process.
+    if unsafe { sched_setaffinity(0, std::mem::size_of_val(&mask), mask.as_ptr()) } == 0 {
+        o.u64("pin_cpu", 0);
+    } else {
+        o.i64("pin_errno", sys::errno().into());
+    }
+}
+
 /// First-iocb errors of io_submit, each a named call, and EAGAIN once the
-/// context's request slots are all held by pending polls.
+/// context's request slots are all held by pending polls. Pinned to one
+/// CPU first: fs/aio.c hands request slots to per-CPU caches req_batch at
+/// a time (__get_reqs_available), and a failed submit gives its slot back
+/// to the cache of the CPU it ran on (put_reqs_available), so how many
+/// polls fit depends on which CPUs ran the submits.
 pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
     let mut o = Obj::new();
+    pin_cpu0(&mut o);
     let ctx = match need_ctx(&mut o, 1) {
         Some(c) => c,
         None => return o,
@@ -588,12 +673,23 @@ pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
     let mut res = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 1);
     res.reserved2 = 1;
     one("reserved2", res);
+    // aio_prep_rw -> kiocb_set_rw_flags: an unknown RWF_ bit.
+    let mut rwf = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 1);
+    rwf.rw_flags = RWF_UNKNOWN;
+    one("rw-flags-unknown", rwf);
+    // aio_setup_rw -> import_single_range: access_ok fails on the buffer.
+    let mut kbuf = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 1);
+    kbuf.buf = NOT_USER;
+    one("buf-not-user", kbuf);
     let bad = unmapped_page() as *mut Iocb;
     calls.obj(
         "iocb-unmapped",
         &crate::aio::sysret_obj(submit(ctx, &[bad])),
     );
     o.obj("calls", &calls);
+    // The ring's real size (header nr): the slots are counted from it.
+    // SAFETY: ctx is the live ring io_setup returned.
+    o.u64("ring_nr", unsafe { crate::aio::read_ring(ctx) }.nr.into());
     // EAGAIN: polls on an idle pipe stay pending and hold their slot.
     if let Ok((rfd, wfd)) = sys::make_pipe() {
         let n = 1024;
@@ -617,6 +713,42 @@ pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
     o
 }
 
+/// IOCB_FLAG_IOPRIO (aio_prep_rw -> ioprio_check_cap): the real-time class
+/// as root, then as uid 65534 without capabilities (setresuid clears them),
+/// and the best-effort class there. A pipe is the file: the check comes
+/// before anything reads the file's mode.
+pub fn submit_ioprio(_env: &Env, _s: &Sink) -> Obj {
+    let mut o = Obj::new();
+    let ctx = match need_ctx(&mut o, 1) {
+        Some(c) => c,
+        None => return o,
+    };
+    let (_rfd, wfd) = match sys::make_pipe() {
+        Ok(p) => p,
+        Err(e) => {
+            o.str("pipe_error", &format!("errno {e}"));
+            return o;
+        }
+    };
+    let call = |o: &mut Obj, name: &str, prio: i16| {
+        let mut cb = rw_iocb(IOCB_CMD_PWRITE, wfd, b"p", 0, 1);
+        cb.flags = IOCB_FLAG_IOPRIO;
+        cb.reqprio = prio;
+        put(o, name, submit(ctx, &[&mut cb as *mut Iocb]));
+    };
+    call(&mut o, "rt_root", IOPRIO_RT);
+    let id = NOBODY as u32;
+    // SAFETY: plain syscall; this experiment's child exits afterwards.
+    let r = unsafe { setresuid(id, id, id) };
+    o.i64("setresuid_ret", r.into());
+    if r != 0 {
+        o.i64("setresuid_errno", sys::errno().into());
+    }
+    call(&mut o, "rt_nobody", IOPRIO_RT);
+    call(&mut o, "be_nobody", IOPRIO_BE_4);
+    o
+}
+
 /// min_nr, nr and timeout semantics; the ring's head moving as events are
 /// consumed; a fault copying events out.
 pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
@@ -636,12 +768,14 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
                  ev: *mut Event,
                  ts: Option<&Timespec>,
                  alarm: bool| {
+        // t0 first: the alarm fires ALARM after it is armed, so after t0
+        // too, and the elapsed time of a wait it ends is never below it.
+        let t0 = Instant::now();
         let armed = if alarm {
             Some(sys::one_shot_alarm(ALARM))
         } else {
             None
         };
-        let t0 = Instant::now();
         let r = getevents(ctx, min, n, ev, ts);
         let elapsed = t0.elapsed();
         if alarm {
@@ -664,7 +798,7 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         sink.line(&o.to_json());
     };
     let zero = Timespec { sec: 0, nsec: 0 };
-    let expired = Timespec { sec: -1, nsec: 0 };
+    let negative = Timespec { sec: -1, nsec: 0 };
     let short = Timespec {
         sec: 0,
         nsec: 100_000_000,
@@ -681,11 +815,11 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
     sys::set_handler(sys::SIGALRM, on_alarm);
     timed(
         &mut o,
-        "empty_expired_timeout",
+        "empty_negative_timeout",
         1,
         1,
         evp,
-        Some(&expired),
+        Some(&negative),
         true,
     );
     timed(&mut o, "empty_100ms", 1, 1, evp, Some(&short), false);
@@ -699,6 +833,13 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         evp,
         Some(&bad_nsec),
         false,
+    );
+    // The order of checks: the timeout is read (EFAULT) before the
+    // context is looked up (EINVAL): sys_io_getevents, do_io_getevents.
+    put(
+        &mut o,
+        "bad_ctx_unmapped_timeout",
+        raw(nr::IO_GETEVENTS, [0, 0, 1, evp as u64, unmapped_page(), 0]),
     );
     let file = match tmpfs_file("getevents") {
         Ok(f) => f,
@@ -747,9 +888,27 @@ fn blocked_mask() -> u64 {
     old[0]
 }
 
-/// io_pgetevents with a temporary signal mask: a pending SIGUSR1 it keeps
-/// blocked does not interrupt; one it unblocks does (EINTR, handler ran);
-/// the caller's mask is back afterwards; bad sigsetsize and mask pointer.
+static ALRM_SEEN: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn on_alrm(_sig: c_int) {
+    ALRM_SEEN.fetch_add(1, Ordering::SeqCst);
+}
+
+fn alrm_seen() -> u64 {
+    ALRM_SEEN.load(Ordering::SeqCst).into()
+}
+
+/// How long after the call starts the alarm that the temporary mask must
+/// hold back comes, and the timeout of that call (well after the alarm).
+const MASKED_ALARM: std::time::Duration = std::time::Duration::from_millis(30);
+const MASKED_TIMEOUT_MS: i64 = 200;
+
+/// io_pgetevents with a temporary signal mask: a SIGALRM the caller leaves
+/// open but the temporary mask blocks arrives during the wait and does not
+/// end it (it is handled after the call); a pending SIGUSR1 the caller
+/// blocks and the temporary mask unblocks ends it (EINTR, handler ran);
+/// the caller's mask is back afterwards; bad sigsetsize and mask pointer;
+/// the ring head advancing as it consumes an event.
 pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
     let mut o = Obj::new();
     let ctx = match need_ctx(&mut o, 1) {
@@ -757,8 +916,10 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
         None => return o,
     };
     let usr1 = 1u64 << (SIGUSR1 - 1);
+    let alrm = 1u64 << (sys::SIGALRM - 1);
     // SAFETY: installing a handler that only touches a static counter.
     unsafe { signal(SIGUSR1, on_usr1 as *const () as usize) };
+    sys::set_handler(sys::SIGALRM, on_alrm);
     let mut set = [0u64; 16];
     set[0] = usr1;
     // SAFETY: set is a 128-byte sigset.
@@ -767,13 +928,19 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
     unsafe { raise(SIGUSR1) };
     o.u64("mask_before", blocked_mask());
     let mut ev = [Event::default(); 1];
-    let mut call = |o: &mut Obj, name: &str, mask: *const u64, size: usize, ms: i64| {
+    let mut call = |o: &mut Obj,
+                    name: &str,
+                    mask: *const u64,
+                    size: usize,
+                    ms: i64,
+                    alarm: Option<std::time::Duration>| {
         let ts = Timespec {
             sec: 0,
             nsec: ms * 1_000_000,
         };
         let sig = AioSigset { mask, size };
         let t0 = Instant::now();
+        let armed = alarm.map(sys::one_shot_alarm);
         let r = raw(
             nr::IO_PGETEVENTS,
             [
@@ -785,24 +952,87 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
                 &sig as *const AioSigset as u64,
             ],
         );
+        let elapsed = t0.elapsed();
+        // Read before anything else can take a signal: a SIGALRM the call
+        // held back was handled on its way out, before this line.
+        let alarm_runs = alrm_seen();
         let mut c = crate::aio::sysret_obj(r);
-        c.u64("elapsed_ms", t0.elapsed().as_millis() as u64)
+        c.u64("elapsed_ms", elapsed.as_millis() as u64)
+            .i64("timeout_ms", ms)
             .u64("handler_runs", usr1_seen())
             .u64("mask_after", blocked_mask());
+        match armed {
+            Some(Ok(())) => {
+                c.u64("alarm_runs", alarm_runs)
+                    .u64("alarm_after_ms", alarm.map_or(0, |a| a.as_millis() as u64));
+            }
+            Some(Err(e)) => {
+                c.i64("alarm_errno", e.into());
+            }
+            None => {}
+        }
         o.obj(name, &c);
     };
-    let keep: u64 = usr1;
+    let keep_both: u64 = usr1 | alrm;
     let open: u64 = 0;
-    call(&mut o, "mask_keeps_usr1_blocked", &keep, 8, 100);
-    call(&mut o, "bad_sigsetsize", &open, 4, 100);
+    call(
+        &mut o,
+        "mask_blocks_open_alarm",
+        &keep_both,
+        8,
+        MASKED_TIMEOUT_MS,
+        Some(MASKED_ALARM),
+    );
+    call(&mut o, "bad_sigsetsize", &open, 4, 100, None);
     call(
         &mut o,
         "mask_unmapped",
         unmapped_page() as *const u64,
         8,
         100,
+        None,
     );
-    call(&mut o, "mask_unblocks_usr1", &open, 8, 900);
+    call(&mut o, "mask_unblocks_usr1", &open, 8, 900, None);
+    // Ring head: two polls on a readable pipe complete inside io_submit
+    // (aio_poll); io_pgetevents(min 1, nr 1) takes one.
+    match sys::make_pipe() {
+        Ok((rfd, wfd)) => {
+            let _ = sys::write_all_fd(wfd, b"r");
+            let mut polls: Vec<Iocb> = (0..2)
+                .map(|i| Iocb {
+                    data: 0x90 + i,
+                    opcode: IOCB_CMD_POLL,
+                    fildes: rfd as u32,
+                    buf: POLLIN,
+                    ..Iocb::default()
+                })
+                .collect();
+            let ptrs: Vec<*mut Iocb> = polls.iter_mut().map(|c| c as *mut Iocb).collect();
+            let mut h = Obj::new();
+            h.obj("ring_before", &ring_obj(ctx));
+            put(&mut h, "submit", submit(ctx, &ptrs));
+            h.obj("ring_after_submit", &ring_obj(ctx));
+            let ts = Timespec { sec: 1, nsec: 0 };
+            let mut ev = [Event::default(); 1];
+            let r = raw(
+                nr::IO_PGETEVENTS,
+                [
+                    ctx,
+                    1,
+                    1,
+                    ev.as_mut_ptr() as u64,
+                    &ts as *const Timespec as u64,
+                    0,
+                ],
+            );
+            put(&mut h, "pgetevents", r);
+            h.obj("ring_after_get", &ring_obj(ctx));
+            o.obj("head", &h);
+        }
+        Err(e) => {
+            o.str("pipe_error", &format!("errno {e}"));
+        }
+    }
     put(&mut o, "destroy", destroy(ctx));
     o
 }
@@ -897,6 +1127,55 @@ pub fn destroy_twice(_env: &Env, _s: &Sink) -> Obj {
     o
 }
 
+static TICKS: AtomicU32 = AtomicU32::new(0);
+
+extern "C" fn on_tick(_sig: c_int) {
+    TICKS.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The interval of the timer io_destroy runs under: well below one RCU
+/// grace period, which io_destroy waits for (free_ioctx_reqs is an RCU
+/// callback; sys_io_destroy waits with wait_for_completion).
+const TICK: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// io_destroy while a SIGALRM comes every TICK: it returns 0, not EINTR
+/// (the wait is uninterruptible), and the ticks that came during the call
+/// are counted (their handler runs on the way out). Up to 8 contexts, until
+/// a tick lands inside the call.
+pub fn destroy_signal(_env: &Env, _s: &Sink) -> Obj {
+    sys::set_handler(sys::SIGALRM, on_tick);
+    let mut tries = 0u64;
+    loop {
+        tries += 1;
+        // One obs per try, the last one kept (no key twice).
+        let mut o = Obj::new();
+        let ctx = match need_ctx(&mut o, 1) {
+            Some(c) => c,
+            None => return o,
+        };
+        if let Err(e) = sys::interval_timer(TICK) {
+            o.i64("timer_errno", e.into());
+            return o;
+        }
+        let before = TICKS.load(Ordering::SeqCst);
+        let t0 = Instant::now();
+        let r = destroy(ctx);
+        let us = t0.elapsed().as_micros() as u64;
+        let during = TICKS.load(Ordering::SeqCst) - before;
+        let _ = sys::interval_timer(std::time::Duration::ZERO);
+        put(&mut o, "destroy", r);
+        o.u64("elapsed_us", us)
+            .u64("tick_us", TICK.as_micros() as u64)
+            .u64("ticks_during", during.into())
+            .u64("tries", tries);
+        // (A call the signal interrupted and SA_RESTART reran would find
+        // its context dead: EINVAL, seen in `destroy`.)
+        if during > 0 || r.ret != 0 || tries == 8 {
+            return o;
+        }
+    }
+}
+
 const fn exp(id: &'static str, body: fn(&Env, &Sink) -> Obj) -> Experiment {
     Experiment {
         id,
@@ -913,10 +1192,12 @@ pub const EXPERIMENTS: &[Experiment] = &[
     exp("io_setup.generic", generic_io_setup),
     exp("io_destroy.generic", generic_io_destroy),
     exp("io_destroy.twice", destroy_twice),
+    exp("io_destroy.signal", destroy_signal),
     exp("io_submit.generic", generic_io_submit),
     exp("io_submit.rw", submit_rw),
     exp("io_submit.resfd", submit_resfd),
     exp("io_submit.errors", submit_errors),
+    exp("io_submit.ioprio", submit_ioprio),
     exp("io_getevents.generic", generic_io_getevents),
     exp("io_getevents.timeouts", getevents_timeouts),
     exp("io_pgetevents.generic", generic_io_pgetevents),

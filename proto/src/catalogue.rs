@@ -175,6 +175,10 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             "io_destroy.side-effect.vma",
         ],
     ),
+    e(
+        "io_destroy.signal",
+        &["io_destroy.signal.any/interval-timer"],
+    ),
     generic("io_submit.generic", "io_submit"),
     e(
         "io_submit.rw",
@@ -185,6 +189,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             "io_submit.side-effect.file-data",
             "io_getevents.return.success/rw",
             "io_getevents.side-effect.ring-head",
+            "io_submit.notes.later-error-hidden",
         ],
     ),
     e(
@@ -202,8 +207,17 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             "io_submit.error.EINVAL/opcode-noop",
             "io_submit.error.EINVAL/reserved2",
             "io_submit.error.EFAULT/iocb-unmapped",
+            "io_submit.error.EOPNOTSUPP/rw-flags-unknown",
+            "io_submit.error.EFAULT/buf-not-user",
             "io_submit.error.EAGAIN/slots-full",
             "io_destroy.side-effect.in-flight/polls",
+        ],
+    ),
+    e(
+        "io_submit.ioprio",
+        &[
+            "io_submit.error.EPERM/rt-unprivileged",
+            "io_submit.error.ENOTBLK/no-block-layer",
         ],
     ),
     generic("io_getevents.generic", "io_getevents"),
@@ -211,7 +225,8 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         "io_getevents.timeouts",
         &[
             "io_getevents.param.timeout.zero",
-            "io_getevents.param.timeout.expired",
+            "io_getevents.param.timeout.negative",
+            "io_getevents.param.timeout.read-before-ctx",
             "io_getevents.param.timeout.elapses",
             "io_getevents.param.timeout.nsec-unvalidated",
             "io_getevents.param.min_nr.semantics",
@@ -228,6 +243,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             "io_pgetevents.state-trans.signal-mask/restored",
             "io_pgetevents.constraint.sigsetsize",
             "io_pgetevents.error.EFAULT/sigmask-unmapped",
+            "io_pgetevents.side-effect.ring-head",
         ],
     ),
     generic("io_cancel.generic", "io_cancel"),
@@ -307,7 +323,7 @@ mod tests {
         assert_eq!(experiments_checking("error.EFAULT.null"), ["efault.null"]);
         assert!(find("nope").is_none());
         assert_eq!(
-            experiments_checking("io_getevents.param.timeout.expired"),
+            experiments_checking("io_getevents.param.timeout.negative"),
             ["io_getevents.timeouts"]
         );
         assert!(find("io_getevents.generic").is_some());

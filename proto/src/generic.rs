@@ -19,4 +19,10 @@ pub enum Arg {
     Unmapped,
     /// A zeroed page mapped PROT_READ.
     ReadOnly,
+    /// An iocb (at the start of its own page) of an IOCB_CMD_POLL on an
+    /// idle pipe, submitted to the `Ctx` context and still pending: what
+    /// io_cancel can cancel.
+    PendingPoll,
+    /// The same, its page made PROT_READ after io_submit wrote aio_key.
+    ReadOnlyPendingPoll,
 }

@@ -192,6 +192,7 @@ pub fn judge_cell(
         mem_mb: cell.mem_mb,
         cpus: cell.cpus,
         eventfd: cell.kernel_config.eventfd.known(),
+        block: cell.kernel_config.block.known(),
     };
     let mut out = oracle::judge(&facts, s);
     skip_unknown_config(cell, &mut out);

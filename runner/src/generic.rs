@@ -79,6 +79,7 @@ fn base_arg(spec: &Spec, i: usize) -> Result<Arg> {
         "ctx" => Arg::Ctx,
         "buf" => Arg::Buf,
         "null" => Arg::Null,
+        "pending-poll" => Arg::PendingPoll,
         n => match n.parse::<i128>() {
             Ok(v) => Arg::Int(v as u64),
             Err(_) => bail!("{}: param {}: bad kmatrix-base {n:?}", spec.syscall, p.name),
@@ -183,9 +184,15 @@ pub fn generate(spec: &Spec) -> Result<Vec<GenericCase>> {
                 (Some(e), true) => e.clone(),
                 _ => base_out.clone(),
             };
+            // A read-only copy of what the baseline passes, so that only
+            // the page's protection differs from the baseline.
+            let ro_arg = match base[i] {
+                Arg::PendingPoll => Arg::ReadOnlyPendingPoll,
+                _ => Arg::ReadOnly,
+            };
             push(
                 "readonly".into(),
-                Arg::ReadOnly,
+                ro_arg,
                 Expect::Is(ro),
                 format!("read-only page; written by the kernel: {}", p.written()),
             );
@@ -265,10 +272,15 @@ pub fn generate(spec: &Spec) -> Result<Vec<GenericCase>> {
             }
             seen.push(v);
             let inside = lo <= v && v <= hi;
-            let expect = if inside {
-                Expect::Not(e.clone())
-            } else {
-                Expect::Is(e.clone())
+            // Inside the range: the baseline's own value gives the
+            // baseline's outcome; another one what the spec's
+            // kmatrix-in-range fixes, else only "not out of range".
+            let at_base = base[i] == Arg::Int(r);
+            let expect = match (inside, at_base, &p.in_range) {
+                (false, ..) => Expect::Is(e.clone()),
+                (true, true, _) => Expect::Is(base_out.clone()),
+                (true, false, Some(o)) => Expect::Is(o.clone()),
+                (true, false, None) => Expect::Not(e.clone()),
             };
             push(
                 format!("range/{v}"),
@@ -372,22 +384,39 @@ mod tests {
         let is = |s: &str| Expect::Is(s.into());
         assert_eq!(ex("io_setup.param.ctxp.null"), is("EFAULT"));
         assert_eq!(ex("io_setup.param.ctxp.readonly"), is("EFAULT"));
-        assert_eq!(ex("io_getevents.param.timeout.null"), is("OK"));
+        assert_eq!(ex("io_getevents.param.timeout.null"), is("0"));
         assert_eq!(ex("io_getevents.param.timeout.unmapped"), is("EFAULT"));
-        assert_eq!(ex("io_getevents.param.timeout.readonly"), is("OK"));
-        assert_eq!(ex("io_submit.param.iocbpp.null"), is("OK"));
+        assert_eq!(ex("io_getevents.param.timeout.readonly"), is("0"));
+        assert_eq!(ex("io_submit.param.iocbpp.null"), is("0"));
         assert_eq!(ex("io_cancel.param.iocb.null"), is("EFAULT"));
-        assert_eq!(ex("io_cancel.param.result.unmapped"), is("EINVAL"));
+        // io_cancel's baseline cancels a pending poll (EINPROGRESS), so a
+        // bad ctx_id or iocb must change the outcome, and result is never
+        // touched.
+        assert_eq!(ex("io_cancel.param.result.unmapped"), is("EINPROGRESS"));
+        assert_eq!(ex("io_cancel.param.ctx_id.invalid/zero"), is("EINVAL"));
+        assert_eq!(ex("io_cancel.param.iocb.readonly"), is("EINPROGRESS"));
+        assert_eq!(
+            find(&v, "io_cancel.param.iocb.readonly").args[1],
+            Arg::ReadOnlyPendingPoll
+        );
+        assert_eq!(
+            find(&v, "io_cancel.param.ctx_id.invalid/zero").args[1],
+            Arg::PendingPoll
+        );
         // ranges, with wrap points read as the kernel's long
         assert_eq!(ex("io_submit.param.nr.range/-1"), is("EINVAL"));
-        assert_eq!(
-            ex("io_submit.param.nr.range/0"),
-            Expect::Not("EINVAL".into())
-        );
+        // In range: the baseline's own value gives its outcome (0 iocbs);
+        // any other reads iocbpp[0], NULL in the zeroed array: EFAULT.
+        assert_eq!(ex("io_submit.param.nr.range/0"), is("0"));
+        assert_eq!(ex("io_submit.param.nr.range/1"), is("EFAULT"));
         assert_eq!(
             ex("io_submit.param.nr.range/9223372036854775807"),
-            Expect::Not("EINVAL".into())
+            is("EFAULT")
         );
+        // An empty ring, min_nr 0, a zero timeout: 0 events for any nr.
+        assert_eq!(ex("io_getevents.param.nr.range/1"), is("0"));
+        assert_eq!(ex("io_pgetevents.param.nr.range/2147483648"), is("0"));
+        assert!(!v.iter().any(|c| matches!(c.expect, Expect::Not(_))));
         assert_eq!(
             ex("io_submit.param.nr.range/-9223372036854775808"),
             is("EINVAL")
@@ -397,12 +426,9 @@ mod tests {
             Arg::Int(u64::MAX)
         );
         assert_eq!(ex("io_getevents.param.min_nr.range/1"), is("EINVAL"));
-        assert_eq!(
-            ex("io_getevents.param.min_nr.range/0"),
-            Expect::Not("EINVAL".into())
-        );
+        assert_eq!(ex("io_getevents.param.min_nr.range/0"), is("0"));
         assert_eq!(ex("io_destroy.param.ctx.invalid/destroyed"), is("EINVAL"));
-        assert_eq!(ex("io_cancel.return.base"), is("EINVAL"));
+        assert_eq!(ex("io_cancel.return.base"), is("EINPROGRESS"));
         assert!(!v
             .iter()
             .any(|c| c.id.starts_with("io_setup.param.nr_events.range")));

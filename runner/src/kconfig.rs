@@ -46,6 +46,9 @@ pub struct KernelConfig {
     /// eventfd2 and IOCB_FLAG_RESFD work exactly with this.
     #[serde(default)]
     pub eventfd: Opt,
+    /// CONFIG_BLOCK: without it, ioprio_check_cap is the -ENOTBLK stub.
+    #[serde(default)]
+    pub block: Opt,
 }
 
 impl KernelConfig {
@@ -64,6 +67,7 @@ impl KernelConfig {
             fault_injection: opt("CONFIG_FAULT_INJECTION"),
             fault_injection_debug_fs: opt("CONFIG_FAULT_INJECTION_DEBUG_FS"),
             eventfd: opt("CONFIG_EVENTFD"),
+            block: opt("CONFIG_BLOCK"),
         }
     }
 

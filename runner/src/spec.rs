@@ -94,6 +94,9 @@ pub struct Param {
     pub fault: Option<Fault>,
     pub invalid: Option<String>,
     pub out_of_range: Option<String>,
+    /// Outcome of an in-range value other than the baseline's
+    /// (`kmatrix-in-range`): `OK`, a count the call returns, or an errno.
+    pub in_range: Option<String>,
 }
 
 impl Param {
@@ -247,6 +250,7 @@ const TAGS: &[(&str, &[&str])] = &[
             "kmatrix-fault",
             "kmatrix-invalid",
             "kmatrix-out-of-range",
+            "kmatrix-in-range",
         ],
     ),
     (
@@ -529,6 +533,15 @@ fn errno_name(line: usize, s: &str) -> Result<String, SpecError> {
     }
 }
 
+/// A call's outcome as the spec names it: `OK` (any count), a count the
+/// call must return (`0`), or an errno name.
+fn outcome_name(line: usize, s: &str) -> Result<String, SpecError> {
+    if s == "OK" || (!s.is_empty() && s.chars().all(|c| c.is_ascii_digit())) {
+        return Ok(s.to_string());
+    }
+    errno_name(line, s)
+}
+
 fn number(line: usize, s: &str) -> Result<i128, SpecError> {
     let s = s.trim();
     let named = match s {
@@ -650,6 +663,10 @@ fn build(spec: &mut Spec, raw: Raw) -> Result<(), SpecError> {
                     Some((v, l)) => errno_name(l, &v).map(Some),
                 }
             };
+            let in_range = match get("kmatrix-in-range") {
+                None => None,
+                Some((v, l)) => Some(outcome_name(l, &v)?),
+            };
             let fault = match get("kmatrix-fault") {
                 None => None,
                 Some((v, _)) if v == "none" => Some(Fault::None),
@@ -669,6 +686,7 @@ fn build(spec: &mut Spec, raw: Raw) -> Result<(), SpecError> {
                 fault,
                 invalid: opt_errno("kmatrix-invalid")?,
                 out_of_range: opt_errno("kmatrix-out-of-range")?,
+                in_range,
             };
             if p.ty == ParamType::UserPtr && p.range.is_some() {
                 return err(n, format!("param {}: a user pointer has no range", p.name));
@@ -681,8 +699,7 @@ fn build(spec: &mut Spec, raw: Raw) -> Result<(), SpecError> {
             }
             let base = match get("kmatrix-base") {
                 None => None,
-                Some((v, _)) if v == "OK" => Some(v),
-                Some((v, l)) => Some(errno_name(l, &v)?),
+                Some((v, l)) => Some(outcome_name(l, &v)?),
             };
             spec.ret = Some(Return {
                 ty: need("type")?.0,
@@ -832,7 +849,19 @@ mod tests {
         assert!(t.has(ParamFlag::Optional));
         assert_eq!(t.fault, Some(Fault::Errno("EFAULT".into())));
         let cancel = specs.iter().find(|s| s.syscall == "io_cancel").unwrap();
-        assert_eq!(cancel.ret.as_ref().unwrap().base.as_deref(), Some("EINVAL"));
+        assert_eq!(
+            cancel.ret.as_ref().unwrap().base.as_deref(),
+            Some("EINPROGRESS")
+        );
+        assert_eq!(
+            cancel.param("iocb").unwrap().base.as_deref(),
+            Some("pending-poll")
+        );
+        // Outcomes the spec fixes: a count, not just "OK".
+        let sub = specs.iter().find(|s| s.syscall == "io_submit").unwrap();
+        assert_eq!(sub.ret.as_ref().unwrap().base.as_deref(), Some("0"));
+        assert_eq!(sub.param("nr").unwrap().in_range.as_deref(), Some("EFAULT"));
+        assert_eq!(ge.param("nr").unwrap().in_range.as_deref(), Some("0"));
         assert!(cancel
             .errors
             .iter()

@@ -134,6 +134,8 @@ pub struct CellFacts {
     pub cpus: u32,
     /// CONFIG_EVENTFD of the kernel under test (None: its config is unknown).
     pub eventfd: Option<bool>,
+    /// CONFIG_BLOCK of the kernel under test; None: its config is unknown.
+    pub block: Option<bool>,
 }
 
 impl CellFacts {
@@ -147,6 +149,8 @@ impl CellFacts {
             cpus: 2,
             // kernels/aio-on.config sets it; aio-off's tinyconfig does not.
             eventfd: Some(aio),
+            // The default kernels (kernels/base.config on tinyconfig).
+            block: Some(false),
         }
     }
 

@@ -229,8 +229,7 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
     v
 }
 
-/// The rest of the AIO family: real 6.1.192 x86_64 runs (fixtures/), with
-/// the spec's answer where that kernel has a known deviation (D-F1).
+/// The rest of the AIO family: real 6.1.192 x86_64 runs (fixtures/).
 fn family(aio: bool) -> Vec<(&'static str, Value)> {
     let text: &[u8] = if aio {
         include_bytes!("fixtures/aio-on-x86_64.jsonl")
@@ -243,14 +242,21 @@ fn family(aio: bool) -> Vec<(&'static str, Value)> {
         .map(|e| {
             let x =
                 kmatrix_proto::catalogue::find(&e.id).expect("fixture experiment in the catalogue");
-            let mut obs = e.obs;
-            if x.id == "io_getevents.timeouts" && aio {
-                obs["empty_expired_timeout"] =
-                    json!({"ret": 0, "errno": 0, "elapsed_ms": 0, "alarm_ms": 200});
-            }
-            (x.id, obs)
+            (x.id, e.obs)
         })
         .collect()
+}
+
+/// io_submit.ioprio as the spec says a CONFIG_BLOCK=y kernel answers it
+/// (block/ioprio.c ioprio_check_cap): no recorded kernel has CONFIG_BLOCK.
+pub fn ioprio_block_y() -> Value {
+    json!({
+        "setup_ret": 0, "setup_errno": 0,
+        "rt_root_ret": 1, "rt_root_errno": 0,
+        "setresuid_ret": 0,
+        "rt_nobody_ret": -1, "rt_nobody_errno": 1,
+        "be_nobody_ret": 1, "be_nobody_errno": 0,
+    })
 }
 
 pub fn stream(aio: bool, exps: &[(&str, Value)]) -> Stream {

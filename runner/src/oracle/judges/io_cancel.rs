@@ -16,11 +16,11 @@ pub const CASES: Judge = Judge {
     cases: &[
         CaseDef {
             id: COMPLETED,
-            clauses: &["error:EINVAL"],
+            clauses: &["error:EINVAL", "notes:The man page (and"],
         },
         CaseDef {
             id: FOREIGN,
-            clauses: &["error:EINVAL"],
+            clauses: &["error:EINVAL", "long-desc:Reads iocb->aio_key and requires"],
         },
         CaseDef {
             id: PENDING,
@@ -29,6 +29,9 @@ pub const CASES: Judge = Judge {
                 "side-effect:pending request",
                 "state-trans:request",
                 "return:success",
+                "long-desc:Reads iocb->aio_key and requires",
+                "examples:io_cancel(ctx, &cb, &ev)",
+                "notes:The man page (and",
             ],
         },
         CaseDef {

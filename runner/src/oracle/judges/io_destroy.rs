@@ -3,7 +3,7 @@
 //! (io_destroy.side-effect.in-flight/polls is judged in io_submit.rs, from
 //! the experiment that fills a context with polls.)
 
-use super::super::obs::{Obs, Res};
+use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is};
 
@@ -18,15 +18,22 @@ pub const TWICE: Judge = Judge {
     cases: &[
         CaseDef {
             id: FIRST,
-            clauses: &["return:success"],
+            clauses: &["return:success", "examples:io_destroy(ctx)"],
         },
         CaseDef {
             id: SECOND,
-            clauses: &["state-trans:context", "error:EINVAL"],
+            clauses: &[
+                "state-trans:context",
+                "error:EINVAL",
+                "long-desc:Looks ctx up in",
+            ],
         },
         CaseDef {
             id: AIO_NR,
-            clauses: &["side-effect:aio_nr (global counter)"],
+            clauses: &[
+                "side-effect:aio_nr (global counter)",
+                "notes:The man page's EFAULT",
+            ],
         },
         CaseDef {
             id: VMA,
@@ -65,5 +72,47 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
         )
     });
     c.decide(VMA, r);
+    Ok(())
+}
+
+const UNDER_TIMER: &str = "io_destroy.signal.any/interval-timer";
+
+pub const SIGNAL: Judge = Judge {
+    experiment: "io_destroy.signal",
+    only: None,
+    cases: &[CaseDef {
+        id: UNDER_TIMER,
+        clauses: &["signal:any"],
+    }],
+    run: signal,
+};
+
+/// io_destroy under a 1 ms interval timer: 0, not EINTR, with at least one
+/// SIGALRM handled on the way out (else nothing landed in the wait and the
+/// case tested nothing: an error naming that).
+fn signal(c: &mut Ctx, o: &Obs) -> Res<()> {
+    if cannot_run(c, o)? {
+        return Ok(());
+    }
+    let r = (|| {
+        if let Some(e) = o.raw().get("timer_errno") {
+            return Err(Missing(format!(
+                "the guest could not start its interval timer (errno {e})"
+            )));
+        }
+        let ticks = o.i64("ticks_during")?;
+        let (us, tries) = (o.i64("elapsed_us")?, o.i64("tries")?);
+        if ticks == 0 {
+            return Err(Missing(format!(
+                "ticks_during: no SIGALRM arrived during io_destroy in {tries} tries (last one took {us} us): nothing tested"
+            )));
+        }
+        let mut k = outcome_is("outcome", o, "destroy", "OK")?;
+        k.expected = "OK with a signal arriving during the wait (uninterruptible)".into();
+        // No tick count: it differs run to run, the verdict does not.
+        k.observed = format!("{}, SIGALRM during the call", k.observed);
+        Ok(k)
+    })();
+    c.decide(UNDER_TIMER, r);
     Ok(())
 }

@@ -5,11 +5,12 @@
 
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
-use super::family::{alarm_fired, cannot_run, outcome, ret, when};
+use super::family::{alarm_fired, cannot_run, outcome, ret, sysret, when};
 
+/// {0, 0}: the already expired timeout.
 const ZERO: &str = "io_getevents.param.timeout.zero";
-/// D-F1 (spec/known-deviations.toml) matches this case's `expired-timeout` check.
-const EXPIRED: &str = "io_getevents.param.timeout.expired";
+const NEGATIVE: &str = "io_getevents.param.timeout.negative";
+const BEFORE_CTX: &str = "io_getevents.param.timeout.read-before-ctx";
 const ELAPSES: &str = "io_getevents.param.timeout.elapses";
 const NSEC: &str = "io_getevents.param.timeout.nsec-unvalidated";
 const MIN_NR: &str = "io_getevents.param.min_nr.semantics";
@@ -22,11 +23,23 @@ pub const TIMEOUTS: Judge = Judge {
     cases: &[
         CaseDef {
             id: ZERO,
-            clauses: &["param:timeout"],
+            clauses: &["param:timeout", "examples:io_getevents(ctx, 0, 8, ev, &ts)"],
         },
         CaseDef {
-            id: EXPIRED,
-            clauses: &["param:timeout"],
+            id: NEGATIVE,
+            clauses: &[
+                "param:timeout",
+                "long-desc:Reads *timeout first (if",
+                "notes:The comment above sys_io_getevents",
+            ],
+        },
+        CaseDef {
+            id: BEFORE_CTX,
+            clauses: &[
+                "param:timeout",
+                "error:EFAULT",
+                "long-desc:Reads *timeout first (if",
+            ],
         },
         CaseDef {
             id: ELAPSES,
@@ -34,7 +47,7 @@ pub const TIMEOUTS: Judge = Judge {
         },
         CaseDef {
             id: NSEC,
-            clauses: &["param:timeout"],
+            clauses: &["param:timeout", "notes:The comment above sys_io_getevents"],
         },
         CaseDef {
             id: MIN_NR,
@@ -46,7 +59,11 @@ pub const TIMEOUTS: Judge = Judge {
         },
         CaseDef {
             id: EINTR,
-            clauses: &["error:EINTR", "signal:any"],
+            clauses: &[
+                "error:EINTR",
+                "signal:any",
+                "examples:io_getevents(ctx, 1, 8, ev, NULL)",
+            ],
         },
     ],
     run,
@@ -86,21 +103,33 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
         )
     });
     c.decide(ZERO, r);
-    let r = alarmed(o, "empty_expired_timeout").map(|(r, g, ms, a)| {
+    // ktime_add_safe saturates now + negative to KTIME_SEC_MAX: no limit.
+    let r = alarmed(o, "empty_negative_timeout").map(|(r, g, ms, a)| {
         Check::new(
-            "expired-timeout",
-            "0 events at once (< 90 ms)",
+            "negative-timeout",
+            "EINTR when the guest's alarm fires (no limit, like NULL)",
             format!("{g} ret {r} {}", when(ms, Some(a))),
-            r == 0 && ms < 90,
+            g == "EINTR" && alarm_fired(ms, a),
         )
     });
-    c.decide(EXPIRED, r);
+    c.decide(NEGATIVE, r);
+    let r = sysret(o, "bad_ctx_unmapped_timeout").map(|g| {
+        let holds = g == "EFAULT";
+        Check::new(
+            "order",
+            "EFAULT (timeout read before the ctx lookup)",
+            g,
+            holds,
+        )
+    });
+    c.decide(BEFORE_CTX, r);
+    // An hrtimer on CLOCK_MONOTONIC never expires early.
     let r = call(o, "empty_100ms").map(|(r, g, ms)| {
         Check::new(
             "100ms-timeout",
             "0 events after >= 100 ms",
             format!("{g} ret {r} {}", when(ms, None)),
-            r == 0 && ms >= 90,
+            r == 0 && ms >= 100,
         )
     });
     c.decide(ELAPSES, r);
@@ -127,7 +156,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
                 "submit {s}; (1,2) -> {a}, head {h1}; (2,5,100ms) -> {b} {}, head {h2}; tail {tail}",
                 when(ms, None)
             ),
-            s == 3 && a == 2 && b == 1 && ms >= 90 && h1 == tail - 1 && h2 == tail,
+            s == 3 && a == 2 && b == 1 && ms >= 100 && h1 == tail - 1 && h2 == tail,
         ))
     })();
     c.decide(MIN_NR, r);

@@ -4,7 +4,7 @@
 //! the per-iocb errors (io_submit.errors, which ends by destroying a
 //! context full of pending polls).
 
-use super::super::obs::{Obs, Res};
+use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge, Verdict};
 use super::family::{cannot_run, outcome, outcome_is, ret, sysret};
 
@@ -14,6 +14,7 @@ const RING: &str = "io_submit.side-effect.completion-ring";
 const FILE_DATA: &str = "io_submit.side-effect.file-data";
 const RW_GET: &str = "io_getevents.return.success/rw";
 const RING_HEAD: &str = "io_getevents.side-effect.ring-head";
+const LATER_ERROR: &str = "io_submit.notes.later-error-hidden";
 
 pub const RW: Judge = Judge {
     experiment: "io_submit.rw",
@@ -21,7 +22,7 @@ pub const RW: Judge = Judge {
     cases: &[
         CaseDef {
             id: RW_SUBMIT,
-            clauses: &["return:success"],
+            clauses: &["return:success", "examples:io_submit(ctx, 1, &p)"],
         },
         CaseDef {
             id: AIO_KEY,
@@ -29,7 +30,11 @@ pub const RW: Judge = Judge {
         },
         CaseDef {
             id: RING,
-            clauses: &["side-effect:completion ring", "state-trans:request"],
+            clauses: &[
+                "side-effect:completion ring",
+                "state-trans:request",
+                "long-desc:Rejects a negative nr,",
+            ],
         },
         CaseDef {
             id: FILE_DATA,
@@ -42,6 +47,10 @@ pub const RW: Judge = Judge {
         CaseDef {
             id: RING_HEAD,
             clauses: &["side-effect:ring head", "state-trans:ring"],
+        },
+        CaseDef {
+            id: LATER_ERROR,
+            clauses: &["notes:The error of a", "return:success"],
         },
     ],
     run: rw,
@@ -135,6 +144,15 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
         },
     );
     c.decide(RING_HEAD, r);
+    let r = ret(o, "good_then_closed_fd").map(|n| {
+        Check::new(
+            "count",
+            "1 (the write); the closed fd's EBADF not reported",
+            format!("ret {n}"),
+            n == 1,
+        )
+    });
+    c.decide(LATER_ERROR, r);
     Ok(())
 }
 
@@ -252,6 +270,16 @@ const NAMED: &[(&str, &str, &str)] = &[
         "iocb-unmapped",
         "EFAULT",
     ),
+    (
+        "io_submit.error.EOPNOTSUPP/rw-flags-unknown",
+        "rw-flags-unknown",
+        "EOPNOTSUPP",
+    ),
+    (
+        "io_submit.error.EFAULT/buf-not-user",
+        "buf-not-user",
+        "EFAULT",
+    ),
 ];
 const SLOTS_FULL: &str = "io_submit.error.EAGAIN/slots-full";
 const IN_FLIGHT: &str = "io_destroy.side-effect.in-flight/polls";
@@ -281,12 +309,23 @@ pub const ERRORS: Judge = Judge {
             clauses: &["error:EFAULT"],
         },
         CaseDef {
+            id: NAMED[5].0,
+            clauses: &["error:EOPNOTSUPP"],
+        },
+        CaseDef {
+            id: NAMED[6].0,
+            clauses: &["error:EFAULT"],
+        },
+        CaseDef {
             id: SLOTS_FULL,
             clauses: &["error:EAGAIN"],
         },
         CaseDef {
             id: IN_FLIGHT,
-            clauses: &["side-effect:in-flight requests"],
+            clauses: &[
+                "side-effect:in-flight requests",
+                "long-desc:Looks ctx up in",
+            ],
         },
     ],
     run: errors,
@@ -307,21 +346,135 @@ fn errors(c: &mut Ctx, o: &Obs) -> Res<()> {
             });
         c.decide(id, r);
     }
-    let r = (|| {
-        let n = ret(o, "polls")?;
-        let more = sysret(o, "one_more")?;
-        Ok(Check::new(
-            "polls",
-            "fewer than 1024 polls accepted, then EAGAIN",
-            format!("{n} polls pending, then {more}"),
-            (1..1024).contains(&n) && more == "EAGAIN",
-        ))
-    })();
+    let r = slots_full(c, o);
     c.decide(SLOTS_FULL, r);
     let r = outcome_is("io_destroy", o, "destroy", "OK").map(|mut k| {
         k.expected = "OK (pending polls cancelled)".into();
         k
     });
     c.decide(IN_FLIGHT, r);
+    Ok(())
+}
+
+/// How many requests a caller pinned to one CPU can have pending on a
+/// context whose ring holds `ring_nr` events, with `possible` CPUs (spec
+/// error EAGAIN: ioctx_alloc's req_batch, __get_reqs_available).
+pub fn pinned_slots(ring_nr: i64, possible: i64) -> i64 {
+    let free = ring_nr - 1;
+    let batch = (free / (4 * possible)).max(1);
+    free / batch * batch
+}
+
+/// The polls the pinned guest got in, then EAGAIN.
+fn slots_full(c: &Ctx, o: &Obs) -> Res<Check> {
+    if let Some(e) = o.raw().get("pin_errno") {
+        return Err(Missing(format!(
+            "the guest could not pin itself to one CPU (sched_setaffinity errno {e}): the slot count depends on the CPUs the submits ran on"
+        )));
+    }
+    let cpu = o.i64("pin_cpu")?;
+    let ring_nr = o.i64("ring_nr")?;
+    let possible = c
+        .stream
+        .hello
+        .as_ref()
+        .map(|h| h.ncpus_possible)
+        .filter(|&n| n > 0)
+        .ok_or_else(|| Missing("hello: ncpus_possible (req_batch depends on it)".into()))?
+        as i64;
+    let want = pinned_slots(ring_nr, possible);
+    let n = ret(o, "polls")?;
+    let more = sysret(o, "one_more")?;
+    Ok(Check::new(
+        "slots",
+        format!("{want} polls pending, then EAGAIN (ring nr {ring_nr}, {possible} possible CPUs, pinned)"),
+        format!("{n} polls pending, then {more} (on CPU {cpu})"),
+        n == want && more == "EAGAIN",
+    ))
+}
+
+const EPERM: &str = "io_submit.error.EPERM/rt-unprivileged";
+const ENOTBLK: &str = "io_submit.error.ENOTBLK/no-block-layer";
+
+pub const IOPRIO: Judge = Judge {
+    experiment: "io_submit.ioprio",
+    only: None,
+    cases: &[
+        CaseDef {
+            id: EPERM,
+            clauses: &[
+                "error:EPERM",
+                "constraint:CONFIG_BLOCK for IOCB_FLAG_IOPRIO",
+            ],
+        },
+        CaseDef {
+            id: ENOTBLK,
+            clauses: &[
+                "error:ENOTBLK",
+                "constraint:CONFIG_BLOCK for IOCB_FLAG_IOPRIO",
+            ],
+        },
+    ],
+    run: ioprio,
+};
+
+/// The three IOCB_FLAG_IOPRIO submits against what CONFIG_BLOCK makes of
+/// them: (real-time as root, real-time as nobody, best-effort as nobody).
+fn ioprio_check(o: &Obs, want: [&str; 3]) -> Res<Check> {
+    let drop = o.i64("setresuid_ret")?;
+    if drop != 0 {
+        return Err(Missing(format!(
+            "setresuid to 65534 failed (errno {}): the caller kept its capabilities",
+            o.i64("setresuid_errno")?
+        )));
+    }
+    let got = [
+        sysret(o, "rt_root")?,
+        sysret(o, "rt_nobody")?,
+        sysret(o, "be_nobody")?,
+    ];
+    let holds = got.iter().zip(want).all(|(g, w)| g == w);
+    Ok(Check::new(
+        "ioprio",
+        format!(
+            "RT as root {}, RT as nobody {}, BE as nobody {}",
+            want[0], want[1], want[2]
+        ),
+        format!(
+            "RT as root {}, RT as nobody {}, BE as nobody {}",
+            got[0], got[1], got[2]
+        ),
+        holds,
+    ))
+}
+
+fn ioprio(c: &mut Ctx, o: &Obs) -> Res<()> {
+    if cannot_run(c, o)? {
+        return Ok(());
+    }
+    match c.f.block {
+        Some(true) => {
+            c.decide(EPERM, ioprio_check(o, ["OK", "EPERM", "OK"]));
+            c.note(
+                ENOTBLK,
+                Verdict::Skip,
+                "CONFIG_BLOCK=y".into(),
+                "CONFIG_BLOCK=y: ioprio_check_cap is the real one (see io_submit.error.EPERM/rt-unprivileged)".into(),
+            );
+        }
+        Some(false) => {
+            c.decide(ENOTBLK, ioprio_check(o, ["ENOTBLK"; 3]));
+            c.note(
+                EPERM,
+                Verdict::Skip,
+                "CONFIG_BLOCK=n".into(),
+                "CONFIG_BLOCK=n: ioprio_check_cap is the -ENOTBLK stub, so no class is refused with EPERM (see io_submit.error.ENOTBLK/no-block-layer)".into(),
+            );
+        }
+        None => c.rest(
+            Verdict::Skip,
+            "the kernel's config is unknown, so whether it has CONFIG_BLOCK (EPERM or ENOTBLK) cannot be told",
+        ),
+    }
     Ok(())
 }

@@ -19,7 +19,7 @@ mod io_cancel;
 mod io_destroy;
 mod io_getevents;
 mod io_pgetevents;
-mod io_submit;
+pub(super) mod io_submit;
 mod lifecycle;
 mod signal;
 mod sweep;
@@ -62,10 +62,12 @@ pub const JUDGES: &[Judge] = &[
     generic::IO_SETUP,
     generic::IO_DESTROY,
     io_destroy::TWICE,
+    io_destroy::SIGNAL,
     generic::IO_SUBMIT,
     io_submit::RW,
     io_submit::RESFD,
     io_submit::ERRORS,
+    io_submit::IOPRIO,
     generic::IO_GETEVENTS,
     io_getevents::TIMEOUTS,
     generic::IO_PGETEVENTS,
