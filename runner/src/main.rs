@@ -47,6 +47,25 @@ fn render(r: &Report, f: Format, verbose: bool) -> Result<String> {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum SpecFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum SpecCmd {
+    /// Where two specs differ, clause by clause (ranges, errors, return
+    /// success, state transitions, ...). A and B: `builtin` (kmatrix's
+    /// spec/), or any --source PATH.
+    Diff {
+        a: String,
+        b: String,
+        /// Only this syscall.
+        syscall: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum AccelArg {
     Auto,
     Kvm,
@@ -153,12 +172,23 @@ enum Cmd {
         append: Vec<String>,
     },
     /// Print a syscall's spec model (all without SYSCALL) and, per clause,
-    /// the case ids that check it.
+    /// the case ids that check it; `spec diff A B` compares two specs.
+    #[command(args_conflicts_with_subcommands = true)]
     Spec {
+        #[command(subcommand)]
+        action: Option<SpecCmd>,
         syscall: Option<String>,
         /// Print guest-init/src/family_catalogue.rs (the generic cases) instead.
         #[arg(long)]
         guest_catalogue: bool,
+        /// Read specs from here instead of kmatrix's own: a C file or patch,
+        /// a kernel tree (every *.c), `kapi -f json` output, or a debugfs
+        /// specs-json file or directory.
+        #[arg(long, value_name = "PATH")]
+        source: Option<PathBuf>,
+        /// text, or json (the model, with each spec's origin).
+        #[arg(long, value_enum, default_value = "text")]
+        format: SpecFormat,
     },
     /// Build (or find in the cache) the kernels of the matrix.
     Build {
@@ -339,12 +369,30 @@ fn main() -> Result<()> {
 async fn async_main(cli: Cli) -> Result<i32> {
     match cli.cmd {
         Cmd::Spec {
+            action: Some(SpecCmd::Diff { a, b, syscall }),
+            ..
+        } => {
+            let o = kmatrix::spec::diff::command(&a, &b, syscall.as_deref())?;
+            eprint!("{}", o.stderr);
+            emit(&o.stdout);
+            Ok(if o.failed { 1 } else { 0 })
+        }
+        Cmd::Spec {
+            action: None,
             syscall,
             guest_catalogue,
+            source,
+            format,
         } => {
-            let text = kmatrix::family::spec_command(syscall.as_deref(), guest_catalogue)?;
-            print!("{text}");
-            Ok(0)
+            let o = kmatrix::family::spec_command(
+                syscall.as_deref(),
+                guest_catalogue,
+                source.as_deref(),
+                matches!(format, SpecFormat::Json),
+            )?;
+            eprint!("{}", o.stderr);
+            emit(&o.stdout);
+            Ok(if o.failed { 1 } else { 0 })
         }
         Cmd::List { m } => {
             for c in m.cells()? {

@@ -25,6 +25,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+pub mod diff;
 pub mod dsl;
 pub mod hints;
 pub mod json;
