@@ -68,6 +68,8 @@ fn base_arg(spec: &Spec, i: usize) -> Result<Arg> {
         None => match (&p.ty, &p.range) {
             (t, _) if t.is_user_pointer() => "buf".into(),
             (_, Some((Bound::Num(lo), _))) => lo.to_string(),
+            // No flag set is inside every mask.
+            _ if p.mask.is_some() => "0".into(),
             _ => bail!(
                 "{}: param {} has no kmatrix-base and no default",
                 spec.syscall,

@@ -92,7 +92,7 @@ pub fn parse(label: &str, text: &str) -> Result<Hints> {
     toml::from_str(text).map_err(|e| {
         let line = e
             .span()
-            .map(|s| text[..s.start.min(text.len())].lines().count().max(1))
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
             .unwrap_or(0);
         anyhow::anyhow!("{label}:{line}: {}", e.message())
     })
