@@ -157,3 +157,31 @@ fn spec_source_names_a_malformed_block() {
     );
     assert!(!t.contains("panicked"));
 }
+
+/// `kmatrix spec diff builtin UPSTREAM`: per syscall, clause by clause.
+#[test]
+fn spec_diff_against_the_upstream_aio_blocks() {
+    let Some(p) = upstream_aio() else { return };
+    let o = common::kmatrix(&["spec", "diff", "builtin", p.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "differences exit 1: {out}");
+    assert!(out.contains("== io_getevents: only in A"), "{out}");
+    assert!(
+        out.contains("  return success: 0 .. nr  ->  >= 0\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  error EINPROGRESS: present  ->  (absent)\n"),
+        "{out}"
+    );
+    let o = common::kmatrix(&[
+        "spec",
+        "diff",
+        p.to_str().unwrap(),
+        p.to_str().unwrap(),
+        "io_setup",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("no structural difference"));
+}

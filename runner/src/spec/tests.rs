@@ -763,3 +763,66 @@ fn shipped_specs_carry_no_hint_inline() {
         ]
     );
 }
+
+// ---- diff ----
+
+#[test]
+fn diff_lists_each_changed_clause() {
+    let a = frob();
+    let edited = LONG_C
+        .replace("range: 1, 4096", "range: 1, 2048")
+        .replace(
+            " * error: EFAULT, out not writable\n *   desc: put_user(out) failed.\n",
+            " * error: ENOSPC, no room\n *   desc: full.\n",
+        )
+        .replace("success: >= 0", "success: 0")
+        .replace("   to: frobbed", "   to: frozen")
+        .replace("KAPI_CTX_PROCESS | KAPI_CTX_SLEEPABLE", "KAPI_CTX_PROCESS")
+        .replace("desc: Serialises frobs.", "desc: Other words.");
+    let b = specs_of(&edited).0.remove(0).0;
+    let (changes, prose) = diff::diff(&a, &b);
+    let got: Vec<String> = changes
+        .iter()
+        .map(|c| format!("{}|{}|{}|{}", c.clause, c.field, c.a, c.b))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "contexts||KAPI_CTX_PROCESS | KAPI_CTX_SLEEPABLE|KAPI_CTX_PROCESS",
+            "param count|range|1..4096|1..2048",
+            "return|success|>= 0|0",
+            "error EFAULT||present|(absent)",
+            "error ENOSPC||(absent)|present",
+            "state-trans widget|to|frobbed|frozen",
+        ]
+    );
+    // Lock prose is not compared; error prose of a shared clause is.
+    assert!(prose.is_empty(), "{prose:?}");
+    // The same spec in every form: nothing structural differs.
+    let (short, _) = specs_of(SHORT_C);
+    let (mut changes, _) = diff::diff(&a, &short[0].0);
+    // The short fixture has a capability and a flat state-trans (no
+    // condition) the long one has not.
+    changes.retain(|c| !c.clause.starts_with("capability") && c.field != "condition");
+    assert_eq!(changes, vec![], "long vs short");
+    // kapi --source does not read size:, so its JSON has none.
+    for (text, size) in [(DEBUGFS_JSON, "8"), (KAPI_JSON, "-")] {
+        let (j, _, _) = json::parse(text).unwrap();
+        let (changes, prose) = diff::diff(&a, &j);
+        // The JSON holds what the compiler made of size (8) and, to carry
+        // `>= 0`, a range check (the generator drops success otherwise).
+        let got: Vec<String> = changes
+            .iter()
+            .map(|c| format!("{}|{}|{}|{}", c.clause, c.field, c.a, c.b))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                format!("param out|size|sizeof(u64)|{size}"),
+                "return|check-type|KAPI_RETURN_ERROR_CHECK|KAPI_RETURN_RANGE".into()
+            ],
+            "long vs json"
+        );
+        assert!(prose.is_empty(), "{prose:?}");
+    }
+}
