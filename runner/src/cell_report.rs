@@ -25,6 +25,9 @@ pub struct CellOptions {
     pub cwd: Option<String>,
     /// Extra kernel command-line words, passed as they are.
     pub append: Vec<String>,
+    /// The specs to judge against when not kmatrix's own (--kernel-src
+    /// with KAPI blocks, --spec-source).
+    pub specs: Option<std::sync::Arc<crate::spec::source::SpecSet>>,
 }
 
 impl CellOptions {
@@ -164,6 +167,9 @@ pub fn finish(
     }
     // Judge whatever arrived, even from a broken cell: partial evidence is kept.
     rep.cases = judge_cell(cell, s, opts.cases.as_deref(), &opts.exec);
+    if let Some(set) = &opts.specs {
+        oracle::against::apply(&mut rep.cases, set, aio);
+    }
     rep.cases
         .extend(crate::suites::judge_shares(s, &opts.shares));
     // The user's program's own words belong in the report, not just a verdict.

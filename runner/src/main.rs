@@ -7,6 +7,7 @@ use kmatrix::matrix::{Axes, Cell};
 use kmatrix::progress::Ui;
 use kmatrix::report::{self, Report};
 use kmatrix::run::{self, KernelChoice};
+use kmatrix::spec::source::SpecSet;
 use kmatrix::stdout::{emit, emit_line};
 use kmatrix::{arch, cache};
 use std::path::PathBuf;
@@ -112,6 +113,11 @@ struct MatrixArgs {
     /// Boot this prebuilt image (needs exactly one --arch).
     #[arg(long, value_name = "IMAGE", conflicts_with = "kernel_src")]
     kernel: Option<PathBuf>,
+    /// Judge against the KAPI specs here (a C file, a kernel tree, kapi
+    /// JSON, debugfs specs-json), or `builtin` (kmatrix's spec/). Default:
+    /// a --kernel-src tree's own blocks where it has them, else spec/.
+    #[arg(long, value_name = "PATH|builtin")]
+    spec_source: Option<kmatrix::spec::source::SpecSource>,
     /// Extra config fragment(s) merged after kmatrix's own; every option in
     /// them must take or the build stops naming it.
     #[arg(long, value_name = "FILE")]
@@ -279,6 +285,31 @@ fn load_report(p: &PathBuf) -> Result<Report> {
 }
 
 impl MatrixArgs {
+    /// The specs to judge a kernel from `choice` against: --spec-source,
+    /// else a tree's own KAPI blocks where it has them; None for spec/.
+    fn specs(&self, choice: &KernelChoice) -> Result<Option<std::sync::Arc<SpecSet>>> {
+        use kmatrix::spec::source::SpecSource;
+        let path = match (&self.spec_source, choice) {
+            (Some(SpecSource::Builtin), _) => return Ok(None),
+            (Some(SpecSource::Path(p)), _) => p.clone(),
+            (None, KernelChoice::Build(kmatrix::kbuild::Source::Tree(dir))) => dir.clone(),
+            (None, _) => return Ok(None),
+        };
+        let set = SpecSet::resolve(&path)?;
+        for u in &set.specs {
+            let hints = u
+                .hint_error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" (hints do not fit: {e})"));
+            eprintln!(
+                "kmatrix: judging {} against {}{hints}",
+                u.syscall,
+                u.label()
+            );
+        }
+        Ok((!set.is_builtin()).then(|| std::sync::Arc::new(set)))
+    }
+
     fn kernel_choice(&self) -> Result<KernelChoice> {
         kmatrix::source::from_flags(
             self.kernel.as_deref(),
@@ -451,6 +482,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
                         let ui = Ui::new(cells.len());
                         let opts = run::CellOptions {
                             cases: cases.clone(),
+                            specs: m.specs(&choice)?,
                             ..Default::default()
                         };
                         let (r, sig) = run::run_matrix(
@@ -481,7 +513,9 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 Format::Ktap => emit(&compare::render_ktap(&changes, &baseline, &candidate)),
                 // kcidb and html were refused before anything ran.
                 Format::Table | Format::Kcidb | Format::Html => {
-                    emit(&compare::render(&changes, &baseline, &candidate))
+                    emit(&compare::render(&changes, &baseline, &candidate));
+                    // Next to the verdicts: what the specs themselves changed.
+                    emit(&compare::spec_changes(&reports[0], &reports[1]));
                 }
             }
             Ok(if compare::regressed(&changes) { 1 } else { 0 })
@@ -580,6 +614,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 env,
                 cwd,
                 append,
+                specs: m.specs(&m.kernel_choice()?)?,
             };
             run_matrix(m, jobs(j), (format, verbose), out, accel, opts).await
         }

@@ -486,6 +486,8 @@ fn run_judge(c: &mut Ctx, j: &Judge) {
     }
 }
 
+pub mod against;
+
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -497,3 +499,6 @@ mod mutation;
 
 #[cfg(test)]
 mod family_tests;
+
+#[cfg(test)]
+mod against_tests;

@@ -23,7 +23,7 @@
 use std::fmt;
 use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub mod diff;
 pub mod dsl;
@@ -57,14 +57,14 @@ pub(crate) fn err<T>(line: usize, msg: impl Into<String>) -> Result<T, SpecError
 
 /// Something read but not modelled, or read in a tolerated non-standard
 /// way: said once, with where.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {
     pub line: usize,
     pub msg: String,
 }
 
 /// `enum kapi_param_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ParamType {
     Void,
@@ -123,7 +123,7 @@ impl ParamType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ParamFlag {
     In,
@@ -184,7 +184,7 @@ impl ParamFlag {
 
 /// One end of a range: a number, another parameter's (baseline) value, or
 /// a constant user space cannot evaluate (`KMALLOC_MAX_SIZE`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Bound {
     Num(i128),
@@ -202,7 +202,7 @@ impl fmt::Display for Bound {
 }
 
 /// What a bad pointer gives in the baseline call.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fault {
     /// Not dereferenced in the baseline call: the baseline outcome stands.
@@ -210,7 +210,7 @@ pub enum Fault {
     Errno(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Param {
     pub name: String,
     pub line: usize,
@@ -248,7 +248,7 @@ impl Param {
 }
 
 /// `success:` of a return clause, read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Success {
     /// `0`, `= 0`, `== 0`
@@ -275,7 +275,7 @@ impl fmt::Display for Success {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Return {
     /// As written (`KAPI_TYPE_INT`, `int`).
     pub ty: String,
@@ -289,7 +289,7 @@ pub struct Return {
     pub base: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorClause {
     pub name: String,
     pub summary: String,
@@ -299,7 +299,7 @@ pub struct ErrorClause {
     pub line: usize,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lock {
     pub name: String,
     /// `KAPI_LOCK_*`
@@ -308,7 +308,7 @@ pub struct Lock {
     pub desc: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
     pub name: String,
     pub direction: String,
@@ -321,7 +321,7 @@ pub struct Signal {
     pub restartable: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SideEffect {
     /// `KAPI_EFFECT_*`, `|`-joined.
     pub kind: String,
@@ -331,7 +331,7 @@ pub struct SideEffect {
     pub condition: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StateTrans {
     pub name: String,
     pub from: String,
@@ -340,14 +340,14 @@ pub struct StateTrans {
     pub desc: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Constraint {
     pub name: String,
     pub desc: String,
     pub expr: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Capability {
     /// `CAP_*`
     pub name: String,
@@ -358,7 +358,7 @@ pub struct Capability {
     pub condition: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Spec {
     pub syscall: String,
     pub summary: String,

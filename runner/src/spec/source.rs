@@ -344,6 +344,112 @@ impl std::str::FromStr for SpecSource {
     }
 }
 
+/// The spec a run judged one syscall against, as every report names it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct SpecUsed {
+    pub syscall: String,
+    pub path: String,
+    pub line: usize,
+    pub sha256: String,
+    /// `upstream` or `kmatrix`.
+    pub author: String,
+    /// Why kmatrix's hints do not fit this spec (its generic cases are
+    /// then errors saying so).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint_error: Option<String>,
+    /// The model, hints applied where they fit (for `compare`'s clause diff).
+    pub spec: Spec,
+}
+
+impl SpecUsed {
+    pub fn label(&self) -> String {
+        let line = if self.line > 0 {
+            format!(":{}", self.line)
+        } else {
+            String::new()
+        };
+        format!(
+            "{}{line} ({}, sha256 {})",
+            self.path,
+            self.author,
+            self.sha256.get(..12).unwrap_or(&self.sha256)
+        )
+    }
+}
+
+/// Per syscall kmatrix judges, the spec to judge it against: a source's
+/// block where it has one, else kmatrix's own.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct SpecSet {
+    pub specs: Vec<SpecUsed>,
+}
+
+fn used(l: &Loaded, hint_error: Option<String>) -> SpecUsed {
+    SpecUsed {
+        syscall: l.spec.syscall.clone(),
+        path: l.origin.path.clone(),
+        line: l.origin.line,
+        sha256: l.origin.sha256.clone(),
+        author: l.origin.author.to_string(),
+        hint_error,
+        spec: l.spec.clone(),
+    }
+}
+
+impl SpecSet {
+    /// kmatrix's own specs for every syscall.
+    pub fn builtin() -> Result<SpecSet> {
+        Ok(SpecSet {
+            specs: builtin_loaded()?.iter().map(|l| used(l, None)).collect(),
+        })
+    }
+
+    /// The specs in `path` (a tree, file, JSON) for the syscalls kmatrix
+    /// judges, kmatrix's hints laid over them; kmatrix's own for the
+    /// others. A malformed block anywhere in `path` is an error: it may be
+    /// the one a syscall should be judged against.
+    pub fn resolve(path: &Path) -> Result<SpecSet> {
+        let found = load(path)?;
+        if !found.errors.is_empty() {
+            bail!(
+                "specs in {} do not parse (use --spec-source builtin to judge against kmatrix's own):
+{}",
+                path.display(),
+                found.errors.join("
+")
+            );
+        }
+        let mut specs = Vec::new();
+        for b in builtin_loaded()? {
+            match found.one(&b.spec.syscall)? {
+                None => specs.push(used(&b, None)),
+                Some(l) => match super::hints::apply_builtin(l.spec.clone()) {
+                    Ok(h) => specs.push(used(
+                        &Loaded {
+                            spec: h,
+                            ..l.clone()
+                        },
+                        None,
+                    )),
+                    Err(e) => specs.push(used(&l, Some(e.to_string()))),
+                },
+            }
+        }
+        Ok(SpecSet { specs })
+    }
+
+    pub fn get(&self, syscall: &str) -> Option<&SpecUsed> {
+        self.specs.iter().find(|s| s.syscall == syscall)
+    }
+
+    /// Whether every syscall is judged against kmatrix's built-in spec.
+    pub fn is_builtin(&self) -> bool {
+        self.specs
+            .iter()
+            .all(|s| s.author == "kmatrix" && s.path.starts_with("spec/"))
+    }
+}
+
 /// kmatrix's built-in specs as [`Loaded`] (hints applied), labelled
 /// `spec/<file>`.
 pub fn builtin_loaded() -> Result<Vec<Loaded>> {

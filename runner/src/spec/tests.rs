@@ -826,3 +826,54 @@ fn diff_lists_each_changed_clause() {
         assert!(prose.is_empty(), "{prose:?}");
     }
 }
+
+// ---- which spec a run judges against ----
+
+#[test]
+fn a_tree_block_replaces_kmatrix_spec_for_its_syscall_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("fs")).unwrap();
+    // A tree's io_submit block: kmatrix's own text, range edited.
+    let (_, text) = EMBEDDED
+        .iter()
+        .find(|e| e.0.starts_with("io_submit"))
+        .unwrap();
+    let block = text.replace("range: 0, LONG_MAX", "range: 1, LONG_MAX");
+    std::fs::write(
+        dir.path().join("fs/aio.c"),
+        format!("// aio\n{block}SYSCALL_DEFINE3(io_submit, ...)\n"),
+    )
+    .unwrap();
+    let set = source::SpecSet::resolve(dir.path()).unwrap();
+    assert!(!set.is_builtin());
+    let sub = set.get("io_submit").unwrap();
+    assert_eq!(sub.author, "upstream");
+    assert!(
+        sub.path.ends_with("fs/aio.c") && sub.line == 2,
+        "{}",
+        sub.label()
+    );
+    assert_eq!(
+        sub.spec.param("nr").unwrap().range,
+        Some((Bound::Num(1), Bound::Num(i64::MAX as i128)))
+    );
+    assert_eq!(
+        sub.spec.param("ctx_id").unwrap().base.as_deref(),
+        Some("ctx"),
+        "hints laid over"
+    );
+    assert_eq!(set.get("io_setup").unwrap().author, "kmatrix");
+    // A malformed block anywhere stops the run before it starts.
+    std::fs::write(
+        dir.path().join("fs/bad.c"),
+        SHORT_C.replace("contexts: process, sleepable", "contexts: dozing"),
+    )
+    .unwrap();
+    let e = source::SpecSet::resolve(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("fs/bad.c:14: unknown context") && e.contains("--spec-source builtin"),
+        "{e}"
+    );
+}
