@@ -200,6 +200,12 @@ pub fn judge_cell(
 /// Judges a saved report again from each cell's raw results.jsonl, with
 /// this build's oracle and known deviations (no VM is booted).
 pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
+    // Against the specs the report names (a tree's blocks stay the tree's);
+    // a report from before reports named them was judged against spec/.
+    let set = crate::spec::source::SpecSet {
+        specs: r.specs.clone(),
+    };
+    let against = (!r.specs.is_empty() && !set.is_builtin()).then_some(set);
     for c in &mut r.cells {
         let path = c.artifacts.join("results.jsonl");
         if !path.exists() {
@@ -220,6 +226,9 @@ pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
             .cloned()
             .collect();
         c.cases = judge_cell(&c.cell, &s, None, &[]);
+        if let Some(set) = &against {
+            oracle::against::apply(&mut c.cases, set, cell_has_aio(&c.cell, &s));
+        }
         c.cases.extend(kept);
     }
     Ok(r)
