@@ -152,13 +152,7 @@ pub fn unchecked_reason(s: &Spec, kind: &str, name: &str) -> Option<String> {
         .map(|x| x.3.to_string())
 }
 
-/// What `kmatrix spec` prints: stdout, and warnings/errors for stderr;
-/// `failed` when a block the command needed did not parse.
-pub struct SpecOutput {
-    pub stdout: String,
-    pub stderr: String,
-    pub failed: bool,
-}
+pub use crate::spec::SpecOutput;
 
 /// Specs to show: kmatrix's built-in ones, or every spec in `source`
 /// (a C file, kernel tree, kapi JSON or debugfs specs-json), optionally

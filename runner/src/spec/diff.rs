@@ -268,7 +268,7 @@ pub fn render(changes: &[Change], prose: &[String]) -> String {
 }
 
 /// `kmatrix spec diff A B [SYSCALL]`.
-pub fn command(a: &str, b: &str, syscall: Option<&str>) -> Result<crate::family::SpecOutput> {
+pub fn command(a: &str, b: &str, syscall: Option<&str>) -> Result<super::SpecOutput> {
     let (sa, ea) = side(a)?;
     let (sb, eb) = side(b)?;
     let mut stderr = String::new();
@@ -289,7 +289,7 @@ pub fn command(a: &str, b: &str, syscall: Option<&str>) -> Result<crate::family:
             "error: no spec{} in {a} or {b}",
             syscall.map_or(String::new(), |s| format!(" for {s}"))
         );
-        return Ok(crate::family::SpecOutput {
+        return Ok(super::SpecOutput {
             stdout: out,
             stderr,
             failed: true,
@@ -320,7 +320,7 @@ pub fn command(a: &str, b: &str, syscall: Option<&str>) -> Result<crate::family:
             (None, None) => {}
         }
     }
-    Ok(crate::family::SpecOutput {
+    Ok(super::SpecOutput {
         stdout: out,
         stderr,
         failed: differ || !ea.is_empty() || !eb.is_empty(),

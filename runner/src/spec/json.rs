@@ -351,7 +351,7 @@ fn context_flags(j: &J) -> Result<Vec<String>, SpecError> {
     }
 }
 
-fn param(p: &J, index: usize) -> Result<Param, SpecError> {
+fn param(p: &J) -> Result<Param, SpecError> {
     let name = p.need_str("name")?;
     let ty = match p.token("type_class", TYPE_CLASSES)? {
         Some(t) => t,
@@ -388,7 +388,6 @@ fn param(p: &J, index: usize) -> Result<Param, SpecError> {
         Some(_) => p.str("constraint_desc")?,
         None => p.str("constraint")?,
     };
-    let _ = index;
     Ok(Param {
         name,
         line: 0,
@@ -463,8 +462,8 @@ fn body(j: &J, kernel: bool, w: &mut Vec<Warning>) -> Result<Spec, SpecError> {
         since: j.str("since_version")?,
         ..Spec::default()
     };
-    for (i, p) in j.arr("parameters")?.iter().enumerate() {
-        let mut x = param(p, i)?;
+    for p in j.arr("parameters")?.iter() {
+        let mut x = param(p)?;
         s.args.push((x.name.clone(), p.str("description")?));
         x.line = p.line_of("name", &Value::String(x.name.clone()));
         s.params.push(x);

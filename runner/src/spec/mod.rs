@@ -33,6 +33,15 @@ pub mod source;
 
 pub use dsl::parse;
 
+/// What `kmatrix spec` and `kmatrix spec diff` print: stdout, and
+/// warnings/errors for stderr; `failed` when a block the command needed did
+/// not parse (or, for diff, when the specs differ).
+pub struct SpecOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub failed: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpecError {
     /// 1-based line in the file (0: the file as a whole).
