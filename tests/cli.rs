@@ -96,3 +96,92 @@ fn family_experiments_are_cases_too_and_a_typo_is_still_refused() {
     );
     assert!(t.contains("io_getevents.generic"), "{t}");
 }
+
+fn upstream_aio() -> Option<std::path::PathBuf> {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/reference/upstream-kapi/fs-aio-kapi-kerneldoc.txt");
+    if p.exists() {
+        Some(p)
+    } else {
+        println!("skipped: {} is absent (CI has ../shared)", p.display());
+        None
+    }
+}
+
+/// `kmatrix spec --source` on upstream's four AIO blocks: four models,
+/// exit 0, the quirks as warnings naming file and line.
+#[test]
+fn spec_source_reads_the_upstream_aio_blocks() {
+    let Some(p) = upstream_aio() else { return };
+    let o = common::kmatrix(&["spec", "--source", p.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    let heads: Vec<&str> = out.lines().filter(|l| l.starts_with("== ")).collect();
+    assert_eq!(heads.len(), 4, "{out}");
+    assert!(out.contains("(upstream, sha256 "));
+    assert!(err.contains("fs-aio-kapi-kerneldoc.txt:885: error (driver-specific) names no errno"));
+    let o = common::kmatrix(&[
+        "spec",
+        "--source",
+        p.to_str().unwrap(),
+        "--format",
+        "json",
+        "io_cancel",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["spec"]["syscall"], "io_cancel");
+    assert_eq!(v[0]["origin"]["author"], "upstream");
+    assert_eq!(v[0]["spec"]["ret"]["success_value"]["errno"], "EINPROGRESS");
+}
+
+/// A malformed block is an error naming file and line, exit 1, no panic.
+#[test]
+fn spec_source_names_a_malformed_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.c");
+    std::fs::write(
+        &f,
+        "/**\n * sys_x - X\n * @a: a\n *\n * context-flags: KAPI_CTX_PROCESS\n *\n * param: a\n *   type: KAPI_TYPE_WIDGET\n */\n",
+    )
+    .unwrap();
+    let o = common::kmatrix(&["spec", "--source", f.to_str().unwrap()]);
+    let t = common::text(&o);
+    assert_eq!(o.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains(&format!(
+            "{}:8: unknown param type \"KAPI_TYPE_WIDGET\"",
+            f.display()
+        )),
+        "{t}"
+    );
+    assert!(!t.contains("panicked"));
+}
+
+/// `kmatrix spec diff builtin UPSTREAM`: per syscall, clause by clause.
+#[test]
+fn spec_diff_against_the_upstream_aio_blocks() {
+    let Some(p) = upstream_aio() else { return };
+    let o = common::kmatrix(&["spec", "diff", "builtin", p.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "differences exit 1: {out}");
+    assert!(out.contains("== io_getevents: only in A"), "{out}");
+    assert!(
+        out.contains("  return success: 0 .. nr  ->  >= 0\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  error EINPROGRESS: present  ->  (absent)\n"),
+        "{out}"
+    );
+    let o = common::kmatrix(&[
+        "spec",
+        "diff",
+        p.to_str().unwrap(),
+        p.to_str().unwrap(),
+        "io_setup",
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("no structural difference"));
+}

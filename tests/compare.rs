@@ -3,67 +3,21 @@
 //! report exactly the case the change affects, and nothing else.
 
 mod common;
+use common::trees::{cache_root, debian_tree};
 use common::*;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn cache_root() -> PathBuf {
-    std::env::var_os("KMATRIX_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let base = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"));
-            base.join("kmatrix")
-        })
-}
-
-/// The unpacked Debian 6.1 tree kmatrix keeps in its cache.
-fn debian_tree() -> PathBuf {
-    let o = kmatrix(&["build", "--arch", "x86_64", "--config", "aio-on"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    std::fs::read_dir(cache_root().join("src"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path().join("linux-source-6.1"))
-        .find(|p| p.join("Makefile").exists())
-        .expect("unpacked linux-source-6.1 in the cache")
-}
-
-/// A hard-linked copy of `src` at a fixed place (so its out-of-tree build
-/// is reused across runs) whose fs/aio.c accepts nr_events == 0.
+/// A copy of `src` whose fs/aio.c accepts nr_events == 0.
 fn candidate_tree(src: &Path) -> PathBuf {
-    let dst = cache_root().join("test-trees/aio-nr-zero-accepted");
-    if !dst.join("Makefile").exists() {
-        let _ = std::fs::remove_dir_all(&dst);
-        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
-        let st = Command::new("cp")
-            .arg("-al")
-            .arg(src)
-            .arg(&dst)
-            .status()
-            .unwrap();
-        assert!(st.success());
-    }
-    let aio = dst.join("fs/aio.c");
-    let text = std::fs::read_to_string(src.join("fs/aio.c")).unwrap();
-    let changed = text.replacen(
-        "if (unlikely(ctx || nr_events == 0)) {",
-        "if (unlikely(ctx)) {",
-        1,
-    );
-    assert_ne!(
-        text, changed,
-        "the native io_setup check is where we expect it"
-    );
-    if std::fs::read_to_string(&aio).unwrap() != changed {
-        // Unlink first: writing through the hard link would edit the baseline.
-        std::fs::remove_file(&aio).unwrap();
-        std::fs::write(&aio, changed).unwrap();
-    }
-    dst
+    trees::tree_with_aio(src, "aio-nr-zero-accepted", |text| {
+        text.replacen(
+            "if (unlikely(ctx || nr_events == 0)) {",
+            "if (unlikely(ctx)) {",
+            1,
+        )
+    })
 }
 
 /// The build log of the cache entry built from tree `dir`.

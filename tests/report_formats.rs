@@ -342,3 +342,43 @@ fn table_folds_quiet_rows_and_names_every_other() {
     }
     assert!(!verbose.contains("cases pass in every cell"), "{verbose}");
 }
+
+/// Every format names, per syscall, the spec its cases were judged
+/// against: path, sha256, upstream or kmatrix.
+#[test]
+fn every_format_names_the_spec_per_syscall() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = sample(dir.path());
+    // What `run --kernel-src` records when the tree has an io_setup block.
+    let u = r
+        .specs
+        .iter_mut()
+        .find(|u| u.syscall == "io_setup")
+        .unwrap();
+    u.path = "/src/linux/fs/aio.c".into();
+    u.line = 1369;
+    u.author = "upstream".into();
+    u.sha256 = "ab".repeat(32);
+    let p = dir.path().join("report.json");
+    std::fs::write(&p, serde_json::to_vec(&r).unwrap()).unwrap();
+    let tree = "/src/linux/fs/aio.c:1369 (upstream, sha256 abababababab)";
+    let own = "spec/io_submit-kapi-spec.txt:1 (kmatrix, sha256 ";
+    let table = render(&p, "table");
+    assert!(table.contains(&format!("spec io_setup: {tree}")), "{table}");
+    assert!(table.contains(&format!("spec io_submit: {own}")), "{table}");
+    let json: serde_json::Value = serde_json::from_str(&render(&p, "json")).unwrap();
+    assert_eq!(json["specs"][4]["syscall"], "io_setup");
+    assert_eq!(json["specs"][4]["author"], "upstream");
+    assert_eq!(json["specs"][4]["path"], "/src/linux/fs/aio.c");
+    let html = render(&p, "html");
+    assert!(html.contains(&format!("io_setup judged against <code>{tree}</code>")));
+    let kcidb: serde_json::Value = serde_json::from_str(&render(&p, "kcidb")).unwrap();
+    assert_eq!(kcidb["checkouts"][0]["misc"]["specs"]["io_setup"], tree);
+    let t = kcidb["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["path"].as_str().is_some_and(|p| p.contains("nr_events")))
+        .expect("an io_setup case");
+    assert_eq!(t["misc"]["spec"], tree);
+}

@@ -6,11 +6,11 @@
 //!
 //! `clauses()` is the only spec-format knowledge here for io_setup's prose
 //! kinds (long-desc, notes, examples, context-flags), which the general KAPI
-//! parser (runner/src/spec.rs) does not model. Every spec, io_setup's
+//! parser (runner/src/spec/) does not model. Every spec, io_setup's
 //! included, is also read with that parser (`kmatrix::spec`) below, and each
 //! of its clauses needs a case (generated from the spec or declared by an
 //! oracle judge) or a reason no case can check it
-//! (`kmatrix::family::unchecked_reason`: the spec's own kmatrix-untestable,
+//! (`kmatrix::family::unchecked_reason`: the hint `untestable` in spec/hints/,
 //! ranges judged by hand, and `family::UNCHECKED`), the same lookups
 //! `kmatrix spec` prints.
 

@@ -25,6 +25,9 @@ pub struct CellOptions {
     pub cwd: Option<String>,
     /// Extra kernel command-line words, passed as they are.
     pub append: Vec<String>,
+    /// The specs to judge against when not kmatrix's own (--kernel-src
+    /// with KAPI blocks, --spec-source).
+    pub specs: Option<std::sync::Arc<crate::spec::source::SpecSet>>,
 }
 
 impl CellOptions {
@@ -171,6 +174,9 @@ pub fn finish(
     }
     // Judge whatever arrived, even from a broken cell: partial evidence is kept.
     rep.cases = judge_cell(cell, s, opts.cases.as_deref(), &opts.exec);
+    if let Some(set) = &opts.specs {
+        oracle::against::apply(&mut rep.cases, set, aio);
+    }
     rep.cases
         .extend(crate::suites::judge_shares(s, &opts.shares));
     // The user's program's own words belong in the report, not just a verdict.
@@ -203,6 +209,12 @@ pub fn judge_cell(
 /// Judges a saved report again from each cell's raw results.jsonl, with
 /// this build's oracle and known deviations (no VM is booted).
 pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
+    // Against the specs the report names (a tree's blocks stay the tree's);
+    // a report from before reports named them was judged against spec/.
+    let set = crate::spec::source::SpecSet {
+        specs: r.specs.clone(),
+    };
+    let against = (!r.specs.is_empty() && !set.is_builtin()).then_some(set);
     for c in &mut r.cells {
         let path = c.artifacts.join("results.jsonl");
         if !path.exists() {
@@ -228,6 +240,9 @@ pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
             .cloned()
             .collect();
         c.cases = judge_cell(&c.cell, &s, None, &[]);
+        if let Some(set) = &against {
+            oracle::against::apply(&mut c.cases, set, cell_has_aio(&c.cell, &s));
+        }
         c.cases.extend(kept);
     }
     Ok(r)

@@ -330,3 +330,61 @@ pub async fn resolve(spec: &str, arch: Option<&str>) -> anyhow::Result<Side> {
     }
     Ok(Side::Kernel(crate::source::from_spec(spec, arch).await?))
 }
+
+/// The spec clauses that differ between the specs each side was judged
+/// against, per syscall (empty when both used the same files).
+pub fn spec_changes(base: &Report, cand: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    for b in &base.specs {
+        let Some(c) = cand.specs.iter().find(|c| c.syscall == b.syscall) else {
+            continue;
+        };
+        if b.sha256 == c.sha256 && b.path == c.path {
+            continue;
+        }
+        let (changes, prose) = crate::spec::diff::diff(&b.spec, &c.spec);
+        if changes.is_empty() && prose.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            s,
+            "== {}: baseline {}  candidate {}",
+            b.syscall,
+            b.label(),
+            c.label()
+        );
+        s.push_str(&crate::spec::diff::render(&changes, &prose));
+    }
+    if s.is_empty() {
+        return s;
+    }
+    format!("spec clauses that changed between baseline and candidate:\n{s}")
+}
+
+#[cfg(test)]
+mod spec_change_tests {
+    use super::*;
+
+    #[test]
+    fn compare_lists_the_spec_clauses_that_changed() {
+        let base = Report::new(vec![], vec![]);
+        let mut cand = base.clone();
+        assert_eq!(spec_changes(&base, &cand), "");
+        let u = cand
+            .specs
+            .iter_mut()
+            .find(|u| u.syscall == "io_submit")
+            .unwrap();
+        u.path = "/tree/fs/aio.c".into();
+        u.sha256 = "cd".repeat(32);
+        let nr = u.spec.params.iter_mut().find(|p| p.name == "nr").unwrap();
+        nr.range = Some((crate::spec::Bound::Num(1), crate::spec::Bound::Num(5)));
+        let s = spec_changes(&base, &cand);
+        assert!(s.starts_with("spec clauses that changed between baseline and candidate:\n== io_submit: baseline spec/io_submit-kapi-spec.txt"), "{s}");
+        assert!(
+            s.contains("  param nr range: 0..9223372036854775807  ->  1..5\n"),
+            "{s}"
+        );
+    }
+}

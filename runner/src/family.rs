@@ -153,38 +153,159 @@ pub fn unchecked_reason(s: &Spec, kind: &str, name: &str) -> Option<String> {
         .map(|x| x.3.to_string())
 }
 
-/// `kmatrix spec [SYSCALL]`: the model and, per clause, its case ids.
-pub fn spec_command(syscall: Option<&str>, guest_catalogue: bool) -> Result<String> {
-    let specs = spec::builtin()?;
-    if guest_catalogue {
-        return Ok(generic::guest_catalogue(&generic::generate_all(&specs)?));
+pub use crate::spec::SpecOutput;
+
+/// Specs to show: kmatrix's built-in ones, or every spec in `source`
+/// (a C file, kernel tree, kapi JSON or debugfs specs-json), optionally
+/// only `syscall`'s. Errors of other blocks do not matter when `syscall`
+/// is found.
+pub fn specs_from(
+    source: Option<&std::path::Path>,
+    syscall: Option<&str>,
+) -> Result<(Vec<spec::source::Loaded>, Vec<String>, Vec<String>)> {
+    let Some(path) = source else {
+        let all = spec::source::builtin_loaded()?;
+        let chosen = all
+            .into_iter()
+            .filter(|l| syscall.is_none_or(|n| l.spec.syscall == n))
+            .collect();
+        return Ok((chosen, vec![], vec![]));
+    };
+    let found = spec::source::load(path)?;
+    let mut notes = found.warnings.clone();
+    if path.is_dir() {
+        notes.push(format!(
+            "note: {}: {} files scanned, {} with a KAPI context line parsed",
+            path.display(),
+            found.files_scanned,
+            found.files_parsed
+        ));
     }
-    let chosen: Vec<&Spec> = specs
+    let mut errors = found.errors.clone();
+    let chosen: Vec<spec::source::Loaded> = found
+        .specs
         .iter()
-        .filter(|s| syscall.is_none_or(|n| s.syscall == n))
+        .filter(|l| syscall.is_none_or(|n| l.spec.syscall == n))
+        .cloned()
         .collect();
+    if syscall.is_some() && !chosen.is_empty() {
+        // The blocks that failed are other syscalls': say so, go on.
+        notes.extend(errors.drain(..).map(|e| format!("(other block) {e}")));
+    }
+    for l in &chosen {
+        notes.extend(l.warnings.iter().cloned());
+    }
+    Ok((chosen, notes, errors))
+}
+
+/// `kmatrix spec [--source PATH] [--format json] [SYSCALL]`: the model
+/// and, per clause, its case ids.
+pub fn spec_command(
+    syscall: Option<&str>,
+    guest_catalogue: bool,
+    source: Option<&std::path::Path>,
+    json: bool,
+) -> Result<SpecOutput> {
+    if guest_catalogue {
+        let specs = spec::builtin()?;
+        return Ok(SpecOutput {
+            stdout: generic::guest_catalogue(&generic::generate_all(&specs)?),
+            stderr: String::new(),
+            failed: false,
+        });
+    }
+    let (chosen, notes, errors) = specs_from(source, syscall)?;
+    let mut stderr = String::new();
+    for n in &notes {
+        match n.strip_prefix("note: ") {
+            Some(n) => writeln!(stderr, "note: {n}"),
+            None => writeln!(stderr, "warning: {n}"),
+        }
+        .ok();
+    }
+    for e in &errors {
+        let _ = writeln!(stderr, "error: {e}");
+    }
     if chosen.is_empty() {
-        let known: Vec<&str> = specs.iter().map(|s| s.syscall.as_str()).collect();
-        bail!(
-            "no spec for {:?} (known: {})",
-            syscall.unwrap_or(""),
-            known.join(", ")
-        );
+        let from = source.map_or("kmatrix's built-in specs".to_string(), |p| {
+            p.display().to_string()
+        });
+        let known: Vec<String> = spec::builtin()?.into_iter().map(|s| s.syscall).collect();
+        let _ = match syscall {
+            Some(n) if source.is_none() => writeln!(
+                stderr,
+                "error: no spec for {n:?} (known: {})",
+                known.join(", ")
+            ),
+            Some(n) => writeln!(stderr, "error: no spec for {n:?} in {from}"),
+            None => writeln!(stderr, "error: no spec in {from}"),
+        };
+        return Ok(SpecOutput {
+            stdout: String::new(),
+            stderr,
+            failed: true,
+        });
+    }
+    if json {
+        let v: Vec<&spec::source::Loaded> = chosen.iter().collect();
+        return Ok(SpecOutput {
+            stdout: serde_json::to_string_pretty(&v)? + "\n",
+            stderr,
+            failed: !errors.is_empty(),
+        });
     }
     let mut out = String::new();
-    for s in chosen {
+    for l in &chosen {
+        let s = &l.spec;
         let _ = writeln!(out, "== {} - {}", s.syscall, s.summary);
-        let _ = writeln!(out, "kernel read: {}", s.kernel_read);
+        let _ = writeln!(out, "source: {}", l.origin);
+        if !s.kernel_read.is_empty() {
+            let _ = writeln!(out, "kernel read: {}", s.kernel_read);
+        }
+        let _ = writeln!(out, "contexts: {}", s.context_flags.join(" | "));
         for p in &s.params {
+            let range = p
+                .range
+                .as_ref()
+                .map(|(a, b)| format!(" range {a}..{b}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "param {}: {:?} {:?} range {:?} mask {:?} base {:?} fault {:?}",
-                p.name, p.ty, p.flags, p.range, p.mask, p.base, p.fault
+                "param {}: {:?} {:?}{range} mask {:?} base {:?} fault {:?}",
+                p.name, p.ty, p.flags, p.mask, p.base, p.fault
+            );
+        }
+        if let Some(r) = &s.ret {
+            let _ = writeln!(
+                out,
+                "return: {} {} success {}",
+                r.ty,
+                r.check_type,
+                r.success_value
+                    .as_ref()
+                    .map_or("(not given)".to_string(), |v| v.to_string())
             );
         }
         for e in &s.errors {
             let _ = writeln!(out, "error {}: {}", e.name, e.summary);
         }
+        for t in &s.state_trans {
+            let _ = writeln!(out, "state-trans {}: {} -> {}", t.name, t.from, t.to);
+        }
+        // Case ids need kmatrix's hints for this syscall over this spec.
+        let hinted = if l.origin.author == spec::source::Author::Kmatrix {
+            Ok(s.clone())
+        } else {
+            spec::hints::apply_builtin(s.clone())
+        };
+        let s = match hinted {
+            Ok(h) => h,
+            Err(e) => {
+                let _ = writeln!(out, "hints: {e}");
+                let _ = writeln!(out);
+                continue;
+            }
+        };
         if s.syscall == "io_setup" {
             let _ = writeln!(
                 out,
@@ -193,8 +314,8 @@ pub fn spec_command(syscall: Option<&str>, guest_catalogue: bool) -> Result<Stri
         }
         let _ = writeln!(out, "clauses:");
         for c in s.clauses() {
-            let ids = cases_for(s, c.kind, &c.name);
-            let why = unchecked_reason(s, c.kind, &c.name);
+            let ids = cases_for(&s, c.kind, &c.name);
+            let why = unchecked_reason(&s, c.kind, &c.name);
             let tail = match (ids.is_empty(), why) {
                 (false, _) => ids.join(", "),
                 (true, Some(w)) => format!("no case: {w}"),
@@ -204,7 +325,11 @@ pub fn spec_command(syscall: Option<&str>, guest_catalogue: bool) -> Result<Stri
         }
         out.push('\n');
     }
-    Ok(out)
+    Ok(SpecOutput {
+        stdout: out,
+        stderr,
+        failed: !errors.is_empty(),
+    })
 }
 
 #[cfg(test)]

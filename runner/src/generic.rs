@@ -66,8 +66,10 @@ fn base_arg(spec: &Spec, i: usize) -> Result<Arg> {
     let base = match p.base.as_deref() {
         Some(b) => b.to_string(),
         None => match (&p.ty, &p.range) {
-            (ParamType::UserPtr, _) => "buf".into(),
+            (t, _) if t.is_user_pointer() => "buf".into(),
             (_, Some((Bound::Num(lo), _))) => lo.to_string(),
+            // No flag set is inside every mask.
+            _ if p.mask.is_some() => "0".into(),
             _ => bail!(
                 "{}: param {} has no kmatrix-base and no default",
                 spec.syscall,
@@ -150,7 +152,7 @@ pub fn generate(spec: &Spec) -> Result<Vec<GenericCase>> {
                 why,
             });
         };
-        if p.ty == ParamType::UserPtr {
+        if p.ty.is_user_pointer() {
             let fault = match &p.fault {
                 Some(Fault::Errno(e)) => Some(e.clone()),
                 Some(Fault::None) => None,
@@ -244,9 +246,14 @@ pub fn generate(spec: &Spec) -> Result<Vec<GenericCase>> {
             let _ = why; // listed in `kmatrix spec`; no generic range cases
             continue;
         }
+        // A bound only the kernel's compiler can evaluate: no range cases.
+        if matches!(lo, Bound::Symbol(_)) || matches!(hi, Bound::Symbol(_)) {
+            continue;
+        }
         let resolve = |b: &Bound| match b {
             Bound::Num(v) => Ok(*v),
             Bound::Param(q) => base_value(spec, q, &base),
+            Bound::Symbol(s) => bail!("{sys}: range bound {s} cannot be evaluated"),
         };
         let (lo, hi) = (resolve(lo)?, resolve(hi)?);
         let e = match p

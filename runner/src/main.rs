@@ -7,6 +7,7 @@ use kmatrix::matrix::{Axes, Cell, Config};
 use kmatrix::progress::Ui;
 use kmatrix::report::{self, Report};
 use kmatrix::run::{self, KernelChoice};
+use kmatrix::spec::source::SpecSet;
 use kmatrix::stdout::{emit, emit_line};
 use kmatrix::{arch, cache};
 use std::path::PathBuf;
@@ -44,6 +45,25 @@ fn render(r: &Report, f: Format, verbose: bool) -> Result<String> {
         Format::Kcidb => report::kcidb::render(r)?,
         Format::Html => report::html::render(r),
     })
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SpecFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum SpecCmd {
+    /// Where two specs differ, clause by clause (ranges, errors, return
+    /// success, state transitions, ...). A and B: `builtin` (kmatrix's
+    /// spec/), or any --source PATH.
+    Diff {
+        a: String,
+        b: String,
+        /// Only this syscall.
+        syscall: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -93,6 +113,11 @@ struct MatrixArgs {
     /// Boot this prebuilt image (needs exactly one --arch).
     #[arg(long, value_name = "IMAGE", conflicts_with = "kernel_src")]
     kernel: Option<PathBuf>,
+    /// Judge against the KAPI specs here (a C file, a kernel tree, kapi
+    /// JSON, debugfs specs-json), or `builtin` (kmatrix's spec/). Default:
+    /// a --kernel-src tree's own blocks where it has them, else spec/.
+    #[arg(long, value_name = "PATH|builtin")]
+    spec_source: Option<kmatrix::spec::source::SpecSource>,
     /// Extra config fragment(s) merged after kmatrix's own; every option in
     /// them must take or the build stops naming it.
     #[arg(long, value_name = "FILE")]
@@ -153,12 +178,23 @@ enum Cmd {
         append: Vec<String>,
     },
     /// Print a syscall's spec model (all without SYSCALL) and, per clause,
-    /// the case ids that check it.
+    /// the case ids that check it; `spec diff A B` compares two specs.
+    #[command(args_conflicts_with_subcommands = true)]
     Spec {
+        #[command(subcommand)]
+        action: Option<SpecCmd>,
         syscall: Option<String>,
         /// Print guest-init/src/family_catalogue.rs (the generic cases) instead.
         #[arg(long)]
         guest_catalogue: bool,
+        /// Read specs from here instead of kmatrix's own: a C file or patch,
+        /// a kernel tree (every *.c), `kapi -f json` output, or a debugfs
+        /// specs-json file or directory.
+        #[arg(long, value_name = "PATH")]
+        source: Option<PathBuf>,
+        /// text, or json (the model, with each spec's origin).
+        #[arg(long, value_enum, default_value = "text")]
+        format: SpecFormat,
     },
     /// Build (or find in the cache) the kernels of the matrix.
     Build {
@@ -249,6 +285,31 @@ fn load_report(p: &PathBuf) -> Result<Report> {
 }
 
 impl MatrixArgs {
+    /// The specs to judge a kernel from `choice` against: --spec-source,
+    /// else a tree's own KAPI blocks where it has them; None for spec/.
+    fn specs(&self, choice: &KernelChoice) -> Result<Option<std::sync::Arc<SpecSet>>> {
+        use kmatrix::spec::source::SpecSource;
+        let path = match (&self.spec_source, choice) {
+            (Some(SpecSource::Builtin), _) => return Ok(None),
+            (Some(SpecSource::Path(p)), _) => p.clone(),
+            (None, KernelChoice::Build(kmatrix::kbuild::Source::Tree(dir))) => dir.clone(),
+            (None, _) => return Ok(None),
+        };
+        let set = SpecSet::resolve(&path)?;
+        for u in &set.specs {
+            let hints = u
+                .hint_error
+                .as_ref()
+                .map_or(String::new(), |e| format!(" (hints do not fit: {e})"));
+            eprintln!(
+                "kmatrix: judging {} against {}{hints}",
+                u.syscall,
+                u.label()
+            );
+        }
+        Ok((!set.is_builtin()).then(|| std::sync::Arc::new(set)))
+    }
+
     fn kernel_choice(&self) -> Result<KernelChoice> {
         kmatrix::source::from_flags(
             self.kernel.as_deref(),
@@ -336,12 +397,30 @@ fn main() -> Result<()> {
 async fn async_main(cli: Cli) -> Result<i32> {
     match cli.cmd {
         Cmd::Spec {
+            action: Some(SpecCmd::Diff { a, b, syscall }),
+            ..
+        } => {
+            let o = kmatrix::spec::diff::command(&a, &b, syscall.as_deref())?;
+            eprint!("{}", o.stderr);
+            emit(&o.stdout);
+            Ok(if o.failed { 1 } else { 0 })
+        }
+        Cmd::Spec {
+            action: None,
             syscall,
             guest_catalogue,
+            source,
+            format,
         } => {
-            let text = kmatrix::family::spec_command(syscall.as_deref(), guest_catalogue)?;
-            print!("{text}");
-            Ok(0)
+            let o = kmatrix::family::spec_command(
+                syscall.as_deref(),
+                guest_catalogue,
+                source.as_deref(),
+                matches!(format, SpecFormat::Json),
+            )?;
+            eprint!("{}", o.stderr);
+            emit(&o.stdout);
+            Ok(if o.failed { 1 } else { 0 })
         }
         Cmd::List { m } => {
             for c in m.cells()? {
@@ -400,6 +479,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
                         let ui = Ui::new(cells.len());
                         let opts = run::CellOptions {
                             cases: cases.clone(),
+                            specs: m.specs(&choice)?,
                             ..Default::default()
                         };
                         let (r, sig) = run::run_matrix(
@@ -430,7 +510,9 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 Format::Ktap => emit(&compare::render_ktap(&changes, &baseline, &candidate)),
                 // kcidb and html were refused before anything ran.
                 Format::Table | Format::Kcidb | Format::Html => {
-                    emit(&compare::render(&changes, &baseline, &candidate))
+                    emit(&compare::render(&changes, &baseline, &candidate));
+                    // Next to the verdicts: what the specs themselves changed.
+                    emit(&compare::spec_changes(&reports[0], &reports[1]));
                 }
             }
             Ok(if compare::regressed(&changes) { 1 } else { 0 })
@@ -529,6 +611,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 env,
                 cwd,
                 append,
+                specs: m.specs(&m.kernel_choice()?)?,
             };
             run_matrix(m, jobs(j), (format, verbose), out, accel, opts).await
         }

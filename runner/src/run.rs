@@ -377,6 +377,7 @@ pub async fn run_matrix(
     progress: Reporter,
 ) -> Result<(crate::report::Report, Option<&'static str>)> {
     use std::sync::{Arc, Mutex};
+    let specs_used = opts.specs.as_ref().map(|s| s.specs.clone());
     // A typo in --cases would silently run nothing in every cell.
     let unmatched = kmatrix_proto::catalogue::unmatched(&opts.case_patterns());
     if !unmatched.is_empty() {
@@ -492,6 +493,9 @@ pub async fn run_matrix(
         eprintln!("kmatrix: cell times not recorded (the next run's order only): {e:#}");
     }
     let mut rep = crate::report::Report::new(cells_done, unfinished);
+    if let Some(specs) = specs_used {
+        rep.specs = specs;
+    }
     rep.write_errors = std::mem::take(&mut *write_errors.lock().unwrap());
     // A full disk must not lose the finished cells: the caller still prints
     // the report, and the failure is in it (and makes the run not green).

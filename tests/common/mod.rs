@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end test files.
 #![allow(dead_code)] // each test file uses its own subset
 
+pub mod trees;
+
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};

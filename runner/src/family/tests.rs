@@ -35,8 +35,11 @@ fn syscalls_select_experiments() {
 /// `kmatrix spec` prints of it.
 #[test]
 fn spec_command_lists_cases_per_clause() {
-    let text = spec_command(Some("io_getevents"), false).unwrap();
+    let o = spec_command(Some("io_getevents"), false, None, false).unwrap();
+    let text = o.stdout;
     assert!(!text.contains("NO CASE"), "{text}");
     assert!(text.contains("io_getevents.param.timeout.elapses"));
-    assert!(spec_command(Some("io_uring_setup"), false).is_err());
+    assert!(text.contains("source: spec/io_getevents-kapi-spec.txt:1 (kmatrix, sha256 "));
+    let o = spec_command(Some("io_uring_setup"), false, None, false).unwrap();
+    assert!(o.failed && o.stderr.contains("no spec for \"io_uring_setup\""));
 }

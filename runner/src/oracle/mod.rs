@@ -512,6 +512,8 @@ fn run_judge(c: &mut Ctx, j: &Judge) {
     }
 }
 
+pub mod against;
+
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -523,3 +525,6 @@ mod mutation;
 
 #[cfg(test)]
 mod family_tests;
+
+#[cfg(test)]
+mod against_tests;

@@ -68,6 +68,19 @@ pub fn render(r: &Report) -> String {
         if green { "pass" } else { "fail" },
         if green { "green" } else { "not green" }
     );
+    // Per syscall, the spec its cases were judged against.
+    if !r.specs.is_empty() {
+        s.push_str("<ul class=\"specs\">");
+        for u in &r.specs {
+            let _ = write!(
+                s,
+                "<li>{} judged against <code>{}</code></li>",
+                esc(&u.syscall),
+                esc(&u.label())
+            );
+        }
+        s.push_str("</ul>\n");
+    }
     let mut counts = [0usize; 5];
     for k in r.cells.iter().flat_map(|c| &c.cases) {
         counts[k.verdict as usize] += 1;

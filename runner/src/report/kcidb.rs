@@ -89,7 +89,7 @@ fn kernel_ids(run: &str, c: &CellReport) -> (String, String) {
     }
 }
 
-fn case_test(run: &str, c: &CellReport, build: &str, k: &Case) -> Value {
+fn case_test(run: &str, c: &CellReport, build: &str, k: &Case, spec: Option<String>) -> Value {
     let mut t = json!({
         "id": id(&[run, &c.cell.name, &k.id]),
         "origin": ORIGIN,
@@ -99,6 +99,10 @@ fn case_test(run: &str, c: &CellReport, build: &str, k: &Case) -> Value {
         "environment": environment(c),
         "misc": {"kmatrix_verdict": k.verdict, "expected": k.expected, "observed": k.observed},
     });
+    // The spec the case was judged against: path, sha256, upstream/kmatrix.
+    if let Some(spec) = spec {
+        t["misc"]["spec"] = json!(spec);
+    }
     if k.verdict != Verdict::Pass {
         let mut log = format!("expected {}, observed {}", k.expected, k.observed);
         if !k.detail.is_empty() {
@@ -141,6 +145,14 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
                 co["comment"] = json!(format!("{} ({})", k.source, k.version));
                 co["misc"] = json!({"source": k.source, "source_sha256": k.source_sha256});
             }
+            if !r.specs.is_empty() {
+                let specs: serde_json::Map<String, Value> = r
+                    .specs
+                    .iter()
+                    .map(|u| (u.syscall.clone(), json!(u.label())))
+                    .collect();
+                co["misc"]["specs"] = Value::Object(specs);
+            }
             checkouts.push(co);
         }
         if !has(&builds, &build) {
@@ -176,7 +188,12 @@ pub fn render(r: &Report) -> anyhow::Result<String> {
             )));
         }
         tests.push(t);
-        tests.extend(c.cases.iter().map(|k| case_test(&run, c, &build, k)));
+        tests.extend(c.cases.iter().map(|k| {
+            let spec = crate::oracle::against::syscall_of(&k.id)
+                .and_then(|sys| r.specs.iter().find(|u| u.syscall == sys))
+                .map(|u| u.label());
+            case_test(&run, c, &build, k, spec)
+        }));
     }
     let out = json!({
         "version": {"major": VERSION.0, "minor": VERSION.1},

@@ -154,6 +154,10 @@ pub struct Report {
     /// what `kmatrix bench` splits a cell's time with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub milestones: Vec<(String, u64)>,
+    /// Per syscall, the spec the cases were judged against: path, file
+    /// hash, upstream or kmatrix (and the model, for `compare`).
+    #[serde(default)]
+    pub specs: Vec<crate::spec::source::SpecUsed>,
 }
 
 impl Report {
@@ -178,6 +182,10 @@ impl Report {
             unfinished,
             write_errors: vec![],
             milestones: vec![],
+            // kmatrix's own unless the run says otherwise (run_matrix).
+            specs: crate::spec::source::SpecSet::builtin()
+                .map(|s| s.specs)
+                .unwrap_or_default(),
         }
     }
 

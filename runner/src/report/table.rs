@@ -15,6 +15,9 @@ pub fn render_table(r: &Report, verbose: bool) -> String {
     if !common.is_empty() && r.cells.len() > 1 {
         let _ = writeln!(s, "every cell: {common}");
     }
+    for u in &r.specs {
+        let _ = writeln!(s, "spec {}: {}", u.syscall, u.label());
+    }
     let mut ids: Vec<&str> = Vec::new();
     for c in &r.cells {
         for k in &c.cases {
