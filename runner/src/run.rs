@@ -529,3 +529,30 @@ pub async fn shutdown_signal() -> &'static str {
         _ = term.recv() => "SIGTERM",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell() -> Cell {
+        let arches = crate::arch::by_names(&["x86_64".to_string()]).unwrap();
+        crate::matrix::Axes::default_matrix(arches).cells()[0].clone()
+    }
+
+    #[test]
+    fn share_cells_boot_with_init_on_alloc_and_the_user_has_the_last_word() {
+        let dir = tempfile::tempdir().unwrap();
+        let share = crate::share::Share::parse(dir.path().to_str().unwrap()).unwrap();
+        let plain = guest_cmdline(&cell(), &CellOptions::default());
+        assert!(!plain.iter().any(|w| w == SHARE_KERNEL_WORD), "{plain:?}");
+        let opts = CellOptions {
+            shares: vec![share],
+            append: vec!["init_on_alloc=0".into()],
+            ..Default::default()
+        };
+        let words = guest_cmdline(&cell(), &opts);
+        let at = |w: &str| words.iter().position(|x| x == w);
+        let (ours, users) = (at("init_on_alloc=1"), at("init_on_alloc=0"));
+        assert!(ours.is_some() && ours < users, "{words:?}");
+    }
+}
