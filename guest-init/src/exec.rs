@@ -6,6 +6,21 @@
 //! parser; it is split on ASCII whitespace and exec'd directly (there is no
 //! shell in the guest). kmatrix.env=HEX(KEY=VALUE) and kmatrix.cwd=HEX(DIR)
 //! set the programs' environment and working directory.
+//!
+//! Each program is first copied into guest RAM (the rootfs, a RAM-backed
+//! filesystem) with read(2)/write(2), and that copy is exec'd, under the same
+//! argv[0] and working directory. Why: virtiofsd is a vhost-user process
+//! that writes file data straight into guest RAM, so under TCG QEMU never
+//! sees those writes (QEMU drops translated code of a page only on writes
+//! that go through it: accel/tcg/cputlb.c notdirty_write ->
+//! tb_invalidate_phys_*, or address_space_write for its own devices). A
+//! page frame that held one program's code and is then refilled by
+//! virtiofsd with the next program's page cache keeps its old
+//! translations: distinct programs from one share crashed at random
+//! (SIGSEGV, SIGILL, wrong results). The copy is written by the guest CPU,
+//! through QEMU, so its pages carry no stale code. What the program reads
+//! or execs itself still comes from the share (see README, "Programs from a
+//! share under TCG").
 
 use std::ffi::CString;
 use std::os::raw::c_char;
@@ -24,6 +39,68 @@ pub const KEEP: usize = 256 * 1024;
 /// After the program exits, how long to keep reading output that is still
 /// in the pipes (a leftover grandchild could otherwise keep us here).
 const DRAIN_LIMIT: Duration = Duration::from_secs(1);
+
+/// Where the programs' copies go (a directory of the RAM-backed rootfs).
+fn ram_dir() -> PathBuf {
+    if cfg!(test) {
+        // Host tests are not PID 1 and must not write into /.
+        std::env::temp_dir().join(format!("kmx-exec-test-{}", std::process::id()))
+    } else {
+        PathBuf::from("/kmatrix-exec")
+    }
+}
+
+/// Copies `src` to `ram_dir()/INDEX/BASENAME` (the same basename, so the
+/// kernel names the process as the user would expect) with read/write:
+/// not copy_file_range, sendfile or splice (std::io::copy uses them), which
+/// could move pages the device wrote. Keeps the permission bits, so a file
+/// that cannot be exec'd still cannot.
+fn copy_into_ram(index: usize, src: &Path) -> Result<PathBuf, String> {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::PermissionsExt;
+    let name = src.file_name().unwrap_or(src.as_os_str());
+    let dir = ram_dir().join(index.to_string());
+    let dst = dir.join(name);
+    let mut input = std::fs::File::open(src).map_err(|e| format!("open {}: {e}", src.display()))?;
+    let mode = input
+        .metadata()
+        .map(|m| m.permissions().mode() & 0o7777)
+        .map_err(|e| format!("stat {}: {e}", src.display()))?;
+    let copied = (|| -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        let mut out = std::fs::File::create(&dst)?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            out.write_all(buf.get(..n).unwrap_or_default())?;
+        }
+        out.set_permissions(std::fs::Permissions::from_mode(mode))
+    })();
+    match copied {
+        Ok(()) => Ok(dst),
+        Err(e) => {
+            remove_copy(&dst);
+            Err(format!(
+                "copying {} into guest RAM ({}): {e}",
+                src.display(),
+                dst.display()
+            ))
+        }
+    }
+}
+
+/// Removes a copy and its directory (RAM is the cell's memory).
+fn remove_copy(copy: &Path) {
+    let _ = std::fs::remove_file(copy);
+    if let Some(d) = copy.parent() {
+        let _ = std::fs::remove_dir(d);
+    }
+}
 
 /// The command line encoded in `hex`, split into words.
 pub fn decode(hex: &str) -> Result<Vec<String>, String> {
@@ -78,7 +155,10 @@ pub fn decode_text(hex: &str) -> Result<String, String> {
 /// Everything the child needs, built before fork so that the child only
 /// makes system calls between fork and exec.
 struct Prepared {
+    /// The program as the user named it (absolute), for messages.
     path: CString,
+    /// What is exec'd: the copy in guest RAM.
+    exec_path: CString,
     dir: Option<CString>,
     dev_null: CString,
     _argv: Vec<CString>,
@@ -86,11 +166,16 @@ struct Prepared {
     argv_ptrs: Vec<*const c_char>,
 }
 
-fn prepare(argv: &[String], workdir: Option<&str>) -> Result<Prepared, String> {
-    let program = argv.first().ok_or_else(|| "empty command".to_string())?;
-    // Absolute, so that the chdir below does not change what is run.
+/// `program` made absolute, so that the chdir before exec does not change
+/// what is run.
+fn absolute(program: &str) -> PathBuf {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
-    let full = cwd.join(program);
+    cwd.join(program)
+}
+
+fn prepare(argv: &[String], workdir: Option<&str>, copy: &Path) -> Result<Prepared, String> {
+    let program = argv.first().ok_or_else(|| "empty command".to_string())?;
+    let full = absolute(program);
     // The program's own directory unless a working directory was given.
     let dir = match workdir {
         Some(w) => Some(std::borrow::Cow::Borrowed(w)),
@@ -101,6 +186,7 @@ fn prepare(argv: &[String], workdir: Option<&str>) -> Result<Prepared, String> {
     };
     let nul = |_| format!("{program:?}: contains a NUL byte");
     let path = CString::new(full.to_string_lossy().into_owned()).map_err(nul)?;
+    let exec_path = CString::new(copy.to_string_lossy().into_owned()).map_err(nul)?;
     let dir = match dir {
         Some(d) => Some(CString::new(d.into_owned()).map_err(nul)?),
         None => None,
@@ -115,6 +201,7 @@ fn prepare(argv: &[String], workdir: Option<&str>) -> Result<Prepared, String> {
     argv_ptrs.push(std::ptr::null());
     Ok(Prepared {
         path,
+        exec_path,
         dir,
         dev_null: CString::new("/dev/null").map_err(nul)?,
         _argv: owned,
@@ -149,7 +236,7 @@ fn child_side(p: &Prepared, out_w: i32, err_w: i32, report_w: i32) -> ! {
         }
     }
     // SAFETY: argv_ptrs points into p._argv, alive here, and ends with null.
-    let e = unsafe { sys::exec_argv(&p.path, &p.argv_ptrs) };
+    let e = unsafe { sys::exec_argv(&p.exec_path, &p.argv_ptrs) };
     fail(2, e)
 }
 
@@ -239,10 +326,20 @@ pub fn run(index: usize, hex: &str, cwd_hex: Option<&str>, timeout: Duration) ->
         Ok(w) => w,
         Err(e) => return not_run(&id, &argv, &format!("kmatrix.cwd: {e}")),
     };
-    let prepared = match prepare(&argv, workdir.as_deref()) {
-        Ok(p) => p,
+    let copy = match copy_into_ram(index, &absolute(&argv[0])) {
+        Ok(c) => c,
         Err(e) => return not_run(&id, &argv, &e),
     };
+    let rec = match prepare(&argv, workdir.as_deref(), &copy) {
+        Ok(p) => run_prepared(&id, &argv, &p, timeout),
+        Err(e) => not_run(&id, &argv, &e),
+    };
+    remove_copy(&copy);
+    rec
+}
+
+/// Runs the prepared program; its "exec/N" record.
+fn run_prepared(id: &str, argv: &[String], prepared: &Prepared, timeout: Duration) -> String {
     let pipes = (sys::make_pipe(), sys::make_pipe(), sys::make_pipe());
     let ((out_r, out_w), (err_r, err_w), (rep_r, rep_w)) = match pipes {
         (Ok(o), Ok(e), Ok(r)) => (o, e, r),
@@ -251,20 +348,25 @@ pub fn run(index: usize, hex: &str, cwd_hex: Option<&str>, timeout: Duration) ->
                 sys::close_fd(a);
                 sys::close_fd(b);
             }
-            return not_run(&id, &argv, "pipe: cannot create pipes");
+            return not_run(id, argv, "pipe: cannot create pipes");
         }
     };
+    // The kernel's last line before the program runs: what it logs about
+    // the program (a segfault, an unhandled exception) comes after it.
+    let log_mark = sys::kernel_log()
+        .ok()
+        .and_then(|l| l.lines().last().map(str::to_string));
     let pid = match sys::fork_process() {
         Ok(pid) => pid,
         Err(e) => {
             for fd in [out_r, out_w, err_r, err_w, rep_r, rep_w] {
                 sys::close_fd(fd);
             }
-            return not_run(&id, &argv, &format!("fork: {}", errno_text(e)));
+            return not_run(id, argv, &format!("fork: {}", errno_text(e)));
         }
     };
     if pid == 0 {
-        child_side(&prepared, out_w, err_w, rep_w);
+        child_side(prepared, out_w, err_w, rep_w);
     }
     for fd in [out_w, err_w, rep_w] {
         sys::close_fd(fd);
@@ -327,20 +429,79 @@ pub fn run(index: usize, hex: &str, cwd_hex: Option<&str>, timeout: Duration) ->
             _ => Some(prepared.path.to_string_lossy().into_owned()),
         };
         let target = what.unwrap_or_default();
-        return not_run(
-            &id,
-            &argv,
-            &format!("{name} {target}: {}", errno_text(errno)),
-        );
+        return not_run(id, argv, &format!("{name} {target}: {}", errno_text(errno)));
     }
+    // A crash is also the kernel's to describe (x86 "segfault at", arm64
+    // "unhandled exception" with debug.exception-trace=1).
+    let kernel_lines = match fate {
+        Fate::Signal(_) if !timed_out => crash_lines(log_mark.as_deref()),
+        _ => Vec::new(),
+    };
     let mut o = Obj::new();
-    o.raw("argv", &argv_json(&argv))
+    o.raw("argv", &argv_json(argv))
         .str("status", &status_label(timed_out, fate))
         .str("stdout", &String::from_utf8_lossy(&out.kept))
         .str("stderr", &String::from_utf8_lossy(&err.kept))
         .u64("stdout_bytes", out.total)
-        .u64("stderr_bytes", err.total);
-    record::experiment(&id, Fate::Exited, &o.to_json())
+        .u64("stderr_bytes", err.total)
+        .raw("kernel_log", &argv_json(&kernel_lines));
+    record::experiment(id, Fate::Exited, &o.to_json())
+}
+
+/// Most kernel lines a crash's evidence keeps.
+const MAX_KERNEL_LINES: usize = 8;
+
+/// The kernel's lines about crashed processes logged after `mark` (the
+/// last line before the program started; all lines if it is gone from the
+/// ring): the ones naming a process as COMM[PID], e.g.
+/// "prog[42]: segfault at 0 ip ..." or "traps: prog[42] trap invalid opcode".
+fn crash_lines(mark: Option<&str>) -> Vec<String> {
+    let log = match sys::kernel_log() {
+        Ok(l) => l,
+        Err(_) => return Vec::new(),
+    };
+    let lines: Vec<&str> = log.lines().collect();
+    let start = mark
+        .and_then(|m| lines.iter().rposition(|l| *l == m))
+        .map_or(0, |i| i + 1);
+    lines
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .map(|l| strip_log_prefix(l))
+        .filter(|l| names_a_process(l))
+        .take(MAX_KERNEL_LINES)
+        .map(str::to_string)
+        .collect()
+}
+
+/// A kernel log record without its "<level>" and "[time]" prefixes.
+fn strip_log_prefix(line: &str) -> &str {
+    let mut l = line;
+    if l.starts_with('<') {
+        if let Some(i) = l.find('>') {
+            l = &l[i + 1..];
+        }
+    }
+    if l.starts_with('[') {
+        if let Some(i) = l.find(']') {
+            l = &l[i + 1..];
+        }
+    }
+    l.trim()
+}
+
+/// Whether `line` names a process the way the kernel's fault reports do:
+/// COMM[PID] with COMM non-empty (a timestamp "[ 1.0]" has no COMM).
+fn names_a_process(line: &str) -> bool {
+    line.match_indices('[').any(|(i, _)| {
+        let before = line[..i].chars().last();
+        let rest = &line[i + 1..];
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        before.map_or(false, |c| !c.is_whitespace())
+            && digits > 0
+            && rest.as_bytes().get(digits) == Some(&b']')
+    })
 }
 
 fn argv_json(argv: &[String]) -> String {
@@ -434,7 +595,7 @@ mod tests {
         );
         assert!(rec.contains("\"stderr\":\"err\\n\""), "{rec}");
         assert!(
-            rec.contains("\"stdout_bytes\":6,\"stderr_bytes\":4}"),
+            rec.contains("\"stdout_bytes\":6,\"stderr_bytes\":4,\"kernel_log\":[]}"),
             "{rec}"
         );
     }
@@ -458,7 +619,7 @@ mod tests {
         let rec = run(0, &hex(cmd), None, Duration::from_secs(20));
         assert!(rec.contains("\"status\":\"exit:0\""), "{rec:.300}");
         assert!(
-            rec.contains("\"stdout_bytes\":300000,\"stderr_bytes\":200000}"),
+            rec.contains("\"stdout_bytes\":300000,\"stderr_bytes\":200000,\"kernel_log\":[]}"),
             "{}",
             &rec[rec.len() - 100..]
         );
@@ -494,14 +655,14 @@ mod tests {
             rec.contains("\"argv\":[\"/nonexistent/prog\",\"x\"],\"status\":\"not-run\""),
             "{rec}"
         );
-        // The program's directory is missing too: chdir fails first.
+        // Copied into RAM before anything else: opening it is what fails.
         assert!(
             rec.contains(
-                "\"error\":\"chdir /nonexistent: No such file or directory (os error 2)\""
+                "\"error\":\"open /nonexistent/prog: No such file or directory (os error 2)\""
             ),
             "{rec}"
         );
-        let file = std::env::temp_dir().join(format!("kmx-exec-test-{}", std::process::id()));
+        let file = std::env::temp_dir().join(format!("kmx-exec-file-{}", std::process::id()));
         std::fs::write(&file, "not a program").unwrap();
         let name = file.to_string_lossy().into_owned();
         let rec = run(0, &hex(&name), None, Duration::from_secs(10));
@@ -537,5 +698,65 @@ mod tests {
             Duration::from_secs(10),
         );
         assert!(rec.contains("\"stdout\":\"a b=c\\n\""), "{rec}");
+    }
+
+    #[test]
+    fn the_program_runs_from_a_copy_in_ram_under_its_own_name() {
+        let _guard = serial();
+        let cmd = "/bin/sh -c echo${IFS}$0;readlink${IFS}/proc/$$/exe;pwd";
+        let rec = run(4, &hex(cmd), Some(&hex("/")), Duration::from_secs(10));
+        let copy = ram_dir().join("4").join("sh");
+        // argv[0] and the working directory are the user's; the image is the copy.
+        let want = format!("\"stdout\":\"/bin/sh\\n{}\\n/\\n\"", copy.display());
+        assert!(rec.contains(&want), "{rec}");
+        assert!(!copy.exists(), "the copy outlives its run");
+        assert!(!copy.parent().unwrap().exists());
+    }
+
+    #[test]
+    fn a_copy_keeps_the_permission_bits() {
+        use std::os::unix::fs::PermissionsExt;
+        let src = std::env::temp_dir().join(format!("kmx-exec-perm-{}", std::process::id()));
+        std::fs::write(&src, vec![7u8; 300 * 1024]).unwrap();
+        std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let copy = copy_into_ram(9, &src).unwrap();
+        let meta = std::fs::metadata(&copy).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o640);
+        assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&src).unwrap());
+        remove_copy(&copy);
+        std::fs::remove_file(&src).unwrap();
+        assert!(!copy.exists());
+    }
+
+    #[test]
+    fn kernel_lines_about_a_crashed_process() {
+        for (line, text) in [
+            (
+                "<6>[    3.141592] p7[123]: segfault at 8 ip 0000000000401136 sp 00007ffd error 6 in p7[401000+1000]",
+                "p7[123]: segfault at 8 ip 0000000000401136 sp 00007ffd error 6 in p7[401000+1000]",
+            ),
+            (
+                "<6>[    1.000000] traps: p1[99] trap invalid opcode ip:401000 sp:7ffd error:0",
+                "traps: p1[99] trap invalid opcode ip:401000 sp:7ffd error:0",
+            ),
+            (
+                "<6>[    2.5] crasher[77]: unhandled exception: DABT (lower EL), ESR 0x92000046",
+                "crasher[77]: unhandled exception: DABT (lower EL), ESR 0x92000046",
+            ),
+        ] {
+            assert_eq!(strip_log_prefix(line), text);
+            assert!(names_a_process(strip_log_prefix(line)), "{line}");
+        }
+        // Deviants: no process named, a bracket that is not a pid.
+        for line in [
+            "<6>[    1.0] virtio-fs: tag <kmx0> not found",
+            "<4>[    2.0] pc : 0000000000401136",
+            "x [12]",
+            "a[12",
+            "b[]: c",
+            "d[1x]",
+        ] {
+            assert!(!names_a_process(strip_log_prefix(line)), "{line}");
+        }
     }
 }

@@ -215,6 +215,12 @@ fn run(slot: &mut Option<Port>) -> Result<(), String> {
             for p in exec::apply_env(&cfg.env) {
                 port.line(&record::log(&p));
             }
+            // The kernel's line about a program it kills (arm64 says
+            // nothing by default: show_unhandled_signals is 0 there, 1 on x86).
+            if let Err(e) = files::write_str("/proc/sys/debug/exception-trace", "1") {
+                let msg = format!("cannot set debug.exception-trace=1: errno {e}");
+                port.line(&record::log(&msg));
+            }
         }
         for (i, hex) in cfg.exec.iter().enumerate() {
             let timeout = env.timeout.checked_mul(3).unwrap_or(env.timeout);

@@ -142,6 +142,7 @@ extern "C" {
     fn execv(path: *const c_char, argv: *const *const c_char) -> c_int;
     fn signal(sig: c_int, handler: usize) -> usize;
     fn setitimer(which: c_int, new: *const Itimerval, old: *mut Itimerval) -> c_int;
+    fn klogctl(kind: c_int, buf: *mut c_char, len: c_int) -> c_int;
     fn mremap(old: *mut c_void, old_len: usize, new_len: usize, flags: c_int, ...) -> *mut c_void;
 }
 
@@ -501,6 +502,21 @@ pub fn poll_readable(fd: i32, timeout_ms: i32) -> Result<bool, i32> {
     let r = check(unsafe { poll(&mut p, 1, timeout_ms) })?;
     // POLLHUP/POLLERR count too: the following read reports EOF or the error.
     Ok(r > 0 && p.revents != 0)
+}
+
+/// The kernel's whole log buffer (syslog(2) SYSLOG_ACTION_READ_ALL, which
+/// leaves it as it is), one "<level>[time] text" record per line.
+pub fn kernel_log() -> Result<String, i32> {
+    const READ_ALL: c_int = 3;
+    const SIZE_BUFFER: c_int = 10;
+    // SAFETY: SIZE_BUFFER takes no buffer.
+    let size = check(unsafe { klogctl(SIZE_BUFFER, std::ptr::null_mut(), 0) })?;
+    let mut buf = vec![0u8; size.max(4096) as usize];
+    let len = buf.len().min(c_int::MAX as usize) as c_int;
+    // SAFETY: buf is live and writable for len bytes.
+    let n = check(unsafe { klogctl(READ_ALL, buf.as_mut_ptr() as *mut c_char, len) })?;
+    buf.truncate(n as usize);
+    Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
 pub fn read_fd(fd: i32, buf: &mut [u8]) -> Result<usize, i32> {

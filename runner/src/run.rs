@@ -280,10 +280,28 @@ pub fn guest_args(cell: &Cell, opts: &CellOptions) -> GuestArgs {
     }
 }
 
-/// The kernel command line words for a cell: its guest arguments, then
-/// the user's extra words as they are.
+/// Kernel word for cells with a share: every page the kernel allocates is
+/// zeroed by the guest CPU first (mm/page_alloc.c, early_param
+/// "init_on_alloc", present whatever CONFIG_INIT_ON_ALLOC_DEFAULT_ON says).
+/// Under TCG that store goes through QEMU, which drops the translated code
+/// of the frame before virtiofsd (vhost-user, outside QEMU) fills it with
+/// file data; so what the --exec programs themselves exec or map from the
+/// share runs fresh code. Complete on x86_64; on arm64 the kernel zeroes
+/// with DC ZVA, whose QEMU 7.2 helper reports one byte per 64-byte block
+/// to the code tracking (probe_write -> notdirty_write(size 1)), so only
+/// some stale code goes (README, "Programs from a share under TCG").
+/// The programs named by --exec are safe on both arches: the guest copies
+/// them into its RAM first (guest-init/src/exec.rs).
+pub const SHARE_KERNEL_WORD: &str = "init_on_alloc=1";
+
+/// The kernel command line words for a cell: its guest arguments, the
+/// share word if it has a share, then the user's extra words as they are
+/// (the last word for a parameter wins, so the user can override).
 pub fn guest_cmdline(cell: &Cell, opts: &CellOptions) -> Vec<String> {
     let mut v = guest_args(cell, opts).to_words();
+    if !opts.shares.is_empty() {
+        v.push(SHARE_KERNEL_WORD.to_string());
+    }
     v.extend(opts.append.iter().cloned());
     v
 }
@@ -517,5 +535,32 @@ pub async fn shutdown_signal() -> &'static str {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => "SIGINT",
         _ = term.recv() => "SIGTERM",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell() -> Cell {
+        let arches = crate::arch::by_names(&["x86_64".to_string()]).unwrap();
+        crate::matrix::Axes::default_matrix(arches).cells()[0].clone()
+    }
+
+    #[test]
+    fn share_cells_boot_with_init_on_alloc_and_the_user_has_the_last_word() {
+        let dir = tempfile::tempdir().unwrap();
+        let share = crate::share::Share::parse(dir.path().to_str().unwrap()).unwrap();
+        let plain = guest_cmdline(&cell(), &CellOptions::default());
+        assert!(!plain.iter().any(|w| w == SHARE_KERNEL_WORD), "{plain:?}");
+        let opts = CellOptions {
+            shares: vec![share],
+            append: vec!["init_on_alloc=0".into()],
+            ..Default::default()
+        };
+        let words = guest_cmdline(&cell(), &opts);
+        let at = |w: &str| words.iter().position(|x| x == w);
+        let (ours, users) = (at("init_on_alloc=1"), at("init_on_alloc=0"));
+        assert!(ours.is_some() && ours < users, "{words:?}");
     }
 }

@@ -240,8 +240,19 @@ fn judge_one(id: &str, exp: &str, f: ExecFormat, rec: Option<(&String, &Value)>)
         ExecFormat::Tap | ExecFormat::Ktap => tap(status, exit, stdout, f == ExecFormat::Ktap),
     };
     let mut ev = main.evidence;
+    let mut observed = main.observed;
+    // Killed by a signal: named, with what the kernel said about it first.
+    if let Some(sig) = status.strip_prefix("signal:").and_then(|n| n.parse().ok()) {
+        let name = signal_name(sig);
+        observed = format!("{name} ({status})");
+        let kernel = o.get("kernel_log").and_then(Value::as_array);
+        let lines = kernel.into_iter().flatten().filter_map(Value::as_str);
+        let mut first = vec![format!("killed by {name}")];
+        first.extend(lines.map(|l| format!("kernel: {l}")));
+        ev.splice(0..0, first);
+    }
     ev.extend(notes);
-    let mut cases = vec![case(main.observed, main.verdict, ev.join("\n"))];
+    let mut cases = vec![case(observed, main.verdict, ev.join("\n"))];
     for s in subs {
         cases.push(Case {
             id: format!("{id}/{}", s.name),
@@ -256,6 +267,48 @@ fn judge_one(id: &str, exp: &str, f: ExecFormat, rec: Option<(&String, &Value)>)
         });
     }
     cases
+}
+
+/// A signal's name: the numbering of x86_64 and arm64 (asm-generic) for
+/// 1-31 is the same; others are named by number.
+pub fn signal_name(sig: i64) -> String {
+    const NAMES: [&str; 31] = [
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    match usize::try_from(sig).ok().and_then(|s| s.checked_sub(1)) {
+        Some(i) if i < NAMES.len() => NAMES[i].to_string(),
+        _ => format!("signal {sig}"),
+    }
 }
 
 /// The last `n` non-empty lines of `text`.

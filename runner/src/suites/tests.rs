@@ -349,3 +349,48 @@ fn share_records_missing_fields_are_errors() {
     assert_eq!(c[0].verdict, Verdict::Error);
     assert!(c[0].detail.contains("mount_errno"));
 }
+
+#[test]
+fn a_program_killed_by_a_signal_is_named_with_the_kernel_lines_first() {
+    for f in [ExecFormat::Plain, ExecFormat::Ltp, ExecFormat::Ktap] {
+        let mut r = rec("signal:11", "", "about to crash\n");
+        r["kernel_log"] = json!(["crasher[77]: segfault at 8 ip 401136 sp 7ffd error 6"]);
+        let s = stream_with(vec![("exec/0", "exited", r)]);
+        let prog = Program {
+            cmd: "/opt/t/crasher".into(),
+            format: f,
+        };
+        let c = &judge_exec(&s, &[prog])[0];
+        assert_ne!(c.verdict, Verdict::Pass, "{f:?}");
+        assert_eq!(c.observed, "SIGSEGV (signal:11)", "{f:?}");
+        assert!(
+            c.detail.starts_with(
+                "killed by SIGSEGV\nkernel: crasher[77]: segfault at 8 ip 401136 sp 7ffd error 6"
+            ),
+            "{f:?}: {}",
+            c.detail
+        );
+    }
+    // Without kernel lines (older guests, a ratelimited printk) the name stays.
+    let c = judge(ExecFormat::Plain, "signal:4", "", "");
+    assert_eq!(c[0].observed, "SIGILL (signal:4)");
+    assert_eq!(c[0].detail, "killed by SIGILL");
+    // An exit is not a signal, even one with a signal's number.
+    let c = judge(ExecFormat::Plain, "exit:11", "", "");
+    assert_eq!(
+        (c[0].observed.as_str(), c[0].verdict),
+        ("exit:11", Verdict::Fail)
+    );
+    assert!(!c[0].detail.contains("SIGSEGV"));
+}
+
+#[test]
+fn signal_names() {
+    assert_eq!(signal_name(1), "SIGHUP");
+    assert_eq!(signal_name(6), "SIGABRT");
+    assert_eq!(signal_name(9), "SIGKILL");
+    assert_eq!(signal_name(31), "SIGSYS");
+    assert_eq!(signal_name(0), "signal 0");
+    assert_eq!(signal_name(34), "signal 34");
+    assert_eq!(signal_name(-1), "signal -1");
+}
