@@ -146,19 +146,6 @@ int main(void) {
 }
 "#;
 
-fn build_c(cc: &str, dir: &Path, name: &str, src: &str) {
-    let c = dir.join(format!("{name}.c"));
-    std::fs::write(&c, src).unwrap();
-    let st = Command::new(cc)
-        .args(["-static", "-O2", "-o"])
-        .arg(dir.join(name))
-        .arg(&c)
-        .status()
-        .unwrap();
-    assert!(st.success(), "{cc} -static {name}");
-    std::fs::remove_file(c).unwrap();
-}
-
 /// Issue 21: distinct programs run from one share in one cell crashed at
 /// random under TCG (stale translated code of page frames virtiofsd
 /// refilled). Sixteen distinct static programs, twice, per arch: every run
@@ -173,9 +160,9 @@ fn many_distinct_programs_from_one_share_run_without_a_crash() {
     ] {
         let share = tempfile::tempdir().unwrap();
         for i in 1..=N {
-            build_c(cc, share.path(), &format!("p{i}"), &distinct_program(i));
+            build_static(cc, share.path(), &format!("p{i}"), &distinct_program(i));
         }
-        build_c(cc, share.path(), "crasher", CRASHER);
+        build_static(cc, share.path(), "crasher", CRASHER);
         std::fs::write(share.path().join("data.txt"), "share data\n").unwrap();
         let spec = format!("{}:/opt/t", share.path().display());
         let mut args = vec!["--share".to_string(), spec];

@@ -60,19 +60,6 @@ int main(void) {
 }
 "##;
 
-fn build(cc: &str, dir: &Path, name: &str, src: &str) {
-    let c = dir.join(format!("{name}.c"));
-    std::fs::write(&c, src).unwrap();
-    let st = Command::new(cc)
-        .args(["-static", "-O2", "-o"])
-        .arg(dir.join(name))
-        .arg(&c)
-        .status()
-        .unwrap();
-    assert!(st.success(), "{cc} -static {name}");
-    std::fs::remove_file(c).unwrap();
-}
-
 fn find<'a>(cell: &'a Value, id: &str) -> &'a Value {
     case(cell, id)
 }
@@ -80,8 +67,8 @@ fn find<'a>(cell: &'a Value, id: &str) -> &'a Value {
 #[test]
 fn ltp_and_ktap_programs_through_every_exec_format_in_a_real_vm() {
     let share = tempfile::tempdir().unwrap();
-    build("cc", share.path(), "ltpish", LTPISH);
-    build("cc", share.path(), "ktapish", KTAPISH);
+    build_static("cc", share.path(), "ltpish", LTPISH);
+    build_static("cc", share.path(), "ktapish", KTAPISH);
     let spec = format!("{}:/opt/t", share.path().display());
     // x86_64: its kernels are the first ones built (arm64 runs the same guest code).
     let (c, err, out) = run_cell(

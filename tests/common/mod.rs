@@ -122,3 +122,18 @@ pub fn run_cell(arch: &str, extra: &[&str]) -> (Value, String, tempfile::TempDir
         serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("JSON report ({e}): {err}"));
     (r["cells"][0].clone(), err, out)
 }
+
+/// Compiles `src` with `cc -static -O2` into `dir/name` (the C file is
+/// removed again): programs for a share.
+pub fn build_static(cc: &str, dir: &std::path::Path, name: &str, src: &str) {
+    let c = dir.join(format!("{name}.c"));
+    std::fs::write(&c, src).unwrap();
+    let st = std::process::Command::new(cc)
+        .args(["-static", "-O2", "-o"])
+        .arg(dir.join(name))
+        .arg(&c)
+        .status()
+        .unwrap();
+    assert!(st.success(), "{cc} -static {name}");
+    std::fs::remove_file(c).unwrap();
+}

@@ -496,7 +496,9 @@ fn call(s: &str) -> Option<(&str, &str)> {
     Some((f.trim(), rest.trim_end().strip_suffix(')')?))
 }
 
-const CONSTRAINTS: &[&str] = &[
+/// The constraint types of upstream's KAPI_CONSTRAINT_* (both DSL forms and
+/// both JSON shapes name them).
+pub(crate) const CONSTRAINTS: &[&str] = &[
     "none",
     "range",
     "mask",

@@ -205,21 +205,6 @@ const TYPE_CLASSES: &[&str] = &[
     "pathname",
     "custom",
 ];
-const CONSTRAINT_TYPES: &[&str] = &[
-    "none",
-    "range",
-    "mask",
-    "enum",
-    "alignment",
-    "power_of_two",
-    "page_aligned",
-    "nonzero",
-    "user_string",
-    "user_path",
-    "user_ptr",
-    "buffer",
-    "custom",
-];
 const CHECK_TYPES: &[&str] = &[
     "exact",
     "range",
@@ -360,7 +345,7 @@ fn param(p: &J) -> Result<Param, SpecError> {
             .unwrap_or_else(|| "void".into()),
     };
     let ty = ParamType::from_token(&ty).expect("every TYPE_CLASSES token is a type");
-    let ct = p.token("constraint_type", CONSTRAINT_TYPES)?;
+    let ct = p.token("constraint_type", super::dsl::CONSTRAINTS)?;
     let min = p.int("min_value")?;
     let max = p.int("max_value")?;
     let mut range = None;
