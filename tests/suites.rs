@@ -8,8 +8,6 @@ mod common;
 use common::*;
 
 use serde_json::Value;
-use std::path::Path;
-use std::process::Command;
 
 /// LTP's conventions: result lines on stderr, exit bits TFAIL 1, TCONF 32.
 const LTPISH: &str = r#"#include <stdio.h>
