@@ -67,23 +67,25 @@ impl Machine {
     }
 }
 
+/// A microvm-like profile that ends as `exit` (for tests here and in vm).
 #[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// A microvm-like profile that ends as `exit`.
-    pub(crate) fn m(exit: GuestExit) -> Machine {
-        Machine {
-            qemu_machine: "microvm".into(),
-            virtio: "device".into(),
-            panic_device: String::new(),
-            exit,
-            cmdline: vec![],
-            qemu_args: vec![],
-            fragment: String::new(),
-            possible_cpus_param: String::new(),
-        }
+pub(crate) fn test_profile(exit: GuestExit) -> Machine {
+    Machine {
+        qemu_machine: "microvm".into(),
+        virtio: "device".into(),
+        panic_device: String::new(),
+        exit,
+        cmdline: vec![],
+        qemu_args: vec![],
+        fragment: String::new(),
+        possible_cpus_param: String::new(),
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use test_profile as m;
 
     #[test]
     fn maxcpus_reaches_the_kernel_where_the_machine_needs_a_word() {

@@ -573,7 +573,7 @@ pub fn classify(m: &Machine, exit: Exit, console_panic: bool) -> Exit {
 #[cfg(test)]
 mod classify_tests {
     use super::*;
-    use crate::machine::tests::m;
+    use crate::machine::test_profile as m;
 
     fn reset() -> Exit {
         Exit::Panicked {
