@@ -532,21 +532,24 @@ pub(crate) fn check_type_token(t: &str) -> Option<String> {
         .then(|| format!("KAPI_RETURN_{}", l.to_ascii_uppercase()))
 }
 
+/// The lock types of upstream's KAPI_LOCK_* (DSL and JSON alike).
+pub(crate) const LOCK_TYPES: &[&str] = &[
+    "none",
+    "mutex",
+    "spinlock",
+    "rwlock",
+    "seqlock",
+    "rcu",
+    "semaphore",
+    "custom",
+];
+
 pub(crate) fn lock_token(t: &str) -> Option<String> {
     let l = t.trim().to_ascii_lowercase();
     let l = l.strip_prefix("kapi_lock_").unwrap_or(&l);
-    [
-        "none",
-        "mutex",
-        "spinlock",
-        "rwlock",
-        "seqlock",
-        "rcu",
-        "semaphore",
-        "custom",
-    ]
-    .contains(&l)
-    .then(|| format!("KAPI_LOCK_{}", l.to_ascii_uppercase()))
+    LOCK_TYPES
+        .contains(&l)
+        .then(|| format!("KAPI_LOCK_{}", l.to_ascii_uppercase()))
 }
 
 pub(crate) const CONTEXTS: &[&str] = &[

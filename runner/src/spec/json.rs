@@ -213,16 +213,6 @@ const CHECK_TYPES: &[&str] = &[
     "custom",
     "no_return",
 ];
-const LOCK_TYPES: &[&str] = &[
-    "none",
-    "mutex",
-    "spinlock",
-    "rwlock",
-    "seqlock",
-    "rcu",
-    "semaphore",
-    "custom",
-];
 const LOCK_SCOPES: &[&str] = &["internal", "acquires", "releases", "caller_held"];
 const SIGNAL_ACTIONS: &[&str] = &[
     "default",
@@ -494,7 +484,9 @@ fn body(j: &J, kernel: bool, w: &mut Vec<Warning>) -> Result<Spec, SpecError> {
         } else {
             ("lock_name", "lock_type")
         };
-        let ty = l.token(tk, LOCK_TYPES)?.unwrap_or_else(|| "none".into());
+        let ty = l
+            .token(tk, super::dsl::LOCK_TYPES)?
+            .unwrap_or_else(|| "none".into());
         s.locks.push(Lock {
             name: l.need_str(nk)?,
             ty: lock_token(&ty).expect("every LOCK_TYPES token is known"),
