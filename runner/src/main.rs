@@ -435,26 +435,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             full_matrix,
             default_machines,
             premerge,
-        } => {
-            let (cells, choice) = (m.cells()?, m.kernel_choice()?);
-            let full = match full_matrix {
-                Some(f) => Some(kmatrix::matrix::MatrixFile::load(&f)?.cells()?),
-                None => None,
-            };
-            let opts = kmatrix::bench::Options {
-                runs: runs.max(1),
-                jobs: jobs(j),
-                all_machines: !default_machines,
-                full,
-                premerge,
-            };
-            interruptible(async {
-                let out = kmatrix::bench::bench(&cells, &choice, &opts).await?;
-                emit(&out);
-                Ok(0)
-            })
-            .await
-        }
+        } => bench(m, runs, jobs(j), full_matrix, default_machines, premerge).await,
         Cmd::Compare {
             baseline,
             candidate,
@@ -463,60 +444,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             jobs: j,
             out,
             format,
-        } => {
-            if matches!(format, Format::Kcidb | Format::Html) {
-                bail!("compare --format: kcidb and html render one run (kmatrix report R.json --format ...); compare prints table, json, junit or ktap");
-            }
-            use kmatrix::compare::{self, Side};
-            let arch = (m.arches.len() == 1).then(|| m.arches[0].as_str());
-            let mut reports = Vec::new();
-            for (name, spec) in [("baseline", &baseline), ("candidate", &candidate)] {
-                let r = match compare::resolve(spec, arch).await? {
-                    Side::Report(p) => load_report(&p)?,
-                    Side::Kernel(choice) => {
-                        let cells = m.cells()?;
-                        check_qemus(&cells)?;
-                        let ui = Ui::new(cells.len());
-                        let opts = run::CellOptions {
-                            cases: cases.clone(),
-                            specs: m.specs(&choice)?,
-                            ..Default::default()
-                        };
-                        let (r, sig) = run::run_matrix(
-                            cells,
-                            choice,
-                            m.fragments()?,
-                            Choice::Auto,
-                            jobs(j),
-                            opts,
-                            &out.join(name),
-                            ui.sink(),
-                        )
-                        .await?;
-                        ui.finish(name);
-                        if let Some(sig) = sig {
-                            eprintln!("kmatrix: interrupted by {sig}");
-                            return Ok(130);
-                        }
-                        r
-                    }
-                };
-                reports.push(r);
-            }
-            let changes = compare::compare(&reports[0], &reports[1]);
-            match format {
-                Format::Json => emit_line(&serde_json::to_string_pretty(&changes)?),
-                Format::Junit => emit(&compare::render_junit(&changes, &baseline, &candidate)),
-                Format::Ktap => emit(&compare::render_ktap(&changes, &baseline, &candidate)),
-                // kcidb and html were refused before anything ran.
-                Format::Table | Format::Kcidb | Format::Html => {
-                    emit(&compare::render(&changes, &baseline, &candidate));
-                    // Next to the verdicts: what the specs themselves changed.
-                    emit(&compare::spec_changes(&reports[0], &reports[1]));
-                }
-            }
-            Ok(if compare::regressed(&changes) { 1 } else { 0 })
-        }
+        } => compare(&baseline, &candidate, &m, cases, jobs(j), &out, format).await,
         Cmd::Report {
             file,
             format,
@@ -543,37 +471,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             m,
             timings,
             jobs: j,
-        } => {
-            let ui = Ui::new(0);
-            let choice = m.kernel_choice()?;
-            let extra = m.fragments()?;
-            let cells = m.cells()?;
-            interruptible(async {
-                let sink = ui.sink();
-                let t = kmatrix::kbuild::Timer::start(jobs(j));
-                let built = run::kernels(&cells, &choice, &extra, jobs(j), &|e| sink(e)).await;
-                let timing = t.stop();
-                ui.finish("");
-                let mut failed = 0;
-                for ((arch, config), b) in &built {
-                    match b {
-                        Ok(b) => {
-                            let how = if b.cached { "cached" } else { "built" };
-                            emit_line(&format!("{arch} {config} {how} {}", b.image.display()));
-                        }
-                        Err(e) => {
-                            failed += 1;
-                            eprintln!("kmatrix: {arch}/{config}: {e}");
-                        }
-                    }
-                }
-                if timings {
-                    emit_line(&timing.to_string());
-                }
-                Ok(if failed > 0 { 1 } else { 0 })
-            })
-            .await
-        }
+        } => build(m, timings, jobs(j)).await,
         Cmd::Run {
             m,
             jobs: j,
@@ -616,6 +514,148 @@ async fn async_main(cli: Cli) -> Result<i32> {
             run_matrix(m, jobs(j), (format, verbose), out, accel, opts).await
         }
     }
+}
+
+/// `kmatrix bench`: the measuring is bench.rs's.
+async fn bench(
+    m: MatrixArgs,
+    runs: usize,
+    jobs: usize,
+    full_matrix: Option<PathBuf>,
+    default_machines: bool,
+    premerge: bool,
+) -> Result<i32> {
+    let (cells, choice) = (m.cells()?, m.kernel_choice()?);
+    let full = match full_matrix {
+        Some(f) => Some(kmatrix::matrix::MatrixFile::load(&f)?.cells()?),
+        None => None,
+    };
+    let opts = kmatrix::bench::Options {
+        runs: runs.max(1),
+        jobs,
+        all_machines: !default_machines,
+        full,
+        premerge,
+    };
+    interruptible(async {
+        let out = kmatrix::bench::bench(&cells, &choice, &opts).await?;
+        emit(&out);
+        Ok(0)
+    })
+    .await
+}
+
+/// `kmatrix compare`: each side judged (or loaded), then the differences;
+/// exit 1 if anything regressed, 130 if interrupted.
+async fn compare(
+    baseline: &str,
+    candidate: &str,
+    m: &MatrixArgs,
+    cases: Option<String>,
+    jobs: usize,
+    out: &std::path::Path,
+    format: Format,
+) -> Result<i32> {
+    use kmatrix::compare;
+    if matches!(format, Format::Kcidb | Format::Html) {
+        bail!("compare --format: kcidb and html render one run (kmatrix report R.json --format ...); compare prints table, json, junit or ktap");
+    }
+    let mut reports = Vec::new();
+    for (name, spec) in [("baseline", baseline), ("candidate", candidate)] {
+        match compare_side(name, spec, m, &cases, jobs, out).await? {
+            Some(r) => reports.push(r),
+            None => return Ok(130),
+        }
+    }
+    let changes = compare::compare(&reports[0], &reports[1]);
+    match format {
+        Format::Json => emit_line(&serde_json::to_string_pretty(&changes)?),
+        Format::Junit => emit(&compare::render_junit(&changes, baseline, candidate)),
+        Format::Ktap => emit(&compare::render_ktap(&changes, baseline, candidate)),
+        // kcidb and html were refused before anything ran.
+        Format::Table | Format::Kcidb | Format::Html => {
+            emit(&compare::render(&changes, baseline, candidate));
+            // Next to the verdicts: what the specs themselves changed.
+            emit(&compare::spec_changes(&reports[0], &reports[1]));
+        }
+    }
+    Ok(if compare::regressed(&changes) { 1 } else { 0 })
+}
+
+/// One side of a compare: a saved report, or the matrix run on that
+/// kernel into `out/NAME`; None if the run was interrupted.
+async fn compare_side(
+    name: &str,
+    spec: &str,
+    m: &MatrixArgs,
+    cases: &Option<String>,
+    jobs: usize,
+    out: &std::path::Path,
+) -> Result<Option<Report>> {
+    use kmatrix::compare::{self, Side};
+    let arch = (m.arches.len() == 1).then(|| m.arches[0].as_str());
+    let choice = match compare::resolve(spec, arch).await? {
+        Side::Report(p) => return Ok(Some(load_report(&p)?)),
+        Side::Kernel(choice) => choice,
+    };
+    let cells = m.cells()?;
+    check_qemus(&cells)?;
+    let ui = Ui::new(cells.len());
+    let opts = run::CellOptions {
+        cases: cases.clone(),
+        specs: m.specs(&choice)?,
+        ..Default::default()
+    };
+    let (r, sig) = run::run_matrix(
+        cells,
+        choice,
+        m.fragments()?,
+        Choice::Auto,
+        jobs,
+        opts,
+        &out.join(name),
+        ui.sink(),
+    )
+    .await?;
+    ui.finish(name);
+    if let Some(sig) = sig {
+        eprintln!("kmatrix: interrupted by {sig}");
+        return Ok(None);
+    }
+    Ok(Some(r))
+}
+
+/// `kmatrix build`: the kernels the cells need, one line each.
+async fn build(m: MatrixArgs, timings: bool, jobs: usize) -> Result<i32> {
+    let ui = Ui::new(0);
+    let choice = m.kernel_choice()?;
+    let extra = m.fragments()?;
+    let cells = m.cells()?;
+    interruptible(async {
+        let sink = ui.sink();
+        let t = kmatrix::kbuild::Timer::start(jobs);
+        let built = run::kernels(&cells, &choice, &extra, jobs, &|e| sink(e)).await;
+        let timing = t.stop();
+        ui.finish("");
+        let mut failed = 0;
+        for ((arch, config), b) in &built {
+            match b {
+                Ok(b) => {
+                    let how = if b.cached { "cached" } else { "built" };
+                    emit_line(&format!("{arch} {config} {how} {}", b.image.display()));
+                }
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("kmatrix: {arch}/{config}: {e}");
+                }
+            }
+        }
+        if timings {
+            emit_line(&timing.to_string());
+        }
+        Ok(if failed > 0 { 1 } else { 0 })
+    })
+    .await
 }
 
 /// Runs `f` unless SIGINT/SIGTERM comes first; then `f` is dropped, which
