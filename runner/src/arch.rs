@@ -117,6 +117,12 @@ impl Arch {
         &self.machines[&self.machine]
     }
 
+    /// Whether this arch boots the machine its data names as the default
+    /// (an unknown arch counts as on its default: there is no other).
+    pub fn on_default_machine(&self) -> bool {
+        by_name(&self.name).map_or(true, |a| a.machine == self.machine)
+    }
+
     /// This arch on another of its machine profiles.
     pub fn on_machine(&self, name: &str) -> Result<Arch> {
         if !self.machines.contains_key(name) {

@@ -85,10 +85,10 @@ impl Cell {
     /// off the arch's default machine), config, `maxN` or `maxdefault`,
     /// `cpuN` (`cpuN-M` with M possible CPUs), `memN`.
     pub fn parts(&self) -> Vec<String> {
-        let default_machine = arch::by_name(&self.arch.name).map(|a| a.machine);
-        let arch = match default_machine {
-            Ok(m) if m != self.arch.machine => format!("{}@{}", self.arch.name, self.arch.machine),
-            _ => self.arch.name.clone(),
+        let arch = if self.arch.on_default_machine() {
+            self.arch.name.clone()
+        } else {
+            format!("{}@{}", self.arch.name, self.arch.machine)
         };
         let max = self
             .aio_max_nr

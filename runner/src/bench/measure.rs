@@ -222,6 +222,10 @@ pub async fn cell_split(cell: &Cell, choice: &KernelChoice, dir: &Path) -> Resul
     if let Some(n) = cell.aio_max_nr {
         cmd.args(["--aio-max-nr", &n.to_string()]);
     }
+    // The machine its floor was measured on (bench --machine q35).
+    if !cell.arch.on_default_machine() {
+        cmd.args(["--machine", &cell.arch.machine]);
+    }
     let spawned = milestones::now_us();
     let o = cmd.output().await.context("spawning kmatrix run")?;
     let exited = milestones::now_us();

@@ -8,7 +8,7 @@ mod floors;
 mod measure;
 mod render;
 
-pub use measure::{experiment_times, split};
+pub use measure::experiment_times;
 
 use crate::accel::Choice;
 use crate::kbuild::Timing;
