@@ -652,29 +652,42 @@ fn mask(p: &mut Param, m: &str, ml: usize, warnings: &mut Vec<Warning>) -> Resul
     Ok(())
 }
 
-fn build(spec: &mut Spec, raw: Raw, warnings: &mut Vec<Warning>) -> Result<(), SpecError> {
-    let n = raw.line;
-    let get = |k: &str| {
-        raw.fields
+impl Raw {
+    /// A field's value and the line it is on.
+    fn get(&self, k: &str) -> Option<(String, usize)> {
+        self.fields
             .iter()
             .find(|(key, _, _)| key == k)
             .map(|(_, v, l)| (v.clone(), *l))
-    };
-    let text = |k: &str| get(k).map(|(v, _)| v).unwrap_or_default();
-    let need = |k: &str| match get(k) {
-        Some(v) => Ok(v),
-        None => err(
-            n,
-            format!("{} clause {:?} has no {k} field", raw.tag, raw.value),
-        ),
-    };
-    let named = |what: &str| {
-        if raw.value.is_empty() {
-            err(n, format!("{what} clause needs a name"))
-        } else {
-            Ok(raw.value.clone())
+    }
+
+    fn text(&self, k: &str) -> String {
+        self.get(k).map(|(v, _)| v).unwrap_or_default()
+    }
+
+    fn need(&self, k: &str) -> Result<(String, usize), SpecError> {
+        match self.get(k) {
+            Some(v) => Ok(v),
+            None => err(
+                self.line,
+                format!("{} clause {:?} has no {k} field", self.tag, self.value),
+            ),
         }
-    };
+    }
+
+    fn named(&self, what: &str) -> Result<String, SpecError> {
+        if self.value.is_empty() {
+            err(self.line, format!("{what} clause needs a name"))
+        } else {
+            Ok(self.value.clone())
+        }
+    }
+}
+
+/// One clause into the model: the one-line ones here, the others each in
+/// a function of their own below.
+fn build(spec: &mut Spec, raw: Raw, warnings: &mut Vec<Warning>) -> Result<(), SpecError> {
+    let n = raw.line;
     match raw.tag.as_str() {
         "long-desc" => spec.long_desc = raw.value,
         "kernel-read" => spec.kernel_read = raw.value,
@@ -682,410 +695,443 @@ fn build(spec: &mut Spec, raw: Raw, warnings: &mut Vec<Warning>) -> Result<(), S
         "notes" => spec.notes = raw.value,
         "since-version" => spec.since = raw.value,
         "api-type" | "param-count" | "related" | "see-also" => {}
-        "context-flags" => {
-            for f in raw
-                .value
-                .split('|')
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-            {
-                let short = f.to_ascii_lowercase();
-                let ok = short
-                    .strip_prefix("kapi_ctx_")
-                    .is_some_and(|s| CONTEXTS.contains(&s));
-                if !ok {
-                    return err(n, format!("unknown context flag {f:?}"));
-                }
-                spec.context_flags.push(f.to_ascii_uppercase());
-            }
-        }
-        "contexts" => {
-            for f in raw
-                .value
-                .split(',')
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-            {
-                let l = f.to_ascii_lowercase();
-                if !CONTEXTS.contains(&l.as_str()) {
-                    return err(
-                        n,
-                        format!("unknown context {f:?} (known: {})", CONTEXTS.join(", ")),
-                    );
-                }
-                spec.context_flags
-                    .push(format!("KAPI_CTX_{}", l.to_ascii_uppercase()));
-            }
-        }
-        "param" => {
-            let name = named("param")?;
-            if spec.param(&name).is_some() {
-                return err(n, format!("param {name} given twice"));
-            }
-            // `type: KAPI_TYPE_UINT` or `type: uint, input, user`.
-            let (ty_s, tl) = need("type")?;
-            let mut words = ty_s.split(',').map(str::trim);
-            let first = words.next().unwrap_or("");
-            let Some(ty) = ParamType::from_token(first) else {
-                return err(tl, format!("unknown param type {first:?}"));
-            };
-            let mut flags = Vec::new();
-            for w in words.filter(|w| !w.is_empty()) {
-                match ParamFlag::from_token(w) {
-                    Some(f) => flags.push(f),
-                    None => return err(tl, format!("unknown param flag {w:?}")),
-                }
-            }
-            if ty.is_user_pointer() && !flags.is_empty() && !flags.contains(&ParamFlag::User) {
-                flags.push(ParamFlag::User);
-            }
-            // A `flags:` line replaces what `type:` set.
-            if let Some((flags_s, fl)) = get("flags") {
-                flags.clear();
-                for f in flags_s
-                    .split(['|', ','])
-                    .map(str::trim)
-                    .filter(|f| !f.is_empty())
-                {
-                    match ParamFlag::from_token(f) {
-                        Some(x) => flags.push(x),
-                        None => return err(fl, format!("unknown param flag {f:?}")),
-                    }
-                }
-            }
-            let mut p = Param {
-                name,
-                line: n,
-                ty,
-                flags,
-                constraint_type: None,
-                range: None,
-                mask: None,
-                symbolic: None,
-                enum_values: Vec::new(),
-                size: get("size").map(|x| x.0),
-                size_param: None,
-                alignment: None,
-                constraint: get("constraint")
-                    .or_else(|| get("cdesc"))
-                    .map(|x| x.0)
-                    .unwrap_or_default(),
-                base: None,
-                fault: None,
-                invalid: None,
-                out_of_range: None,
-                in_range: None,
-            };
-            if let Some((ct, cl)) = get("constraint-type") {
-                match call(&ct) {
-                    Some((f, args)) => {
-                        let Some(tok) = constraint_token(f) else {
-                            return err(cl, format!("unknown constraint type {f:?}"));
-                        };
-                        match f.trim().to_ascii_lowercase().as_str() {
-                            "range" => p.range = Some(range(cl, args, warnings)?),
-                            "user_string" if args.contains(',') => {
-                                p.range = Some(range(cl, args, warnings)?)
-                            }
-                            "user_string" => {
-                                p.range = Some((Bound::Num(0), bound(cl, args, warnings)?))
-                            }
-                            "mask" => mask(&mut p, args, cl, warnings)?,
-                            "enum" => {
-                                p.enum_values =
-                                    args.split(',').map(|v| v.trim().to_string()).collect()
-                            }
-                            "buffer" => match number(cl, args).map(usize::try_from) {
-                                Ok(Ok(i)) => p.size_param = Some(i),
-                                _ => {
-                                    return err(
-                                        cl,
-                                        format!("buffer({args}) must name a param index"),
-                                    )
-                                }
-                            },
-                            "alignment" => match number(cl, args).map(u64::try_from) {
-                                Ok(Ok(a)) => p.alignment = Some(a),
-                                _ => return err(cl, format!("alignment({args}) is not a number")),
-                            },
-                            other => {
-                                return err(
-                                    cl,
-                                    format!("constraint {other}(...) takes no arguments"),
-                                )
-                            }
-                        }
-                        p.constraint_type = Some(tok);
-                    }
-                    None => match constraint_token(&ct) {
-                        Some(tok) => p.constraint_type = Some(tok),
-                        None => return err(cl, format!("unknown constraint type {ct:?}")),
-                    },
-                }
-            }
-            if let Some((r, rl)) = get("range") {
-                if p.range.is_some() {
-                    return err(rl, "range given twice (range: and constraint-type)");
-                }
-                p.range = Some(range(rl, &r, warnings)?);
-            }
-            for k in ["mask", "valid-mask"] {
-                if let Some((m, ml)) = get(k) {
-                    if p.mask.is_some() || p.symbolic.is_some() {
-                        return err(ml, "mask given twice");
-                    }
-                    mask(&mut p, &m, ml, warnings)?;
-                }
-            }
-            if let Some((v, _)) = get("valid-values") {
-                p.enum_values = v.split(',').map(|v| v.trim().to_string()).collect();
-            }
-            if let Some((v, vl)) = get("size-param") {
-                match number(vl, &v).map(usize::try_from) {
-                    Ok(Ok(i)) => p.size_param = Some(i),
-                    _ => return err(vl, format!("size-param {v:?} is not a param index")),
-                }
-            }
-            if let Some((v, vl)) = get("alignment") {
-                match number(vl, &v).map(u64::try_from) {
-                    Ok(Ok(a)) => p.alignment = Some(a),
-                    _ => return err(vl, format!("alignment {v:?} is not a number")),
-                }
-            }
-            if get("arch-mask").is_some() {
-                warnings.push(Warning {
-                    line: n,
-                    msg: format!(
-                        "param {}: arch-mask bits are not modelled (mask cases use the common mask)",
-                        p.name
-                    ),
-                });
-            }
-            if p.ty.is_user_pointer() && p.range.is_some() {
-                return err(n, format!("param {}: a user pointer has no range", p.name));
-            }
-            // Inline hints (kmatrix's own files only; spec/hints/ is where
-            // they belong).
-            let opt_errno = |k: &str| -> Result<Option<String>, SpecError> {
-                match get(k) {
-                    None => Ok(None),
-                    Some((v, l)) => errno_name(l, &v).map(Some),
-                }
-            };
-            p.base = get("kmatrix-base").map(|x| x.0);
-            p.fault = match get("kmatrix-fault") {
-                None => None,
-                Some((v, _)) if v == "none" => Some(Fault::None),
-                Some((v, l)) => Some(Fault::Errno(errno_name(l, &v)?)),
-            };
-            p.invalid = opt_errno("kmatrix-invalid")?;
-            p.out_of_range = opt_errno("kmatrix-out-of-range")?;
-            p.in_range = match get("kmatrix-in-range") {
-                None => None,
-                Some((v, l)) => Some(outcome_name(l, &v)?),
-            };
-            spec.params.push(p);
-        }
-        "return" => {
-            if spec.ret.is_some() {
-                return err(n, "second return clause");
-            }
-            let base = match get("kmatrix-base") {
-                None => None,
-                Some((v, l)) => Some(outcome_name(l, &v)?),
-            };
-            let check_type = match get("check-type") {
-                None => String::new(),
-                Some((c, cl)) => match check_type_token(&c) {
-                    Some(t) => t,
-                    None => return err(cl, format!("unknown return check-type {c:?}")),
-                },
-            };
-            let success = text("success");
-            let success_value = parse_success(&success);
-            if let (Some(Success::Errno(e)), Some((_, sl))) = (&success_value, get("success")) {
-                warnings.push(Warning {
-                    line: sl,
-                    msg: format!(
-                        "success: -{e} (success reported as an errno): read as written; upstream's generator drops a success value unless check-type is exact or range"
-                    ),
-                });
-            }
-            spec.ret = Some(Return {
-                ty: need("type")?.0,
-                check_type,
-                success,
-                success_value,
-                desc: text("desc"),
-                base,
-            });
-        }
-        "error" => {
-            let (name, summary) = match raw.value.split_once(',') {
-                Some((a, b)) => (a.trim().to_string(), b.trim().to_string()),
-                None => (raw.value.clone(), String::new()),
-            };
-            // `error: (driver-specific), ...`: a class of errors, no errno.
-            if name.starts_with('(') && name.ends_with(')') {
-                warnings.push(Warning {
-                    line: n,
-                    msg: format!("error {name} names no errno: skipped"),
-                });
-                return Ok(());
-            }
-            let name = errno_name(n, &name)?;
-            let mut desc = get("desc").or_else(|| get("condition")).map(|x| x.0);
-            if desc.is_none() {
-                desc = Some(summary.clone());
-            }
-            let desc = desc.unwrap_or_default();
-            let untestable = get("kmatrix-untestable").map(|x| x.0);
-            // Upstream lists one errno once per condition (io_cancel: three
-            // EINVAL): one clause, its conditions joined.
-            if let Some(e) = spec.errors.iter_mut().find(|e| e.name == name) {
-                if !summary.is_empty() {
-                    e.summary = if e.summary.is_empty() {
-                        summary
-                    } else {
-                        format!("{}; {summary}", e.summary)
-                    };
-                }
-                e.desc.push_str("\n\n");
-                e.desc.push_str(&desc);
-                if e.untestable.is_none() {
-                    e.untestable = untestable;
-                }
-                return Ok(());
-            }
-            spec.errors.push(ErrorClause {
-                name,
-                summary,
-                desc,
-                untestable,
-                line: n,
-            });
-        }
-        "lock" => {
-            // `lock: NAME` + `type:`, or `lock: NAME, TYPE`.
-            let (name, flat) = match raw.value.rsplit_once(',') {
-                Some((a, b)) if lock_token(b).is_some() => (a.trim().to_string(), Some(b)),
-                _ => (named("lock")?, None),
-            };
-            let (ty_s, tl) = match (flat, get("type")) {
-                (Some(t), None) => (t.trim().to_string(), n),
-                (_, Some(x)) => x,
-                (None, None) => need("type")?,
-            };
-            let Some(ty) = lock_token(&ty_s) else {
-                return err(tl, format!("unknown lock type {ty_s:?}"));
-            };
-            let scope = match (get("acquired"), get("released")) {
-                (Some(a), None) if a.0 == "true" => "acquires".into(),
-                (None, Some(r)) if r.0 == "true" => "releases".into(),
-                _ => text("scope"),
-            };
-            spec.locks.push(Lock {
-                name,
-                ty,
-                scope,
-                desc: text("desc"),
-            })
-        }
-        "signal" => {
-            let errno = match (get("errno"), get("error")) {
-                (Some(e), _) => e.0,
-                (None, Some((e, el))) => {
-                    warnings.push(Warning {
-                        line: el,
-                        msg: format!(
-                            "'error: {e}' inside signal {}: read as its errno (the newer DSL says 'errno:'; kernel-doc would make it an error section)",
-                            raw.value
-                        ),
-                    });
-                    e
-                }
-                (None, None) => String::new(),
-            };
-            spec.signals.push(Signal {
-                name: named("signal")?,
-                direction: text("direction"),
-                action: text("action"),
-                condition: text("condition"),
-                desc: text("desc"),
-                error: errno,
-                timing: text("timing"),
-                restartable: text("restartable"),
-            })
-        }
+        "context-flags" => context_flags(spec, &raw)?,
+        "contexts" => contexts(spec, &raw)?,
+        "param" => param(spec, &raw, warnings)?,
+        "return" => return_clause(spec, &raw, warnings)?,
+        "error" => error(spec, &raw, warnings)?,
+        "lock" => lock(spec, &raw)?,
+        "signal" => signal(spec, &raw, warnings)?,
         "side-effect" => spec.side_effects.push(SideEffect {
             kind: effects(n, &raw.value, warnings),
-            target: need("target")?.0,
-            desc: text("desc"),
-            reversible: text("reversible"),
-            condition: text("condition"),
+            target: raw.need("target")?.0,
+            desc: raw.text("desc"),
+            reversible: raw.text("reversible"),
+            condition: raw.text("condition"),
         }),
-        "state-trans" => {
-            // `state-trans: OBJ` + fields, or `state-trans: OBJ, FROM, TO, DESC`.
-            let parts: Vec<&str> = raw.value.splitn(4, ',').map(str::trim).collect();
-            let flat = get("from").is_none() && get("to").is_none() && parts.len() >= 3;
-            let (name, from, to, desc) = if flat {
-                (
-                    parts[0].to_string(),
-                    parts[1].to_string(),
-                    parts[2].to_string(),
-                    parts.get(3).map(|s| s.to_string()).unwrap_or_default(),
-                )
-            } else {
-                (
-                    named("state-trans")?,
-                    need("from")?.0,
-                    need("to")?.0,
-                    text("desc"),
-                )
-            };
-            spec.state_trans.push(StateTrans {
-                name: get("object").map(|x| x.0).unwrap_or(name),
-                from,
-                to,
-                condition: text("condition"),
-                desc,
-            })
-        }
+        "state-trans" => state_trans(spec, &raw)?,
         "constraint" => spec.constraints.push(Constraint {
-            name: named("constraint")?,
-            desc: text("desc"),
-            expr: text("expr"),
+            name: raw.named("constraint")?,
+            desc: raw.text("desc"),
+            expr: raw.text("expr"),
         }),
-        "capability" => {
-            let parts: Vec<&str> = raw.value.splitn(3, ',').map(str::trim).collect();
-            let name = parts[0].to_string();
-            if name.is_empty() {
-                return err(n, "capability clause needs a name");
-            }
-            if name == "none" {
-                return Ok(());
-            }
-            let action = get("type")
-                .map(|x| x.0)
-                .or_else(|| parts.get(1).map(|s| s.to_string()))
-                .unwrap_or_default();
-            spec.capabilities.push(Capability {
-                name,
-                action: if action.is_empty() || action.starts_with("KAPI_CAP_") {
-                    action
-                } else {
-                    format!("KAPI_CAP_{}", action.to_ascii_uppercase())
-                },
-                allows: get("allows")
-                    .or_else(|| get("desc"))
-                    .map(|x| x.0)
-                    .or_else(|| parts.get(2).map(|s| s.to_string()))
-                    .unwrap_or_default(),
-                without: text("without"),
-                condition: text("condition"),
-            })
-        }
+        "capability" => capability(spec, &raw)?,
         other => return err(n, format!("unknown clause {other:?}")),
     }
+    Ok(())
+}
+
+/// `context-flags: KAPI_CTX_A | KAPI_CTX_B`.
+fn context_flags(spec: &mut Spec, raw: &Raw) -> Result<(), SpecError> {
+    for f in raw
+        .value
+        .split('|')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        let short = f.to_ascii_lowercase();
+        let ok = short
+            .strip_prefix("kapi_ctx_")
+            .is_some_and(|s| CONTEXTS.contains(&s));
+        if !ok {
+            return err(raw.line, format!("unknown context flag {f:?}"));
+        }
+        spec.context_flags.push(f.to_ascii_uppercase());
+    }
+    Ok(())
+}
+
+/// `contexts: process, sleepable`.
+fn contexts(spec: &mut Spec, raw: &Raw) -> Result<(), SpecError> {
+    for f in raw
+        .value
+        .split(',')
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        let l = f.to_ascii_lowercase();
+        if !CONTEXTS.contains(&l.as_str()) {
+            return err(
+                raw.line,
+                format!("unknown context {f:?} (known: {})", CONTEXTS.join(", ")),
+            );
+        }
+        spec.context_flags
+            .push(format!("KAPI_CTX_{}", l.to_ascii_uppercase()));
+    }
+    Ok(())
+}
+
+/// `constraint-type: range(a, b)`, `mask(m)`, `enum(...)`, `buffer(i)`,
+/// `alignment(a)`, or a bare type token.
+fn constraint_type(
+    p: &mut Param,
+    ct: &str,
+    cl: usize,
+    warnings: &mut Vec<Warning>,
+) -> Result<(), SpecError> {
+    match call(ct) {
+        Some((f, args)) => {
+            let Some(tok) = constraint_token(f) else {
+                return err(cl, format!("unknown constraint type {f:?}"));
+            };
+            match f.trim().to_ascii_lowercase().as_str() {
+                "range" => p.range = Some(range(cl, args, warnings)?),
+                "user_string" if args.contains(',') => p.range = Some(range(cl, args, warnings)?),
+                "user_string" => p.range = Some((Bound::Num(0), bound(cl, args, warnings)?)),
+                "mask" => mask(p, args, cl, warnings)?,
+                "enum" => p.enum_values = args.split(',').map(|v| v.trim().to_string()).collect(),
+                "buffer" => match number(cl, args).map(usize::try_from) {
+                    Ok(Ok(i)) => p.size_param = Some(i),
+                    _ => return err(cl, format!("buffer({args}) must name a param index")),
+                },
+                "alignment" => match number(cl, args).map(u64::try_from) {
+                    Ok(Ok(a)) => p.alignment = Some(a),
+                    _ => return err(cl, format!("alignment({args}) is not a number")),
+                },
+                other => return err(cl, format!("constraint {other}(...) takes no arguments")),
+            }
+            p.constraint_type = Some(tok);
+        }
+        None => match constraint_token(ct) {
+            Some(tok) => p.constraint_type = Some(tok),
+            None => return err(cl, format!("unknown constraint type {ct:?}")),
+        },
+    }
+    Ok(())
+}
+
+fn param(spec: &mut Spec, raw: &Raw, warnings: &mut Vec<Warning>) -> Result<(), SpecError> {
+    let name = raw.named("param")?;
+    if spec.param(&name).is_some() {
+        return err(raw.line, format!("param {name} given twice"));
+    }
+    // `type: KAPI_TYPE_UINT` or `type: uint, input, user`.
+    let (ty_s, tl) = raw.need("type")?;
+    let mut words = ty_s.split(',').map(str::trim);
+    let first = words.next().unwrap_or("");
+    let Some(ty) = ParamType::from_token(first) else {
+        return err(tl, format!("unknown param type {first:?}"));
+    };
+    let mut flags = Vec::new();
+    for w in words.filter(|w| !w.is_empty()) {
+        match ParamFlag::from_token(w) {
+            Some(f) => flags.push(f),
+            None => return err(tl, format!("unknown param flag {w:?}")),
+        }
+    }
+    if ty.is_user_pointer() && !flags.is_empty() && !flags.contains(&ParamFlag::User) {
+        flags.push(ParamFlag::User);
+    }
+    // A `flags:` line replaces what `type:` set.
+    if let Some((flags_s, fl)) = raw.get("flags") {
+        flags.clear();
+        for f in flags_s
+            .split(['|', ','])
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+        {
+            match ParamFlag::from_token(f) {
+                Some(x) => flags.push(x),
+                None => return err(fl, format!("unknown param flag {f:?}")),
+            }
+        }
+    }
+    let mut p = Param {
+        name,
+        line: raw.line,
+        ty,
+        flags,
+        constraint_type: None,
+        range: None,
+        mask: None,
+        symbolic: None,
+        enum_values: Vec::new(),
+        size: raw.get("size").map(|x| x.0),
+        size_param: None,
+        alignment: None,
+        constraint: raw
+            .get("constraint")
+            .or_else(|| raw.get("cdesc"))
+            .map(|x| x.0)
+            .unwrap_or_default(),
+        base: None,
+        fault: None,
+        invalid: None,
+        out_of_range: None,
+        in_range: None,
+    };
+    if let Some((ct, cl)) = raw.get("constraint-type") {
+        constraint_type(&mut p, &ct, cl, warnings)?;
+    }
+    if let Some((r, rl)) = raw.get("range") {
+        if p.range.is_some() {
+            return err(rl, "range given twice (range: and constraint-type)");
+        }
+        p.range = Some(range(rl, &r, warnings)?);
+    }
+    for k in ["mask", "valid-mask"] {
+        if let Some((m, ml)) = raw.get(k) {
+            if p.mask.is_some() || p.symbolic.is_some() {
+                return err(ml, "mask given twice");
+            }
+            mask(&mut p, &m, ml, warnings)?;
+        }
+    }
+    if let Some((v, _)) = raw.get("valid-values") {
+        p.enum_values = v.split(',').map(|v| v.trim().to_string()).collect();
+    }
+    if let Some((v, vl)) = raw.get("size-param") {
+        match number(vl, &v).map(usize::try_from) {
+            Ok(Ok(i)) => p.size_param = Some(i),
+            _ => return err(vl, format!("size-param {v:?} is not a param index")),
+        }
+    }
+    if let Some((v, vl)) = raw.get("alignment") {
+        match number(vl, &v).map(u64::try_from) {
+            Ok(Ok(a)) => p.alignment = Some(a),
+            _ => return err(vl, format!("alignment {v:?} is not a number")),
+        }
+    }
+    if raw.get("arch-mask").is_some() {
+        warnings.push(Warning {
+            line: raw.line,
+            msg: format!(
+                "param {}: arch-mask bits are not modelled (mask cases use the common mask)",
+                p.name
+            ),
+        });
+    }
+    if p.ty.is_user_pointer() && p.range.is_some() {
+        return err(
+            raw.line,
+            format!("param {}: a user pointer has no range", p.name),
+        );
+    }
+    // Inline hints (kmatrix's own files only; spec/hints/ is where
+    // they belong).
+    let opt_errno = |k: &str| -> Result<Option<String>, SpecError> {
+        match raw.get(k) {
+            None => Ok(None),
+            Some((v, l)) => errno_name(l, &v).map(Some),
+        }
+    };
+    p.base = raw.get("kmatrix-base").map(|x| x.0);
+    p.fault = match raw.get("kmatrix-fault") {
+        None => None,
+        Some((v, _)) if v == "none" => Some(Fault::None),
+        Some((v, l)) => Some(Fault::Errno(errno_name(l, &v)?)),
+    };
+    p.invalid = opt_errno("kmatrix-invalid")?;
+    p.out_of_range = opt_errno("kmatrix-out-of-range")?;
+    p.in_range = match raw.get("kmatrix-in-range") {
+        None => None,
+        Some((v, l)) => Some(outcome_name(l, &v)?),
+    };
+    spec.params.push(p);
+    Ok(())
+}
+
+fn return_clause(spec: &mut Spec, raw: &Raw, warnings: &mut Vec<Warning>) -> Result<(), SpecError> {
+    if spec.ret.is_some() {
+        return err(raw.line, "second return clause");
+    }
+    let base = match raw.get("kmatrix-base") {
+        None => None,
+        Some((v, l)) => Some(outcome_name(l, &v)?),
+    };
+    let check_type = match raw.get("check-type") {
+        None => String::new(),
+        Some((c, cl)) => match check_type_token(&c) {
+            Some(t) => t,
+            None => return err(cl, format!("unknown return check-type {c:?}")),
+        },
+    };
+    let success = raw.text("success");
+    let success_value = parse_success(&success);
+    if let (Some(Success::Errno(e)), Some((_, sl))) = (&success_value, raw.get("success")) {
+        warnings.push(Warning {
+            line: sl,
+            msg: format!(
+                "success: -{e} (success reported as an errno): read as written; upstream's generator drops a success value unless check-type is exact or range"
+            ),
+        });
+    }
+    spec.ret = Some(Return {
+        ty: raw.need("type")?.0,
+        check_type,
+        success,
+        success_value,
+        desc: raw.text("desc"),
+        base,
+    });
+    Ok(())
+}
+
+fn error(spec: &mut Spec, raw: &Raw, warnings: &mut Vec<Warning>) -> Result<(), SpecError> {
+    let (name, summary) = match raw.value.split_once(',') {
+        Some((a, b)) => (a.trim().to_string(), b.trim().to_string()),
+        None => (raw.value.clone(), String::new()),
+    };
+    // `error: (driver-specific), ...`: a class of errors, no errno.
+    if name.starts_with('(') && name.ends_with(')') {
+        warnings.push(Warning {
+            line: raw.line,
+            msg: format!("error {name} names no errno: skipped"),
+        });
+        return Ok(());
+    }
+    let name = errno_name(raw.line, &name)?;
+    let mut desc = raw
+        .get("desc")
+        .or_else(|| raw.get("condition"))
+        .map(|x| x.0);
+    if desc.is_none() {
+        desc = Some(summary.clone());
+    }
+    let desc = desc.unwrap_or_default();
+    let untestable = raw.get("kmatrix-untestable").map(|x| x.0);
+    // Upstream lists one errno once per condition (io_cancel: three
+    // EINVAL): one clause, its conditions joined.
+    if let Some(e) = spec.errors.iter_mut().find(|e| e.name == name) {
+        if !summary.is_empty() {
+            e.summary = if e.summary.is_empty() {
+                summary
+            } else {
+                format!("{}; {summary}", e.summary)
+            };
+        }
+        e.desc.push_str("\n\n");
+        e.desc.push_str(&desc);
+        if e.untestable.is_none() {
+            e.untestable = untestable;
+        }
+        return Ok(());
+    }
+    spec.errors.push(ErrorClause {
+        name,
+        summary,
+        desc,
+        untestable,
+        line: raw.line,
+    });
+    Ok(())
+}
+
+fn lock(spec: &mut Spec, raw: &Raw) -> Result<(), SpecError> {
+    // `lock: NAME` + `type:`, or `lock: NAME, TYPE`.
+    let (name, flat) = match raw.value.rsplit_once(',') {
+        Some((a, b)) if lock_token(b).is_some() => (a.trim().to_string(), Some(b)),
+        _ => (raw.named("lock")?, None),
+    };
+    let (ty_s, tl) = match (flat, raw.get("type")) {
+        (Some(t), None) => (t.trim().to_string(), raw.line),
+        (_, Some(x)) => x,
+        (None, None) => raw.need("type")?,
+    };
+    let Some(ty) = lock_token(&ty_s) else {
+        return err(tl, format!("unknown lock type {ty_s:?}"));
+    };
+    let scope = match (raw.get("acquired"), raw.get("released")) {
+        (Some(a), None) if a.0 == "true" => "acquires".into(),
+        (None, Some(r)) if r.0 == "true" => "releases".into(),
+        _ => raw.text("scope"),
+    };
+    spec.locks.push(Lock {
+        name,
+        ty,
+        scope,
+        desc: raw.text("desc"),
+    });
+    Ok(())
+}
+
+fn signal(spec: &mut Spec, raw: &Raw, warnings: &mut Vec<Warning>) -> Result<(), SpecError> {
+    let errno = match (raw.get("errno"), raw.get("error")) {
+        (Some(e), _) => e.0,
+        (None, Some((e, el))) => {
+            warnings.push(Warning {
+                line: el,
+                msg: format!(
+                    "'error: {e}' inside signal {}: read as its errno (the newer DSL says 'errno:'; kernel-doc would make it an error section)",
+                    raw.value
+                ),
+            });
+            e
+        }
+        (None, None) => String::new(),
+    };
+    spec.signals.push(Signal {
+        name: raw.named("signal")?,
+        direction: raw.text("direction"),
+        action: raw.text("action"),
+        condition: raw.text("condition"),
+        desc: raw.text("desc"),
+        error: errno,
+        timing: raw.text("timing"),
+        restartable: raw.text("restartable"),
+    });
+    Ok(())
+}
+
+fn state_trans(spec: &mut Spec, raw: &Raw) -> Result<(), SpecError> {
+    // `state-trans: OBJ` + fields, or `state-trans: OBJ, FROM, TO, DESC`.
+    let parts: Vec<&str> = raw.value.splitn(4, ',').map(str::trim).collect();
+    let flat = raw.get("from").is_none() && raw.get("to").is_none() && parts.len() >= 3;
+    let (name, from, to, desc) = if flat {
+        (
+            parts[0].to_string(),
+            parts[1].to_string(),
+            parts[2].to_string(),
+            parts.get(3).map(|s| s.to_string()).unwrap_or_default(),
+        )
+    } else {
+        (
+            raw.named("state-trans")?,
+            raw.need("from")?.0,
+            raw.need("to")?.0,
+            raw.text("desc"),
+        )
+    };
+    spec.state_trans.push(StateTrans {
+        name: raw.get("object").map(|x| x.0).unwrap_or(name),
+        from,
+        to,
+        condition: raw.text("condition"),
+        desc,
+    });
+    Ok(())
+}
+
+fn capability(spec: &mut Spec, raw: &Raw) -> Result<(), SpecError> {
+    let parts: Vec<&str> = raw.value.splitn(3, ',').map(str::trim).collect();
+    let name = parts[0].to_string();
+    if name.is_empty() {
+        return err(raw.line, "capability clause needs a name");
+    }
+    if name == "none" {
+        return Ok(());
+    }
+    let action = raw
+        .get("type")
+        .map(|x| x.0)
+        .or_else(|| parts.get(1).map(|s| s.to_string()))
+        .unwrap_or_default();
+    spec.capabilities.push(Capability {
+        name,
+        action: if action.is_empty() || action.starts_with("KAPI_CAP_") {
+            action
+        } else {
+            format!("KAPI_CAP_{}", action.to_ascii_uppercase())
+        },
+        allows: raw
+            .get("allows")
+            .or_else(|| raw.get("desc"))
+            .map(|x| x.0)
+            .or_else(|| parts.get(2).map(|s| s.to_string()))
+            .unwrap_or_default(),
+        without: raw.text("without"),
+        condition: raw.text("condition"),
+    });
     Ok(())
 }
