@@ -448,6 +448,32 @@ fn body(j: &J, kernel: bool, w: &mut Vec<Warning>) -> Result<Spec, SpecError> {
     if let Some(r) = j.get(rkey) {
         s.ret = ret(&j.at(rkey, r), kernel)?;
     }
+    errors(j, kernel, &mut s, w)?;
+    locks(j, kernel, &mut s)?;
+    signals(j, &mut s)?;
+    side_effects(j, kernel, &mut s)?;
+    for t in j.arr("state_transitions")? {
+        s.state_trans.push(StateTrans {
+            name: t.str("object")?,
+            from: t.str("from_state")?,
+            to: t.str("to_state")?,
+            condition: t.str("condition")?,
+            desc: t.str("description")?,
+        });
+    }
+    for c in j.arr("constraints")? {
+        s.constraints.push(Constraint {
+            name: c.str("name")?,
+            desc: c.str("description")?,
+            expr: c.str("expression")?,
+        });
+    }
+    capabilities(j, &mut s)?;
+    Ok(s)
+}
+
+/// Error clauses; upstream lists an errno once per condition, joined here into one.
+fn errors(j: &J, kernel: bool, s: &mut Spec, w: &mut Vec<Warning>) -> Result<(), SpecError> {
     for e in j.arr("errors")? {
         let name = e.str("name")?;
         let code = e.int(if kernel { "code" } else { "error_code" })?;
@@ -478,6 +504,11 @@ fn body(j: &J, kernel: bool, w: &mut Vec<Warning>) -> Result<Spec, SpecError> {
             untestable: None,
         });
     }
+    Ok(())
+}
+
+/// Lock clauses (the two formats name the keys differently).
+fn locks(j: &J, kernel: bool, s: &mut Spec) -> Result<(), SpecError> {
     for l in j.arr("locks")? {
         let (nk, tk) = if kernel {
             ("name", "type")
@@ -494,6 +525,11 @@ fn body(j: &J, kernel: bool, w: &mut Vec<Warning>) -> Result<Spec, SpecError> {
             desc: l.str("description")?,
         });
     }
+    Ok(())
+}
+
+/// Signal clauses: direction bits, action, timing and errno by name.
+fn signals(j: &J, s: &mut Spec) -> Result<(), SpecError> {
     for g in j.arr("signals")? {
         let (dir, left) = bit_names(g.bits("direction")?, SIGNAL_DIRECTIONS, "KAPI_SIGNAL_");
         if left != 0 {
@@ -537,6 +573,11 @@ fn body(j: &J, kernel: bool, w: &mut Vec<Warning>) -> Result<Spec, SpecError> {
             },
         });
     }
+    Ok(())
+}
+
+/// Side effects: the effect bits by name.
+fn side_effects(j: &J, kernel: bool, s: &mut Spec) -> Result<(), SpecError> {
     for e in j.arr("side_effects")? {
         let key = if kernel { "type" } else { "effect_type" };
         let (kinds, left) = bit_names(e.bits(key)?, EFFECTS, "KAPI_EFFECT_");
@@ -559,22 +600,11 @@ fn body(j: &J, kernel: bool, w: &mut Vec<Warning>) -> Result<Spec, SpecError> {
             condition: e.str("condition")?,
         });
     }
-    for t in j.arr("state_transitions")? {
-        s.state_trans.push(StateTrans {
-            name: t.str("object")?,
-            from: t.str("from_state")?,
-            to: t.str("to_state")?,
-            condition: t.str("condition")?,
-            desc: t.str("description")?,
-        });
-    }
-    for c in j.arr("constraints")? {
-        s.constraints.push(Constraint {
-            name: c.str("name")?,
-            desc: c.str("description")?,
-            expr: c.str("expression")?,
-        });
-    }
+    Ok(())
+}
+
+/// Capabilities, named as the DSL names them.
+fn capabilities(j: &J, s: &mut Spec) -> Result<(), SpecError> {
     for c in j.arr("capabilities")? {
         let name = c.str("name")?;
         let action = match c.get("action") {
@@ -597,7 +627,7 @@ fn body(j: &J, kernel: bool, w: &mut Vec<Warning>) -> Result<Spec, SpecError> {
             condition: c.str("check_condition")?,
         });
     }
-    Ok(s)
+    Ok(())
 }
 
 fn debugfs(j: &J, w: &mut Vec<Warning>) -> Result<Spec, SpecError> {
