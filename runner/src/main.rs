@@ -148,34 +148,8 @@ enum Cmd {
         out: PathBuf,
         #[arg(long, value_enum, default_value = "auto")]
         accel: AccelArg,
-        /// Only run guest experiments matching these patterns (e.g. 'einval.*').
-        #[arg(long)]
-        cases: Option<String>,
-        /// Only run these syscalls' experiments (e.g. io_setup,io_submit).
-        #[arg(long, value_name = "LIST")]
-        syscalls: Option<String>,
-        /// Share a host directory into every cell: HOST_DIR[:GUEST_PATH][:rw]
-        /// (read-only unless :rw; default guest path /mnt/host). Repeatable.
-        #[arg(long, value_name = "SPEC")]
-        share: Vec<String>,
-        /// Run 'PROGRAM ARGS' (a path inside a share) after the probe in every
-        /// cell. Repeatable: programs run in order.
-        #[arg(long, value_name = "CMD")]
-        exec: Vec<String>,
-        /// How --exec results are read: once for all programs, or once per
-        /// program in order.
-        #[arg(long, value_enum, value_name = "FORMAT")]
-        exec_format: Vec<kmatrix::suites::ExecFormat>,
-        /// KEY=VALUE in the environment of every --exec program. Repeatable.
-        #[arg(long, value_name = "KEY=VALUE")]
-        env: Vec<String>,
-        /// Working directory of the --exec programs (default: each program's directory).
-        #[arg(long, value_name = "GUEST_DIR")]
-        cwd: Option<String>,
-        /// Extra kernel command-line word(s) for every cell (e.g. loglevel=7,
-        /// or kmatrix.drill=panic to rehearse a failure).
-        #[arg(long, value_name = "WORD")]
-        append: Vec<String>,
+        #[command(flatten)]
+        c: CellArgs,
     },
     /// Print a syscall's spec model (all without SYSCALL) and, per clause,
     /// the case ids that check it; `spec diff A B` compares two specs.
@@ -276,6 +250,70 @@ enum Cmd {
         #[arg(short, long)]
         verbose: bool,
     },
+}
+
+/// What every cell of a run does besides the probe: the experiments it
+/// runs, the shares, the --exec programs and extra kernel words.
+#[derive(clap::Args)]
+struct CellArgs {
+    /// Only run guest experiments matching these patterns (e.g. 'einval.*').
+    #[arg(long)]
+    cases: Option<String>,
+    /// Only run these syscalls' experiments (e.g. io_setup,io_submit).
+    #[arg(long, value_name = "LIST")]
+    syscalls: Option<String>,
+    /// Share a host directory into every cell: HOST_DIR[:GUEST_PATH][:rw]
+    /// (read-only unless :rw; default guest path /mnt/host). Repeatable.
+    #[arg(long, value_name = "SPEC")]
+    share: Vec<String>,
+    /// Run 'PROGRAM ARGS' (a path inside a share) after the probe in every
+    /// cell. Repeatable: programs run in order.
+    #[arg(long, value_name = "CMD")]
+    exec: Vec<String>,
+    /// How --exec results are read: once for all programs, or once per
+    /// program in order.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    exec_format: Vec<kmatrix::suites::ExecFormat>,
+    /// KEY=VALUE in the environment of every --exec program. Repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Working directory of the --exec programs (default: each program's directory).
+    #[arg(long, value_name = "GUEST_DIR")]
+    cwd: Option<String>,
+    /// Extra kernel command-line word(s) for every cell (e.g. loglevel=7,
+    /// or kmatrix.drill=panic to rehearse a failure).
+    #[arg(long, value_name = "WORD")]
+    append: Vec<String>,
+}
+
+impl CellArgs {
+    /// Checks the options against each other and reads the --exec programs.
+    fn options(self, m: &MatrixArgs) -> Result<run::CellOptions> {
+        let cases = kmatrix::family::select(self.cases, self.syscalls)?;
+        let shares = self
+            .share
+            .iter()
+            .map(|s| kmatrix::share::Share::parse(s))
+            .collect::<Result<Vec<_>>>()?;
+        if !shares.is_empty() {
+            // Missing: said once here; the cells run without their shares.
+            kmatrix::share::available();
+        }
+        if !self.exec.is_empty() && shares.is_empty() {
+            bail!("--exec runs a program from a share: add --share HOST_DIR");
+        }
+        let exec = kmatrix::suites::programs(&self.exec, &self.exec_format)?;
+        kmatrix::suites::check_exec_options(&exec, &self.env, &self.cwd)?;
+        Ok(run::CellOptions {
+            cases,
+            shares,
+            exec,
+            env: self.env,
+            cwd: self.cwd,
+            append: self.append,
+            specs: m.specs(&m.kernel_choice()?)?,
+        })
+    }
 }
 
 fn load_report(p: &PathBuf) -> Result<Report> {
@@ -479,38 +517,9 @@ async fn async_main(cli: Cli) -> Result<i32> {
             verbose,
             out,
             accel,
-            cases,
-            syscalls,
-            share,
-            exec,
-            exec_format,
-            env,
-            cwd,
-            append,
+            c,
         } => {
-            let cases = kmatrix::family::select(cases, syscalls)?;
-            let shares = share
-                .iter()
-                .map(|s| kmatrix::share::Share::parse(s))
-                .collect::<Result<Vec<_>>>()?;
-            if !shares.is_empty() {
-                // Missing: said once here; the cells run without their shares.
-                kmatrix::share::available();
-            }
-            if !exec.is_empty() && shares.is_empty() {
-                bail!("--exec runs a program from a share: add --share HOST_DIR");
-            }
-            let exec = kmatrix::suites::programs(&exec, &exec_format)?;
-            kmatrix::suites::check_exec_options(&exec, &env, &cwd)?;
-            let opts = run::CellOptions {
-                cases,
-                shares,
-                exec,
-                env,
-                cwd,
-                append,
-                specs: m.specs(&m.kernel_choice()?)?,
-            };
+            let opts = c.options(&m)?;
             run_matrix(m, jobs(j), (format, verbose), out, accel, opts).await
         }
     }
