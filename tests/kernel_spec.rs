@@ -14,7 +14,7 @@ use serde_json::Value;
 /// kmatrix's own block texts (this project's, not upstream's), placed above
 /// each SYSCALL_DEFINE of fs/aio.c; io_submit's range edited.
 fn with_blocks(aio: &str) -> String {
-    // Only the block (io_setup's file is a patch mail: '+' lines).
+    // Only the block (a file may have text around it, or a patch's '+').
     let spec = |name: &str| {
         let text = std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))

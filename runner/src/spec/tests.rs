@@ -66,7 +66,7 @@ fn io_setup_seed_model() {
     assert_eq!(s.state_trans[1].to, "aio_nr = N + nr_events");
     assert_eq!(s.constraints[0].expr, "aio_nr + nr_events <= aio_max_nr");
     assert!(s.notes.contains("\n\n"), "paragraphs kept");
-    assert!(nr.constraint.ends_with("percpu batching."));
+    assert!(nr.constraint.ends_with("for per-CPU batching."));
     assert!(s.clauses().contains(&Clause {
         kind: "error",
         name: "EAGAIN".into()
