@@ -5,6 +5,7 @@ use crate::files;
 use crate::json::Obj;
 use crate::parse;
 use crate::sys::{self, SysRet};
+use kmatrix_proto::obs::key;
 
 /// struct aio_ring's header is eight u32 fields (32 bytes).
 const RING_HEADER_BYTES: u64 = 32;
@@ -26,10 +27,10 @@ impl Call {
 
     /// Adds nr_events, ret, errno and handle to `o`.
     pub fn put_common(&self, o: &mut Obj) {
-        o.u64("nr_events", self.nr_events.into())
-            .i64("ret", self.ret)
-            .i64("errno", self.errno.into())
-            .u64("handle", self.handle);
+        o.u64(key::NR_EVENTS, self.nr_events.into())
+            .i64(key::RET, self.ret)
+            .i64(key::ERRNO, self.errno.into())
+            .u64(key::HANDLE, self.handle);
     }
 
     pub fn common(&self) -> Obj {
@@ -60,14 +61,14 @@ pub fn destroy(handle: u64) -> SysRet {
 /// {"ret":…, "errno":…} of a plain syscall result.
 pub fn sysret_obj(r: SysRet) -> Obj {
     let mut o = Obj::new();
-    o.i64("ret", r.ret).i64("errno", r.errno.into());
+    o.i64(key::RET, r.ret).i64(key::ERRNO, r.errno.into());
     o
 }
 
 /// Adds `<prefix>_ret` and `<prefix>_errno`.
 pub fn put_sysret(o: &mut Obj, prefix: &str, r: SysRet) {
-    o.i64(&format!("{prefix}_ret"), r.ret)
-        .i64(&format!("{prefix}_errno"), r.errno.into());
+    o.i64(&key::ret_of(prefix), r.ret)
+        .i64(&key::errno_of(prefix), r.errno.into());
 }
 
 /// The aio_ring header as the kernel initialised it.
@@ -86,14 +87,14 @@ pub struct Ring {
 impl Ring {
     pub fn to_obj(self) -> Obj {
         let mut o = Obj::new();
-        o.u64("id", self.id.into())
-            .u64("nr", self.nr.into())
-            .u64("head", self.head.into())
-            .u64("tail", self.tail.into())
-            .u64("magic", self.magic.into())
-            .u64("compat_features", self.compat_features.into())
-            .u64("incompat_features", self.incompat_features.into())
-            .u64("header_length", self.header_length.into());
+        o.u64(key::ID, self.id.into())
+            .u64(key::NR, self.nr.into())
+            .u64(key::HEAD, self.head.into())
+            .u64(key::TAIL, self.tail.into())
+            .u64(key::MAGIC, self.magic.into())
+            .u64(key::COMPAT_FEATURES, self.compat_features.into())
+            .u64(key::INCOMPAT_FEATURES, self.incompat_features.into())
+            .u64(key::HEADER_LENGTH, self.header_length.into());
         o
     }
 }
@@ -172,16 +173,16 @@ pub fn inspect(handle: u64) -> (Option<String>, Option<Ring>) {
 pub fn put_success_details(o: &mut Obj, c: &Call) {
     if c.ok() {
         let (line, ring) = inspect(c.handle);
-        o.opt_obj("ring", ring.map(Ring::to_obj).as_ref())
-            .opt_str("maps_line", line.as_deref());
+        o.opt_obj(key::RING, ring.map(Ring::to_obj).as_ref())
+            .opt_str(key::MAPS_LINE, line.as_deref());
         let d = destroy(c.handle);
-        put_sysret(o, "destroy", d);
-        o.opt_u64("aio_nr_after_destroy", files::aio_nr());
+        put_sysret(o, key::DESTROY, d);
+        o.opt_u64(key::AIO_NR_AFTER_DESTROY, files::aio_nr());
     } else {
-        o.null("ring")
-            .null("maps_line")
-            .null("destroy_ret")
-            .null("destroy_errno")
-            .null("aio_nr_after_destroy");
+        o.null(key::RING)
+            .null(key::MAPS_LINE)
+            .null(&key::ret_of(key::DESTROY))
+            .null(&key::errno_of(key::DESTROY))
+            .null(key::AIO_NR_AFTER_DESTROY);
     }
 }

@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod generic;
 pub mod glob;
 pub mod json;
+pub mod obs;
 pub mod record;
 
 /// Version carried by every record ("v"); a runner rejects others.

@@ -8,6 +8,7 @@ use crate::generic::{self, Expect};
 use crate::spec;
 use crate::stream::{parse, Stream};
 use crate::syscalls::NUMBERS;
+use kmatrix_proto::obs::key;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -73,16 +74,16 @@ fn as_aio_off(mut s: Stream) -> Stream {
     for e in &mut s.experiments {
         if e.id == "enosys.map" || e.id.ends_with(".generic") {
             let key = if e.id == "enosys.map" {
-                "calls"
+                key::CALLS
             } else {
-                "cases"
+                key::CASES
             };
             for c in e.obs[key].as_array_mut().unwrap() {
-                c["ret"] = json!(-1);
-                c["errno"] = json!(38);
+                c[key::RET] = json!(-1);
+                c[key::ERRNO] = json!(38);
             }
         } else {
-            e.obs = json!({"setup_ret": -1, "setup_errno": 38});
+            e.obs = json!({key::ret_of(key::SETUP): -1, key::errno_of(key::SETUP): 38});
         }
     }
     s
@@ -137,7 +138,8 @@ fn aio_off_everything_enosys() {
     // aio-off with a hand-written experiment whose io_setup did not fail
     // with ENOSYS: an error, not a silent skip.
     let mut s = as_aio_off(good());
-    *obs_mut(&mut s, "io_destroy.twice") = json!({"setup_ret": -1, "setup_errno": 12});
+    *obs_mut(&mut s, "io_destroy.twice") =
+        json!({key::ret_of(key::SETUP): -1, key::errno_of(key::SETUP): 12});
     let v = verdicts(&facts(false), &s);
     assert_eq!(v["io_destroy.return.success/first"].0, Verdict::Error);
 }
@@ -156,11 +158,11 @@ fn every_generic_case_fails_on_a_deviant_outcome() {
             let mut s = start.clone();
             let exp = format!("{}.generic", c.syscall);
             let o = obs_mut(&mut s, &exp);
-            let entry = o["cases"]
+            let entry = o[key::CASES]
                 .as_array_mut()
                 .unwrap()
                 .iter_mut()
-                .find(|e| e["id"] == c.id.as_str())
+                .find(|e| e[key::ID] == c.id.as_str())
                 .unwrap_or_else(|| panic!("{} not in fixture", c.id));
             let (ret, errno) = match (aio, &c.expect) {
                 (false, _) => (0, 0),
@@ -172,16 +174,16 @@ fn every_generic_case_fails_on_a_deviant_outcome() {
                 (true, Expect::Is(_)) => (0, 0),
                 (true, Expect::Not(_)) => (-1, 22),
             };
-            entry["ret"] = json!(ret);
-            entry["errno"] = json!(errno);
+            entry[key::RET] = json!(ret);
+            entry[key::ERRNO] = json!(errno);
             let v = verdicts(&facts(aio), &s);
             assert_eq!(v[&c.id].0, Verdict::Fail, "aio {aio}: {}", c.id);
             // A missing errno is an error naming the field, never a pass.
             let mut s2 = start.clone();
             let o = obs_mut(&mut s2, &exp);
-            for e in o["cases"].as_array_mut().unwrap() {
-                if e["id"] == c.id.as_str() {
-                    e.as_object_mut().unwrap().remove("ret");
+            for e in o[key::CASES].as_array_mut().unwrap() {
+                if e[key::ID] == c.id.as_str() {
+                    e.as_object_mut().unwrap().remove(key::RET);
                 }
             }
             let v = verdicts(&facts(aio), &s2);
@@ -592,12 +594,12 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
         (
             "io_destroy.side-effect.vma",
             "io_destroy.twice",
-            "ring_mapped_after",
+            key::RING_MAPPED_AFTER,
         ),
         (
             "io_submit.side-effect.file-data",
             "io_submit.rw",
-            "read_back_matches",
+            key::READ_BACK_MATCHES,
         ),
     ] {
         let mut s = base.clone();
@@ -608,7 +610,8 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     }
     // An alarm the guest could not arm leaves nothing to judge.
     let mut s = base.clone();
-    obs_mut(&mut s, "io_getevents.timeouts")["empty_no_timeout_alarm"]["alarm_errno"] = json!(22);
+    obs_mut(&mut s, "io_getevents.timeouts")[key::EMPTY_NO_TIMEOUT_ALARM][key::ALARM_ERRNO] =
+        json!(22);
     let c = judge(&facts(true), &s)
         .into_iter()
         .find(|c| c.id == "io_getevents.error.EINTR/alarm")
@@ -618,14 +621,14 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     // A wait exactly as long as its timeout or alarm is not early.
     let mut s = base.clone();
     let o = obs_mut(&mut s, "io_getevents.timeouts");
-    o["empty_100ms"]["elapsed_ms"] = json!(100);
-    o["empty_no_timeout_alarm"]["elapsed_ms"] = json!(200);
+    o[key::EMPTY_100MS][key::ELAPSED_MS] = json!(100);
+    o[key::EMPTY_NO_TIMEOUT_ALARM][key::ELAPSED_MS] = json!(200);
     let v = verdicts(&facts(true), &s);
     assert_eq!(v["io_getevents.param.timeout.elapses"].0, Verdict::Pass);
     assert_eq!(v["io_getevents.error.EINTR/alarm"].0, Verdict::Pass);
     // getevents count for the rw experiment.
     let mut s = base.clone();
-    obs_mut(&mut s, "io_submit.rw")["write"]["getevents_ret"] = json!(0);
+    obs_mut(&mut s, "io_submit.rw")[key::WRITE][&key::ret_of(key::GETEVENTS)] = json!(0);
     assert_eq!(
         verdicts(&facts(true), &s)["io_getevents.return.success/rw"].0,
         Verdict::Fail
@@ -634,16 +637,16 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     // regular-file resfd must then be EINVAL, not ENOSYS.
     let mut s = base.clone();
     let o = obs_mut(&mut s, "io_submit.resfd");
-    o["eventfd_ret"] = json!(3);
-    o["eventfd_errno"] = json!(0);
-    o["submit_ret"] = json!(1);
-    o["submit_errno"] = json!(0);
-    o["eventfd_count"] = json!(2);
-    o["submit_resfd_regular_errno"] = json!(38);
+    o[&key::ret_of(key::EVENTFD)] = json!(3);
+    o[&key::errno_of(key::EVENTFD)] = json!(0);
+    o[&key::ret_of(key::SUBMIT)] = json!(1);
+    o[&key::errno_of(key::SUBMIT)] = json!(0);
+    o[key::EVENTFD_COUNT] = json!(2);
+    o[&key::errno_of(key::SUBMIT_RESFD_REGULAR)] = json!(38);
     let v = verdicts(&facts(true), &s);
     assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Fail);
     assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Fail);
-    obs_mut(&mut s, "io_submit.resfd")["eventfd_count"] = json!(1);
+    obs_mut(&mut s, "io_submit.resfd")[key::EVENTFD_COUNT] = json!(1);
     assert_eq!(
         verdicts(&facts(true), &s)["io_submit.side-effect.eventfd"].0,
         Verdict::Pass
@@ -656,14 +659,14 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     };
     let mut s = base.clone();
     let o = obs_mut(&mut s, "io_submit.resfd");
-    o["eventfd_ret"] = json!(-1);
-    o["eventfd_errno"] = json!(38);
-    o["submit_resfd_regular_ret"] = json!(-1);
-    o["submit_resfd_regular_errno"] = json!(38);
+    o[&key::ret_of(key::EVENTFD)] = json!(-1);
+    o[&key::errno_of(key::EVENTFD)] = json!(38);
+    o[&key::ret_of(key::SUBMIT_RESFD_REGULAR)] = json!(-1);
+    o[&key::errno_of(key::SUBMIT_RESFD_REGULAR)] = json!(38);
     let v = verdicts(&no_eventfd, &s);
     assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Skip);
     assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Pass);
-    obs_mut(&mut s, "io_submit.resfd")["submit_resfd_regular_errno"] = json!(22);
+    obs_mut(&mut s, "io_submit.resfd")[&key::errno_of(key::SUBMIT_RESFD_REGULAR)] = json!(22);
     let v = verdicts(&no_eventfd, &s);
     assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Fail);
 }
@@ -704,28 +707,28 @@ fn enosys_map_numbers_and_line() {
     );
     // A wrong syscall number in the guest fails the map.
     let mut s = as_aio_off(good());
-    obs_mut(&mut s, "enosys.map")["calls"][4]["nr"] = json!(4);
+    obs_mut(&mut s, "enosys.map")[key::CALLS][4][key::NR] = json!(4);
     let v = verdicts(&facts(false), &s);
     assert_eq!(v["io_submit.constraint.CONFIG_AIO"].0, Verdict::Fail);
     // One argument set answered by a real implementation fails it too.
     let mut s = as_aio_off(good());
-    obs_mut(&mut s, "enosys.map")["calls"][1]["errno"] = json!(22);
+    obs_mut(&mut s, "enosys.map")[key::CALLS][1][key::ERRNO] = json!(22);
     assert_eq!(
         verdicts(&facts(false), &s)["io_setup.constraint.CONFIG_AIO"].0,
         Verdict::Fail
     );
     // arm64 numbers.
     let mut s = as_aio_off(good());
-    obs_mut(&mut s, "enosys.map")["arch"] = json!("aarch64");
+    obs_mut(&mut s, "enosys.map")[key::ARCH] = json!("aarch64");
     assert_eq!(
         verdicts(&facts(false), &s)["io_setup.constraint.CONFIG_AIO"].0,
         Verdict::Fail,
         "x86_64 numbers are wrong on arm64"
     );
     let o = obs_mut(&mut s, "enosys.map");
-    for c in o["calls"].as_array_mut().unwrap() {
-        let n = NUMBERS.iter().find(|n| c["syscall"] == n.0).unwrap();
-        c["nr"] = json!(n.2);
+    for c in o[key::CALLS].as_array_mut().unwrap() {
+        let n = NUMBERS.iter().find(|n| c[key::SYSCALL] == n.0).unwrap();
+        c[key::NR] = json!(n.2);
     }
     let v = verdicts(&facts(false), &s);
     assert!(NUMBERS
@@ -768,16 +771,16 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
     let mut s = good();
     let o = obs_mut(&mut s, "io_submit.generic");
     let eagain = |c: &mut Value, aio_nr: u64, own: bool| {
-        c["ctx_setup_ret"] = json!(-1);
-        c["ctx_setup_errno"] = json!(11);
-        c["ctx_setup_nr"] = json!(1);
-        c["ctx_setup_aio_nr"] = json!(aio_nr);
-        c["ctx_setup_own"] = json!(own);
+        c[&key::ret_of(key::CTX_SETUP)] = json!(-1);
+        c[&key::errno_of(key::CTX_SETUP)] = json!(11);
+        c[&key::nr_of(key::CTX_SETUP)] = json!(1);
+        c[&key::aio_nr_of(key::CTX_SETUP)] = json!(aio_nr);
+        c[&key::own_of(key::CTX_SETUP)] = json!(own);
     };
-    eagain(&mut o["cases"][0], 0, true);
-    eagain(&mut o["cases"][6], 0, false);
-    let id = o["cases"][0]["id"].as_str().unwrap().to_string();
-    let borrower = o["cases"][6]["id"].as_str().unwrap().to_string();
+    eagain(&mut o[key::CASES][0], 0, true);
+    eagain(&mut o[key::CASES][6], 0, false);
+    let id = o[key::CASES][0][key::ID].as_str().unwrap().to_string();
+    let borrower = o[key::CASES][6][key::ID].as_str().unwrap().to_string();
     let find = |s: &Stream, id: &str| {
         judge(&facts(true), s)
             .into_iter()
@@ -792,8 +795,8 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
     assert!(c.detail.contains(&id), "{c:?}");
     // The cell's limit reached (aio-nr 65536 + 1 > 65536): a skip saying so.
     let o = obs_mut(&mut s, "io_submit.generic");
-    eagain(&mut o["cases"][0], 65536, true);
-    eagain(&mut o["cases"][6], 65536, false);
+    eagain(&mut o[key::CASES][0], 65536, true);
+    eagain(&mut o[key::CASES][6], 65536, false);
     for i in [&id, &borrower] {
         let c = find(&s, i);
         assert_eq!(c.verdict, Verdict::Skip, "{c:?}");
@@ -803,20 +806,20 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
         );
     }
     // Without the sizes the guest records, no conclusion: an error naming them.
-    obs_mut(&mut s, "io_submit.generic")["cases"][0]
+    obs_mut(&mut s, "io_submit.generic")[key::CASES][0]
         .as_object_mut()
         .unwrap()
-        .remove("ctx_setup_aio_nr");
+        .remove(&key::aio_nr_of(key::CTX_SETUP));
     let c = find(&s, &id);
     assert_eq!(c.verdict, Verdict::Error);
-    assert!(c.detail.contains("ctx_setup_aio_nr"), "{c:?}");
+    assert!(c.detail.contains(&key::aio_nr_of(key::CTX_SETUP)), "{c:?}");
     // Any other failure to make the context is an error.
-    obs_mut(&mut s, "io_submit.generic")["cases"][0]["ctx_setup_errno"] = json!(12);
+    obs_mut(&mut s, "io_submit.generic")[key::CASES][0][&key::errno_of(key::CTX_SETUP)] = json!(12);
     assert_eq!(find(&s, &id).verdict, Verdict::Error);
     // The same for a hand-written experiment: its first case fails, the
     // others cannot be judged.
     let mut s = good();
-    let setup = |aio_nr: u64| json!({"setup_ret": -1, "setup_errno": 11, "setup_nr": 1, "setup_aio_nr": aio_nr});
+    let setup = |aio_nr: u64| json!({key::ret_of(key::SETUP): -1, key::errno_of(key::SETUP): 11, key::nr_of(key::SETUP): 1, key::aio_nr_of(key::SETUP): aio_nr});
     *obs_mut(&mut s, "io_cancel.cases") = setup(0);
     let v = verdicts(&facts(true), &s);
     assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Fail);
@@ -825,7 +828,8 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
     let v = verdicts(&facts(true), &s);
     assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Skip);
     assert_eq!(v["io_cancel.error.EINVAL/foreign-key"].0, Verdict::Skip);
-    *obs_mut(&mut s, "io_cancel.cases") = json!({"setup_ret": -1, "setup_errno": 38});
+    *obs_mut(&mut s, "io_cancel.cases") =
+        json!({key::ret_of(key::SETUP): -1, key::errno_of(key::SETUP): 38});
     assert_eq!(
         verdicts(&facts(true), &s)["io_cancel.error.EINVAL/completed"].0,
         Verdict::Error,
@@ -841,27 +845,27 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
     assert_eq!(v["io_setup.param.ctxp.readonly"].0, Verdict::Pass);
     assert_eq!(v["io_setup.param.ctxp.null"].0, Verdict::Pass);
     assert_eq!(v["io_submit.return.base"].0, Verdict::Pass);
-    for c in obs_mut(&mut s, "io_setup.generic")["cases"]
+    for c in obs_mut(&mut s, "io_setup.generic")[key::CASES]
         .as_array_mut()
         .unwrap()
     {
-        c["aio_nr_before"] = json!(1);
+        c[key::AIO_NR_BEFORE] = json!(1);
     }
     let v = verdicts(&facts(true), &s);
     assert_eq!(v["io_setup.return.base"].0, Verdict::Skip);
     assert_eq!(v["io_setup.param.ctxp.readonly"].0, Verdict::Skip);
     assert_eq!(v["io_setup.param.ctxp.null"].0, Verdict::Pass);
     // Unrecorded: an error naming the field, not a guess.
-    obs_mut(&mut s, "io_setup.generic")["cases"][0]
+    obs_mut(&mut s, "io_setup.generic")[key::CASES][0]
         .as_object_mut()
         .unwrap()
-        .remove("aio_nr_before");
+        .remove(key::AIO_NR_BEFORE);
     let c = judge(&facts(true), &s)
         .into_iter()
         .find(|c| c.id == "io_setup.return.base")
         .unwrap();
     assert_eq!(c.verdict, Verdict::Error);
-    assert!(c.detail.contains("aio_nr_before"), "{c:?}");
+    assert!(c.detail.contains(key::AIO_NR_BEFORE), "{c:?}");
 }
 
 #[test]
@@ -898,17 +902,17 @@ fn real_aio_off_run() {
 fn config_eventfd_comes_from_the_config() {
     let enosys = |s: &mut Stream| {
         let o = obs_mut(s, "io_submit.resfd");
-        o["eventfd_ret"] = json!(-1);
-        o["eventfd_errno"] = json!(38);
-        o["submit_resfd_regular_errno"] = json!(38);
+        o[&key::ret_of(key::EVENTFD)] = json!(-1);
+        o[&key::errno_of(key::EVENTFD)] = json!(38);
+        o[&key::errno_of(key::SUBMIT_RESFD_REGULAR)] = json!(38);
         for k in [
-            "submit_ret",
-            "submit_errno",
-            "getevents_ret",
-            "getevents_errno",
-            "eventfd_count",
+            key::ret_of(key::SUBMIT),
+            key::errno_of(key::SUBMIT),
+            key::ret_of(key::GETEVENTS),
+            key::errno_of(key::GETEVENTS),
+            key::EVENTFD_COUNT.to_string(),
         ] {
-            o.as_object_mut().unwrap().remove(k);
+            o.as_object_mut().unwrap().remove(&k);
         }
     };
     let id = "io_submit.constraint.CONFIG_EVENTFD";
@@ -965,11 +969,11 @@ fn ioprio_follows_config_block() {
     // What CONFIG_BLOCK=y must show: RT refused only without capabilities.
     let mut s = good();
     *obs_mut(&mut s, "io_submit.ioprio") = json!({
-        "setup_ret": 0, "setup_errno": 0,
-        "rt_root_ret": 1, "rt_root_errno": 0,
-        "setresuid_ret": 0,
-        "rt_nobody_ret": -1, "rt_nobody_errno": 1,
-        "be_nobody_ret": 1, "be_nobody_errno": 0,
+        key::ret_of(key::SETUP): 0, key::errno_of(key::SETUP): 0,
+        key::ret_of(key::RT_ROOT): 1, key::errno_of(key::RT_ROOT): 0,
+        key::SETRESUID_RET: 0,
+        key::ret_of(key::RT_NOBODY): -1, key::errno_of(key::RT_NOBODY): 1,
+        key::ret_of(key::BE_NOBODY): 1, key::errno_of(key::BE_NOBODY): 0,
     });
     assert_eq!(verdicts(&block(Some(true)), &s)[EPERM].0, Verdict::Pass);
     for (ptr, val) in [
@@ -982,7 +986,7 @@ fn ioprio_follows_config_block() {
             .pointer_mut(ptr)
             .unwrap() = json!(val);
         if ptr == "/rt_root_errno" {
-            obs_mut(&mut d, "io_submit.ioprio")["rt_root_ret"] = json!(-1);
+            obs_mut(&mut d, "io_submit.ioprio")[&key::ret_of(key::RT_ROOT)] = json!(-1);
         }
         assert_eq!(
             verdicts(&block(Some(true)), &d)[EPERM].0,
@@ -995,8 +999,8 @@ fn ioprio_follows_config_block() {
     let v = verdicts(&block(None), &s);
     assert_eq!((v[EPERM].0, v[ENOTBLK].0), (Verdict::Skip, Verdict::Skip));
     // A caller that kept its capabilities tested nothing: an error.
-    obs_mut(&mut s, "io_submit.ioprio")["setresuid_ret"] = json!(-1);
-    obs_mut(&mut s, "io_submit.ioprio")["setresuid_errno"] = json!(1);
+    obs_mut(&mut s, "io_submit.ioprio")[key::SETRESUID_RET] = json!(-1);
+    obs_mut(&mut s, "io_submit.ioprio")[key::SETRESUID_ERRNO] = json!(1);
     let c = case_of(&block(Some(true)), &s, EPERM);
     assert_eq!(c.verdict, Verdict::Error);
     assert!(c.detail.contains("setresuid"), "{}", c.detail);
@@ -1007,15 +1011,15 @@ fn ioprio_follows_config_block() {
 fn unarranged_conditions_are_errors() {
     // No SIGALRM landed inside io_destroy.
     let mut s = good();
-    obs_mut(&mut s, "io_destroy.signal")["ticks_during"] = json!(0);
+    obs_mut(&mut s, "io_destroy.signal")[key::TICKS_DURING] = json!(0);
     let c = case_of(&facts(true), &s, "io_destroy.signal.any/interval-timer");
     assert_eq!(c.verdict, Verdict::Error);
-    assert!(c.detail.contains("ticks_during"), "{}", c.detail);
+    assert!(c.detail.contains(key::TICKS_DURING), "{}", c.detail);
     // Not pinned to one CPU: the slot count is not fixed.
     let mut s = good();
     let o = obs_mut(&mut s, "io_submit.errors");
-    o.as_object_mut().unwrap().remove("pin_cpu");
-    o["pin_errno"] = json!(22);
+    o.as_object_mut().unwrap().remove(key::PIN_CPU);
+    o[key::PIN_ERRNO] = json!(22);
     let c = case_of(&facts(true), &s, "io_submit.error.EAGAIN/slots-full");
     assert_eq!(c.verdict, Verdict::Error);
     assert!(c.detail.contains("sched_setaffinity"), "{}", c.detail);
@@ -1023,17 +1027,21 @@ fn unarranged_conditions_are_errors() {
     // whatever io_cancel answered.
     let mut s = good();
     let o = obs_mut(&mut s, "io_cancel.generic");
-    let e = o["cases"]
+    let e = o[key::CASES]
         .as_array_mut()
         .unwrap()
         .iter_mut()
-        .find(|e| e["id"] == "io_cancel.param.ctx_id.invalid/zero")
+        .find(|e| e[key::ID] == "io_cancel.param.ctx_id.invalid/zero")
         .unwrap();
-    e["poll_submit_ret"] = json!(-1);
-    e["poll_submit_errno"] = json!(11);
+    e[&key::ret_of(key::POLL_SUBMIT)] = json!(-1);
+    e[&key::errno_of(key::POLL_SUBMIT)] = json!(11);
     let c = case_of(&facts(true), &s, "io_cancel.param.ctx_id.invalid/zero");
     assert_eq!(c.verdict, Verdict::Error);
-    assert!(c.detail.contains("poll_submit_ret"), "{}", c.detail);
+    assert!(
+        c.detail.contains(&key::ret_of(key::POLL_SUBMIT)),
+        "{}",
+        c.detail
+    );
 }
 
 /// N4: the exact count a pinned caller gets, from ioctx_alloc's req_batch.

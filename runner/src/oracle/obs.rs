@@ -2,6 +2,7 @@
 //! of the wrong type is a `Missing` naming its path: the judge then reports
 //! `error`, never a default of 0 that could make a check pass.
 
+use kmatrix_proto::obs::key;
 use serde_json::Value;
 
 /// A measurement the oracle needed and did not get.
@@ -125,12 +126,12 @@ impl<'a> Obs<'a> {
     /// "OK" or the errno name of the io_setup-like call this object records
     /// (`ret`, and `errno` when ret != 0).
     pub fn outcome(&self) -> Res<String> {
-        self.outcome_of("ret", "errno")
+        self.outcome_of(key::RET, key::ERRNO)
     }
 
     /// The same for `<prefix>_ret` / `<prefix>_errno`.
     pub fn sysret(&self, prefix: &str) -> Res<String> {
-        self.outcome_of(&format!("{prefix}_ret"), &format!("{prefix}_errno"))
+        self.outcome_of(&key::ret_of(prefix), &key::errno_of(prefix))
     }
 
     fn outcome_of(&self, ret: &str, errno: &str) -> Res<String> {

@@ -4,6 +4,7 @@
 use super::{aio_nr_check, maps_shape, AIO_MAPPING};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::obs::key;
 
 const FOLLOW_UPS: [&str; 5] = [
     "side-effect.aio-nr",
@@ -66,13 +67,13 @@ pub const SETUP_BASIC: Judge = Judge {
 /// return.success plus, when a context exists, what it looks like. Also
 /// used for the 1024-event example (`prefix` names its cases).
 fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let nr = o.u64("nr_events")?;
-    let before = c.aio_nr(o, "aio_nr_before")?;
+    let nr = o.u64(key::NR_EVENTS)?;
+    let before = c.aio_nr(o, key::AIO_NR_BEFORE)?;
     let want = c.want(nr, before, false, false)?;
     let got = o.outcome()?;
     let mut checks = vec![Check::outcome(&want, &got)];
     if got == "OK" {
-        let h = o.u64("handle")?;
+        let h = o.u64(key::HANDLE)?;
         checks.push(Check::new("handle", "!= 0", format!("{h:#x}"), h != 0));
     }
     c.case("return.success", checks);
@@ -85,12 +86,12 @@ fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
         }
         return Ok(());
     }
-    let after = c.aio_nr(o, "aio_nr_after")?;
+    let after = c.aio_nr(o, key::AIO_NR_AFTER)?;
     c.case(
         "side-effect.aio-nr",
         vec![aio_nr_check(c, nr, before, after)],
     );
-    let maps = o.opt_str("maps_line")?;
+    let maps = o.opt_str(key::MAPS_LINE)?;
     c.case(
         "side-effect.vma",
         vec![Check::eq(
@@ -100,8 +101,8 @@ fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
         )],
     );
     ring_cases(c, o, nr)?;
-    let d = o.sysret("destroy")?;
-    let after_destroy = c.aio_nr(o, "aio_nr_after_destroy")?;
+    let d = o.sysret(key::DESTROY)?;
+    let after_destroy = c.aio_nr(o, key::AIO_NR_AFTER_DESTROY)?;
     c.case(
         "side-effect.reversible.io_destroy",
         vec![
@@ -116,7 +117,7 @@ fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
 fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
     let cpus = c.possible_cpus()?;
     let need = (2 * nr).max(cpus * 8);
-    let Some(ring) = o.opt_obj("ring")? else {
+    let Some(ring) = o.opt_obj(key::RING)? else {
         c.case(
             "notes.handle-is-ring",
             vec![Check::new(
@@ -132,7 +133,7 @@ fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
         );
         return Ok(());
     };
-    let (magic, hl) = (ring.u64("magic")?, ring.u64("header_length")?);
+    let (magic, hl) = (ring.u64(key::MAGIC)?, ring.u64(key::HEADER_LENGTH)?);
     c.case(
         "notes.handle-is-ring",
         vec![
@@ -140,7 +141,7 @@ fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
             Check::eq("header_length", 32, hl),
         ],
     );
-    let cap = ring.u64("nr")?;
+    let cap = ring.u64(key::NR)?;
     c.case(
         "notes.capacity",
         vec![Check::new(

@@ -2,6 +2,7 @@
 
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Ctx, Judge};
+use kmatrix_proto::obs::key;
 
 pub const EXCEEDS_MAX: Judge = Judge {
     experiment: "eagain.exceeds-max",
@@ -44,8 +45,8 @@ fn boundary(c: &mut Ctx, o: &Obs) -> Res<()> {
         return Ok(());
     }
     for (id, key) in [
-        ("constraint.aio-max-nr.over", "over"),
-        ("constraint.aio-max-nr.exact", "exact"),
+        ("constraint.aio-max-nr.over", key::OVER),
+        ("constraint.aio-max-nr.exact", key::EXACT),
     ] {
         let call = o.obj(key)?;
         if super::call_skipped(c, &call, id)? {

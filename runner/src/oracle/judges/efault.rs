@@ -3,14 +3,15 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::obs::key;
 
 fn bad_pointer(c: &mut Ctx, o: &Obs, id: &str, readonly: bool) -> Res<()> {
     if super::guest_skipped(c, o)? {
         return Ok(());
     }
-    let nr = o.u64("nr_events")?;
-    let before = c.aio_nr(o, "aio_nr_before")?;
-    let after = c.aio_nr(o, "aio_nr_after")?;
+    let nr = o.u64(key::NR_EVENTS)?;
+    let before = c.aio_nr(o, key::AIO_NR_BEFORE)?;
+    let after = c.aio_nr(o, key::AIO_NR_AFTER)?;
     // A read-only page holding 0 passes get_user; the spec's EFAULT "from
     // put_user()" then applies, and everything must be undone.
     let want = if readonly {
@@ -26,7 +27,7 @@ fn bad_pointer(c: &mut Ctx, o: &Obs, id: &str, readonly: bool) -> Res<()> {
         aio_nr_check(c, 0, before, after),
     ];
     if readonly {
-        let (mb, ma) = (o.u64("aio_maps_before")?, o.u64("aio_maps_after")?);
+        let (mb, ma) = (o.u64(key::AIO_MAPS_BEFORE)?, o.u64(key::AIO_MAPS_AFTER)?);
         checks.push(Check::eq("[aio] mappings", mb, ma));
     }
     c.case(id, checks);

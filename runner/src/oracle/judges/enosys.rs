@@ -6,6 +6,7 @@ use super::super::obs::{Missing, Obs, Res};
 use super::super::{Case, CaseDef, Check, Ctx, Judge};
 use super::family::outcome;
 use crate::syscalls::NUMBERS;
+use kmatrix_proto::obs::key;
 
 const CLAUSES: &[&str] = &["constraint:CONFIG_AIO required", "error:ENOSYS"];
 
@@ -47,8 +48,8 @@ fn case_id(syscall: &str) -> String {
 }
 
 fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let arch = o.str("arch")?;
-    let calls = o.arr("calls")?;
+    let arch = o.str(key::ARCH)?;
+    let calls = o.arr(key::CALLS)?;
     let want_enosys = !c.f.aio;
     let expected = if want_enosys {
         "ENOSYS for every argument"
@@ -65,13 +66,13 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
             let mut ok = true;
             let mut seen = Vec::new();
             for k in &calls {
-                if k.str("syscall")? != *name {
+                if k.str(key::SYSCALL)? != *name {
                     continue;
                 }
-                let nr = k.i64("nr")?;
+                let nr = k.i64(key::NR)?;
                 let got = outcome(k)?;
                 ok &= nr == want_nr && (got == "ENOSYS") == want_enosys;
-                seen.push(format!("nr {nr} {}: {got}", k.str("args")?));
+                seen.push(format!("nr {nr} {}: {got}", k.str(key::ARGS)?));
             }
             if seen.is_empty() {
                 return Err(Missing(format!("no call of {name} in enosys.map")));

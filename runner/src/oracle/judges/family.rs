@@ -4,6 +4,7 @@
 
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{Check, Ctx, Verdict};
+use kmatrix_proto::obs::key;
 
 /// The io_setup oracle's names plus the ones the family adds. A failed
 /// call without an errno is not "OK".
@@ -20,12 +21,12 @@ pub fn errno_name(e: i64) -> String {
 
 /// "OK" for `ret` >= 0 (a count of iocbs or events), else `errno`'s name.
 pub fn outcome(o: &Obs) -> Res<String> {
-    outcome_of(o, "ret", "errno")
+    outcome_of(o, key::RET, key::ERRNO)
 }
 
 /// The same for `<prefix>_ret` / `<prefix>_errno`.
 pub fn sysret(o: &Obs, prefix: &str) -> Res<String> {
-    outcome_of(o, &format!("{prefix}_ret"), &format!("{prefix}_errno"))
+    outcome_of(o, &key::ret_of(prefix), &key::errno_of(prefix))
 }
 
 fn outcome_of(o: &Obs, ret: &str, errno: &str) -> Res<String> {
@@ -37,7 +38,7 @@ fn outcome_of(o: &Obs, ret: &str, errno: &str) -> Res<String> {
 
 /// `<prefix>_ret` as a number.
 pub fn ret(o: &Obs, prefix: &str) -> Res<i64> {
-    o.i64(&format!("{prefix}_ret"))
+    o.i64(&key::ret_of(prefix))
 }
 
 /// A check that the call recorded under `prefix` had outcome `want`.
@@ -79,8 +80,8 @@ fn no_ctx_res(c: &Ctx, o: &Obs, prefix: &str) -> Res<Option<NoCtx>> {
             "CONFIG_AIO=n: io_setup is ENOSYS (see <syscall>.constraint.CONFIG_AIO)".into(),
         )),
         (true, "EAGAIN") => {
-            let nr = o.u64(&format!("{prefix}_nr"))?;
-            let before = o.u64(&format!("{prefix}_aio_nr"))?;
+            let nr = o.u64(&key::nr_of(prefix))?;
+            let before = o.u64(&key::aio_nr_of(prefix))?;
             let max = c.max()?;
             let sum = before.saturating_add(nr);
             let sizes = format!("aio-nr {before} + nr_events {nr}");
@@ -112,7 +113,7 @@ pub fn cannot_run(c: &mut Ctx, o: &Obs) -> Res<bool> {
     if super::guest_skipped(c, o)? {
         return Ok(true);
     }
-    match no_ctx(c, o, "setup") {
+    match no_ctx(c, o, key::SETUP) {
         None => Ok(false),
         Some(NoCtx::Skip(why)) => {
             c.rest(Verdict::Skip, &why);

@@ -6,6 +6,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is};
+use kmatrix_proto::obs::key;
 
 const FIRST: &str = "io_destroy.return.success/first";
 const SECOND: &str = "io_destroy.state-trans.context/second-EINVAL";
@@ -47,13 +48,13 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     if cannot_run(c, o)? {
         return Ok(());
     }
-    c.decide(FIRST, outcome_is("outcome", o, "first", "OK"));
-    c.decide(SECOND, outcome_is("outcome", o, "second", "EINVAL"));
+    c.decide(FIRST, outcome_is("outcome", o, key::FIRST, "OK"));
+    c.decide(SECOND, outcome_is("outcome", o, key::SECOND, "EINVAL"));
     let r = (|| {
         let (b, l, a) = (
-            o.i64("aio_nr_before")?,
-            o.i64("aio_nr_live")?,
-            o.i64("aio_nr_after")?,
+            o.i64(key::AIO_NR_BEFORE)?,
+            o.i64(key::AIO_NR_LIVE)?,
+            o.i64(key::AIO_NR_AFTER)?,
         );
         Ok(Check::new(
             "aio-nr",
@@ -63,7 +64,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
         ))
     })();
     c.decide(AIO_NR, r);
-    let r = o.bool("ring_mapped_after").map(|m| {
+    let r = o.bool(key::RING_MAPPED_AFTER).map(|m| {
         Check::new(
             "ring mapping",
             "ring unmapped",
@@ -95,19 +96,19 @@ fn signal(c: &mut Ctx, o: &Obs) -> Res<()> {
         return Ok(());
     }
     let r = (|| {
-        if let Some(e) = o.raw().get("timer_errno") {
+        if let Some(e) = o.raw().get(key::TIMER_ERRNO) {
             return Err(Missing(format!(
                 "the guest could not start its interval timer (errno {e})"
             )));
         }
-        let ticks = o.i64("ticks_during")?;
-        let (us, tries) = (o.i64("elapsed_us")?, o.i64("tries")?);
+        let ticks = o.i64(key::TICKS_DURING)?;
+        let (us, tries) = (o.i64(key::ELAPSED_US)?, o.i64(key::TRIES)?);
         if ticks == 0 {
             return Err(Missing(format!(
                 "ticks_during: no SIGALRM arrived during io_destroy in {tries} tries (last one took {us} us): nothing tested"
             )));
         }
-        let mut k = outcome_is("outcome", o, "destroy", "OK")?;
+        let mut k = outcome_is("outcome", o, key::DESTROY, "OK")?;
         k.expected = "OK with a signal arriving during the wait (uninterruptible)".into();
         // No tick count: it differs run to run, the verdict does not.
         k.observed = format!("{}, SIGALRM during the call", k.observed);

@@ -7,6 +7,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge, Verdict};
 use super::family::{cannot_run, outcome, outcome_is, ret, sysret};
+use kmatrix_proto::obs::key;
 
 const RW_SUBMIT: &str = "io_submit.return.success/rw";
 const AIO_KEY: &str = "io_submit.side-effect.aio_key";
@@ -65,7 +66,7 @@ fn each(
 ) -> Res<Check> {
     let mut seen = Vec::new();
     let mut ok = true;
-    for s in ["write", "read"] {
+    for s in [key::WRITE, key::READ] {
         let (t, good) = f(&o.obj(s)?)?;
         seen.push(format!("{s}: {t}"));
         ok &= good;
@@ -77,34 +78,35 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
     if cannot_run(c, o)? {
         return Ok(());
     }
-    let r = each(o, "submit", "1 iocb submitted", &|v| {
-        let n = ret(v, "submit")?;
+    let r = each(o, key::SUBMIT, "1 iocb submitted", &|v| {
+        let n = ret(v, key::SUBMIT)?;
         Ok((format!("ret {n}"), n == 1))
     });
     c.decide(RW_SUBMIT, r);
-    let r = each(o, "aio_key", "aio_key 0 (KIOCB_KEY)", &|v| {
-        let k = v.i64("key_after")?;
+    let r = each(o, key::AIO_KEY, "aio_key 0 (KIOCB_KEY)", &|v| {
+        let k = v.i64(key::KEY_AFTER)?;
         Ok((format!("aio_key {k:#x}"), k == 0))
     });
     c.decide(AIO_KEY, r);
-    let nbytes = o.i64("nbytes");
+    let nbytes = o.i64(key::NBYTES);
     let r = each(
         o,
         "completion ring",
         "tail +1 at submit; event {aio_data, iocb, nbytes, 0}",
         &|v| {
             let n = nbytes.clone()?;
-            let tb = v.obj("ring_before")?.i64("tail")?;
-            let ta = v.obj("ring_after_submit")?.i64("tail")?;
-            let ev = v.obj("event")?;
+            let tb = v.obj(key::RING_BEFORE)?.i64(key::TAIL)?;
+            let ta = v.obj(key::RING_AFTER_SUBMIT)?.i64(key::TAIL)?;
+            let ev = v.obj(key::EVENT)?;
             let (d, ob, res, res2) = (
-                ev.i64("data")?,
-                ev.i64("obj")?,
-                ev.i64("res")?,
-                ev.i64("res2")?,
+                ev.i64(key::DATA)?,
+                ev.i64(key::OBJ)?,
+                ev.i64(key::RES)?,
+                ev.i64(key::RES2)?,
             );
-            let iocb = v.i64("iocb")?;
-            let ok = ta == tb + 1 && d == v.i64("cookie")? && ob == iocb && res == n && res2 == 0;
+            let iocb = v.i64(key::IOCB)?;
+            let ok =
+                ta == tb + 1 && d == v.i64(key::COOKIE)? && ob == iocb && res == n && res2 == 0;
             Ok((
                 format!(
                     "tail {tb}->{ta}, event data {d:#x} res {res} res2 {res2} obj==iocb {}",
@@ -115,7 +117,7 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
         },
     );
     c.decide(RING, r);
-    let r = o.bool("read_back_matches").map(|m| {
+    let r = o.bool(key::READ_BACK_MATCHES).map(|m| {
         Check::new(
             "file data",
             "pread returns what pwrite wrote",
@@ -124,8 +126,8 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
         )
     });
     c.decide(FILE_DATA, r);
-    let r = each(o, "getevents", "1 event", &|v| {
-        let n = ret(v, "getevents")?;
+    let r = each(o, key::GETEVENTS, "1 event", &|v| {
+        let n = ret(v, key::GETEVENTS)?;
         Ok((format!("ret {n}"), n == 1))
     });
     c.decide(RW_GET, r);
@@ -134,9 +136,9 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
         "ring head",
         "head +1 = tail after consuming; tail unchanged",
         &|v| {
-            let (s, g) = (v.obj("ring_after_submit")?, v.obj("ring_after_get")?);
-            let (h0, t) = (s.i64("head")?, s.i64("tail")?);
-            let (h1, t1) = (g.i64("head")?, g.i64("tail")?);
+            let (s, g) = (v.obj(key::RING_AFTER_SUBMIT)?, v.obj(key::RING_AFTER_GET)?);
+            let (h0, t) = (s.i64(key::HEAD)?, s.i64(key::TAIL)?);
+            let (h1, t1) = (g.i64(key::HEAD)?, g.i64(key::TAIL)?);
             Ok((
                 format!("head {h0}->{h1}, tail {t}->{t1}"),
                 h1 == h0 + 1 && h1 == t && t1 == t,
@@ -144,7 +146,7 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
         },
     );
     c.decide(RING_HEAD, r);
-    let r = ret(o, "good_then_closed_fd").map(|n| {
+    let r = ret(o, key::GOOD_THEN_CLOSED_FD).map(|n| {
         Check::new(
             "count",
             "1 (the write); the closed fd's EBADF not reported",
@@ -185,12 +187,12 @@ fn resfd(c: &mut Ctx, o: &Obs) -> Res<()> {
     if cannot_run(c, o)? {
         return Ok(());
     }
-    let efd = sysret(o, "eventfd");
+    let efd = sysret(o, key::EVENTFD);
     match (efd.as_deref(), c.f.eventfd) {
         (Ok("OK"), _) => {
             let r = (|| {
-                let s = ret(o, "submit")?;
-                let n = o.i64("eventfd_count")?;
+                let s = ret(o, key::SUBMIT)?;
+                let n = o.i64(key::EVENTFD_COUNT)?;
                 Ok(Check::new(
                     "eventfd count",
                     "submit 1, eventfd count 1",
@@ -232,7 +234,7 @@ fn resfd(c: &mut Ctx, o: &Obs) -> Res<()> {
     let r: Res<Vec<Check>> = (|| {
         let efd = efd.clone()?;
         Ok(vec![
-            outcome_is("outcome", o, "submit_resfd_regular", want_resfd)?,
+            outcome_is("outcome", o, key::SUBMIT_RESFD_REGULAR, want_resfd)?,
             Check::new(
                 "eventfd2",
                 format!(
@@ -253,31 +255,31 @@ fn resfd(c: &mut Ctx, o: &Obs) -> Res<()> {
 
 /// (case, the call in obs.calls, the errno the spec names)
 const NAMED: &[(&str, &str, &str)] = &[
-    ("io_submit.error.EBADF/closed-fd", "closed-fd", "EBADF"),
+    ("io_submit.error.EBADF/closed-fd", key::CLOSED_FD, "EBADF"),
     (
         "io_submit.error.EBADF/read-on-wronly",
-        "read-on-wronly",
+        key::READ_ON_WRONLY,
         "EBADF",
     ),
     (
         "io_submit.error.EINVAL/opcode-noop",
-        "opcode-noop",
+        key::OPCODE_NOOP,
         "EINVAL",
     ),
-    ("io_submit.error.EINVAL/reserved2", "reserved2", "EINVAL"),
+    ("io_submit.error.EINVAL/reserved2", key::RESERVED2, "EINVAL"),
     (
         "io_submit.error.EFAULT/iocb-unmapped",
-        "iocb-unmapped",
+        key::IOCB_UNMAPPED,
         "EFAULT",
     ),
     (
         "io_submit.error.EOPNOTSUPP/rw-flags-unknown",
-        "rw-flags-unknown",
+        key::RW_FLAGS_UNKNOWN,
         "EOPNOTSUPP",
     ),
     (
         "io_submit.error.EFAULT/buf-not-user",
-        "buf-not-user",
+        key::BUF_NOT_USER,
         "EFAULT",
     ),
 ];
@@ -337,7 +339,7 @@ fn errors(c: &mut Ctx, o: &Obs) -> Res<()> {
     }
     for (id, call, want) in NAMED {
         let r = o
-            .obj("calls")
+            .obj(key::CALLS)
             .and_then(|k| k.obj(call))
             .and_then(|k| outcome(&k))
             .map(|got| {
@@ -348,7 +350,7 @@ fn errors(c: &mut Ctx, o: &Obs) -> Res<()> {
     }
     let r = slots_full(c, o);
     c.decide(SLOTS_FULL, r);
-    let r = outcome_is("io_destroy", o, "destroy", "OK").map(|mut k| {
+    let r = outcome_is("io_destroy", o, key::DESTROY, "OK").map(|mut k| {
         k.expected = "OK (pending polls cancelled)".into();
         k
     });
@@ -367,13 +369,13 @@ pub fn pinned_slots(ring_nr: i64, possible: i64) -> i64 {
 
 /// The polls the pinned guest got in, then EAGAIN.
 fn slots_full(c: &Ctx, o: &Obs) -> Res<Check> {
-    if let Some(e) = o.raw().get("pin_errno") {
+    if let Some(e) = o.raw().get(key::PIN_ERRNO) {
         return Err(Missing(format!(
             "the guest could not pin itself to one CPU (sched_setaffinity errno {e}): the slot count depends on the CPUs the submits ran on"
         )));
     }
-    let cpu = o.i64("pin_cpu")?;
-    let ring_nr = o.i64("ring_nr")?;
+    let cpu = o.i64(key::PIN_CPU)?;
+    let ring_nr = o.i64(key::RING_NR)?;
     let possible = c
         .stream
         .hello
@@ -383,8 +385,8 @@ fn slots_full(c: &Ctx, o: &Obs) -> Res<Check> {
         .ok_or_else(|| Missing("hello: ncpus_possible (req_batch depends on it)".into()))?
         as i64;
     let want = pinned_slots(ring_nr, possible);
-    let n = ret(o, "polls")?;
-    let more = sysret(o, "one_more")?;
+    let n = ret(o, key::POLLS)?;
+    let more = sysret(o, key::ONE_MORE)?;
     Ok(Check::new(
         "slots",
         format!("{want} polls pending, then EAGAIN (ring nr {ring_nr}, {possible} possible CPUs, pinned)"),
@@ -421,17 +423,17 @@ pub const IOPRIO: Judge = Judge {
 /// The three IOCB_FLAG_IOPRIO submits against what CONFIG_BLOCK makes of
 /// them: (real-time as root, real-time as nobody, best-effort as nobody).
 fn ioprio_check(o: &Obs, want: [&str; 3]) -> Res<Check> {
-    let drop = o.i64("setresuid_ret")?;
+    let drop = o.i64(key::SETRESUID_RET)?;
     if drop != 0 {
         return Err(Missing(format!(
             "setresuid to 65534 failed (errno {}): the caller kept its capabilities",
-            o.i64("setresuid_errno")?
+            o.i64(key::SETRESUID_ERRNO)?
         )));
     }
     let got = [
-        sysret(o, "rt_root")?,
-        sysret(o, "rt_nobody")?,
-        sysret(o, "be_nobody")?,
+        sysret(o, key::RT_ROOT)?,
+        sysret(o, key::RT_NOBODY)?,
+        sysret(o, key::BE_NOBODY)?,
     ];
     let holds = got.iter().zip(want).all(|(g, w)| g == w);
     Ok(Check::new(

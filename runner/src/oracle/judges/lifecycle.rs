@@ -4,6 +4,7 @@
 use super::{aio_nr_check, maps_shape};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::obs::key;
 
 pub const DESTROY: Judge = Judge {
     experiment: "side-effect.destroy",
@@ -18,15 +19,18 @@ pub const DESTROY: Judge = Judge {
 fn destroy(c: &mut Ctx, o: &Obs) -> Res<()> {
     let got = o.outcome()?;
     if got != "OK" {
-        let nr = o.u64("nr_events")?;
+        let nr = o.u64(key::NR_EVENTS)?;
         c.skip_rest(&format!(
             "io_setup({nr}) did not succeed in this cell ({got})"
         ));
         return Ok(());
     }
-    let d = o.sysret("destroy")?;
-    let line = o.opt_str("maps_line_after_destroy")?;
-    let (mb, ma) = (o.u64("aio_maps_before")?, o.u64("aio_maps_after_destroy")?);
+    let d = o.sysret(key::DESTROY)?;
+    let line = o.opt_str(key::MAPS_LINE_AFTER_DESTROY)?;
+    let (mb, ma) = (
+        o.u64(key::AIO_MAPS_BEFORE)?,
+        o.u64(key::AIO_MAPS_AFTER_DESTROY)?,
+    );
     c.case(
         "side-effect.vma.removed-by-io_destroy",
         vec![
@@ -55,15 +59,15 @@ fn eintr(c: &mut Ctx, o: &Obs) -> Res<()> {
         c.skip_rest("CONFIG_AIO=n: io_setup returns ENOSYS at once, nothing to interrupt");
         return Ok(());
     }
-    let before = c.aio_nr(o, "aio_nr_before")?;
-    let after = c.aio_nr(o, "aio_nr_after")?;
-    let made = o.u64("setups_ok")?;
+    let before = c.aio_nr(o, key::AIO_NR_BEFORE)?;
+    let after = c.aio_nr(o, key::AIO_NR_AFTER)?;
+    let made = o.u64(key::SETUPS_OK)?;
     c.case(
         "error.EINTR.sigkill-leaves-no-trace",
         vec![
             aio_nr_check(c, 0, before, after),
-            Check::eq("fate", "signal:9", o.str("grandchild_fate")?),
-            Check::eq("killed by the parent", true, o.bool("killed_by_parent")?),
+            Check::eq("fate", "signal:9", o.str(key::GRANDCHILD_FATE)?),
+            Check::eq("killed by the parent", true, o.bool(key::KILLED_BY_PARENT)?),
             Check::new("contexts made before the kill", ">= 1", made, made >= 1),
         ],
     );
@@ -81,24 +85,24 @@ pub const EXIT_RELEASES: Judge = Judge {
         ],
     }],
     run: |c, o| {
-        let setup = o.obj("setup")?;
-        let nr = setup.u64("nr_events")?;
-        let before = c.aio_nr(o, "aio_nr_before")?;
+        let setup = o.obj(key::SETUP)?;
+        let nr = setup.u64(key::NR_EVENTS)?;
+        let before = c.aio_nr(o, key::AIO_NR_BEFORE)?;
         let want = c.want(nr, before, false, false)?;
         let got = setup.outcome()?;
         let mut checks = vec![
             Check::outcome(&want, &got),
-            Check::eq("fate", "exited", o.str("grandchild_fate")?),
+            Check::eq("fate", "exited", o.str(key::GRANDCHILD_FATE)?),
         ];
         if got == "OK" {
-            let mut held = aio_nr_check(c, nr, before, c.aio_nr(o, "aio_nr_during")?);
+            let mut held = aio_nr_check(c, nr, before, c.aio_nr(o, key::AIO_NR_DURING)?);
             held.name = "aio-nr while held";
             checks.push(held);
             checks.push(aio_nr_check(
                 c,
                 0,
                 before,
-                c.aio_nr(o, "aio_nr_after_exit")?,
+                c.aio_nr(o, key::AIO_NR_AFTER_EXIT)?,
             ));
         }
         c.case("state-trans.process-exit-releases", checks);

@@ -2,6 +2,7 @@
 
 use crate::oracle::obs::Missing;
 use crate::oracle::{CaseDef, Check, Judge};
+use kmatrix_proto::obs::key;
 
 /// A process calls io_setup(1) in a loop while an interval timer keeps
 /// delivering SIGALRM to a handler: no call may fail with EINTR (nor with
@@ -18,22 +19,22 @@ pub const NONFATAL: Judge = Judge {
             c.skip_rest("CONFIG_AIO=n: io_setup returns ENOSYS at once, nothing to interrupt");
             return Ok(());
         }
-        let g = o.obj("grandchild")?;
-        let signals = g.u64("signals")?;
-        let calls = g.u64("calls")?;
+        let g = o.obj(key::GRANDCHILD)?;
+        let signals = g.u64(key::SIGNALS)?;
+        let calls = g.u64(key::CALLS)?;
         if signals == 0 || calls == 0 {
             return Err(Missing(format!(
                 "no signal arrived during io_setup ({signals} signals, {calls} calls): nothing was tested"
             )));
         }
-        let eintr = g.u64("eintr")?;
-        let other = g.u64("other_errors")?;
+        let eintr = g.u64(key::EINTR)?;
+        let other = g.u64(key::OTHER_ERRORS)?;
         c.case(
             "signal.nonfatal-does-not-interrupt",
             vec![
                 Check::eq("EINTR returns", 0, eintr),
                 Check::eq("other errors", 0, other),
-                Check::eq("fate", "exited", o.str("grandchild_fate")?),
+                Check::eq("fate", "exited", o.str(key::GRANDCHILD_FATE)?),
             ],
         );
         Ok(())

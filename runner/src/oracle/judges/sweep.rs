@@ -2,6 +2,7 @@
 
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::obs::key;
 
 pub const SWEEP: Judge = Judge {
     experiment: "nr.sweep",
@@ -18,12 +19,12 @@ pub const SWEEP: Judge = Judge {
 };
 
 fn sweep(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let steps = o.arr("steps")?;
+    let steps = o.arr(key::STEPS)?;
     if steps.is_empty() {
         return Err(Missing("nr.sweep reported no steps".into()));
     }
     for s in &steps {
-        let nr = s.u64("nr_events")?;
+        let nr = s.u64(key::NR_EVENTS)?;
         let id = format!("param.nr_events.range/{nr}");
         if let Err(Missing(why)) = step(c, s, &id, nr) {
             c.error(&id, why);
@@ -33,7 +34,7 @@ fn sweep(c: &mut Ctx, o: &Obs) -> Res<()> {
 }
 
 fn step(c: &mut Ctx, s: &Obs, id: &str, nr: u64) -> Res<()> {
-    match s.str("fate")? {
+    match s.str(key::FATE)? {
         "exited" => {}
         "timeout" => {
             c.error(
@@ -49,7 +50,7 @@ fn step(c: &mut Ctx, s: &Obs, id: &str, nr: u64) -> Res<()> {
             return Ok(());
         }
     }
-    let want = c.want(nr, c.aio_nr(s, "aio_nr_before")?, false, false)?;
+    let want = c.want(nr, c.aio_nr(s, key::AIO_NR_BEFORE)?, false, false)?;
     let checks = super::call_checks(c, s, &want)?;
     c.case(id, checks);
     Ok(())
