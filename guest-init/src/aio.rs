@@ -5,40 +5,13 @@ use crate::files;
 use crate::json::Obj;
 use crate::parse;
 use crate::sys::{self, SysRet};
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{self, key};
 
 /// struct aio_ring's header is eight u32 fields (32 bytes).
 const RING_HEADER_BYTES: u64 = 32;
 
-/// One io_setup call: what we passed and what came back.
-#[derive(Clone, Copy, Debug)]
-pub struct Call {
-    pub nr_events: u32,
-    pub ret: i64,
-    pub errno: i32,
-    /// The aio_context_t variable after the call.
-    pub handle: u64,
-}
-
-impl Call {
-    pub fn ok(&self) -> bool {
-        self.ret == 0
-    }
-
-    /// Adds nr_events, ret, errno and handle to `o`.
-    pub fn put_common(&self, o: &mut Obj) {
-        o.u64(key::NR_EVENTS, self.nr_events.into())
-            .i64(key::RET, self.ret)
-            .i64(key::ERRNO, self.errno.into())
-            .u64(key::HANDLE, self.handle);
-    }
-
-    pub fn common(&self) -> Obj {
-        let mut o = Obj::new();
-        self.put_common(&mut o);
-        o
-    }
-}
+/// One io_setup call and the ring header: the observation's own types.
+pub use kmatrix_proto::obs::{Call, Ring};
 
 /// io_setup(nr_events, &ctx) with ctx preset to `initial`.
 pub fn setup(nr_events: u32, initial: u64) -> Call {
@@ -47,9 +20,8 @@ pub fn setup(nr_events: u32, initial: u64) -> Call {
     // kernel writes at most these 8 bytes.
     let r = unsafe { sys::io_setup(nr_events, &mut ctx) };
     Call {
-        nr_events,
-        ret: r.ret,
-        errno: r.errno,
+        nr_events: nr_events.into(),
+        ret: r.into(),
         handle: ctx,
     }
 }
@@ -60,43 +32,12 @@ pub fn destroy(handle: u64) -> SysRet {
 
 /// {"ret":…, "errno":…} of a plain syscall result.
 pub fn sysret_obj(r: SysRet) -> Obj {
-    let mut o = Obj::new();
-    o.i64(key::RET, r.ret).i64(key::ERRNO, r.errno.into());
-    o
+    obs::SysRet::from(r).to_obj()
 }
 
 /// Adds `<prefix>_ret` and `<prefix>_errno`.
 pub fn put_sysret(o: &mut Obj, prefix: &str, r: SysRet) {
-    o.i64(&key::ret_of(prefix), r.ret)
-        .i64(&key::errno_of(prefix), r.errno.into());
-}
-
-/// The aio_ring header as the kernel initialised it.
-#[derive(Clone, Copy, Debug)]
-pub struct Ring {
-    pub id: u32,
-    pub nr: u32,
-    pub head: u32,
-    pub tail: u32,
-    pub magic: u32,
-    pub compat_features: u32,
-    pub incompat_features: u32,
-    pub header_length: u32,
-}
-
-impl Ring {
-    pub fn to_obj(self) -> Obj {
-        let mut o = Obj::new();
-        o.u64(key::ID, self.id.into())
-            .u64(key::NR, self.nr.into())
-            .u64(key::HEAD, self.head.into())
-            .u64(key::TAIL, self.tail.into())
-            .u64(key::MAGIC, self.magic.into())
-            .u64(key::COMPAT_FEATURES, self.compat_features.into())
-            .u64(key::INCOMPAT_FEATURES, self.incompat_features.into())
-            .u64(key::HEADER_LENGTH, self.header_length.into());
-        o
-    }
+    obs::SysRet::from(r).put_as(o, prefix);
 }
 
 /// Reads the ring header at `handle`.
@@ -179,10 +120,8 @@ pub fn put_success_details(o: &mut Obj, c: &Call) {
         put_sysret(o, key::DESTROY, d);
         o.opt_u64(key::AIO_NR_AFTER_DESTROY, files::aio_nr());
     } else {
-        o.null(key::RING)
-            .null(key::MAPS_LINE)
-            .null(&key::ret_of(key::DESTROY))
-            .null(&key::errno_of(key::DESTROY))
-            .null(key::AIO_NR_AFTER_DESTROY);
+        o.null(key::RING).null(key::MAPS_LINE);
+        obs::SysRet::put_null_as(o, key::DESTROY);
+        o.null(key::AIO_NR_AFTER_DESTROY);
     }
 }

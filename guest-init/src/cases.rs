@@ -4,7 +4,7 @@
 //! aio-max-nr from 1 to u64::MAX: record what happens, skip follow-ups
 //! that need a handle.
 
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{self, key};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -49,7 +49,7 @@ fn observed_call(nr: u32, initial: u64) -> Obj {
     let mut o = Obj::new();
     let before = aio_nr();
     let c = aio::setup(nr, initial);
-    c.put_common(&mut o);
+    c.put(&mut o);
     o.opt_u64(key::AIO_NR_BEFORE, before)
         .opt_u64(key::AIO_NR_AFTER, aio_nr());
     aio::put_success_details(&mut o, &c);
@@ -173,7 +173,7 @@ pub fn einval_ctx_existing(_env: &Env, _sink: &Sink) -> Obj {
     let mut o = Obj::new();
     let nr = cell_nr();
     let a = aio::setup(nr, 0);
-    o.obj(key::FIRST, &a.common());
+    o.obj(key::FIRST, &a.to_obj());
     if !a.ok() {
         o.null(key::SECOND)
             .str(key::SKIPPED, "first io_setup failed");
@@ -181,7 +181,7 @@ pub fn einval_ctx_existing(_env: &Env, _sink: &Sink) -> Obj {
     }
     o.opt_u64(key::AIO_NR_BEFORE, aio_nr());
     let b = aio::setup(nr, a.handle);
-    o.obj(key::SECOND, &b.common())
+    o.obj(key::SECOND, &b.to_obj())
         .opt_u64(key::AIO_NR_AFTER, aio_nr());
     if b.ok() && b.handle != a.handle {
         // Unexpected: a second context was created; release it too.
@@ -203,9 +203,8 @@ fn call_at(nr: u32, ptr: *mut u64) -> sys::SysRet {
 }
 
 fn put_bad_pointer_call(o: &mut Obj, nr: u32, r: sys::SysRet) {
-    o.u64(key::NR_EVENTS, nr.into())
-        .i64(key::RET, r.ret)
-        .i64(key::ERRNO, r.errno.into());
+    o.u64(key::NR_EVENTS, nr.into());
+    obs::SysRet::from(r).put(o);
 }
 
 pub fn efault_null(_env: &Env, _sink: &Sink) -> Obj {
@@ -299,7 +298,7 @@ pub fn eagain_boundary(_env: &Env, sink: &Sink) -> Obj {
     let hold_nr = max.min(u64::from(NR)) as u32;
     let hold = if hold_nr > 0 {
         let h = aio::setup(hold_nr, 0);
-        o.obj(key::HOLD, &h.common());
+        o.obj(key::HOLD, &h.to_obj());
         Some(h)
     } else {
         o.null(key::HOLD);
@@ -353,7 +352,7 @@ pub fn enomem_rlimit_as(_env: &Env, _sink: &Sink) -> Obj {
     let c = aio::setup(nr, 0);
     let restore = sys::set_rlimit_as(old.0, old.1);
     let mut o = Obj::new();
-    c.put_common(&mut o);
+    c.put(&mut o);
     let errno_of = |r: Result<(), i32>| i64::from(r.err().unwrap_or(0));
     o.u64(key::VM_SIZE_KB, vm_kb)
         .i64(key::SETRLIMIT_ERRNO, errno_of(set))
@@ -400,7 +399,7 @@ pub fn exit_releases(env: &Env, _sink: &Sink) -> Obj {
     let out = child::run(Role::Step, env.timeout, |s| {
         let c = aio::setup(nr, 0);
         let mut g = Obj::new();
-        g.obj(key::SETUP, &c.common())
+        g.obj(key::SETUP, &c.to_obj())
             .opt_u64(key::AIO_NR_DURING, aio_nr());
         s.line(&g.to_json());
     });
@@ -422,7 +421,7 @@ pub fn side_effect_destroy(_env: &Env, _sink: &Sink) -> Obj {
     let before = aio_nr();
     let maps_before = aio::aio_maps_count();
     let c = aio::setup(cell_nr(), 0);
-    c.put_common(&mut o);
+    c.put(&mut o);
     o.opt_u64(key::AIO_NR_BEFORE, before)
         .opt_u64(key::AIO_NR_AFTER_SETUP, aio_nr())
         .u64(key::AIO_MAPS_BEFORE, maps_before);
@@ -490,9 +489,8 @@ pub fn table_many(env: &Env, _sink: &Sink) -> Obj {
         match first_failure {
             Some(c) => {
                 let mut f = Obj::new();
-                f.u64(key::INDEX, handles.len() as u64)
-                    .i64(key::RET, c.ret)
-                    .i64(key::ERRNO, c.errno.into());
+                f.u64(key::INDEX, handles.len() as u64);
+                c.ret.put(&mut f);
                 o.obj(key::FIRST_FAILURE, &f)
             }
             None => o.null(key::FIRST_FAILURE),
@@ -525,7 +523,7 @@ pub fn fork_child_use(env: &Env, _sink: &Sink) -> Obj {
     let mut o = Obj::new();
     let nr = cell_nr();
     let a = aio::setup(nr, 0);
-    o.obj(key::SETUP, &a.common());
+    o.obj(key::SETUP, &a.to_obj());
     if !a.ok() {
         o.str(key::SKIPPED, "io_setup failed; no handle to share");
         return o;
@@ -558,7 +556,7 @@ fn thread_use(nr: u32) -> Obj {
     let mut t = Obj::new();
     let before = aio_nr();
     let b = aio::setup(nr, 0);
-    t.obj(key::SETUP, &b.common())
+    t.obj(key::SETUP, &b.to_obj())
         .opt_u64(key::AIO_NR_BEFORE, before);
     if b.ok() {
         let h = b.handle;
@@ -589,7 +587,7 @@ pub fn enomem_vs_eagain(_env: &Env, _sink: &Sink) -> Obj {
     let hold = aio::setup(hold_nr, 0);
     let held = aio_nr();
     let mut o = Obj::new();
-    o.obj(key::HOLD, &hold.common());
+    o.obj(key::HOLD, &hold.to_obj());
     // Over the limit by one event, and below D1's 4194304 (EINVAL first).
     let nr = match held.and_then(|h| max.checked_sub(h)).map(|room| room + 1) {
         Some(nr) if nr <= 4_194_304 => nr as u32,
@@ -611,7 +609,7 @@ pub fn enomem_vs_eagain(_env: &Env, _sink: &Sink) -> Obj {
     let set = sys::set_rlimit_as(vm_kb.saturating_mul(1024), sys::RLIM_INFINITY);
     let c = aio::setup(nr, 0);
     let _ = sys::set_rlimit_as(old.0, old.1);
-    let mut call = c.common();
+    let mut call = c.to_obj();
     call.opt_u64(key::AIO_NR_BEFORE, held)
         .opt_u64(key::AIO_NR_AFTER, aio_nr());
     if c.ok() {
@@ -643,7 +641,7 @@ pub fn signal_nonfatal(env: &Env, _sink: &Sink) -> Obj {
         while calls < 200 && start.elapsed() < Duration::from_millis(300) {
             let c = aio::setup(1, 0);
             calls += 1;
-            match c.errno {
+            match c.ret.errno {
                 _ if c.ok() => {}
                 4 => eintr += 1,
                 11 => {} // aio-max-nr reached
@@ -671,7 +669,7 @@ pub fn signal_nonfatal(env: &Env, _sink: &Sink) -> Obj {
 pub fn ring_mremap(_env: &Env, _sink: &Sink) -> Obj {
     let mut o = Obj::new();
     let c = aio::setup(cell_nr(), 0);
-    o.obj(key::SETUP, &c.common());
+    o.obj(key::SETUP, &c.to_obj());
     if !c.ok() {
         return o;
     }
@@ -685,12 +683,14 @@ pub fn ring_mremap(_env: &Env, _sink: &Sink) -> Obj {
     };
     o.u64(key::RING_BYTES, size as u64);
     let put = |o: &mut Obj, k: &str, r: Result<u64, i32>| {
-        let mut x = Obj::new();
-        match r {
-            Ok(_) => x.i64(key::RET, 0).i64(key::ERRNO, 0),
-            Err(e) => x.i64(key::RET, -1).i64(key::ERRNO, e.into()),
+        let r = match r {
+            Ok(_) => obs::SysRet { ret: 0, errno: 0 },
+            Err(e) => obs::SysRet {
+                ret: -1,
+                errno: e.into(),
+            },
         };
-        o.obj(k, &x);
+        o.obj(k, &r.to_obj());
     };
     // SAFETY (all three): nothing in Rust points into the ring mapping.
     let grow = unsafe { sys::remap(h, size, size + 4096, 0, 0) };
@@ -765,7 +765,7 @@ pub fn max_map_count(_env: &Env, _sink: &Sink) -> Obj {
         .u64(key::MAX_MAP_COUNT, limit);
     let mut arr = Arr::new();
     for (c, b, a) in &calls {
-        let mut x = c.common();
+        let mut x = c.to_obj();
         x.opt_u64(key::AIO_NR_BEFORE, *b)
             .opt_u64(key::AIO_NR_AFTER, *a);
         arr.push_obj(&x);

@@ -4,7 +4,7 @@
 //! experiments doing real I/O on tmpfs. Only raw observations go out; the
 //! host judges (runner/src/oracle/judges/).
 
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{self, key};
 use std::os::raw::{c_int, c_long};
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -114,7 +114,7 @@ fn raw(nr: c_long, a: [u64; 6]) -> sys::SysRet {
 }
 
 fn put(o: &mut Obj, prefix: &str, r: sys::SysRet) {
-    crate::aio::put_sysret(o, prefix, r);
+    obs::SysRet::from(r).put_as(o, prefix);
 }
 
 /// io_setup(n) -> (handle, result).
@@ -294,9 +294,8 @@ pub fn enosys_map(_env: &Env, _s: &Sink) -> Obj {
             let mut c = Obj::new();
             c.str(key::SYSCALL, name)
                 .i64(key::NR, *n)
-                .str(key::ARGS, label)
-                .i64(key::RET, r.ret)
-                .i64(key::ERRNO, r.errno.into());
+                .str(key::ARGS, label);
+            obs::SysRet::from(r).put(&mut c);
             calls.push_obj(&c);
         }
     }
@@ -462,7 +461,7 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
             None
         };
         let r = raw(n, v);
-        c.i64(key::RET, r.ret).i64(key::ERRNO, r.errno.into());
+        obs::SysRet::from(r).put(&mut c);
         if syscall == "io_setup" {
             c.opt_u64(key::AIO_NR_BEFORE, before);
             if r.ret == 0 && v[1] != 0 {

@@ -152,7 +152,7 @@ pub fn fail_nth(env: &Env, sink: &Sink) -> Obj {
         let left_n = left.as_deref().and_then(parse::u64_trim);
         let mut step = Obj::new();
         step.u64(key::K, k.into());
-        c.put_common(&mut step);
+        c.put(&mut step);
         step.opt_u64(key::FAIL_NTH_AFTER, left_n)
             .opt_u64(key::AIO_NR_BEFORE, before)
             .opt_u64(key::AIO_NR_AFTER, aio_nr())
@@ -226,7 +226,7 @@ pub fn failslab(env: &Env, _sink: &Sink) -> Obj {
     write_knob(&mut restore, "failslab/probability", "0");
     write_knob(&mut restore, "failslab/times", "1");
     o.obj(key::MAKE_IT_FAIL_ON, &result_obj("1", on));
-    c.put_common(&mut o);
+    c.put(&mut o);
     o.obj(key::MAKE_IT_FAIL_OFF, &result_obj("0", off))
         .opt_str(key::TIMES_AFTER, times_after.as_deref())
         .obj(key::RESTORE, &restore)

@@ -237,6 +237,15 @@ pub struct SysRet {
     pub errno: i32,
 }
 
+impl From<SysRet> for kmatrix_proto::obs::SysRet {
+    fn from(r: SysRet) -> Self {
+        kmatrix_proto::obs::SysRet {
+            ret: r.ret,
+            errno: r.errno.into(),
+        }
+    }
+}
+
 fn sysret(ret: i64) -> SysRet {
     let errno = if ret == -1 { errno() } else { 0 };
     SysRet { ret, errno }

@@ -1,8 +1,191 @@
-//! The observation contract: the keys of the `obs` object of an experiment
-//! record. The guest writes each field under one of these names with the
-//! JSON builder (json.rs); the runner's judges read it back under the same
-//! name. Neither side spells a key itself, so a key renamed here changes
-//! both, and a constant renamed or removed here fails to compile on both.
+//! The observation contract: the `obs` object of an experiment record.
+//! The recurring shapes (a syscall's result, an io_setup call, the ring
+//! header) are types here with a writer the guest uses (to the JSON
+//! builder, json.rs) and a reader the runner uses (through `Read`, which
+//! its observation accessor implements, so a missing field is an error
+//! naming its path). Every other field is a constant in `key`. Neither
+//! side spells a key itself: a key renamed here changes both, and a field
+//! or constant renamed or removed here fails to compile on both.
+
+use crate::json::Obj;
+
+/// Read access to one object of an observation, implemented by the runner
+/// over its JSON library. Errors name the field's path; there is no
+/// default for a field that is missing, null or of another kind.
+pub trait Read: Sized {
+    type Error;
+    fn u64(&self, key: &str) -> Result<u64, Self::Error>;
+    fn u32(&self, key: &str) -> Result<u32, Self::Error>;
+    fn i64(&self, key: &str) -> Result<i64, Self::Error>;
+    /// A member that must be an object.
+    fn obj(&self, key: &str) -> Result<Self, Self::Error>;
+}
+
+/// A raw syscall result: `errno` is 0 unless `ret` is -1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SysRet {
+    pub ret: i64,
+    pub errno: i64,
+}
+
+/// What success looks like for a syscall, as its spec states it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Success {
+    /// Returns 0 (io_setup, io_destroy, io_cancel).
+    Zero,
+    /// Returns a count (io_submit, io_getevents, io_pgetevents) or a
+    /// descriptor (eventfd2), 0 included.
+    NonNegative,
+}
+
+impl Success {
+    /// The rule of the AIO syscall `name`; None for another name.
+    pub fn of(name: &str) -> Option<Success> {
+        match name {
+            "io_setup" | "io_destroy" | "io_cancel" => Some(Success::Zero),
+            "io_submit" | "io_getevents" | "io_pgetevents" => Some(Success::NonNegative),
+            _ => None,
+        }
+    }
+}
+
+impl SysRet {
+    /// "OK" when `ret` is a success under `rule`, the errno's name (from
+    /// `errno_name`) when it is -1, and "ret N" for any other value; a -1
+    /// without an errno never reads as success.
+    pub fn outcome(&self, rule: Success, errno_name: fn(i64) -> String) -> String {
+        match (self.ret, rule) {
+            (0, _) => "OK".into(),
+            (r, Success::NonNegative) if r > 0 => "OK".into(),
+            (-1, _) if self.errno == 0 => "ret -1 without errno".into(),
+            (-1, _) => errno_name(self.errno),
+            (r, _) => format!("ret {r}"),
+        }
+    }
+
+    /// Adds `ret` and `errno`.
+    pub fn put(&self, o: &mut Obj) {
+        o.i64(key::RET, self.ret).i64(key::ERRNO, self.errno);
+    }
+
+    /// `{"ret":…, "errno":…}`.
+    pub fn to_obj(&self) -> Obj {
+        let mut o = Obj::new();
+        self.put(&mut o);
+        o
+    }
+
+    /// Adds `<prefix>_ret` and `<prefix>_errno`.
+    pub fn put_as(&self, o: &mut Obj, prefix: &str) {
+        o.i64(&key::ret_of(prefix), self.ret)
+            .i64(&key::errno_of(prefix), self.errno);
+    }
+
+    /// Both as null: the call was not made.
+    pub fn put_null_as(o: &mut Obj, prefix: &str) {
+        o.null(&key::ret_of(prefix)).null(&key::errno_of(prefix));
+    }
+
+    pub fn read<R: Read>(r: &R) -> Result<SysRet, R::Error> {
+        Ok(SysRet {
+            ret: r.i64(key::RET)?,
+            errno: r.i64(key::ERRNO)?,
+        })
+    }
+
+    pub fn read_as<R: Read>(r: &R, prefix: &str) -> Result<SysRet, R::Error> {
+        Ok(SysRet {
+            ret: r.i64(&key::ret_of(prefix))?,
+            errno: r.i64(&key::errno_of(prefix))?,
+        })
+    }
+}
+
+/// One io_setup(nr_events, &ctx) call: what was passed and what came back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub nr_events: u64,
+    pub ret: SysRet,
+    /// The aio_context_t variable after the call.
+    pub handle: u64,
+}
+
+impl Call {
+    pub fn ok(&self) -> bool {
+        self.ret.ret == 0
+    }
+
+    /// Adds nr_events, ret, errno and handle.
+    pub fn put(&self, o: &mut Obj) {
+        o.u64(key::NR_EVENTS, self.nr_events);
+        self.ret.put(o);
+        o.u64(key::HANDLE, self.handle);
+    }
+
+    pub fn to_obj(&self) -> Obj {
+        let mut o = Obj::new();
+        self.put(&mut o);
+        o
+    }
+
+    pub fn read<R: Read>(r: &R) -> Result<Call, R::Error> {
+        Ok(Call {
+            nr_events: r.u64(key::NR_EVENTS)?,
+            ret: SysRet::read(r)?,
+            handle: r.u64(key::HANDLE)?,
+        })
+    }
+}
+
+/// The aio_ring header as the kernel initialised it (struct aio_ring's
+/// first eight u32).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ring {
+    pub id: u32,
+    pub nr: u32,
+    pub head: u32,
+    pub tail: u32,
+    pub magic: u32,
+    pub compat_features: u32,
+    pub incompat_features: u32,
+    pub header_length: u32,
+}
+
+impl Ring {
+    pub fn to_obj(self) -> Obj {
+        let mut o = Obj::new();
+        for (k, v) in self.fields() {
+            o.u64(k, v.into());
+        }
+        o
+    }
+
+    pub fn read<R: Read>(r: &R) -> Result<Ring, R::Error> {
+        Ok(Ring {
+            id: r.u32(key::ID)?,
+            nr: r.u32(key::NR)?,
+            head: r.u32(key::HEAD)?,
+            tail: r.u32(key::TAIL)?,
+            magic: r.u32(key::MAGIC)?,
+            compat_features: r.u32(key::COMPAT_FEATURES)?,
+            incompat_features: r.u32(key::INCOMPAT_FEATURES)?,
+            header_length: r.u32(key::HEADER_LENGTH)?,
+        })
+    }
+
+    fn fields(self) -> [(&'static str, u32); 8] {
+        [
+            (key::ID, self.id),
+            (key::NR, self.nr),
+            (key::HEAD, self.head),
+            (key::TAIL, self.tail),
+            (key::MAGIC, self.magic),
+            (key::COMPAT_FEATURES, self.compat_features),
+            (key::INCOMPAT_FEATURES, self.incompat_features),
+            (key::HEADER_LENGTH, self.header_length),
+        ]
+    }
+}
 
 /// Every observation key, by the shape it belongs to.
 pub mod key {
@@ -257,5 +440,70 @@ pub mod key {
     /// `<prefix>_own`: whether the case itself made that context.
     pub fn own_of(prefix: &str) -> String {
         format!("{prefix}_own")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(e: i64) -> String {
+        format!("E{e}")
+    }
+
+    #[test]
+    fn one_success_rule_per_syscall() {
+        let r = |ret, errno| SysRet { ret, errno };
+        let zero = Success::of("io_setup").unwrap();
+        let count = Success::of("io_getevents").unwrap();
+        assert_eq!(Success::of("io_destroy"), Some(Success::Zero));
+        assert_eq!(Success::of("io_submit"), Some(Success::NonNegative));
+        assert_eq!(Success::of("read"), None);
+        assert_eq!(r(0, 0).outcome(zero, name), "OK");
+        assert_eq!(r(0, 0).outcome(count, name), "OK");
+        // A count is success only where the spec returns one.
+        assert_eq!(r(3, 0).outcome(count, name), "OK");
+        assert_eq!(r(3, 0).outcome(zero, name), "ret 3");
+        assert_eq!(r(-1, 22).outcome(zero, name), "E22");
+        assert_eq!(r(-1, 22).outcome(count, name), "E22");
+        // A failure never reads as success, with or without an errno.
+        assert_eq!(r(-1, 0).outcome(count, name), "ret -1 without errno");
+        assert_eq!(r(-2, 0).outcome(count, name), "ret -2");
+    }
+
+    #[test]
+    fn writers_use_the_keys() {
+        let r = SysRet { ret: -1, errno: 14 };
+        let mut o = Obj::new();
+        r.put_as(&mut o, key::DESTROY);
+        SysRet::put_null_as(&mut o, key::SETUP);
+        assert_eq!(
+            o.to_json(),
+            "{\"destroy_ret\":-1,\"destroy_errno\":14,\"setup_ret\":null,\"setup_errno\":null}"
+        );
+        let c = Call {
+            nr_events: 128,
+            ret: SysRet { ret: 0, errno: 0 },
+            handle: 7,
+        };
+        assert_eq!(
+            c.to_obj().to_json(),
+            "{\"nr_events\":128,\"ret\":0,\"errno\":0,\"handle\":7}"
+        );
+        let ring = Ring {
+            id: 0,
+            nr: 258,
+            head: 0,
+            tail: 0,
+            magic: 0xa10a10a1,
+            compat_features: 1,
+            incompat_features: 0,
+            header_length: 32,
+        };
+        assert_eq!(
+            ring.to_obj().to_json(),
+            "{\"id\":0,\"nr\":258,\"head\":0,\"tail\":0,\"magic\":2701791393,\
+             \"compat_features\":1,\"incompat_features\":0,\"header_length\":32}"
+        );
     }
 }

@@ -190,11 +190,15 @@ pub fn errno_name(e: i64) -> String {
         0 => "OK",
         1 => "EPERM",
         4 => "EINTR",
+        9 => "EBADF",
         11 => "EAGAIN",
         12 => "ENOMEM",
         14 => "EFAULT",
+        15 => "ENOTBLK",
         22 => "EINVAL",
         38 => "ENOSYS",
+        95 => "EOPNOTSUPP",
+        115 => "EINPROGRESS",
         _ => return format!("errno {e}"),
     };
     n.to_string()

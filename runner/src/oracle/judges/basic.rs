@@ -4,7 +4,7 @@
 use super::{aio_nr_check, maps_shape, AIO_MAPPING};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{key, Call, Ring};
 
 const FOLLOW_UPS: [&str; 5] = [
     "side-effect.aio-nr",
@@ -67,13 +67,14 @@ pub const SETUP_BASIC: Judge = Judge {
 /// return.success plus, when a context exists, what it looks like. Also
 /// used for the 1024-event example (`prefix` names its cases).
 fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let nr = o.u64(key::NR_EVENTS)?;
+    let call = Call::read(o)?;
+    let nr = call.nr_events;
     let before = c.aio_nr(o, key::AIO_NR_BEFORE)?;
     let want = c.want(nr, before, false, false)?;
     let got = o.outcome()?;
     let mut checks = vec![Check::outcome(&want, &got)];
     if got == "OK" {
-        let h = o.u64(key::HANDLE)?;
+        let h = call.handle;
         checks.push(Check::new("handle", "!= 0", format!("{h:#x}"), h != 0));
     }
     c.case("return.success", checks);
@@ -133,7 +134,8 @@ fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
         );
         return Ok(());
     };
-    let (magic, hl) = (ring.u64(key::MAGIC)?, ring.u64(key::HEADER_LENGTH)?);
+    let ring = Ring::read(&ring)?;
+    let (magic, hl) = (ring.magic, ring.header_length);
     c.case(
         "notes.handle-is-ring",
         vec![
@@ -141,7 +143,7 @@ fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
             Check::eq("header_length", 32, hl),
         ],
     );
-    let cap = ring.u64(key::NR)?;
+    let cap = u64::from(ring.nr);
     c.case(
         "notes.capacity",
         vec![Check::new(

@@ -4,7 +4,7 @@
 
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{Case, CaseDef, Check, Ctx, Judge};
-use super::family::outcome;
+use super::family::{outcome, rule_of};
 use crate::syscalls::NUMBERS;
 use kmatrix_proto::obs::key;
 
@@ -70,7 +70,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
                     continue;
                 }
                 let nr = k.i64(key::NR)?;
-                let got = outcome(k)?;
+                let got = outcome(k, rule_of(name)?)?;
                 ok &= nr == want_nr && (got == "ENOSYS") == want_enosys;
                 seen.push(format!("nr {nr} {}: {got}", k.str(key::ARGS)?));
             }

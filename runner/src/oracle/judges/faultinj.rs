@@ -4,7 +4,7 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{key, Ring};
 
 const NO_AIO: &str = "CONFIG_AIO=n: no allocations to fail";
 
@@ -55,7 +55,7 @@ fn injected_step(c: &Ctx, s: &Obs) -> Res<Vec<String>> {
                 bad.push(format!("allocation {k}: aio-nr {} on success", a.observed));
             }
             let cap = match s.opt_obj(key::RING)? {
-                Some(r) => r.u64(key::NR)?,
+                Some(r) => u64::from(Ring::read(&r)?.nr),
                 None => 0,
             };
             if cap < 2 * nr {

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
-use super::family::{no_ctx, outcome, NoCtx};
+use super::family::{no_ctx, outcome, rule_of, NoCtx};
 use crate::generic::{Expect, GenericCase};
 
 macro_rules! generic_judge {
@@ -201,21 +201,23 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
                 Ok(_) => {}
             }
         }
-        let r = outcome(v).and_then(|got| {
-            // A count the spec fixes (`0` events) is compared as the
-            // return value itself, not as "OK".
-            let counted = matches!(&expect, Expect::Is(e) if e.parse::<i64>().is_ok());
-            let got = if counted && got == "OK" {
-                v.i64(key::RET)?.to_string()
-            } else {
-                got
-            };
-            let holds = match &expect {
-                Expect::Is(e) => got == *e,
-                Expect::Not(e) => got != *e,
-            };
-            Ok(Check::new("outcome", &expected, got, holds))
-        });
+        let r = rule_of(&g.syscall)
+            .and_then(|rule| outcome(v, rule))
+            .and_then(|got| {
+                // A count the spec fixes (`0` events) is compared as the
+                // return value itself, not as "OK".
+                let counted = matches!(&expect, Expect::Is(e) if e.parse::<i64>().is_ok());
+                let got = if counted && got == "OK" {
+                    v.i64(key::RET)?.to_string()
+                } else {
+                    got
+                };
+                let holds = match &expect {
+                    Expect::Is(e) => got == *e,
+                    Expect::Not(e) => got != *e,
+                };
+                Ok(Check::new("outcome", &expected, got, holds))
+            });
         c.decide(&g.id, r);
     }
     Ok(())

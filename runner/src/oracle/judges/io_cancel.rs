@@ -4,7 +4,7 @@
 use super::super::obs::{Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is, ret, sysret};
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{key, Success};
 
 const COMPLETED: &str = "io_cancel.error.EINVAL/completed";
 const FOREIGN: &str = "io_cancel.error.EINVAL/foreign-key";
@@ -49,15 +49,21 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     }
     c.decide(
         COMPLETED,
-        outcome_is("outcome", o, key::CANCEL_COMPLETED, "EINVAL"),
+        outcome_is("outcome", o, key::CANCEL_COMPLETED, Success::Zero, "EINVAL"),
     );
     c.decide(
         FOREIGN,
-        outcome_is("outcome", o, key::CANCEL_FOREIGN_KEY, "EINVAL"),
+        outcome_is(
+            "outcome",
+            o,
+            key::CANCEL_FOREIGN_KEY,
+            Success::Zero,
+            "EINVAL",
+        ),
     );
     let r = (|| {
         let s = ret(o, key::SUBMIT_POLL)?;
-        let k = sysret(o, key::CANCEL_PENDING_POLL)?;
+        let k = sysret(o, key::CANCEL_PENDING_POLL, Success::Zero)?;
         let g = ret(o, key::GETEVENTS_AFTER_CANCEL)?;
         let ev = o.obj(key::CANCELLED_EVENT)?;
         let (obj, data, res) = (ev.i64(key::OBJ)?, ev.i64(key::DATA)?, ev.i64(key::RES)?);

@@ -6,7 +6,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is};
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{key, Success};
 
 const FIRST: &str = "io_destroy.return.success/first";
 const SECOND: &str = "io_destroy.state-trans.context/second-EINVAL";
@@ -48,8 +48,14 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     if cannot_run(c, o)? {
         return Ok(());
     }
-    c.decide(FIRST, outcome_is("outcome", o, key::FIRST, "OK"));
-    c.decide(SECOND, outcome_is("outcome", o, key::SECOND, "EINVAL"));
+    c.decide(
+        FIRST,
+        outcome_is("outcome", o, key::FIRST, Success::Zero, "OK"),
+    );
+    c.decide(
+        SECOND,
+        outcome_is("outcome", o, key::SECOND, Success::Zero, "EINVAL"),
+    );
     let r = (|| {
         let (b, l, a) = (
             o.i64(key::AIO_NR_BEFORE)?,
@@ -108,7 +114,7 @@ fn signal(c: &mut Ctx, o: &Obs) -> Res<()> {
                 "ticks_during: no SIGALRM arrived during io_destroy in {tries} tries (last one took {us} us): nothing tested"
             )));
         }
-        let mut k = outcome_is("outcome", o, key::DESTROY, "OK")?;
+        let mut k = outcome_is("outcome", o, key::DESTROY, Success::Zero, "OK")?;
         k.expected = "OK with a signal arriving during the wait (uninterruptible)".into();
         // No tick count: it differs run to run, the verdict does not.
         k.observed = format!("{}, SIGALRM during the call", k.observed);

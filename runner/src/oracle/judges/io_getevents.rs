@@ -6,7 +6,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{alarm_fired, cannot_run, outcome, ret, sysret, when};
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{key, Success};
 
 /// {0, 0}: the already expired timeout.
 const ZERO: &str = "io_getevents.param.timeout.zero";
@@ -73,7 +73,11 @@ pub const TIMEOUTS: Judge = Judge {
 /// ret, outcome and elapsed ms of the call recorded under `name`.
 fn call(o: &Obs, name: &str) -> Res<(i64, String, i64)> {
     let v = o.obj(name)?;
-    Ok((v.i64(key::RET)?, outcome(&v)?, v.i64(key::ELAPSED_MS)?))
+    Ok((
+        v.i64(key::RET)?,
+        outcome(&v, Success::NonNegative)?,
+        v.i64(key::ELAPSED_MS)?,
+    ))
 }
 
 /// A call the guest ended with an alarm: how long the alarm was is part
@@ -114,7 +118,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
         )
     });
     c.decide(NEGATIVE, r);
-    let r = sysret(o, key::BAD_CTX_UNMAPPED_TIMEOUT).map(|g| {
+    let r = sysret(o, key::BAD_CTX_UNMAPPED_TIMEOUT, Success::NonNegative).map(|g| {
         let holds = g == "EFAULT";
         Check::new(
             "order",
@@ -166,7 +170,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     c.decide(MIN_NR, r);
     let r = (|| {
         let v = o.obj(key::EVENTS_UNMAPPED)?;
-        let g = outcome(&v)?;
+        let g = outcome(&v, Success::NonNegative)?;
         let ring = v.obj(key::RING)?;
         let (h, t) = (ring.i64(key::HEAD)?, ring.i64(key::TAIL)?);
         Ok(Check::new(

@@ -4,7 +4,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome, ret, when};
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{key, Success};
 
 const BLOCKED: &str = "io_pgetevents.signal.any/blocked-stays-pending";
 const UNBLOCKED: &str = "io_pgetevents.error.EINTR/unblocked-signal";
@@ -57,7 +57,7 @@ pub const SIGMASK: Judge = Judge {
 fn call(o: &Obs, name: &str) -> Res<(String, i64, i64, i64)> {
     let v = o.obj(name)?;
     Ok((
-        outcome(&v)?,
+        outcome(&v, Success::NonNegative)?,
         v.i64(key::ELAPSED_MS)?,
         v.i64(key::HANDLER_RUNS)?,
         v.i64(key::MASK_AFTER)?,

@@ -7,7 +7,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge, Verdict};
 use super::family::{cannot_run, outcome, outcome_is, ret, sysret};
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{key, Success};
 
 const RW_SUBMIT: &str = "io_submit.return.success/rw";
 const AIO_KEY: &str = "io_submit.side-effect.aio_key";
@@ -187,7 +187,7 @@ fn resfd(c: &mut Ctx, o: &Obs) -> Res<()> {
     if cannot_run(c, o)? {
         return Ok(());
     }
-    let efd = sysret(o, key::EVENTFD);
+    let efd = sysret(o, key::EVENTFD, Success::NonNegative);
     match (efd.as_deref(), c.f.eventfd) {
         (Ok("OK"), _) => {
             let r = (|| {
@@ -234,7 +234,13 @@ fn resfd(c: &mut Ctx, o: &Obs) -> Res<()> {
     let r: Res<Vec<Check>> = (|| {
         let efd = efd.clone()?;
         Ok(vec![
-            outcome_is("outcome", o, key::SUBMIT_RESFD_REGULAR, want_resfd)?,
+            outcome_is(
+                "outcome",
+                o,
+                key::SUBMIT_RESFD_REGULAR,
+                Success::NonNegative,
+                want_resfd,
+            )?,
             Check::new(
                 "eventfd2",
                 format!(
@@ -341,7 +347,7 @@ fn errors(c: &mut Ctx, o: &Obs) -> Res<()> {
         let r = o
             .obj(key::CALLS)
             .and_then(|k| k.obj(call))
-            .and_then(|k| outcome(&k))
+            .and_then(|k| outcome(&k, Success::NonNegative))
             .map(|got| {
                 let holds = got == *want;
                 Check::new("outcome", want, got, holds)
@@ -350,7 +356,7 @@ fn errors(c: &mut Ctx, o: &Obs) -> Res<()> {
     }
     let r = slots_full(c, o);
     c.decide(SLOTS_FULL, r);
-    let r = outcome_is("io_destroy", o, key::DESTROY, "OK").map(|mut k| {
+    let r = outcome_is("io_destroy", o, key::DESTROY, Success::Zero, "OK").map(|mut k| {
         k.expected = "OK (pending polls cancelled)".into();
         k
     });
@@ -386,7 +392,7 @@ fn slots_full(c: &Ctx, o: &Obs) -> Res<Check> {
         as i64;
     let want = pinned_slots(ring_nr, possible);
     let n = ret(o, key::POLLS)?;
-    let more = sysret(o, key::ONE_MORE)?;
+    let more = sysret(o, key::ONE_MORE, Success::NonNegative)?;
     Ok(Check::new(
         "slots",
         format!("{want} polls pending, then EAGAIN (ring nr {ring_nr}, {possible} possible CPUs, pinned)"),
@@ -431,9 +437,9 @@ fn ioprio_check(o: &Obs, want: [&str; 3]) -> Res<Check> {
         )));
     }
     let got = [
-        sysret(o, key::RT_ROOT)?,
-        sysret(o, key::RT_NOBODY)?,
-        sysret(o, key::BE_NOBODY)?,
+        sysret(o, key::RT_ROOT, Success::NonNegative)?,
+        sysret(o, key::RT_NOBODY, Success::NonNegative)?,
+        sysret(o, key::BE_NOBODY, Success::NonNegative)?,
     ];
     let holds = got.iter().zip(want).all(|(g, w)| g == w);
     Ok(Check::new(

@@ -4,7 +4,7 @@
 
 use super::obs::{Obs, Res};
 use super::{CaseDef, Check, Ctx, Judge, Verdict};
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{key, Ring};
 
 mod basic;
 mod eagain;
@@ -135,7 +135,7 @@ pub fn call_checks(c: &Ctx, o: &Obs, want: &[&str]) -> Res<Vec<Check>> {
         return Ok(checks);
     }
     let cap = match o.opt_obj(key::RING)? {
-        Some(r) => r.u64(key::NR)?.to_string(),
+        Some(r) => Ring::read(&r)?.nr.to_string(),
         None => "no ring".into(),
     };
     let big = cap.parse::<u64>().is_ok_and(|n| n >= 2 * nr);
