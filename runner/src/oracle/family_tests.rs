@@ -193,371 +193,378 @@ fn every_generic_case_fails_on_a_deviant_outcome() {
 }
 
 /// (case, experiment, JSON pointer, deviant value)
-const DEVIANT: &[(&str, &str, &str, i64)] = &[
-    (
-        "io_destroy.return.success/first",
-        "io_destroy.twice",
-        "/first_ret",
-        -1,
-    ),
-    (
-        "io_destroy.state-trans.context/second-EINVAL",
-        "io_destroy.twice",
-        "/second_ret",
-        0,
-    ),
-    (
-        "io_destroy.side-effect.aio_nr",
-        "io_destroy.twice",
-        "/aio_nr_after",
-        99_999,
-    ),
-    (
-        "io_destroy.side-effect.in-flight/polls",
-        "io_submit.errors",
-        "/destroy_ret",
-        -1,
-    ),
-    (
-        "io_submit.return.success/rw",
-        "io_submit.rw",
-        "/read/submit_ret",
-        0,
-    ),
-    (
-        "io_submit.side-effect.aio_key",
-        "io_submit.rw",
-        "/write/key_after",
-        0x5a5a,
-    ),
-    (
-        "io_submit.side-effect.completion-ring",
-        "io_submit.rw",
-        "/write/event/res",
-        3,
-    ),
-    (
-        "io_submit.side-effect.completion-ring",
-        "io_submit.rw",
-        "/read/ring_after_submit/tail",
-        0,
-    ),
-    (
-        "io_getevents.return.success/rw",
-        "io_getevents.timeouts",
-        "/none",
-        0,
-    ),
-    (
-        "io_getevents.side-effect.ring-head",
-        "io_submit.rw",
-        "/write/ring_after_get/head",
-        0,
-    ),
-    (
-        "io_submit.constraint.CONFIG_EVENTFD",
-        "io_submit.resfd",
-        "/submit_resfd_regular_errno",
-        38,
-    ),
-    (
-        "io_submit.error.EBADF/closed-fd",
-        "io_submit.errors",
-        "/calls/closed-fd/errno",
-        22,
-    ),
-    (
-        "io_submit.error.EBADF/read-on-wronly",
-        "io_submit.errors",
-        "/calls/read-on-wronly/errno",
-        14,
-    ),
-    (
-        "io_submit.error.EINVAL/opcode-noop",
-        "io_submit.errors",
-        "/calls/opcode-noop/ret",
-        1,
-    ),
-    (
-        "io_submit.error.EINVAL/reserved2",
-        "io_submit.errors",
-        "/calls/reserved2/errno",
-        9,
-    ),
-    (
-        "io_submit.error.EFAULT/iocb-unmapped",
-        "io_submit.errors",
-        "/calls/iocb-unmapped/errno",
-        22,
-    ),
-    (
-        "io_submit.error.EAGAIN/slots-full",
-        "io_submit.errors",
-        "/one_more_ret",
-        1,
-    ),
-    (
-        "io_submit.error.EAGAIN/slots-full",
-        "io_submit.errors",
-        "/polls_ret",
-        1024,
-    ),
-    // A negative timeout that returned at once (what the old spec line
-    // said) or without EINTR.
-    (
-        "io_getevents.param.timeout.negative",
-        "io_getevents.timeouts",
-        "/empty_negative_timeout/elapsed_ms",
-        0,
-    ),
-    (
-        "io_getevents.param.timeout.negative",
-        "io_getevents.timeouts",
-        "/empty_negative_timeout/errno",
-        0,
-    ),
-    // The context looked up before the timeout was read.
-    (
-        "io_getevents.param.timeout.read-before-ctx",
-        "io_getevents.timeouts",
-        "/bad_ctx_unmapped_timeout_errno",
-        22,
-    ),
-    // Timeouts never expire early (V6): 95 and 99 ms for 100 ms fail.
-    (
-        "io_getevents.param.timeout.elapses",
-        "io_getevents.timeouts",
-        "/empty_100ms/elapsed_ms",
-        95,
-    ),
-    (
-        "io_getevents.param.timeout.elapses",
-        "io_getevents.timeouts",
-        "/empty_100ms/elapsed_ms",
-        99,
-    ),
-    (
-        "io_getevents.param.min_nr.semantics",
-        "io_getevents.timeouts",
-        "/min2_nr5_100ms_one_left/elapsed_ms",
-        95,
-    ),
-    // Nor does the guest's alarm: a 199 ms wait was not its 200 ms alarm.
-    (
-        "io_getevents.error.EINTR/alarm",
-        "io_getevents.timeouts",
-        "/empty_no_timeout_alarm/elapsed_ms",
-        199,
-    ),
-    // An alarm armed for longer than the wait lasted: not the alarm's EINTR.
-    (
-        "io_getevents.error.EINTR/alarm",
-        "io_getevents.timeouts",
-        "/empty_no_timeout_alarm/alarm_ms",
-        1000,
-    ),
-    (
-        "io_getevents.param.timeout.zero",
-        "io_getevents.timeouts",
-        "/empty_zero_timeout/elapsed_ms",
-        500,
-    ),
-    (
-        "io_getevents.param.timeout.elapses",
-        "io_getevents.timeouts",
-        "/empty_100ms/elapsed_ms",
-        3,
-    ),
-    (
-        "io_getevents.param.timeout.nsec-unvalidated",
-        "io_getevents.timeouts",
-        "/empty_nsec_unvalidated/ret",
-        -1,
-    ),
-    (
-        "io_getevents.param.min_nr.semantics",
-        "io_getevents.timeouts",
-        "/min1_nr2/ret",
-        1,
-    ),
-    (
-        "io_getevents.param.min_nr.semantics",
-        "io_getevents.timeouts",
-        "/min2_nr5_100ms_one_left/elapsed_ms",
-        1,
-    ),
-    (
-        "io_getevents.error.EINTR/alarm",
-        "io_getevents.timeouts",
-        "/empty_no_timeout_alarm/errno",
-        0,
-    ),
-    (
-        "io_getevents.error.EINTR/alarm",
-        "io_getevents.timeouts",
-        "/empty_no_timeout_alarm/elapsed_ms",
-        3,
-    ),
-    (
-        "io_getevents.error.EFAULT/events-copy",
-        "io_getevents.timeouts",
-        "/events_unmapped/ring/head",
-        4,
-    ),
-    // The SIGALRM the temporary mask held back was lost, ended the wait,
-    // came early, or was one the caller itself blocked (V5).
-    (
-        "io_pgetevents.signal.any/blocked-stays-pending",
-        "io_pgetevents.sigmask",
-        "/mask_blocks_open_alarm/alarm_runs",
-        0,
-    ),
-    (
-        "io_pgetevents.signal.any/blocked-stays-pending",
-        "io_pgetevents.sigmask",
-        "/mask_blocks_open_alarm/ret",
-        -1,
-    ),
-    (
-        "io_pgetevents.signal.any/blocked-stays-pending",
-        "io_pgetevents.sigmask",
-        "/mask_blocks_open_alarm/elapsed_ms",
-        199,
-    ),
-    (
-        "io_pgetevents.signal.any/blocked-stays-pending",
-        "io_pgetevents.sigmask",
-        "/mask_before",
-        0x2200,
-    ),
-    (
-        "io_pgetevents.side-effect.ring-head",
-        "io_pgetevents.sigmask",
-        "/head/ring_after_get/head",
-        0,
-    ),
-    (
-        "io_pgetevents.side-effect.ring-head",
-        "io_pgetevents.sigmask",
-        "/head/pgetevents_ret",
-        2,
-    ),
-    (
-        "io_pgetevents.side-effect.ring-head",
-        "io_pgetevents.sigmask",
-        "/head/ring_after_submit/tail",
-        1,
-    ),
-    (
-        "io_destroy.signal.any/interval-timer",
-        "io_destroy.signal",
-        "/destroy_ret",
-        -1,
-    ),
-    // The later iocb's EBADF reported instead of the count.
-    (
-        "io_submit.notes.later-error-hidden",
-        "io_submit.rw",
-        "/good_then_closed_fd_ret",
-        -1,
-    ),
-    (
-        "io_submit.error.EOPNOTSUPP/rw-flags-unknown",
-        "io_submit.errors",
-        "/calls/rw-flags-unknown/errno",
-        22,
-    ),
-    (
-        "io_submit.error.EFAULT/buf-not-user",
-        "io_submit.errors",
-        "/calls/buf-not-user/ret",
-        1,
-    ),
-    // Pinned to one CPU the count is exact (N4): one short fails too.
-    (
-        "io_submit.error.EAGAIN/slots-full",
-        "io_submit.errors",
-        "/polls_ret",
-        119,
-    ),
-    (
-        "io_submit.error.EAGAIN/slots-full",
-        "io_submit.errors",
-        "/ring_nr",
-        255,
-    ),
-    (
-        "io_submit.error.ENOTBLK/no-block-layer",
-        "io_submit.ioprio",
-        "/rt_root_errno",
-        1,
-    ),
-    (
-        "io_submit.error.ENOTBLK/no-block-layer",
-        "io_submit.ioprio",
-        "/be_nobody_ret",
-        1,
-    ),
-    (
-        "io_pgetevents.error.EINTR/unblocked-signal",
-        "io_pgetevents.sigmask",
-        "/mask_unblocks_usr1/ret",
-        0,
-    ),
-    (
-        "io_pgetevents.state-trans.signal-mask/restored",
-        "io_pgetevents.sigmask",
-        "/bad_sigsetsize/mask_after",
-        0,
-    ),
-    (
-        "io_pgetevents.constraint.sigsetsize",
-        "io_pgetevents.sigmask",
-        "/bad_sigsetsize/ret",
-        0,
-    ),
-    (
-        "io_pgetevents.error.EFAULT/sigmask-unmapped",
-        "io_pgetevents.sigmask",
-        "/mask_unmapped/errno",
-        22,
-    ),
-    (
-        "io_cancel.error.EINVAL/completed",
-        "io_cancel.cases",
-        "/cancel_completed_errno",
-        11,
-    ),
-    (
-        "io_cancel.error.EINVAL/foreign-key",
-        "io_cancel.cases",
-        "/cancel_foreign_key_ret",
-        0,
-    ),
-    (
-        "io_cancel.error.EINPROGRESS/pending-poll",
-        "io_cancel.cases",
-        "/cancel_pending_poll_errno",
-        11,
-    ),
-    (
-        "io_cancel.error.EINPROGRESS/pending-poll",
-        "io_cancel.cases",
-        "/cancelled_event/res",
-        1,
-    ),
-    (
-        "io_cancel.param.result.untouched",
-        "io_cancel.cases",
-        "/result_untouched/res",
-        -125,
-    ),
-];
+fn deviant() -> Vec<(&'static str, &'static str, String, i64)> {
+    vec![
+        (
+            "io_destroy.return.success/first",
+            "io_destroy.twice",
+            ptr(&[&key::ret_of(key::FIRST)]),
+            -1,
+        ),
+        (
+            "io_destroy.state-trans.context/second-EINVAL",
+            "io_destroy.twice",
+            ptr(&[&key::ret_of(key::SECOND)]),
+            0,
+        ),
+        (
+            "io_destroy.side-effect.aio_nr",
+            "io_destroy.twice",
+            ptr(&[key::AIO_NR_AFTER]),
+            99_999,
+        ),
+        (
+            "io_destroy.side-effect.in-flight/polls",
+            "io_submit.errors",
+            ptr(&[&key::ret_of(key::DESTROY)]),
+            -1,
+        ),
+        (
+            "io_submit.return.success/rw",
+            "io_submit.rw",
+            ptr(&[key::READ, &key::ret_of(key::SUBMIT)]),
+            0,
+        ),
+        (
+            "io_submit.side-effect.aio_key",
+            "io_submit.rw",
+            ptr(&[key::WRITE, key::KEY_AFTER]),
+            0x5a5a,
+        ),
+        (
+            "io_submit.side-effect.completion-ring",
+            "io_submit.rw",
+            ptr(&[key::WRITE, key::EVENT, key::RES]),
+            3,
+        ),
+        (
+            "io_submit.side-effect.completion-ring",
+            "io_submit.rw",
+            ptr(&[key::READ, key::RING_AFTER_SUBMIT, key::TAIL]),
+            0,
+        ),
+        (
+            "io_getevents.return.success/rw",
+            "io_getevents.timeouts",
+            "/none".into(),
+            0,
+        ),
+        (
+            "io_getevents.side-effect.ring-head",
+            "io_submit.rw",
+            ptr(&[key::WRITE, key::RING_AFTER_GET, key::HEAD]),
+            0,
+        ),
+        (
+            "io_submit.constraint.CONFIG_EVENTFD",
+            "io_submit.resfd",
+            ptr(&[&key::errno_of(key::SUBMIT_RESFD_REGULAR)]),
+            38,
+        ),
+        (
+            "io_submit.error.EBADF/closed-fd",
+            "io_submit.errors",
+            ptr(&[key::CALLS, key::CLOSED_FD, key::ERRNO]),
+            22,
+        ),
+        (
+            "io_submit.error.EBADF/read-on-wronly",
+            "io_submit.errors",
+            ptr(&[key::CALLS, key::READ_ON_WRONLY, key::ERRNO]),
+            14,
+        ),
+        (
+            "io_submit.error.EINVAL/opcode-noop",
+            "io_submit.errors",
+            ptr(&[key::CALLS, key::OPCODE_NOOP, key::RET]),
+            1,
+        ),
+        (
+            "io_submit.error.EINVAL/reserved2",
+            "io_submit.errors",
+            ptr(&[key::CALLS, key::RESERVED2, key::ERRNO]),
+            9,
+        ),
+        (
+            "io_submit.error.EFAULT/iocb-unmapped",
+            "io_submit.errors",
+            ptr(&[key::CALLS, key::IOCB_UNMAPPED, key::ERRNO]),
+            22,
+        ),
+        (
+            "io_submit.error.EAGAIN/slots-full",
+            "io_submit.errors",
+            ptr(&[&key::ret_of(key::ONE_MORE)]),
+            1,
+        ),
+        (
+            "io_submit.error.EAGAIN/slots-full",
+            "io_submit.errors",
+            ptr(&[&key::ret_of(key::POLLS)]),
+            1024,
+        ),
+        // A negative timeout that returned at once (what the old spec line
+        // said) or without EINTR.
+        (
+            "io_getevents.param.timeout.negative",
+            "io_getevents.timeouts",
+            ptr(&[key::EMPTY_NEGATIVE_TIMEOUT, key::ELAPSED_MS]),
+            0,
+        ),
+        (
+            "io_getevents.param.timeout.negative",
+            "io_getevents.timeouts",
+            ptr(&[key::EMPTY_NEGATIVE_TIMEOUT, key::ERRNO]),
+            0,
+        ),
+        // The context looked up before the timeout was read.
+        (
+            "io_getevents.param.timeout.read-before-ctx",
+            "io_getevents.timeouts",
+            ptr(&[&key::errno_of(key::BAD_CTX_UNMAPPED_TIMEOUT)]),
+            22,
+        ),
+        // Timeouts never expire early (V6): 95 and 99 ms for 100 ms fail.
+        (
+            "io_getevents.param.timeout.elapses",
+            "io_getevents.timeouts",
+            ptr(&[key::EMPTY_100MS, key::ELAPSED_MS]),
+            95,
+        ),
+        (
+            "io_getevents.param.timeout.elapses",
+            "io_getevents.timeouts",
+            ptr(&[key::EMPTY_100MS, key::ELAPSED_MS]),
+            99,
+        ),
+        (
+            "io_getevents.param.min_nr.semantics",
+            "io_getevents.timeouts",
+            ptr(&[key::MIN2_NR5_100MS_ONE_LEFT, key::ELAPSED_MS]),
+            95,
+        ),
+        // Nor does the guest's alarm: a 199 ms wait was not its 200 ms alarm.
+        (
+            "io_getevents.error.EINTR/alarm",
+            "io_getevents.timeouts",
+            ptr(&[key::EMPTY_NO_TIMEOUT_ALARM, key::ELAPSED_MS]),
+            199,
+        ),
+        // An alarm armed for longer than the wait lasted: not the alarm's EINTR.
+        (
+            "io_getevents.error.EINTR/alarm",
+            "io_getevents.timeouts",
+            ptr(&[key::EMPTY_NO_TIMEOUT_ALARM, key::ALARM_MS]),
+            1000,
+        ),
+        (
+            "io_getevents.param.timeout.zero",
+            "io_getevents.timeouts",
+            ptr(&[key::EMPTY_ZERO_TIMEOUT, key::ELAPSED_MS]),
+            500,
+        ),
+        (
+            "io_getevents.param.timeout.elapses",
+            "io_getevents.timeouts",
+            ptr(&[key::EMPTY_100MS, key::ELAPSED_MS]),
+            3,
+        ),
+        (
+            "io_getevents.param.timeout.nsec-unvalidated",
+            "io_getevents.timeouts",
+            ptr(&[key::EMPTY_NSEC_UNVALIDATED, key::RET]),
+            -1,
+        ),
+        (
+            "io_getevents.param.min_nr.semantics",
+            "io_getevents.timeouts",
+            ptr(&[key::MIN1_NR2, key::RET]),
+            1,
+        ),
+        (
+            "io_getevents.param.min_nr.semantics",
+            "io_getevents.timeouts",
+            ptr(&[key::MIN2_NR5_100MS_ONE_LEFT, key::ELAPSED_MS]),
+            1,
+        ),
+        (
+            "io_getevents.error.EINTR/alarm",
+            "io_getevents.timeouts",
+            ptr(&[key::EMPTY_NO_TIMEOUT_ALARM, key::ERRNO]),
+            0,
+        ),
+        (
+            "io_getevents.error.EINTR/alarm",
+            "io_getevents.timeouts",
+            ptr(&[key::EMPTY_NO_TIMEOUT_ALARM, key::ELAPSED_MS]),
+            3,
+        ),
+        (
+            "io_getevents.error.EFAULT/events-copy",
+            "io_getevents.timeouts",
+            ptr(&[key::EVENTS_UNMAPPED, key::RING, key::HEAD]),
+            4,
+        ),
+        // The SIGALRM the temporary mask held back was lost, ended the wait,
+        // came early, or was one the caller itself blocked (V5).
+        (
+            "io_pgetevents.signal.any/blocked-stays-pending",
+            "io_pgetevents.sigmask",
+            ptr(&[key::MASK_BLOCKS_OPEN_ALARM, key::ALARM_RUNS]),
+            0,
+        ),
+        (
+            "io_pgetevents.signal.any/blocked-stays-pending",
+            "io_pgetevents.sigmask",
+            ptr(&[key::MASK_BLOCKS_OPEN_ALARM, key::RET]),
+            -1,
+        ),
+        (
+            "io_pgetevents.signal.any/blocked-stays-pending",
+            "io_pgetevents.sigmask",
+            ptr(&[key::MASK_BLOCKS_OPEN_ALARM, key::ELAPSED_MS]),
+            199,
+        ),
+        (
+            "io_pgetevents.signal.any/blocked-stays-pending",
+            "io_pgetevents.sigmask",
+            ptr(&[key::MASK_BEFORE]),
+            0x2200,
+        ),
+        (
+            "io_pgetevents.side-effect.ring-head",
+            "io_pgetevents.sigmask",
+            ptr(&[key::HEAD, key::RING_AFTER_GET, key::HEAD]),
+            0,
+        ),
+        (
+            "io_pgetevents.side-effect.ring-head",
+            "io_pgetevents.sigmask",
+            ptr(&[key::HEAD, &key::ret_of(key::PGETEVENTS)]),
+            2,
+        ),
+        (
+            "io_pgetevents.side-effect.ring-head",
+            "io_pgetevents.sigmask",
+            ptr(&[key::HEAD, key::RING_AFTER_SUBMIT, key::TAIL]),
+            1,
+        ),
+        (
+            "io_destroy.signal.any/interval-timer",
+            "io_destroy.signal",
+            ptr(&[&key::ret_of(key::DESTROY)]),
+            -1,
+        ),
+        // The later iocb's EBADF reported instead of the count.
+        (
+            "io_submit.notes.later-error-hidden",
+            "io_submit.rw",
+            ptr(&[&key::ret_of(key::GOOD_THEN_CLOSED_FD)]),
+            -1,
+        ),
+        (
+            "io_submit.error.EOPNOTSUPP/rw-flags-unknown",
+            "io_submit.errors",
+            ptr(&[key::CALLS, key::RW_FLAGS_UNKNOWN, key::ERRNO]),
+            22,
+        ),
+        (
+            "io_submit.error.EFAULT/buf-not-user",
+            "io_submit.errors",
+            ptr(&[key::CALLS, key::BUF_NOT_USER, key::RET]),
+            1,
+        ),
+        // Pinned to one CPU the count is exact (N4): one short fails too.
+        (
+            "io_submit.error.EAGAIN/slots-full",
+            "io_submit.errors",
+            ptr(&[&key::ret_of(key::POLLS)]),
+            119,
+        ),
+        (
+            "io_submit.error.EAGAIN/slots-full",
+            "io_submit.errors",
+            ptr(&[key::RING_NR]),
+            255,
+        ),
+        (
+            "io_submit.error.ENOTBLK/no-block-layer",
+            "io_submit.ioprio",
+            ptr(&[&key::errno_of(key::RT_ROOT)]),
+            1,
+        ),
+        (
+            "io_submit.error.ENOTBLK/no-block-layer",
+            "io_submit.ioprio",
+            ptr(&[&key::ret_of(key::BE_NOBODY)]),
+            1,
+        ),
+        (
+            "io_pgetevents.error.EINTR/unblocked-signal",
+            "io_pgetevents.sigmask",
+            ptr(&[key::MASK_UNBLOCKS_USR1, key::RET]),
+            0,
+        ),
+        (
+            "io_pgetevents.state-trans.signal-mask/restored",
+            "io_pgetevents.sigmask",
+            ptr(&[key::BAD_SIGSETSIZE, key::MASK_AFTER]),
+            0,
+        ),
+        (
+            "io_pgetevents.constraint.sigsetsize",
+            "io_pgetevents.sigmask",
+            ptr(&[key::BAD_SIGSETSIZE, key::RET]),
+            0,
+        ),
+        (
+            "io_pgetevents.error.EFAULT/sigmask-unmapped",
+            "io_pgetevents.sigmask",
+            ptr(&[key::MASK_UNMAPPED, key::ERRNO]),
+            22,
+        ),
+        (
+            "io_cancel.error.EINVAL/completed",
+            "io_cancel.cases",
+            ptr(&[&key::errno_of(key::CANCEL_COMPLETED)]),
+            11,
+        ),
+        (
+            "io_cancel.error.EINVAL/foreign-key",
+            "io_cancel.cases",
+            ptr(&[&key::ret_of(key::CANCEL_FOREIGN_KEY)]),
+            0,
+        ),
+        (
+            "io_cancel.error.EINPROGRESS/pending-poll",
+            "io_cancel.cases",
+            ptr(&[&key::errno_of(key::CANCEL_PENDING_POLL)]),
+            11,
+        ),
+        (
+            "io_cancel.error.EINPROGRESS/pending-poll",
+            "io_cancel.cases",
+            ptr(&[key::CANCELLED_EVENT, key::RES]),
+            1,
+        ),
+        (
+            "io_cancel.param.result.untouched",
+            "io_cancel.cases",
+            ptr(&[key::RESULT_UNTOUCHED, key::RES]),
+            -125,
+        ),
+    ]
+}
+
+/// A JSON pointer to the field at `path` in an observation.
+fn ptr(path: &[&str]) -> String {
+    path.iter().map(|s| format!("/{s}")).collect()
+}
 
 #[test]
 fn every_hand_written_case_fails_on_a_deviant_observation() {
     let base = good();
-    for (id, exp, ptr, val) in DEVIANT {
+    for (id, exp, ptr, val) in &deviant() {
         if *ptr == "/none" {
             continue;
         }
@@ -688,8 +695,8 @@ fn every_hand_case_has_a_deviant_test() {
             "the catalogue lists {id}, which judge() never produces"
         );
         assert!(
-            DEVIANT.iter().any(|d| d.0 == *id) || bools.contains(id),
-            "{id} has no deviant observation in DEVIANT"
+            deviant().iter().any(|d| d.0 == *id) || bools.contains(id),
+            "{id} has no deviant observation in deviant()"
         );
     }
 }
@@ -977,15 +984,15 @@ fn ioprio_follows_config_block() {
     });
     assert_eq!(verdicts(&block(Some(true)), &s)[EPERM].0, Verdict::Pass);
     for (ptr, val) in [
-        ("/rt_nobody_ret", 1),
-        ("/rt_root_errno", 1),
-        ("/be_nobody_ret", -1),
+        (ptr(&[&key::ret_of(key::RT_NOBODY)]), 1),
+        (ptr(&[&key::errno_of(key::RT_ROOT)]), 1),
+        (ptr(&[&key::ret_of(key::BE_NOBODY)]), -1),
     ] {
         let mut d = s.clone();
         *obs_mut(&mut d, "io_submit.ioprio")
-            .pointer_mut(ptr)
+            .pointer_mut(&ptr)
             .unwrap() = json!(val);
-        if ptr == "/rt_root_errno" {
+        if ptr == self::ptr(&[&key::errno_of(key::RT_ROOT)]) {
             obs_mut(&mut d, "io_submit.ioprio")[&key::ret_of(key::RT_ROOT)] = json!(-1);
         }
         assert_eq!(

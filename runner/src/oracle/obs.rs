@@ -187,21 +187,18 @@ mod tests {
 
     #[test]
     fn typed_shapes_name_the_missing_field() {
-        use kmatrix_proto::obs::{Call, Ring};
-        let v = serde_json::json!({"nr_events": 1, "ret": 0, "errno": 0,
-            "ring": {"id": 0, "nr": 2, "head": 0, "tail": 0, "magic": 1}});
+        use kmatrix_proto::obs::{key, Call, Ring};
+        let v = serde_json::json!({key::NR_EVENTS: 1, key::RET: 0, key::ERRNO: 0,
+            key::RING: {key::ID: 0, key::NR: 2, key::HEAD: 0, key::TAIL: 0, key::MAGIC: 1}});
         let o = Obs::root(&v, "exp");
         assert_eq!(Call::read(&o).unwrap_err().0, "field exp.handle missing");
-        let ring = o.obj("ring").unwrap();
+        let ring = o.obj(key::RING).unwrap();
         assert_eq!(
             Ring::read(&ring).unwrap_err().0,
             "field exp.ring.compat_features missing"
         );
-        let big = serde_json::json!({"nr": 1u64 << 32});
-        assert!(Obs::root(&big, "r")
-            .u32("nr")
-            .unwrap_err()
-            .0
-            .contains("r.nr is not"));
+        let big = serde_json::json!({key::NR: 1u64 << 32});
+        let err = Obs::root(&big, "r").u32(key::NR).unwrap_err().0;
+        assert!(err.contains("r.nr is not"), "{err}");
     }
 }
