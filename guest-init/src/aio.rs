@@ -26,10 +26,6 @@ pub fn setup(nr_events: u32, initial: u64) -> Call {
     }
 }
 
-pub fn destroy(handle: u64) -> SysRet {
-    sys::io_destroy(handle)
-}
-
 /// {"ret":…, "errno":…} of a plain syscall result.
 pub fn sysret_obj(r: SysRet) -> Obj {
     obs::SysRet::from(r).to_obj()
@@ -116,7 +112,7 @@ pub fn put_success_details(o: &mut Obj, c: &Call) {
         let (line, ring) = inspect(c.handle);
         o.opt_obj(key::RING, ring.map(Ring::to_obj).as_ref())
             .opt_str(key::MAPS_LINE, line.as_deref());
-        let d = destroy(c.handle);
+        let d = sys::io_destroy(c.handle);
         put_sysret(o, key::DESTROY, d);
         o.opt_u64(key::AIO_NR_AFTER_DESTROY, files::aio_nr());
     } else {

@@ -187,11 +187,14 @@ pub fn einval_ctx_existing(_env: &Env, _sink: &Sink) -> Obj {
         // Unexpected: a second context was created; release it too.
         o.obj(
             key::SECOND_DESTROY,
-            &aio::sysret_obj(aio::destroy(b.handle)),
+            &aio::sysret_obj(sys::io_destroy(b.handle)),
         );
     }
-    o.obj(key::FIRST_DESTROY, &aio::sysret_obj(aio::destroy(a.handle)))
-        .opt_u64(key::AIO_NR_AFTER_DESTROY, aio_nr());
+    o.obj(
+        key::FIRST_DESTROY,
+        &aio::sysret_obj(sys::io_destroy(a.handle)),
+    )
+    .opt_u64(key::AIO_NR_AFTER_DESTROY, aio_nr());
     o
 }
 
@@ -330,7 +333,10 @@ pub fn eagain_boundary(_env: &Env, sink: &Sink) -> Obj {
         }
     }
     if let Some(h) = hold.filter(Call::ok) {
-        o.obj(key::HOLD_DESTROY, &aio::sysret_obj(aio::destroy(h.handle)));
+        o.obj(
+            key::HOLD_DESTROY,
+            &aio::sysret_obj(sys::io_destroy(h.handle)),
+        );
     }
     o
 }
@@ -438,7 +444,7 @@ pub fn side_effect_destroy(_env: &Env, _sink: &Sink) -> Obj {
     let (line, ring) = aio::inspect(c.handle);
     o.opt_obj(key::RING, ring.map(aio::Ring::to_obj).as_ref())
         .opt_str(key::MAPS_LINE, line.as_deref());
-    aio::put_sysret(&mut o, key::DESTROY, aio::destroy(c.handle));
+    aio::put_sysret(&mut o, key::DESTROY, sys::io_destroy(c.handle));
     o.opt_u64(key::AIO_NR_AFTER_DESTROY, aio_nr())
         .opt_str(
             key::MAPS_LINE_AFTER_DESTROY,
@@ -498,7 +504,7 @@ pub fn table_many(env: &Env, _sink: &Sink) -> Obj {
         let mut failures = 0u64;
         let explicit = handles.len().min(EXPLICIT);
         for &h in handles.iter().rev().take(explicit) {
-            if aio::destroy(h).ret != 0 {
+            if sys::io_destroy(h).ret != 0 {
                 failures += 1;
             }
         }
@@ -532,7 +538,7 @@ pub fn fork_child_use(env: &Env, _sink: &Sink) -> Obj {
     o.opt_u64(key::AIO_NR_AFTER_SETUP, aio_nr());
     let out = child::run(Role::Step, env.timeout, move |s| {
         let line = aio::maps_line(h);
-        let d = aio::destroy(h);
+        let d = sys::io_destroy(h);
         let mut g = Obj::new();
         g.bool(key::MAPS_HAS_HANDLE, line.is_some())
             .opt_str(key::MAPS_LINE, line.as_deref());
@@ -544,7 +550,7 @@ pub fn fork_child_use(env: &Env, _sink: &Sink) -> Obj {
     o.obj(key::GRANDCHILD, &with_fate(&out))
         .opt_u64(key::AIO_NR_AFTER_GRANDCHILD, aio_nr())
         .opt_str(key::PARENT_MAPS_LINE, aio::maps_line(h).as_deref());
-    aio::put_sysret(&mut o, key::PARENT_DESTROY, aio::destroy(h));
+    aio::put_sysret(&mut o, key::PARENT_DESTROY, sys::io_destroy(h));
     o.opt_u64(key::AIO_NR_AFTER_PARENT_DESTROY, aio_nr());
     o.obj(key::THREAD, &thread_use(nr));
     o
@@ -560,13 +566,13 @@ fn thread_use(nr: u32) -> Obj {
         .opt_u64(key::AIO_NR_BEFORE, before);
     if b.ok() {
         let h = b.handle;
-        match std::thread::spawn(move || aio::destroy(h)).join() {
+        match std::thread::spawn(move || sys::io_destroy(h)).join() {
             Ok(d) => aio::put_sysret(&mut t, key::THREAD_DESTROY, d),
             Err(_) => {
                 t.str(key::THREAD_ERROR, "the thread panicked");
             }
         }
-        aio::put_sysret(&mut t, key::AGAIN_DESTROY, aio::destroy(h));
+        aio::put_sysret(&mut t, key::AGAIN_DESTROY, sys::io_destroy(h));
     }
     t.opt_u64(key::AIO_NR_AFTER, aio_nr());
     t
@@ -593,7 +599,7 @@ pub fn enomem_vs_eagain(_env: &Env, _sink: &Sink) -> Obj {
         Some(nr) if nr <= 4_194_304 => nr as u32,
         _ => {
             if hold.ok() {
-                let _ = aio::destroy(hold.handle);
+                let _ = sys::io_destroy(hold.handle);
             }
             o.str(key::SKIPPED, skip::MAX_TOO_LARGE);
             return o;
@@ -613,12 +619,12 @@ pub fn enomem_vs_eagain(_env: &Env, _sink: &Sink) -> Obj {
     call.opt_u64(key::AIO_NR_BEFORE, held)
         .opt_u64(key::AIO_NR_AFTER, aio_nr());
     if c.ok() {
-        aio::put_sysret(&mut call, key::DESTROY, aio::destroy(c.handle));
+        aio::put_sysret(&mut call, key::DESTROY, sys::io_destroy(c.handle));
     }
     o.i64(key::SETRLIMIT_ERRNO, i64::from(set.err().unwrap_or(0)))
         .obj(key::CALL, &call);
     if hold.ok() {
-        aio::put_sysret(&mut o, key::HOLD_DESTROY, aio::destroy(hold.handle));
+        aio::put_sysret(&mut o, key::HOLD_DESTROY, sys::io_destroy(hold.handle));
     }
     o
 }
@@ -717,8 +723,8 @@ pub fn ring_mremap(_env: &Env, _sink: &Sink) -> Obj {
     let at = moved.unwrap_or(h);
     o.bool(key::MOVED_TO_REQUESTED, moved == Ok(dst));
     let before = aio_nr();
-    aio::put_sysret(&mut o, key::OLD_DESTROY, aio::destroy(h));
-    aio::put_sysret(&mut o, key::NEW_DESTROY, aio::destroy(at));
+    aio::put_sysret(&mut o, key::OLD_DESTROY, sys::io_destroy(h));
+    aio::put_sysret(&mut o, key::NEW_DESTROY, sys::io_destroy(at));
     o.opt_u64(key::AIO_NR_BEFORE_DESTROY, before)
         .opt_u64(key::AIO_NR_AFTER_DESTROY, aio_nr());
     o

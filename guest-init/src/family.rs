@@ -5,6 +5,7 @@
 //! host judges (runner/src/oracle/judges/).
 
 use kmatrix_proto::obs::{self, key};
+use kmatrix_proto::syscalls;
 use std::os::raw::{c_int, c_long};
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -16,16 +17,6 @@ use crate::family_catalogue::GENERIC;
 use crate::json::{Arr, Obj};
 use crate::sys::{self, nr};
 use kmatrix_proto::generic::Arg as A;
-
-/// The six syscalls by name, with this arch's number.
-pub const SYSCALLS: &[(&str, c_long)] = &[
-    ("io_setup", nr::IO_SETUP),
-    ("io_destroy", nr::IO_DESTROY),
-    ("io_submit", nr::IO_SUBMIT),
-    ("io_cancel", nr::IO_CANCEL),
-    ("io_getevents", nr::IO_GETEVENTS),
-    ("io_pgetevents", nr::IO_PGETEVENTS),
-];
 
 const IOCB_CMD_PREAD: u16 = 0;
 const IOCB_CMD_PWRITE: u16 = 1;
@@ -108,9 +99,7 @@ fn raw(nr: c_long, a: [u64; 6]) -> sys::SysRet {
     // SAFETY: callers pass integers or pointers to memory they own, that
     // is unmapped or read-only on purpose, or NULL; the AIO syscalls fail
     // with EFAULT rather than fault the process on bad user pointers.
-    let ret = unsafe { syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
-    let errno = if ret == -1 { sys::errno() } else { 0 };
-    sys::SysRet { ret, errno }
+    sys::sysret(unsafe { syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) })
 }
 
 fn put(o: &mut Obj, prefix: &str, r: sys::SysRet) {
@@ -120,7 +109,10 @@ fn put(o: &mut Obj, prefix: &str, r: sys::SysRet) {
 /// io_setup(n) -> (handle, result).
 fn setup(n: u64) -> (u64, sys::SysRet) {
     let mut ctx: u64 = 0;
-    let r = raw(nr::IO_SETUP, [n, &mut ctx as *mut u64 as u64, 0, 0, 0, 0]);
+    // n is a context size (ctx_size), far below u32::MAX.
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    // SAFETY: ctx is a live local that no reference aliases.
+    let r = unsafe { sys::io_setup(n, &mut ctx) };
     (ctx, r)
 }
 
@@ -175,10 +167,6 @@ fn put_made(o: &mut Obj, prefix: &str, m: &Made, own: Option<bool>) {
     if let Some(own) = own {
         o.bool(&key::own_of(prefix), own);
     }
-}
-
-fn destroy(ctx: u64) -> sys::SysRet {
-    raw(nr::IO_DESTROY, [ctx, 0, 0, 0, 0, 0])
 }
 
 fn submit(ctx: u64, cbs: &[*mut Iocb]) -> sys::SysRet {
@@ -288,12 +276,13 @@ fn need_ctx(o: &mut Obj, in_flight: u64) -> Option<u64> {
 /// first check instead, none blocks).
 pub fn enosys_map(_env: &Env, _s: &Sink) -> Obj {
     let mut calls = Arr::new();
-    for (name, n) in SYSCALLS {
+    for s in syscalls::AIO {
+        let n = s.here() as c_long;
         for (label, v) in [("zeros", 0u64), ("ones", u64::MAX)] {
-            let r = raw(*n, [v; 6]);
+            let r = raw(n, [v; 6]);
             let mut c = Obj::new();
-            c.str(key::SYSCALL, name)
-                .i64(key::NR, *n)
+            c.str(key::SYSCALL, s.name)
+                .i64(key::NR, n)
                 .str(key::ARGS, label);
             obs::SysRet::from(r).put(&mut c);
             calls.push_obj(&c);
@@ -346,7 +335,7 @@ impl Handles {
     fn make_dead(&mut self) {
         if self.dead.is_none() {
             let m = make(1);
-            let d = destroy(m.ctx);
+            let d = sys::io_destroy(m.ctx);
             self.reserved = m.r.ret == 0 && sys::reserve_page(m.ctx);
             self.dead = Some((m, d, false));
         }
@@ -423,12 +412,12 @@ fn arg_value(a: A, h: &mut Handles, notes: &mut Obj) -> u64 {
 }
 
 fn run_generic(syscall: &str, s: &Sink) -> Obj {
-    let n = match SYSCALLS.iter().find(|(name, _)| *name == syscall) {
-        Some((_, n)) => *n,
+    let n = match syscalls::find(syscall) {
+        Some(s) => s.here() as c_long,
         None => return skipped("unknown syscall in catalogue"),
     };
     let mut h = Handles {
-        consumed: syscall == "io_destroy",
+        consumed: syscall == syscalls::IO_DESTROY.name,
         live: None,
         dead: None,
         reserved: false,
@@ -455,20 +444,20 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
         // io_setup's outcome depends on aio-nr (the host compares it with
         // aio-max-nr); a context it made goes at once, so the next case
         // starts from the same aio-nr.
-        let before = if syscall == "io_setup" {
+        let before = if syscall == syscalls::IO_SETUP.name {
             crate::files::aio_nr()
         } else {
             None
         };
         let r = raw(n, v);
         obs::SysRet::from(r).put(&mut c);
-        if syscall == "io_setup" {
+        if syscall == syscalls::IO_SETUP.name {
             c.opt_u64(key::AIO_NR_BEFORE, before);
             if r.ret == 0 && v[1] != 0 {
                 // SAFETY: the call succeeded, so v[1] is the writable page
                 // (A::Buf) io_setup just stored the handle in.
                 let made = unsafe { std::ptr::read_volatile(v[1] as *const u64) };
-                put(&mut c, key::MADE_DESTROY, destroy(made));
+                put(&mut c, key::MADE_DESTROY, sys::io_destroy(made));
             }
         }
         cases.push_obj(&c);
@@ -487,22 +476,22 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
 }
 
 pub fn generic_io_setup(_e: &Env, s: &Sink) -> Obj {
-    run_generic("io_setup", s)
+    run_generic(syscalls::IO_SETUP.name, s)
 }
 pub fn generic_io_destroy(_e: &Env, s: &Sink) -> Obj {
-    run_generic("io_destroy", s)
+    run_generic(syscalls::IO_DESTROY.name, s)
 }
 pub fn generic_io_submit(_e: &Env, s: &Sink) -> Obj {
-    run_generic("io_submit", s)
+    run_generic(syscalls::IO_SUBMIT.name, s)
 }
 pub fn generic_io_cancel(_e: &Env, s: &Sink) -> Obj {
-    run_generic("io_cancel", s)
+    run_generic(syscalls::IO_CANCEL.name, s)
 }
 pub fn generic_io_getevents(_e: &Env, s: &Sink) -> Obj {
-    run_generic("io_getevents", s)
+    run_generic(syscalls::IO_GETEVENTS.name, s)
 }
 pub fn generic_io_pgetevents(_e: &Env, s: &Sink) -> Obj {
-    run_generic("io_pgetevents", s)
+    run_generic(syscalls::IO_PGETEVENTS.name, s)
 }
 
 // ---- hand-written -----------------------------------------------------
@@ -563,7 +552,7 @@ pub fn submit_rw(_env: &Env, _s: &Sink) -> Obj {
         key::GOOD_THEN_CLOSED_FD,
         submit(ctx, &[&mut good as *mut Iocb, &mut later as *mut Iocb]),
     );
-    put(&mut o, key::DESTROY, destroy(ctx));
+    put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }
 
@@ -620,7 +609,7 @@ pub fn submit_resfd(_env: &Env, _s: &Sink) -> Obj {
         key::SUBMIT_RESFD_REGULAR,
         submit(ctx, &[&mut cb as *mut Iocb]),
     );
-    put(&mut o, key::DESTROY, destroy(ctx));
+    put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }
 
@@ -715,7 +704,7 @@ pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
         put(&mut o, key::ONE_MORE, extra);
         let _ = wfd;
     }
-    put(&mut o, key::DESTROY, destroy(ctx));
+    put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }
 
@@ -881,7 +870,7 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
     put(&mut o, key::SUBMIT1, submit(ctx, &[&mut cb as *mut Iocb]));
     let bad = unmapped_page() as *mut Event;
     timed(&mut o, key::EVENTS_UNMAPPED, 0, 1, bad, Some(&zero), false);
-    put(&mut o, key::DESTROY, destroy(ctx));
+    put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }
 
@@ -1049,7 +1038,7 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
             o.str(key::PIPE_ERROR, &format!("errno {e}"));
         }
     }
-    put(&mut o, key::DESTROY, destroy(ctx));
+    put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }
 
@@ -1122,7 +1111,7 @@ pub fn cancel(_env: &Env, _s: &Sink) -> Obj {
         }
     }
     o.obj(key::RESULT_UNTOUCHED, &event_obj(&result));
-    put(&mut o, key::DESTROY, destroy(ctx));
+    put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }
 
@@ -1136,10 +1125,10 @@ pub fn destroy_twice(_env: &Env, _s: &Sink) -> Obj {
         None => return o,
     };
     o.opt_u64(key::AIO_NR_LIVE, crate::files::aio_nr());
-    put(&mut o, key::FIRST, destroy(ctx));
+    put(&mut o, key::FIRST, sys::io_destroy(ctx));
     o.opt_u64(key::AIO_NR_AFTER, crate::files::aio_nr())
         .bool(key::RING_MAPPED_AFTER, crate::aio::maps_line(ctx).is_some());
-    put(&mut o, key::SECOND, destroy(ctx));
+    put(&mut o, key::SECOND, sys::io_destroy(ctx));
     o
 }
 
@@ -1175,7 +1164,7 @@ pub fn destroy_signal(_env: &Env, _s: &Sink) -> Obj {
         }
         let before = TICKS.load(Ordering::SeqCst);
         let t0 = Instant::now();
-        let r = destroy(ctx);
+        let r = sys::io_destroy(ctx);
         let us = t0.elapsed().as_micros() as u64;
         let during = TICKS.load(Ordering::SeqCst) - before;
         let _ = sys::interval_timer(std::time::Duration::ZERO);
@@ -1247,20 +1236,20 @@ mod tests {
     #[test]
     fn catalogue_and_experiments_name_known_syscalls() {
         for (id, sys_name, args) in GENERIC {
-            assert!(SYSCALLS.iter().any(|s| s.0 == *sys_name), "{id}");
+            assert!(syscalls::find(sys_name).is_some(), "{id}");
             assert!(id.starts_with(&format!("{sys_name}.")), "{id}");
             assert!(args.len() <= 6, "{id}");
         }
         for e in EXPERIMENTS {
             let known = e.id == "enosys.map"
-                || SYSCALLS
+                || syscalls::AIO
                     .iter()
-                    .any(|s| e.id.starts_with(&format!("{}.", s.0)));
+                    .any(|s| e.id.starts_with(&format!("{}.", s.name)));
             assert!(known, "{}", e.id);
         }
         // Every syscall has its generic experiment.
-        for (name, _) in SYSCALLS {
-            let id = format!("{name}.generic");
+        for s in syscalls::AIO {
+            let id = format!("{}.generic", s.name);
             assert!(EXPERIMENTS.iter().any(|e| e.id == id), "{id}");
         }
     }

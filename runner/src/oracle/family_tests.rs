@@ -7,8 +7,8 @@ use super::{Case, CellFacts, Verdict};
 use crate::generic::{self, Expect};
 use crate::spec;
 use crate::stream::{parse, Stream};
-use crate::syscalls::NUMBERS;
 use kmatrix_proto::obs::key;
+use kmatrix_proto::syscalls;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -734,13 +734,16 @@ fn enosys_map_numbers_and_line() {
     );
     let o = obs_mut(&mut s, "enosys.map");
     for c in o[key::CALLS].as_array_mut().unwrap() {
-        let n = NUMBERS.iter().find(|n| c[key::SYSCALL] == n.0).unwrap();
-        c[key::NR] = json!(n.2);
+        let n = syscalls::AIO
+            .iter()
+            .find(|n| c[key::SYSCALL] == n.name)
+            .unwrap();
+        c[key::NR] = json!(n.aarch64);
     }
     let v = verdicts(&facts(false), &s);
-    assert!(NUMBERS
+    assert!(syscalls::AIO
         .iter()
-        .all(|n| v[&format!("{}.constraint.CONFIG_AIO", n.0)].0 == Verdict::Pass));
+        .all(|n| v[&format!("{}.constraint.CONFIG_AIO", n.name)].0 == Verdict::Pass));
 }
 
 #[test]

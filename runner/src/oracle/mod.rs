@@ -452,7 +452,7 @@ pub fn judge_with(facts: &CellFacts, stream: &Stream, known: &[KnownDeviation]) 
         .collect();
     // One section per syscall in the table: io_setup's original ids first,
     // then the family's by syscall (stable: judge order inside).
-    out.sort_by_key(|c| crate::syscalls::syscall_rank(&c.id));
+    out.sort_by_key(|c| kmatrix_proto::syscalls::rank(&c.id));
     out
 }
 

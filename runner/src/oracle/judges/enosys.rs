@@ -5,8 +5,8 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{Case, CaseDef, Check, Ctx, Judge};
 use super::family::{outcome, rule_of};
-use crate::syscalls::NUMBERS;
 use kmatrix_proto::obs::key;
+use kmatrix_proto::syscalls;
 
 const CLAUSES: &[&str] = &["constraint:CONFIG_AIO required", "error:ENOSYS"];
 
@@ -56,11 +56,12 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     } else {
         "never ENOSYS"
     };
-    for (name, x86, arm) in NUMBERS {
+    for s in syscalls::AIO {
+        let name = &s.name;
         let r = (|| {
             let want_nr = match arch {
-                "x86_64" => *x86,
-                "aarch64" | "arm64" => *arm,
+                "x86_64" => s.x86_64,
+                "aarch64" | "arm64" => s.aarch64,
                 _ => return Err(Missing(format!("unknown arch {arch:?}"))),
             };
             let mut ok = true;
@@ -89,8 +90,8 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
 /// all-zero and all-ones calls joined by '/' where they differ).
 pub fn map_line(cases: &[Case]) -> Option<String> {
     let mut parts = Vec::new();
-    for (name, _, _) in NUMBERS {
-        let id = case_id(name);
+    for s in syscalls::AIO {
+        let id = case_id(s.name);
         let c = cases.iter().find(|c| c.id == id)?;
         // observed: "nr 206 zeros: ENOSYS, nr 206 ones: ENOSYS"
         let mut nr = "?";
@@ -102,7 +103,7 @@ pub fn map_line(cases: &[Case]) -> Option<String> {
                 outs.push(out);
             }
         }
-        parts.push(format!("{name}({nr})={}", outs.join("/")));
+        parts.push(format!("{}({nr})={}", s.name, outs.join("/")));
     }
     Some(parts.join(" "))
 }

@@ -1,0 +1,62 @@
+//! The AIO family's syscalls by name and number: the one table the guest
+//! calls them by and the runner names them from (the oracle's ENOSYS map,
+//! report order, the CLI's --syscalls).
+
+/// One syscall and its number on each arch the guest is built for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Syscall {
+    pub name: &'static str,
+    pub x86_64: i64,
+    pub aarch64: i64,
+}
+
+impl Syscall {
+    /// The number on the arch this crate is compiled for (the guest's).
+    pub const fn here(&self) -> i64 {
+        if cfg!(target_arch = "aarch64") {
+            self.aarch64
+        } else {
+            self.x86_64
+        }
+    }
+}
+
+const fn sys(name: &'static str, x86_64: i64, aarch64: i64) -> Syscall {
+    Syscall {
+        name,
+        x86_64,
+        aarch64,
+    }
+}
+
+// Numbers from arch/x86/entry/syscalls/syscall_64.tbl and
+// include/uapi/asm-generic/unistd.h (6.1 and 6.12 agree).
+pub const IO_SETUP: Syscall = sys("io_setup", 206, 0);
+pub const IO_DESTROY: Syscall = sys("io_destroy", 207, 1);
+pub const IO_SUBMIT: Syscall = sys("io_submit", 209, 2);
+pub const IO_CANCEL: Syscall = sys("io_cancel", 210, 3);
+pub const IO_GETEVENTS: Syscall = sys("io_getevents", 208, 4);
+pub const IO_PGETEVENTS: Syscall = sys("io_pgetevents", 333, 292);
+
+/// The family in report order: io_setup first.
+pub const AIO: &[Syscall] = &[
+    IO_SETUP,
+    IO_DESTROY,
+    IO_SUBMIT,
+    IO_CANCEL,
+    IO_GETEVENTS,
+    IO_PGETEVENTS,
+];
+
+/// The syscall called `name`, if it is one of the family.
+pub fn find(name: &str) -> Option<&'static Syscall> {
+    AIO.iter().find(|s| s.name == name)
+}
+
+/// Where a case id's syscall stands in AIO, after 0 for io_setup's
+/// original ids, which name no syscall.
+pub fn rank(id: &str) -> usize {
+    AIO.iter()
+        .position(|s| id.starts_with(s.name) && id[s.name.len()..].starts_with('.'))
+        .map_or(0, |i| i + 1)
+}
