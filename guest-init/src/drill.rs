@@ -3,6 +3,7 @@
 //! real VM rather than a mock. A drill replaces the normal run: it starts
 //! once the results port is open and never returns.
 
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 use std::io::Write;
 use std::time::Duration;
@@ -100,7 +101,7 @@ pub fn run(drill: Drill, port: &mut Port, hello: &str) -> ! {
         }
         Drill::Truncate => {
             let rec = record::experiment(
-                "setup.basic",
+                ids::SETUP_BASIC,
                 record::Fate::Exited,
                 "{\"ret\":0,\"errno\":0}",
             );
@@ -167,7 +168,7 @@ fn hostile(port: &mut Port) -> u64 {
 /// A well-formed experiment record (what an honest guest writes first).
 fn basic_record() -> String {
     record::experiment(
-        "setup.basic",
+        ids::SETUP_BASIC,
         record::Fate::Exited,
         "{\"ret\":0,\"errno\":0}",
     )

@@ -4,6 +4,7 @@
 //! experiments doing real I/O on tmpfs. Only raw observations go out; the
 //! host judges (runner/src/oracle/judges/).
 
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{self, key};
 use kmatrix_proto::syscalls;
 use std::os::raw::{c_int, c_long};
@@ -1193,22 +1194,22 @@ const fn exp(id: &'static str, body: fn(&Env, &Sink) -> Obj) -> Experiment {
 /// Appended to probe::EXPERIMENTS. Ids start with the syscall they are
 /// about, so `kmatrix run --syscalls` selects them as `<syscall>.*`.
 pub const EXPERIMENTS: &[Experiment] = &[
-    exp("enosys.map", enosys_map),
-    exp("io_setup.generic", generic_io_setup),
-    exp("io_destroy.generic", generic_io_destroy),
-    exp("io_destroy.twice", destroy_twice),
-    exp("io_destroy.signal", destroy_signal),
-    exp("io_submit.generic", generic_io_submit),
-    exp("io_submit.rw", submit_rw),
-    exp("io_submit.resfd", submit_resfd),
-    exp("io_submit.errors", submit_errors),
-    exp("io_submit.ioprio", submit_ioprio),
-    exp("io_getevents.generic", generic_io_getevents),
-    exp("io_getevents.timeouts", getevents_timeouts),
-    exp("io_pgetevents.generic", generic_io_pgetevents),
-    exp("io_pgetevents.sigmask", pgetevents_sigmask),
-    exp("io_cancel.generic", generic_io_cancel),
-    exp("io_cancel.cases", cancel),
+    exp(ids::ENOSYS_MAP, enosys_map),
+    exp(ids::IO_SETUP_GENERIC, generic_io_setup),
+    exp(ids::IO_DESTROY_GENERIC, generic_io_destroy),
+    exp(ids::IO_DESTROY_TWICE, destroy_twice),
+    exp(ids::IO_DESTROY_SIGNAL, destroy_signal),
+    exp(ids::IO_SUBMIT_GENERIC, generic_io_submit),
+    exp(ids::IO_SUBMIT_RW, submit_rw),
+    exp(ids::IO_SUBMIT_RESFD, submit_resfd),
+    exp(ids::IO_SUBMIT_ERRORS, submit_errors),
+    exp(ids::IO_SUBMIT_IOPRIO, submit_ioprio),
+    exp(ids::IO_GETEVENTS_GENERIC, generic_io_getevents),
+    exp(ids::IO_GETEVENTS_TIMEOUTS, getevents_timeouts),
+    exp(ids::IO_PGETEVENTS_GENERIC, generic_io_pgetevents),
+    exp(ids::IO_PGETEVENTS_SIGMASK, pgetevents_sigmask),
+    exp(ids::IO_CANCEL_GENERIC, generic_io_cancel),
+    exp(ids::IO_CANCEL_CASES, cancel),
 ];
 
 #[allow(dead_code)]
@@ -1241,7 +1242,7 @@ mod tests {
             assert!(args.len() <= 6, "{id}");
         }
         for e in EXPERIMENTS {
-            let known = e.id == "enosys.map"
+            let known = e.id == ids::ENOSYS_MAP
                 || syscalls::AIO
                     .iter()
                     .any(|s| e.id.starts_with(&format!("{}.", s.name)));

@@ -20,6 +20,50 @@ pub struct ExperimentInfo {
     pub skips: &'static [&'static str],
 }
 
+/// Every experiment id, one definition for the catalogue, the guest's
+/// experiment table and the judges.
+pub mod ids {
+    pub const SETUP_BASIC: &str = "setup.basic";
+    pub const EXAMPLE_1024: &str = "example.1024";
+    pub const NR_SWEEP: &str = "nr.sweep";
+    pub const EINVAL_CTX_NONZERO: &str = "einval.ctx-nonzero";
+    pub const EINVAL_CTX_EXISTING: &str = "einval.ctx-existing";
+    pub const EINVAL_NR_ZERO: &str = "einval.nr-zero";
+    pub const EFAULT_NULL: &str = "efault.null";
+    pub const EFAULT_UNMAPPED: &str = "efault.unmapped";
+    pub const EFAULT_READONLY: &str = "efault.readonly";
+    pub const EAGAIN_EXCEEDS_MAX: &str = "eagain.exceeds-max";
+    pub const EAGAIN_BOUNDARY: &str = "eagain.boundary";
+    pub const ENOMEM_RLIMIT_AS: &str = "enomem.rlimit-as";
+    pub const ENOMEM_VS_EAGAIN: &str = "enomem.vs-eagain";
+    pub const ENOMEM_FAIL_NTH: &str = "enomem.fail-nth";
+    pub const ENOMEM_FAILSLAB: &str = "enomem.failslab";
+    pub const EINTR_SIGKILL: &str = "eintr.sigkill";
+    pub const SIGNAL_NONFATAL: &str = "signal.nonfatal";
+    pub const SIDE_EFFECT_EXIT_RELEASES: &str = "side-effect.exit-releases";
+    pub const SIDE_EFFECT_DESTROY: &str = "side-effect.destroy";
+    pub const TABLE_MANY: &str = "table.many";
+    pub const FORK_CHILD_USE: &str = "fork.child-use";
+    pub const RING_MREMAP: &str = "ring.mremap";
+    pub const LIMIT_MAX_MAP_COUNT: &str = "limit.max-map-count";
+    pub const ENOSYS_MAP: &str = "enosys.map";
+    pub const IO_SETUP_GENERIC: &str = "io_setup.generic";
+    pub const IO_DESTROY_GENERIC: &str = "io_destroy.generic";
+    pub const IO_DESTROY_TWICE: &str = "io_destroy.twice";
+    pub const IO_DESTROY_SIGNAL: &str = "io_destroy.signal";
+    pub const IO_SUBMIT_GENERIC: &str = "io_submit.generic";
+    pub const IO_SUBMIT_RW: &str = "io_submit.rw";
+    pub const IO_SUBMIT_RESFD: &str = "io_submit.resfd";
+    pub const IO_SUBMIT_ERRORS: &str = "io_submit.errors";
+    pub const IO_SUBMIT_IOPRIO: &str = "io_submit.ioprio";
+    pub const IO_GETEVENTS_GENERIC: &str = "io_getevents.generic";
+    pub const IO_GETEVENTS_TIMEOUTS: &str = "io_getevents.timeouts";
+    pub const IO_PGETEVENTS_GENERIC: &str = "io_pgetevents.generic";
+    pub const IO_PGETEVENTS_SIGMASK: &str = "io_pgetevents.sigmask";
+    pub const IO_CANCEL_GENERIC: &str = "io_cancel.generic";
+    pub const IO_CANCEL_CASES: &str = "io_cancel.cases";
+}
+
 /// Every reason the guest may give for a skip, one definition for both sides.
 pub mod skip {
     /// CONFIG_AIO=n (or a kernel without the sysctls).
@@ -72,7 +116,7 @@ const fn generic(id: &'static str, syscall: &'static str) -> ExperimentInfo {
 
 pub const EXPERIMENTS: &[ExperimentInfo] = &[
     e(
-        "setup.basic",
+        ids::SETUP_BASIC,
         &[
             "return.success",
             "side-effect.aio-nr",
@@ -83,21 +127,21 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             "side-effect.reversible.io_destroy",
         ],
     ),
-    e("example.1024", &["examples.io_setup-1024"]),
-    e("nr.sweep", &["param.nr_events.range/"]),
-    e("einval.ctx-nonzero", &["error.EINVAL.ctxp-nonzero"]),
-    e("einval.ctx-existing", &["error.EINVAL.ctxp-existing"]),
-    e("einval.nr-zero", &["error.EINVAL.nr_events-zero"]),
-    e("efault.null", &["error.EFAULT.null"]),
-    e("efault.unmapped", &["error.EFAULT.unmapped"]),
-    e("efault.readonly", &["error.EFAULT.readonly-writeback"]),
+    e(ids::EXAMPLE_1024, &["examples.io_setup-1024"]),
+    e(ids::NR_SWEEP, &["param.nr_events.range/"]),
+    e(ids::EINVAL_CTX_NONZERO, &["error.EINVAL.ctxp-nonzero"]),
+    e(ids::EINVAL_CTX_EXISTING, &["error.EINVAL.ctxp-existing"]),
+    e(ids::EINVAL_NR_ZERO, &["error.EINVAL.nr_events-zero"]),
+    e(ids::EFAULT_NULL, &["error.EFAULT.null"]),
+    e(ids::EFAULT_UNMAPPED, &["error.EFAULT.unmapped"]),
+    e(ids::EFAULT_READONLY, &["error.EFAULT.readonly-writeback"]),
     es(
-        "eagain.exceeds-max",
+        ids::EAGAIN_EXCEEDS_MAX,
         &["error.EAGAIN.exceeds-aio-max-nr"],
         &[skip::NO_AIO_MAX_NR, skip::MAX_PLUS_ONE_TOO_BIG],
     ),
     es(
-        "eagain.boundary",
+        ids::EAGAIN_BOUNDARY,
         &["constraint.aio-max-nr.over", "constraint.aio-max-nr.exact"],
         &[
             skip::NO_AIO_SYSCTLS,
@@ -106,55 +150,58 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             skip::ROOM_TOO_BIG,
         ],
     ),
-    e("enomem.rlimit-as", &["error.ENOMEM.rlimit-as"]),
+    e(ids::ENOMEM_RLIMIT_AS, &["error.ENOMEM.rlimit-as"]),
     es(
-        "enomem.vs-eagain",
+        ids::ENOMEM_VS_EAGAIN,
         &["error.ENOMEM-or-EAGAIN.both-limits"],
         &[skip::NO_AIO_SYSCTLS, skip::MAX_REACHED, skip::MAX_TOO_LARGE],
     ),
     es(
-        "enomem.fail-nth",
+        ids::ENOMEM_FAIL_NTH,
         &["error.ENOMEM.fail-nth"],
         &[skip::NO_DEBUGFS, skip::NO_FAIL_NTH],
     ),
     es(
-        "enomem.failslab",
+        ids::ENOMEM_FAILSLAB,
         &["error.ENOMEM.failslab"],
         &[skip::NO_DEBUGFS, skip::NO_FAILSLAB],
     ),
-    e("eintr.sigkill", &["error.EINTR.sigkill-leaves-no-trace"]),
-    e("signal.nonfatal", &["signal.nonfatal-does-not-interrupt"]),
+    e(ids::EINTR_SIGKILL, &["error.EINTR.sigkill-leaves-no-trace"]),
     e(
-        "side-effect.exit-releases",
+        ids::SIGNAL_NONFATAL,
+        &["signal.nonfatal-does-not-interrupt"],
+    ),
+    e(
+        ids::SIDE_EFFECT_EXIT_RELEASES,
         &["state-trans.process-exit-releases"],
     ),
     e(
-        "side-effect.destroy",
+        ids::SIDE_EFFECT_DESTROY,
         &["side-effect.vma.removed-by-io_destroy"],
     ),
-    e("table.many", &["constraint.per-process.table-grows"]),
+    e(ids::TABLE_MANY, &["constraint.per-process.table-grows"]),
     e(
-        "fork.child-use",
+        ids::FORK_CHILD_USE,
         &[
             "long-desc.not-shared-across-processes",
             "long-desc.shared-by-clone-vm-thread",
         ],
     ),
     e(
-        "ring.mremap",
+        ids::RING_MREMAP,
         &[
             "side-effect.vma.mremap-moves-handle",
             "side-effect.vma.dontexpand",
         ],
     ),
     es(
-        "limit.max-map-count",
+        ids::LIMIT_MAX_MAP_COUNT,
         &["error.ENOMEM.max-map-count"],
         &[skip::NO_AIO_MAX_NR_AIO_OFF],
     ),
     // The rest of the AIO family (guest-init/src/family.rs).
     e(
-        "enosys.map",
+        ids::ENOSYS_MAP,
         &[
             "io_setup.constraint.CONFIG_AIO",
             "io_destroy.constraint.CONFIG_AIO",
@@ -164,10 +211,10 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             "io_pgetevents.constraint.CONFIG_AIO",
         ],
     ),
-    generic("io_setup.generic", "io_setup"),
-    generic("io_destroy.generic", "io_destroy"),
+    generic(ids::IO_SETUP_GENERIC, "io_setup"),
+    generic(ids::IO_DESTROY_GENERIC, "io_destroy"),
     e(
-        "io_destroy.twice",
+        ids::IO_DESTROY_TWICE,
         &[
             "io_destroy.return.success/first",
             "io_destroy.state-trans.context/second-EINVAL",
@@ -176,12 +223,12 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         ],
     ),
     e(
-        "io_destroy.signal",
+        ids::IO_DESTROY_SIGNAL,
         &["io_destroy.signal.any/interval-timer"],
     ),
-    generic("io_submit.generic", "io_submit"),
+    generic(ids::IO_SUBMIT_GENERIC, "io_submit"),
     e(
-        "io_submit.rw",
+        ids::IO_SUBMIT_RW,
         &[
             "io_submit.return.success/rw",
             "io_submit.side-effect.aio_key",
@@ -193,14 +240,14 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         ],
     ),
     e(
-        "io_submit.resfd",
+        ids::IO_SUBMIT_RESFD,
         &[
             "io_submit.side-effect.eventfd",
             "io_submit.constraint.CONFIG_EVENTFD",
         ],
     ),
     e(
-        "io_submit.errors",
+        ids::IO_SUBMIT_ERRORS,
         &[
             "io_submit.error.EBADF/closed-fd",
             "io_submit.error.EBADF/read-on-wronly",
@@ -214,15 +261,15 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
         ],
     ),
     e(
-        "io_submit.ioprio",
+        ids::IO_SUBMIT_IOPRIO,
         &[
             "io_submit.error.EPERM/rt-unprivileged",
             "io_submit.error.ENOTBLK/no-block-layer",
         ],
     ),
-    generic("io_getevents.generic", "io_getevents"),
+    generic(ids::IO_GETEVENTS_GENERIC, "io_getevents"),
     e(
-        "io_getevents.timeouts",
+        ids::IO_GETEVENTS_TIMEOUTS,
         &[
             "io_getevents.param.timeout.zero",
             "io_getevents.param.timeout.negative",
@@ -234,9 +281,9 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             "io_getevents.error.EINTR/alarm",
         ],
     ),
-    generic("io_pgetevents.generic", "io_pgetevents"),
+    generic(ids::IO_PGETEVENTS_GENERIC, "io_pgetevents"),
     e(
-        "io_pgetevents.sigmask",
+        ids::IO_PGETEVENTS_SIGMASK,
         &[
             "io_pgetevents.signal.any/blocked-stays-pending",
             "io_pgetevents.error.EINTR/unblocked-signal",
@@ -246,9 +293,9 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             "io_pgetevents.side-effect.ring-head",
         ],
     ),
-    generic("io_cancel.generic", "io_cancel"),
+    generic(ids::IO_CANCEL_GENERIC, "io_cancel"),
     e(
-        "io_cancel.cases",
+        ids::IO_CANCEL_CASES,
         &[
             "io_cancel.error.EINVAL/completed",
             "io_cancel.error.EINVAL/foreign-key",

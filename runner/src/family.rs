@@ -3,6 +3,7 @@
 //! spec with the case ids that check it, or why none can). The verdicts
 //! themselves are the oracle's (runner/src/oracle/judges/).
 
+use kmatrix_proto::catalogue::ids;
 use std::fmt::Write as _;
 
 use anyhow::{bail, Result};
@@ -44,7 +45,7 @@ pub fn select(cases: Option<String>, syscalls: Option<String>) -> Result<Option<
     if cases.is_some() {
         bail!("--cases and --syscalls both select experiments: give one of them");
     }
-    let mut pats = vec!["enosys.map".to_string()];
+    let mut pats = vec![ids::ENOSYS_MAP.to_string()];
     for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if syscalls::find(s).is_none() {
             let known: Vec<&str> = syscalls::AIO.iter().map(|n| n.name).collect();

@@ -7,6 +7,7 @@
 //! (kmatrix-proto, compiled into the guest too); this reads them with
 //! serde_json and keeps them in the runner's serialisable types.
 
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::record::{self as wire, FieldError, Fields, Record};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -331,7 +332,7 @@ mod tests {
         assert_eq!(s.completeness(), Completeness::Complete, "{:?}", s.errors);
         assert_eq!(s.hello.as_ref().unwrap().aio_max_nr, Some(65536));
         assert_eq!(
-            s.experiment("setup.basic").unwrap().obs[key::HANDLE],
+            s.experiment(ids::SETUP_BASIC).unwrap().obs[key::HANDLE],
             140737
         );
     }
@@ -388,7 +389,7 @@ mod tests {
             mode: kmatrix_proto::args::Mode::Ping,
         };
         let e = wire::Experiment {
-            id: "nr.sweep".to_string(),
+            id: ids::NR_SWEEP.to_string(),
             fate: wire::Fate::Signal(9),
             obs: r#"{"steps":[]}"#.to_string(),
         };

@@ -18,6 +18,7 @@ use crate::progress::{Event, KernelEnd};
 use crate::run::{self, KernelChoice, Prepared};
 use anyhow::{bail, Result};
 use kmatrix_proto::args::Mode;
+use kmatrix_proto::catalogue::ids;
 use measure::{CellSplit, Row};
 use render::{verdict, Target};
 use std::collections::BTreeMap;
@@ -417,8 +418,8 @@ mod tests {
         assert_eq!(
             experiment_times(c),
             vec![
-                ("setup.basic".to_string(), 0.06),
-                ("table.many".to_string(), 18.7)
+                (ids::SETUP_BASIC.to_string(), 0.06),
+                (ids::TABLE_MANY.to_string(), 18.7)
             ]
         );
     }

@@ -1,4 +1,5 @@
 use super::*;
+use kmatrix_proto::catalogue::ids;
 
 #[test]
 fn syscalls_select_experiments() {
@@ -17,9 +18,9 @@ fn syscalls_select_experiments() {
     assert!(kmatrix_proto::catalogue::unmatched(&pats).is_empty());
     for x in kmatrix_proto::catalogue::EXPERIMENTS {
         let chosen = pats.iter().any(|q| kmatrix_proto::glob::matches(q, x.id));
-        let io_setup = !x.id.starts_with("io_") && x.id != "enosys.map";
+        let io_setup = !x.id.starts_with("io_") && x.id != ids::ENOSYS_MAP;
         let want = io_setup
-            || x.id == "enosys.map"
+            || x.id == ids::ENOSYS_MAP
             || x.id.starts_with("io_setup.")
             || x.id.starts_with("io_submit.");
         assert_eq!(chosen, want, "{}", x.id);

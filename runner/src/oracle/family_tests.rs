@@ -7,6 +7,7 @@ use super::{Case, CellFacts, Verdict};
 use crate::generic::{self, Expect};
 use crate::spec;
 use crate::stream::{parse, Stream};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 use kmatrix_proto::syscalls;
 use serde_json::{json, Value};
@@ -28,7 +29,7 @@ fn facts(aio: bool) -> CellFacts {
 fn family_experiment(id: &str) -> bool {
     kmatrix_proto::catalogue::EXPERIMENTS
         .iter()
-        .skip_while(|x| x.id != "enosys.map")
+        .skip_while(|x| x.id != ids::ENOSYS_MAP)
         .any(|x| x.id == id)
 }
 
@@ -72,8 +73,8 @@ fn obs_mut<'a>(s: &'a mut Stream, exp: &str) -> &'a mut Value {
 /// The fixture as a CONFIG_AIO=n kernel would have produced it.
 fn as_aio_off(mut s: Stream) -> Stream {
     for e in &mut s.experiments {
-        if e.id == "enosys.map" || e.id.ends_with(".generic") {
-            let key = if e.id == "enosys.map" {
+        if e.id == ids::ENOSYS_MAP || e.id.ends_with(".generic") {
+            let key = if e.id == ids::ENOSYS_MAP {
                 key::CALLS
             } else {
                 key::CASES
@@ -138,7 +139,7 @@ fn aio_off_everything_enosys() {
     // aio-off with a hand-written experiment whose io_setup did not fail
     // with ENOSYS: an error, not a silent skip.
     let mut s = as_aio_off(good());
-    *obs_mut(&mut s, "io_destroy.twice") =
+    *obs_mut(&mut s, ids::IO_DESTROY_TWICE) =
         json!({key::ret_of(key::SETUP): -1, key::errno_of(key::SETUP): 12});
     let v = verdicts(&facts(false), &s);
     assert_eq!(v["io_destroy.return.success/first"].0, Verdict::Error);
@@ -197,109 +198,109 @@ fn deviant() -> Vec<(&'static str, &'static str, String, i64)> {
     vec![
         (
             "io_destroy.return.success/first",
-            "io_destroy.twice",
+            ids::IO_DESTROY_TWICE,
             ptr(&[&key::ret_of(key::FIRST)]),
             -1,
         ),
         (
             "io_destroy.state-trans.context/second-EINVAL",
-            "io_destroy.twice",
+            ids::IO_DESTROY_TWICE,
             ptr(&[&key::ret_of(key::SECOND)]),
             0,
         ),
         (
             "io_destroy.side-effect.aio_nr",
-            "io_destroy.twice",
+            ids::IO_DESTROY_TWICE,
             ptr(&[key::AIO_NR_AFTER]),
             99_999,
         ),
         (
             "io_destroy.side-effect.in-flight/polls",
-            "io_submit.errors",
+            ids::IO_SUBMIT_ERRORS,
             ptr(&[&key::ret_of(key::DESTROY)]),
             -1,
         ),
         (
             "io_submit.return.success/rw",
-            "io_submit.rw",
+            ids::IO_SUBMIT_RW,
             ptr(&[key::READ, &key::ret_of(key::SUBMIT)]),
             0,
         ),
         (
             "io_submit.side-effect.aio_key",
-            "io_submit.rw",
+            ids::IO_SUBMIT_RW,
             ptr(&[key::WRITE, key::KEY_AFTER]),
             0x5a5a,
         ),
         (
             "io_submit.side-effect.completion-ring",
-            "io_submit.rw",
+            ids::IO_SUBMIT_RW,
             ptr(&[key::WRITE, key::EVENT, key::RES]),
             3,
         ),
         (
             "io_submit.side-effect.completion-ring",
-            "io_submit.rw",
+            ids::IO_SUBMIT_RW,
             ptr(&[key::READ, key::RING_AFTER_SUBMIT, key::TAIL]),
             0,
         ),
         (
             "io_getevents.return.success/rw",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             "/none".into(),
             0,
         ),
         (
             "io_getevents.side-effect.ring-head",
-            "io_submit.rw",
+            ids::IO_SUBMIT_RW,
             ptr(&[key::WRITE, key::RING_AFTER_GET, key::HEAD]),
             0,
         ),
         (
             "io_submit.constraint.CONFIG_EVENTFD",
-            "io_submit.resfd",
+            ids::IO_SUBMIT_RESFD,
             ptr(&[&key::errno_of(key::SUBMIT_RESFD_REGULAR)]),
             38,
         ),
         (
             "io_submit.error.EBADF/closed-fd",
-            "io_submit.errors",
+            ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::CLOSED_FD, key::ERRNO]),
             22,
         ),
         (
             "io_submit.error.EBADF/read-on-wronly",
-            "io_submit.errors",
+            ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::READ_ON_WRONLY, key::ERRNO]),
             14,
         ),
         (
             "io_submit.error.EINVAL/opcode-noop",
-            "io_submit.errors",
+            ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::OPCODE_NOOP, key::RET]),
             1,
         ),
         (
             "io_submit.error.EINVAL/reserved2",
-            "io_submit.errors",
+            ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::RESERVED2, key::ERRNO]),
             9,
         ),
         (
             "io_submit.error.EFAULT/iocb-unmapped",
-            "io_submit.errors",
+            ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::IOCB_UNMAPPED, key::ERRNO]),
             22,
         ),
         (
             "io_submit.error.EAGAIN/slots-full",
-            "io_submit.errors",
+            ids::IO_SUBMIT_ERRORS,
             ptr(&[&key::ret_of(key::ONE_MORE)]),
             1,
         ),
         (
             "io_submit.error.EAGAIN/slots-full",
-            "io_submit.errors",
+            ids::IO_SUBMIT_ERRORS,
             ptr(&[&key::ret_of(key::POLLS)]),
             1024,
         ),
@@ -307,101 +308,101 @@ fn deviant() -> Vec<(&'static str, &'static str, String, i64)> {
         // said) or without EINTR.
         (
             "io_getevents.param.timeout.negative",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NEGATIVE_TIMEOUT, key::ELAPSED_MS]),
             0,
         ),
         (
             "io_getevents.param.timeout.negative",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NEGATIVE_TIMEOUT, key::ERRNO]),
             0,
         ),
         // The context looked up before the timeout was read.
         (
             "io_getevents.param.timeout.read-before-ctx",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[&key::errno_of(key::BAD_CTX_UNMAPPED_TIMEOUT)]),
             22,
         ),
         // Timeouts never expire early (V6): 95 and 99 ms for 100 ms fail.
         (
             "io_getevents.param.timeout.elapses",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_100MS, key::ELAPSED_MS]),
             95,
         ),
         (
             "io_getevents.param.timeout.elapses",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_100MS, key::ELAPSED_MS]),
             99,
         ),
         (
             "io_getevents.param.min_nr.semantics",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::MIN2_NR5_100MS_ONE_LEFT, key::ELAPSED_MS]),
             95,
         ),
         // Nor does the guest's alarm: a 199 ms wait was not its 200 ms alarm.
         (
             "io_getevents.error.EINTR/alarm",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NO_TIMEOUT_ALARM, key::ELAPSED_MS]),
             199,
         ),
         // An alarm armed for longer than the wait lasted: not the alarm's EINTR.
         (
             "io_getevents.error.EINTR/alarm",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NO_TIMEOUT_ALARM, key::ALARM_MS]),
             1000,
         ),
         (
             "io_getevents.param.timeout.zero",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_ZERO_TIMEOUT, key::ELAPSED_MS]),
             500,
         ),
         (
             "io_getevents.param.timeout.elapses",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_100MS, key::ELAPSED_MS]),
             3,
         ),
         (
             "io_getevents.param.timeout.nsec-unvalidated",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NSEC_UNVALIDATED, key::RET]),
             -1,
         ),
         (
             "io_getevents.param.min_nr.semantics",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::MIN1_NR2, key::RET]),
             1,
         ),
         (
             "io_getevents.param.min_nr.semantics",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::MIN2_NR5_100MS_ONE_LEFT, key::ELAPSED_MS]),
             1,
         ),
         (
             "io_getevents.error.EINTR/alarm",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NO_TIMEOUT_ALARM, key::ERRNO]),
             0,
         ),
         (
             "io_getevents.error.EINTR/alarm",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NO_TIMEOUT_ALARM, key::ELAPSED_MS]),
             3,
         ),
         (
             "io_getevents.error.EFAULT/events-copy",
-            "io_getevents.timeouts",
+            ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EVENTS_UNMAPPED, key::RING, key::HEAD]),
             4,
         ),
@@ -409,147 +410,147 @@ fn deviant() -> Vec<(&'static str, &'static str, String, i64)> {
         // came early, or was one the caller itself blocked (V5).
         (
             "io_pgetevents.signal.any/blocked-stays-pending",
-            "io_pgetevents.sigmask",
+            ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::MASK_BLOCKS_OPEN_ALARM, key::ALARM_RUNS]),
             0,
         ),
         (
             "io_pgetevents.signal.any/blocked-stays-pending",
-            "io_pgetevents.sigmask",
+            ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::MASK_BLOCKS_OPEN_ALARM, key::RET]),
             -1,
         ),
         (
             "io_pgetevents.signal.any/blocked-stays-pending",
-            "io_pgetevents.sigmask",
+            ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::MASK_BLOCKS_OPEN_ALARM, key::ELAPSED_MS]),
             199,
         ),
         (
             "io_pgetevents.signal.any/blocked-stays-pending",
-            "io_pgetevents.sigmask",
+            ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::MASK_BEFORE]),
             0x2200,
         ),
         (
             "io_pgetevents.side-effect.ring-head",
-            "io_pgetevents.sigmask",
+            ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::HEAD, key::RING_AFTER_GET, key::HEAD]),
             0,
         ),
         (
             "io_pgetevents.side-effect.ring-head",
-            "io_pgetevents.sigmask",
+            ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::HEAD, &key::ret_of(key::PGETEVENTS)]),
             2,
         ),
         (
             "io_pgetevents.side-effect.ring-head",
-            "io_pgetevents.sigmask",
+            ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::HEAD, key::RING_AFTER_SUBMIT, key::TAIL]),
             1,
         ),
         (
             "io_destroy.signal.any/interval-timer",
-            "io_destroy.signal",
+            ids::IO_DESTROY_SIGNAL,
             ptr(&[&key::ret_of(key::DESTROY)]),
             -1,
         ),
         // The later iocb's EBADF reported instead of the count.
         (
             "io_submit.notes.later-error-hidden",
-            "io_submit.rw",
+            ids::IO_SUBMIT_RW,
             ptr(&[&key::ret_of(key::GOOD_THEN_CLOSED_FD)]),
             -1,
         ),
         (
             "io_submit.error.EOPNOTSUPP/rw-flags-unknown",
-            "io_submit.errors",
+            ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::RW_FLAGS_UNKNOWN, key::ERRNO]),
             22,
         ),
         (
             "io_submit.error.EFAULT/buf-not-user",
-            "io_submit.errors",
+            ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::BUF_NOT_USER, key::RET]),
             1,
         ),
         // Pinned to one CPU the count is exact (N4): one short fails too.
         (
             "io_submit.error.EAGAIN/slots-full",
-            "io_submit.errors",
+            ids::IO_SUBMIT_ERRORS,
             ptr(&[&key::ret_of(key::POLLS)]),
             119,
         ),
         (
             "io_submit.error.EAGAIN/slots-full",
-            "io_submit.errors",
+            ids::IO_SUBMIT_ERRORS,
             ptr(&[key::RING_NR]),
             255,
         ),
         (
             "io_submit.error.ENOTBLK/no-block-layer",
-            "io_submit.ioprio",
+            ids::IO_SUBMIT_IOPRIO,
             ptr(&[&key::errno_of(key::RT_ROOT)]),
             1,
         ),
         (
             "io_submit.error.ENOTBLK/no-block-layer",
-            "io_submit.ioprio",
+            ids::IO_SUBMIT_IOPRIO,
             ptr(&[&key::ret_of(key::BE_NOBODY)]),
             1,
         ),
         (
             "io_pgetevents.error.EINTR/unblocked-signal",
-            "io_pgetevents.sigmask",
+            ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::MASK_UNBLOCKS_USR1, key::RET]),
             0,
         ),
         (
             "io_pgetevents.state-trans.signal-mask/restored",
-            "io_pgetevents.sigmask",
+            ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::BAD_SIGSETSIZE, key::MASK_AFTER]),
             0,
         ),
         (
             "io_pgetevents.constraint.sigsetsize",
-            "io_pgetevents.sigmask",
+            ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::BAD_SIGSETSIZE, key::RET]),
             0,
         ),
         (
             "io_pgetevents.error.EFAULT/sigmask-unmapped",
-            "io_pgetevents.sigmask",
+            ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::MASK_UNMAPPED, key::ERRNO]),
             22,
         ),
         (
             "io_cancel.error.EINVAL/completed",
-            "io_cancel.cases",
+            ids::IO_CANCEL_CASES,
             ptr(&[&key::errno_of(key::CANCEL_COMPLETED)]),
             11,
         ),
         (
             "io_cancel.error.EINVAL/foreign-key",
-            "io_cancel.cases",
+            ids::IO_CANCEL_CASES,
             ptr(&[&key::ret_of(key::CANCEL_FOREIGN_KEY)]),
             0,
         ),
         (
             "io_cancel.error.EINPROGRESS/pending-poll",
-            "io_cancel.cases",
+            ids::IO_CANCEL_CASES,
             ptr(&[&key::errno_of(key::CANCEL_PENDING_POLL)]),
             11,
         ),
         (
             "io_cancel.error.EINPROGRESS/pending-poll",
-            "io_cancel.cases",
+            ids::IO_CANCEL_CASES,
             ptr(&[key::CANCELLED_EVENT, key::RES]),
             1,
         ),
         (
             "io_cancel.param.result.untouched",
-            "io_cancel.cases",
+            ids::IO_CANCEL_CASES,
             ptr(&[key::RESULT_UNTOUCHED, key::RES]),
             -125,
         ),
@@ -600,12 +601,12 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     for (id, exp, key) in [
         (
             "io_destroy.side-effect.vma",
-            "io_destroy.twice",
+            ids::IO_DESTROY_TWICE,
             key::RING_MAPPED_AFTER,
         ),
         (
             "io_submit.side-effect.file-data",
-            "io_submit.rw",
+            ids::IO_SUBMIT_RW,
             key::READ_BACK_MATCHES,
         ),
     ] {
@@ -617,7 +618,7 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     }
     // An alarm the guest could not arm leaves nothing to judge.
     let mut s = base.clone();
-    obs_mut(&mut s, "io_getevents.timeouts")[key::EMPTY_NO_TIMEOUT_ALARM][key::ALARM_ERRNO] =
+    obs_mut(&mut s, ids::IO_GETEVENTS_TIMEOUTS)[key::EMPTY_NO_TIMEOUT_ALARM][key::ALARM_ERRNO] =
         json!(22);
     let c = judge(&facts(true), &s)
         .into_iter()
@@ -627,7 +628,7 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     assert!(c.detail.contains("alarm"), "{}", c.detail);
     // A wait exactly as long as its timeout or alarm is not early.
     let mut s = base.clone();
-    let o = obs_mut(&mut s, "io_getevents.timeouts");
+    let o = obs_mut(&mut s, ids::IO_GETEVENTS_TIMEOUTS);
     o[key::EMPTY_100MS][key::ELAPSED_MS] = json!(100);
     o[key::EMPTY_NO_TIMEOUT_ALARM][key::ELAPSED_MS] = json!(200);
     let v = verdicts(&facts(true), &s);
@@ -635,7 +636,7 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     assert_eq!(v["io_getevents.error.EINTR/alarm"].0, Verdict::Pass);
     // getevents count for the rw experiment.
     let mut s = base.clone();
-    obs_mut(&mut s, "io_submit.rw")[key::WRITE][&key::ret_of(key::GETEVENTS)] = json!(0);
+    obs_mut(&mut s, ids::IO_SUBMIT_RW)[key::WRITE][&key::ret_of(key::GETEVENTS)] = json!(0);
     assert_eq!(
         verdicts(&facts(true), &s)["io_getevents.return.success/rw"].0,
         Verdict::Fail
@@ -643,7 +644,7 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     // eventfd: with a working eventfd, a count other than 1 fails; a
     // regular-file resfd must then be EINVAL, not ENOSYS.
     let mut s = base.clone();
-    let o = obs_mut(&mut s, "io_submit.resfd");
+    let o = obs_mut(&mut s, ids::IO_SUBMIT_RESFD);
     o[&key::ret_of(key::EVENTFD)] = json!(3);
     o[&key::errno_of(key::EVENTFD)] = json!(0);
     o[&key::ret_of(key::SUBMIT)] = json!(1);
@@ -653,7 +654,7 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     let v = verdicts(&facts(true), &s);
     assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Fail);
     assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Fail);
-    obs_mut(&mut s, "io_submit.resfd")[key::EVENTFD_COUNT] = json!(1);
+    obs_mut(&mut s, ids::IO_SUBMIT_RESFD)[key::EVENTFD_COUNT] = json!(1);
     assert_eq!(
         verdicts(&facts(true), &s)["io_submit.side-effect.eventfd"].0,
         Verdict::Pass
@@ -665,7 +666,7 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
         ..facts(true)
     };
     let mut s = base.clone();
-    let o = obs_mut(&mut s, "io_submit.resfd");
+    let o = obs_mut(&mut s, ids::IO_SUBMIT_RESFD);
     o[&key::ret_of(key::EVENTFD)] = json!(-1);
     o[&key::errno_of(key::EVENTFD)] = json!(38);
     o[&key::ret_of(key::SUBMIT_RESFD_REGULAR)] = json!(-1);
@@ -673,7 +674,7 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     let v = verdicts(&no_eventfd, &s);
     assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Skip);
     assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Pass);
-    obs_mut(&mut s, "io_submit.resfd")[&key::errno_of(key::SUBMIT_RESFD_REGULAR)] = json!(22);
+    obs_mut(&mut s, ids::IO_SUBMIT_RESFD)[&key::errno_of(key::SUBMIT_RESFD_REGULAR)] = json!(22);
     let v = verdicts(&no_eventfd, &s);
     assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Fail);
 }
@@ -714,25 +715,25 @@ fn enosys_map_numbers_and_line() {
     );
     // A wrong syscall number in the guest fails the map.
     let mut s = as_aio_off(good());
-    obs_mut(&mut s, "enosys.map")[key::CALLS][4][key::NR] = json!(4);
+    obs_mut(&mut s, ids::ENOSYS_MAP)[key::CALLS][4][key::NR] = json!(4);
     let v = verdicts(&facts(false), &s);
     assert_eq!(v["io_submit.constraint.CONFIG_AIO"].0, Verdict::Fail);
     // One argument set answered by a real implementation fails it too.
     let mut s = as_aio_off(good());
-    obs_mut(&mut s, "enosys.map")[key::CALLS][1][key::ERRNO] = json!(22);
+    obs_mut(&mut s, ids::ENOSYS_MAP)[key::CALLS][1][key::ERRNO] = json!(22);
     assert_eq!(
         verdicts(&facts(false), &s)["io_setup.constraint.CONFIG_AIO"].0,
         Verdict::Fail
     );
     // arm64 numbers.
     let mut s = as_aio_off(good());
-    obs_mut(&mut s, "enosys.map")[key::ARCH] = json!("aarch64");
+    obs_mut(&mut s, ids::ENOSYS_MAP)[key::ARCH] = json!("aarch64");
     assert_eq!(
         verdicts(&facts(false), &s)["io_setup.constraint.CONFIG_AIO"].0,
         Verdict::Fail,
         "x86_64 numbers are wrong on arm64"
     );
-    let o = obs_mut(&mut s, "enosys.map");
+    let o = obs_mut(&mut s, ids::ENOSYS_MAP);
     for c in o[key::CALLS].as_array_mut().unwrap() {
         let n = syscalls::AIO
             .iter()
@@ -749,7 +750,7 @@ fn enosys_map_numbers_and_line() {
 #[test]
 fn missing_or_unselected_experiments() {
     let mut s = good();
-    s.experiments.retain(|e| e.id != "io_cancel.cases");
+    s.experiments.retain(|e| e.id != ids::IO_CANCEL_CASES);
     let v = verdicts(&facts(true), &s);
     assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Error);
     let f = CellFacts {
@@ -763,7 +764,7 @@ fn missing_or_unselected_experiments() {
     let mut s = good();
     s.experiments
         .iter_mut()
-        .find(|e| e.id == "io_submit.rw")
+        .find(|e| e.id == ids::IO_SUBMIT_RW)
         .unwrap()
         .fate = "timeout".into();
     assert_eq!(
@@ -779,7 +780,7 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
     // a FAIL of the case that made the context, an ERROR of those that
     // borrow it; a skip only where the cell's limit really is reached.
     let mut s = good();
-    let o = obs_mut(&mut s, "io_submit.generic");
+    let o = obs_mut(&mut s, ids::IO_SUBMIT_GENERIC);
     let eagain = |c: &mut Value, aio_nr: u64, own: bool| {
         c[&key::ret_of(key::CTX_SETUP)] = json!(-1);
         c[&key::errno_of(key::CTX_SETUP)] = json!(11);
@@ -804,7 +805,7 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
     assert_eq!(c.verdict, Verdict::Error, "{c:?}");
     assert!(c.detail.contains(&id), "{c:?}");
     // The cell's limit reached (aio-nr 65536 + 1 > 65536): a skip saying so.
-    let o = obs_mut(&mut s, "io_submit.generic");
+    let o = obs_mut(&mut s, ids::IO_SUBMIT_GENERIC);
     eagain(&mut o[key::CASES][0], 65536, true);
     eagain(&mut o[key::CASES][6], 65536, false);
     for i in [&id, &borrower] {
@@ -816,7 +817,7 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
         );
     }
     // Without the sizes the guest records, no conclusion: an error naming them.
-    obs_mut(&mut s, "io_submit.generic")[key::CASES][0]
+    obs_mut(&mut s, ids::IO_SUBMIT_GENERIC)[key::CASES][0]
         .as_object_mut()
         .unwrap()
         .remove(&key::aio_nr_of(key::CTX_SETUP));
@@ -824,21 +825,22 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
     assert_eq!(c.verdict, Verdict::Error);
     assert!(c.detail.contains(&key::aio_nr_of(key::CTX_SETUP)), "{c:?}");
     // Any other failure to make the context is an error.
-    obs_mut(&mut s, "io_submit.generic")[key::CASES][0][&key::errno_of(key::CTX_SETUP)] = json!(12);
+    obs_mut(&mut s, ids::IO_SUBMIT_GENERIC)[key::CASES][0][&key::errno_of(key::CTX_SETUP)] =
+        json!(12);
     assert_eq!(find(&s, &id).verdict, Verdict::Error);
     // The same for a hand-written experiment: its first case fails, the
     // others cannot be judged.
     let mut s = good();
     let setup = |aio_nr: u64| json!({key::ret_of(key::SETUP): -1, key::errno_of(key::SETUP): 11, key::nr_of(key::SETUP): 1, key::aio_nr_of(key::SETUP): aio_nr});
-    *obs_mut(&mut s, "io_cancel.cases") = setup(0);
+    *obs_mut(&mut s, ids::IO_CANCEL_CASES) = setup(0);
     let v = verdicts(&facts(true), &s);
     assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Fail);
     assert_eq!(v["io_cancel.error.EINVAL/foreign-key"].0, Verdict::Error);
-    *obs_mut(&mut s, "io_cancel.cases") = setup(65536);
+    *obs_mut(&mut s, ids::IO_CANCEL_CASES) = setup(65536);
     let v = verdicts(&facts(true), &s);
     assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Skip);
     assert_eq!(v["io_cancel.error.EINVAL/foreign-key"].0, Verdict::Skip);
-    *obs_mut(&mut s, "io_cancel.cases") =
+    *obs_mut(&mut s, ids::IO_CANCEL_CASES) =
         json!({key::ret_of(key::SETUP): -1, key::errno_of(key::SETUP): 38});
     assert_eq!(
         verdicts(&facts(true), &s)["io_cancel.error.EINVAL/completed"].0,
@@ -855,7 +857,7 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
     assert_eq!(v["io_setup.param.ctxp.readonly"].0, Verdict::Pass);
     assert_eq!(v["io_setup.param.ctxp.null"].0, Verdict::Pass);
     assert_eq!(v["io_submit.return.base"].0, Verdict::Pass);
-    for c in obs_mut(&mut s, "io_setup.generic")[key::CASES]
+    for c in obs_mut(&mut s, ids::IO_SETUP_GENERIC)[key::CASES]
         .as_array_mut()
         .unwrap()
     {
@@ -866,7 +868,7 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
     assert_eq!(v["io_setup.param.ctxp.readonly"].0, Verdict::Skip);
     assert_eq!(v["io_setup.param.ctxp.null"].0, Verdict::Pass);
     // Unrecorded: an error naming the field, not a guess.
-    obs_mut(&mut s, "io_setup.generic")[key::CASES][0]
+    obs_mut(&mut s, ids::IO_SETUP_GENERIC)[key::CASES][0]
         .as_object_mut()
         .unwrap()
         .remove(key::AIO_NR_BEFORE);
@@ -911,7 +913,7 @@ fn real_aio_off_run() {
 #[test]
 fn config_eventfd_comes_from_the_config() {
     let enosys = |s: &mut Stream| {
-        let o = obs_mut(s, "io_submit.resfd");
+        let o = obs_mut(s, ids::IO_SUBMIT_RESFD);
         o[&key::ret_of(key::EVENTFD)] = json!(-1);
         o[&key::errno_of(key::EVENTFD)] = json!(38);
         o[&key::errno_of(key::SUBMIT_RESFD_REGULAR)] = json!(38);
@@ -978,7 +980,7 @@ fn ioprio_follows_config_block() {
     assert_eq!(v[ENOTBLK].0, Verdict::Skip);
     // What CONFIG_BLOCK=y must show: RT refused only without capabilities.
     let mut s = good();
-    *obs_mut(&mut s, "io_submit.ioprio") = json!({
+    *obs_mut(&mut s, ids::IO_SUBMIT_IOPRIO) = json!({
         key::ret_of(key::SETUP): 0, key::errno_of(key::SETUP): 0,
         key::ret_of(key::RT_ROOT): 1, key::errno_of(key::RT_ROOT): 0,
         key::SETRESUID_RET: 0,
@@ -992,11 +994,11 @@ fn ioprio_follows_config_block() {
         (ptr(&[&key::ret_of(key::BE_NOBODY)]), -1),
     ] {
         let mut d = s.clone();
-        *obs_mut(&mut d, "io_submit.ioprio")
+        *obs_mut(&mut d, ids::IO_SUBMIT_IOPRIO)
             .pointer_mut(&ptr)
             .unwrap() = json!(val);
         if ptr == self::ptr(&[&key::errno_of(key::RT_ROOT)]) {
-            obs_mut(&mut d, "io_submit.ioprio")[&key::ret_of(key::RT_ROOT)] = json!(-1);
+            obs_mut(&mut d, ids::IO_SUBMIT_IOPRIO)[&key::ret_of(key::RT_ROOT)] = json!(-1);
         }
         assert_eq!(
             verdicts(&block(Some(true)), &d)[EPERM].0,
@@ -1009,8 +1011,8 @@ fn ioprio_follows_config_block() {
     let v = verdicts(&block(None), &s);
     assert_eq!((v[EPERM].0, v[ENOTBLK].0), (Verdict::Skip, Verdict::Skip));
     // A caller that kept its capabilities tested nothing: an error.
-    obs_mut(&mut s, "io_submit.ioprio")[key::SETRESUID_RET] = json!(-1);
-    obs_mut(&mut s, "io_submit.ioprio")[key::SETRESUID_ERRNO] = json!(1);
+    obs_mut(&mut s, ids::IO_SUBMIT_IOPRIO)[key::SETRESUID_RET] = json!(-1);
+    obs_mut(&mut s, ids::IO_SUBMIT_IOPRIO)[key::SETRESUID_ERRNO] = json!(1);
     let c = case_of(&block(Some(true)), &s, EPERM);
     assert_eq!(c.verdict, Verdict::Error);
     assert!(c.detail.contains("setresuid"), "{}", c.detail);
@@ -1021,13 +1023,13 @@ fn ioprio_follows_config_block() {
 fn unarranged_conditions_are_errors() {
     // No SIGALRM landed inside io_destroy.
     let mut s = good();
-    obs_mut(&mut s, "io_destroy.signal")[key::TICKS_DURING] = json!(0);
+    obs_mut(&mut s, ids::IO_DESTROY_SIGNAL)[key::TICKS_DURING] = json!(0);
     let c = case_of(&facts(true), &s, "io_destroy.signal.any/interval-timer");
     assert_eq!(c.verdict, Verdict::Error);
     assert!(c.detail.contains(key::TICKS_DURING), "{}", c.detail);
     // Not pinned to one CPU: the slot count is not fixed.
     let mut s = good();
-    let o = obs_mut(&mut s, "io_submit.errors");
+    let o = obs_mut(&mut s, ids::IO_SUBMIT_ERRORS);
     o.as_object_mut().unwrap().remove(key::PIN_CPU);
     o[key::PIN_ERRNO] = json!(22);
     let c = case_of(&facts(true), &s, "io_submit.error.EAGAIN/slots-full");
@@ -1036,7 +1038,7 @@ fn unarranged_conditions_are_errors() {
     // io_cancel's pending poll was not submitted: the case is an error,
     // whatever io_cancel answered.
     let mut s = good();
-    let o = obs_mut(&mut s, "io_cancel.generic");
+    let o = obs_mut(&mut s, ids::IO_CANCEL_GENERIC);
     let e = o[key::CASES]
         .as_array_mut()
         .unwrap()

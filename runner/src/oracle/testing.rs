@@ -2,6 +2,7 @@
 //! The mutation test perturbs these; the finding tests edit one field.
 
 use crate::stream::{parse, Experiment, Hello, Stream};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 use serde_json::{json, Value};
 
@@ -81,18 +82,18 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
         }
     };
     let mut v = vec![
-        ("setup.basic", call(aio, 128, 0)),
-        ("example.1024", call(aio, 1024, 0)),
+        (ids::SETUP_BASIC, call(aio, 128, 0)),
+        (ids::EXAMPLE_1024, call(aio, 1024, 0)),
         (
-            "nr.sweep",
+            ids::NR_SWEEP,
             json!({key::AIO_MAX_NR: n(65536), key::STEPS: sweep_steps}),
         ),
         (
-            "einval.ctx-nonzero",
+            ids::EINVAL_CTX_NONZERO,
             with(failed(aio, 128, 0, 22), json!({key::HANDLE: 1})),
         ),
         (
-            "einval.ctx-existing",
+            ids::EINVAL_CTX_EXISTING,
             if aio {
                 json!({key::FIRST: setup(128), key::AIO_NR_BEFORE: 128, key::SECOND: {key::NR_EVENTS: 128, key::RET: -1, key::ERRNO: 22, key::HANDLE: H},
                 key::AIO_NR_AFTER: 128, key::FIRST_DESTROY: {key::RET: 0, key::ERRNO: 0}, key::AIO_NR_AFTER_DESTROY: 0})
@@ -100,21 +101,21 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
                 json!({key::FIRST: setup(128), key::SECOND: null, key::SKIPPED: "first io_setup failed"})
             },
         ),
-        ("einval.nr-zero", failed(aio, 0, 0, 22)),
-        ("efault.null", failed(aio, 128, 0, 14)),
+        (ids::EINVAL_NR_ZERO, failed(aio, 0, 0, 22)),
+        (ids::EFAULT_NULL, failed(aio, 128, 0, 14)),
         (
-            "efault.unmapped",
+            ids::EFAULT_UNMAPPED,
             with(failed(aio, 128, 0, 14), json!({key::ADDR: H})),
         ),
         (
-            "efault.readonly",
+            ids::EFAULT_READONLY,
             with(
                 failed(aio, 128, 0, 14),
                 json!({key::AIO_MAPS_BEFORE: 0, key::AIO_MAPS_AFTER: 0}),
             ),
         ),
         (
-            "eagain.exceeds-max",
+            ids::EAGAIN_EXCEEDS_MAX,
             if aio {
                 with(failed(true, 65537, 0, 11), json!({key::AIO_MAX_NR: 65536}))
             } else {
@@ -122,7 +123,7 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
             },
         ),
         (
-            "eagain.boundary",
+            ids::EAGAIN_BOUNDARY,
             if aio {
                 json!({key::AIO_MAX_NR: 65536, key::AIO_NR_INITIAL: 0, key::HOLD: setup(128), key::AIO_NR_HELD: 128,
                 key::OVER: failed(true, 65409, 128, 11), key::EXACT: call(true, 65408, 128), key::HOLD_DESTROY: {key::RET: 0, key::ERRNO: 0}})
@@ -131,18 +132,18 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
             },
         ),
         (
-            "enomem.rlimit-as",
+            ids::ENOMEM_RLIMIT_AS,
             with(
                 failed(aio, 128, 0, 12),
                 json!({key::VM_SIZE_KB: 1000, key::SETRLIMIT_ERRNO: 0, key::RESTORE_ERRNO: 0}),
             ),
         ),
         (
-            "enomem.vs-eagain",
+            ids::ENOMEM_VS_EAGAIN,
             json!({key::SETRLIMIT_ERRNO: 0, key::HOLD: setup(128), key::CALL: failed(aio, 65409, 128, 11)}),
         ),
         (
-            "enomem.fail-nth",
+            ids::ENOMEM_FAIL_NTH,
             if aio {
                 json!({key::SETUP: {}, key::STEPS: fail_nth_steps, key::STOPPED: "fail-nth not consumed at k=3", key::STOP: "exhausted"})
             } else {
@@ -150,7 +151,7 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
             },
         ),
         (
-            "enomem.failslab",
+            ids::ENOMEM_FAILSLAB,
             if aio {
                 with(
                     failed(true, 128, 0, 12),
@@ -161,19 +162,19 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
             },
         ),
         (
-            "eintr.sigkill",
+            ids::EINTR_SIGKILL,
             json!({key::AIO_NR_BEFORE: n(0), key::AIO_NR_AFTER: n(0), key::GRANDCHILD_FATE: "signal:9", key::KILLED_BY_PARENT: true, key::SETUPS_OK: if aio {5} else {0}}),
         ),
         (
-            "signal.nonfatal",
+            ids::SIGNAL_NONFATAL,
             json!({key::GRANDCHILD_FATE: "exited", key::GRANDCHILD: {key::SIGNALS: if aio {40} else {0}, key::CALLS: 100, key::EINTR: 0, key::OTHER_ERRORS: 0}}),
         ),
         (
-            "side-effect.exit-releases",
+            ids::SIDE_EFFECT_EXIT_RELEASES,
             json!({key::AIO_NR_BEFORE: n(0), key::AIO_NR_AFTER_EXIT: n(0), key::GRANDCHILD_FATE: "exited", key::SETUP: setup(128), key::AIO_NR_DURING: n(128)}),
         ),
         (
-            "side-effect.destroy",
+            ids::SIDE_EFFECT_DESTROY,
             if aio {
                 json!({key::NR_EVENTS: 128, key::RET: 0, key::ERRNO: 0, key::HANDLE: H, key::AIO_NR_BEFORE: 0, key::AIO_NR_AFTER_SETUP: 128, key::AIO_MAPS_BEFORE: 0,
                 key::RING: ring(258), key::MAPS_LINE: MAPS, key::ret_of(key::DESTROY): 0, key::errno_of(key::DESTROY): 0, key::AIO_NR_AFTER_DESTROY: 0,
@@ -183,7 +184,7 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
             },
         ),
         (
-            "table.many",
+            ids::TABLE_MANY,
             if aio {
                 json!({key::REQUESTED: 600, key::CREATED: 600, key::DISTINCT_HANDLES: 600, key::DISTINCT_RING_IDS: 600, key::FIRST_FAILURE: null,
                 key::AIO_NR_BEFORE: 0, key::AIO_NR_WITH_ALL: 600, key::EXPLICIT_DESTROYS: 3, key::EXPLICIT_DESTROY_FAILURES: 0,
@@ -195,7 +196,7 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
             },
         ),
         (
-            "fork.child-use",
+            ids::FORK_CHILD_USE,
             if aio {
                 json!({key::SETUP: setup(128), key::AIO_NR_AFTER_SETUP: 128,
                 key::GRANDCHILD: {key::FATE: "exited", key::MAPS_HAS_HANDLE: true, key::MAPS_LINE: MAPS, key::ret_of(key::DESTROY): -1, key::errno_of(key::DESTROY): 22,
@@ -209,7 +210,7 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
             },
         ),
         (
-            "ring.mremap",
+            ids::RING_MREMAP,
             if aio {
                 json!({key::SETUP: setup(128), key::RING_BYTES: 8192, key::GROW: {key::RET: -1, key::ERRNO: 14}, key::DONTUNMAP: {key::RET: -1, key::ERRNO: 22},
                 key::MOVE: {key::RET: 0, key::ERRNO: 0}, key::MOVED_TO_REQUESTED: true, key::ret_of(key::OLD_DESTROY): -1, key::errno_of(key::OLD_DESTROY): 22,
@@ -219,7 +220,7 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
             },
         ),
         (
-            "limit.max-map-count",
+            ids::LIMIT_MAX_MAP_COUNT,
             if aio {
                 json!({key::MAPS_AT_START: 20, key::MAX_MAP_COUNT: 22, key::CALLS: [
                 with(setup(1), json!({key::AIO_NR_BEFORE: 0, key::AIO_NR_AFTER: 1})),

@@ -3,6 +3,7 @@
 
 use super::testing::{good_but, obs_of, stream, H, MAPS};
 use super::*;
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 use serde_json::{json, Value};
 
@@ -66,9 +67,12 @@ fn spec_model_follows_the_spec_text() {
 #[test]
 fn a_missing_measurement_is_an_error_naming_the_field_never_a_pass() {
     // Old oracle: a missing aio-nr read as 0, so "aio-nr unchanged" passed.
-    let mut o = obs_of(true, "einval.nr-zero");
+    let mut o = obs_of(true, ids::EINVAL_NR_ZERO);
     o.as_object_mut().unwrap().remove(key::AIO_NR_AFTER);
-    let cases = judge(&CellFacts::new(true), &good_but(true, "einval.nr-zero", o));
+    let cases = judge(
+        &CellFacts::new(true),
+        &good_but(true, ids::EINVAL_NR_ZERO, o),
+    );
     let c = cases
         .iter()
         .find(|c| c.id == "error.EINVAL.nr_events-zero")
@@ -80,7 +84,7 @@ fn a_missing_measurement_is_an_error_naming_the_field_never_a_pass() {
         c.detail
     );
     // null in an aio-on cell is no reading either.
-    let v = with_edit(true, "setup.basic", "side-effect.aio-nr", |o| {
+    let v = with_edit(true, ids::SETUP_BASIC, "side-effect.aio-nr", |o| {
         o[key::AIO_NR_AFTER] = Value::Null
     });
     assert_eq!(v, Verdict::Error);
@@ -95,7 +99,7 @@ fn a_missing_measurement_is_an_error_naming_the_field_never_a_pass() {
 
 #[test]
 fn return_success_does_not_accept_enomem_for_a_small_ring_in_512_mib() {
-    let v = with_edit(true, "setup.basic", "return.success", |o| {
+    let v = with_edit(true, ids::SETUP_BASIC, "return.success", |o| {
         *o = json!({key::NR_EVENTS: 128, key::RET: -1, key::ERRNO: 12, key::HANDLE: 0, key::AIO_NR_BEFORE: 0, key::AIO_NR_AFTER: 0,
             key::RING: null, key::MAPS_LINE: null, key::ret_of(key::DESTROY): null, key::errno_of(key::DESTROY): null, key::AIO_NR_AFTER_DESTROY: null})
     });
@@ -122,16 +126,17 @@ fn eintr_is_not_a_pass_without_aio_and_looks_at_how_the_child_died() {
     );
     let id = "error.EINTR.sigkill-leaves-no-trace";
     assert_eq!(
-        with_edit(true, "eintr.sigkill", id, |o| o[key::GRANDCHILD_FATE] =
+        with_edit(true, ids::EINTR_SIGKILL, id, |o| o[key::GRANDCHILD_FATE] =
             json!("exit:1")),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "eintr.sigkill", id, |o| o[key::SETUPS_OK] = json!(0)),
+        with_edit(true, ids::EINTR_SIGKILL, id, |o| o[key::SETUPS_OK] =
+            json!(0)),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "eintr.sigkill", id, |o| o[key::AIO_NR_AFTER] =
+        with_edit(true, ids::EINTR_SIGKILL, id, |o| o[key::AIO_NR_AFTER] =
             json!(3)),
         Verdict::Fail
     );
@@ -141,18 +146,19 @@ fn eintr_is_not_a_pass_without_aio_and_looks_at_how_the_child_died() {
 fn ctxp_existing_checks_aio_nr_and_that_ctxp_was_left_alone() {
     let id = "error.EINVAL.ctxp-existing";
     assert_eq!(
-        with_edit(true, "einval.ctx-existing", id, |o| o[key::SECOND]
+        with_edit(true, ids::EINVAL_CTX_EXISTING, id, |o| o[key::SECOND]
             [key::HANDLE] =
             json!(0)),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "einval.ctx-existing", id, |o| o[key::AIO_NR_AFTER] =
+        with_edit(true, ids::EINVAL_CTX_EXISTING, id, |o| o
+            [key::AIO_NR_AFTER] =
             json!(256)),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "einval.ctx-existing", id, |o| o
+        with_edit(true, ids::EINVAL_CTX_EXISTING, id, |o| o
             [key::AIO_NR_AFTER_DESTROY] =
             json!(128)),
         Verdict::Fail
@@ -165,22 +171,25 @@ fn failed_calls_leave_aio_nr_unchanged() {
     assert_eq!(
         with_edit(
             true,
-            "eagain.exceeds-max",
+            ids::EAGAIN_EXCEEDS_MAX,
             "error.EAGAIN.exceeds-aio-max-nr",
             leak
         ),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "eagain.boundary", "constraint.aio-max-nr.over", |o| {
-            o[key::OVER][key::AIO_NR_AFTER] = json!(129)
-        }),
+        with_edit(
+            true,
+            ids::EAGAIN_BOUNDARY,
+            "constraint.aio-max-nr.over",
+            |o| { o[key::OVER][key::AIO_NR_AFTER] = json!(129) }
+        ),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "nr.sweep", "param.nr_events.range/4194303", |o| o
-            [key::STEPS][4][key::AIO_NR_AFTER] =
-            json!(9)),
+        with_edit(true, ids::NR_SWEEP, "param.nr_events.range/4194303", |o| {
+            o[key::STEPS][4][key::AIO_NR_AFTER] = json!(9)
+        }),
         Verdict::Fail
     );
 }
@@ -189,26 +198,26 @@ fn failed_calls_leave_aio_nr_unchanged() {
 fn fork_wants_einval_in_the_child_a_sane_mapping_and_a_working_thread() {
     let id = "long-desc.not-shared-across-processes";
     assert_eq!(
-        with_edit(true, "fork.child-use", id, |o| o[key::GRANDCHILD]
+        with_edit(true, ids::FORK_CHILD_USE, id, |o| o[key::GRANDCHILD]
             [&key::errno_of(key::DESTROY)] =
             json!(1)),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "fork.child-use", id, |o| o[key::GRANDCHILD]
+        with_edit(true, ids::FORK_CHILD_USE, id, |o| o[key::GRANDCHILD]
             [key::MAPS_LINE] =
             json!("7f00-7f01 r--p 0 00:00 0 /x")),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "fork.child-use", id, |o| o[key::GRANDCHILD]
+        with_edit(true, ids::FORK_CHILD_USE, id, |o| o[key::GRANDCHILD]
             [key::FATE] =
             json!("signal:11")),
         Verdict::Fail
     );
     let t = "long-desc.shared-by-clone-vm-thread";
     assert_eq!(
-        with_edit(true, "fork.child-use", t, |o| o[key::THREAD]
+        with_edit(true, ids::FORK_CHILD_USE, t, |o| o[key::THREAD]
             [&key::ret_of(key::THREAD_DESTROY)] =
             json!(-1)),
         Verdict::Fail
@@ -220,7 +229,7 @@ fn table_many_checks_the_errno_of_its_first_failure() {
     let id = "constraint.per-process.table-grows";
     let mut s = stream(true, &super::testing::good(true));
     s.hello.as_mut().unwrap().aio_max_nr = Some(100);
-    let mut o = obs_of(true, "table.many");
+    let mut o = obs_of(true, ids::TABLE_MANY);
     for k in [
         key::CREATED,
         key::DISTINCT_HANDLES,
@@ -233,7 +242,7 @@ fn table_many_checks_the_errno_of_its_first_failure() {
     o[key::FIRST_FAILURE] = json!({key::INDEX: 100, key::RET: -1, key::ERRNO: 11});
     s.experiments
         .iter_mut()
-        .find(|e| e.id == "table.many")
+        .find(|e| e.id == ids::TABLE_MANY)
         .unwrap()
         .obs = o.clone();
     assert_eq!(
@@ -243,7 +252,7 @@ fn table_many_checks_the_errno_of_its_first_failure() {
     o[key::FIRST_FAILURE][key::ERRNO] = json!(12);
     s.experiments
         .iter_mut()
-        .find(|e| e.id == "table.many")
+        .find(|e| e.id == ids::TABLE_MANY)
         .unwrap()
         .obs = o;
     assert_eq!(
@@ -269,7 +278,7 @@ fn capacity_can_fail_when_possible_cpus_are_the_binding_term() {
 #[test]
 fn fail_nth_needs_injections_a_finished_walk_working_contexts_and_no_leaks() {
     let id = "error.ENOMEM.fail-nth";
-    let e = "enomem.fail-nth";
+    let e = ids::ENOMEM_FAIL_NTH;
     assert_eq!(
         with_edit(true, e, id, |o| {
             for s in o[key::STEPS].as_array_mut().unwrap() {
@@ -309,7 +318,7 @@ fn fail_nth_needs_injections_a_finished_walk_working_contexts_and_no_leaks() {
 
 #[test]
 fn failslab_that_never_fired_is_not_a_pass() {
-    let v = with_edit(true, "enomem.failslab", "error.ENOMEM.failslab", |o| {
+    let v = with_edit(true, ids::ENOMEM_FAILSLAB, "error.ENOMEM.failslab", |o| {
         o[key::TIMES_AFTER] = json!("1")
     });
     assert_eq!(v, Verdict::Error);
@@ -337,7 +346,10 @@ fn aio_off_cells_get_enosys_everywhere() {
     // The same success on an aio-off kernel is a failure of R5-config.
     let ok = json!({key::NR_EVENTS: 128, key::RET: 0, key::ERRNO: 0, key::HANDLE: H, key::AIO_NR_BEFORE: null, key::AIO_NR_AFTER: null,
         key::RING: null, key::MAPS_LINE: MAPS, key::ret_of(key::DESTROY): 0, key::errno_of(key::DESTROY): 0, key::AIO_NR_AFTER_DESTROY: null});
-    let cases = judge(&CellFacts::new(false), &good_but(false, "setup.basic", ok));
+    let cases = judge(
+        &CellFacts::new(false),
+        &good_but(false, ids::SETUP_BASIC, ok),
+    );
     assert_eq!(verdict_in(&cases, "return.success"), Verdict::Fail);
     assert_eq!(
         verdict_in(&cases, "constraint.CONFIG_AIO.enosys"),
@@ -356,7 +368,7 @@ fn shipped_known_deviations_excuse_d3_only_with_its_ring_and_honest_accounting()
     let set = |s: &mut Stream, step: Value| {
         s.experiments
             .iter_mut()
-            .find(|e| e.id == "nr.sweep")
+            .find(|e| e.id == ids::NR_SWEEP)
             .unwrap()
             .obs = json!({key::AIO_MAX_NR: u64::MAX, key::STEPS: [step]});
     };
@@ -380,9 +392,9 @@ fn shipped_known_deviations_excuse_d3_only_with_its_ring_and_honest_accounting()
 fn boundary_einval_is_known_only_where_aio_max_nr_is_large() {
     let over = json!({key::NR_EVENTS: 8388481u64, key::RET: -1, key::ERRNO: 22, key::HANDLE: 0, key::AIO_NR_BEFORE: 128, key::AIO_NR_AFTER: 128,
         key::RING: null, key::MAPS_LINE: null, key::ret_of(key::DESTROY): null, key::errno_of(key::DESTROY): null, key::AIO_NR_AFTER_DESTROY: null});
-    let mut o = obs_of(true, "eagain.boundary");
+    let mut o = obs_of(true, ids::EAGAIN_BOUNDARY);
     o[key::OVER] = over;
-    let mut s = good_but(true, "eagain.boundary", o);
+    let mut s = good_but(true, ids::EAGAIN_BOUNDARY, o);
     assert_eq!(
         verdict_in(
             &judge(&CellFacts::new(true), &s),
@@ -407,7 +419,7 @@ fn d4_is_known_only_in_256_mib() {
     s.hello.as_mut().unwrap().aio_max_nr = Some(u64::MAX);
     s.experiments
         .iter_mut()
-        .find(|e| e.id == "nr.sweep")
+        .find(|e| e.id == ids::NR_SWEEP)
         .unwrap()
         .obs = json!({key::AIO_MAX_NR: u64::MAX, key::STEPS: [{key::FATE: "signal:9", key::NR_EVENTS: 4194304}]});
     let id = "param.nr_events.range/4194304";
@@ -495,7 +507,7 @@ fn an_undecided_declared_case_is_an_error() {
         },
     ];
     let j = Judge {
-        experiment: "setup.basic",
+        experiment: ids::SETUP_BASIC,
         cases: CASES,
         only: None,
         run: |c, _| {
@@ -503,7 +515,7 @@ fn an_undecided_declared_case_is_an_error() {
             Ok(())
         },
     };
-    let s = stream(true, &[("setup.basic", json!({}))]);
+    let s = stream(true, &[(ids::SETUP_BASIC, json!({}))]);
     let f = CellFacts::new(true);
     let mut c = Ctx {
         f: &f,
@@ -537,10 +549,10 @@ fn only_catalogued_skip_reasons_are_skips() {
     let judged =
         |aio: bool, exp: &str, obs: Value| judge(&CellFacts::new(aio), &good_but(aio, exp, obs));
     let tmpfs = "mount tmpfs on /mnt/kmx-aio: errno 19";
-    let cases = judged(true, "io_submit.rw", json!({key::SKIPPED: tmpfs}));
+    let cases = judged(true, ids::IO_SUBMIT_RW, json!({key::SKIPPED: tmpfs}));
     let rw: Vec<&Case> = cases
         .iter()
-        .filter(|c| c.experiment == "io_submit.rw")
+        .filter(|c| c.experiment == ids::IO_SUBMIT_RW)
         .collect();
     assert!(!rw.is_empty());
     for c in rw {
@@ -549,7 +561,7 @@ fn only_catalogued_skip_reasons_are_skips() {
     }
     let cases = judged(
         true,
-        "efault.null",
+        ids::EFAULT_NULL,
         json!({key::SKIPPED: "mmap failed: errno 12"}),
     );
     assert_eq!(verdict_in(&cases, "error.EFAULT.null"), Verdict::Error);
@@ -557,7 +569,7 @@ fn only_catalogued_skip_reasons_are_skips() {
     let why = kmatrix_proto::catalogue::skip::MAX_PLUS_ONE_TOO_BIG;
     let cases = judged(
         true,
-        "eagain.exceeds-max",
+        ids::EAGAIN_EXCEEDS_MAX,
         json!({key::AIO_MAX_NR: 65536, key::SKIPPED: why}),
     );
     let c = cases
@@ -566,12 +578,12 @@ fn only_catalogued_skip_reasons_are_skips() {
         .unwrap();
     assert_eq!((c.verdict, c.detail.as_str()), (Verdict::Skip, why));
     // ... but not for another experiment.
-    let cases = judged(true, "enomem.rlimit-as", json!({key::SKIPPED: why}));
+    let cases = judged(true, ids::ENOMEM_RLIMIT_AS, json!({key::SKIPPED: why}));
     assert_eq!(verdict_in(&cases, "error.ENOMEM.rlimit-as"), Verdict::Error);
     // The same for one call of eagain.boundary.
-    let mut o = obs_of(true, "eagain.boundary");
+    let mut o = obs_of(true, ids::EAGAIN_BOUNDARY);
     o[key::EXACT] = json!({key::SKIPPED: "exact: something else"});
-    let cases = judged(true, "eagain.boundary", o);
+    let cases = judged(true, ids::EAGAIN_BOUNDARY, o);
     assert_eq!(
         verdict_in(&cases, "constraint.aio-max-nr.exact"),
         Verdict::Error

@@ -4,6 +4,7 @@
 use super::{aio_nr_check, maps_shape, AIO_MAPPING};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Call, Ring};
 
 const FOLLOW_UPS: [&str; 5] = [
@@ -15,7 +16,7 @@ const FOLLOW_UPS: [&str; 5] = [
 ];
 
 pub const SETUP_BASIC: Judge = Judge {
-    experiment: "setup.basic",
+    experiment: ids::SETUP_BASIC,
     only: None,
     cases: &[
         CaseDef {
@@ -158,7 +159,7 @@ fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
 
 /// ENOSYS is its own clause: every call in an aio-off cell.
 pub const ENOSYS: Judge = Judge {
-    experiment: "setup.basic",
+    experiment: ids::SETUP_BASIC,
     only: Some(false),
     cases: &[CaseDef {
         id: "constraint.CONFIG_AIO.enosys",
@@ -177,7 +178,7 @@ pub const ENOSYS: Judge = Judge {
 /// The spec's second example, io_setup(1024, &ctx): the outcome the spec
 /// demands in this cell, and a ring for at least 2048 events.
 pub const EXAMPLE_1024: Judge = Judge {
-    experiment: "example.1024",
+    experiment: ids::EXAMPLE_1024,
     only: None,
     cases: &[CaseDef {
         id: "examples.io_setup-1024",

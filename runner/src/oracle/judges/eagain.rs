@@ -2,10 +2,11 @@
 
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Ctx, Judge};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
 pub const EXCEEDS_MAX: Judge = Judge {
-    experiment: "eagain.exceeds-max",
+    experiment: ids::EAGAIN_EXCEEDS_MAX,
     only: None,
     cases: &[CaseDef {
         id: "error.EAGAIN.exceeds-aio-max-nr",
@@ -22,7 +23,7 @@ pub const EXCEEDS_MAX: Judge = Judge {
 };
 
 pub const BOUNDARY: Judge = Judge {
-    experiment: "eagain.boundary",
+    experiment: ids::EAGAIN_BOUNDARY,
     only: None,
     cases: &[
         CaseDef {

@@ -3,6 +3,7 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
 fn bad_pointer(c: &mut Ctx, o: &Obs, id: &str, readonly: bool) -> Res<()> {
@@ -35,7 +36,7 @@ fn bad_pointer(c: &mut Ctx, o: &Obs, id: &str, readonly: bool) -> Res<()> {
 }
 
 pub const NULL: Judge = Judge {
-    experiment: "efault.null",
+    experiment: ids::EFAULT_NULL,
     only: None,
     cases: &[CaseDef {
         id: "error.EFAULT.null",
@@ -45,7 +46,7 @@ pub const NULL: Judge = Judge {
 };
 
 pub const UNMAPPED: Judge = Judge {
-    experiment: "efault.unmapped",
+    experiment: ids::EFAULT_UNMAPPED,
     only: None,
     cases: &[CaseDef {
         id: "error.EFAULT.unmapped",
@@ -55,7 +56,7 @@ pub const UNMAPPED: Judge = Judge {
 };
 
 pub const READONLY: Judge = Judge {
-    experiment: "efault.readonly",
+    experiment: ids::EFAULT_READONLY,
     only: None,
     cases: &[CaseDef {
         id: "error.EFAULT.readonly-writeback",

@@ -3,6 +3,7 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
 /// One call that must fail and leave aio-nr alone.
@@ -23,7 +24,7 @@ fn failing_call(c: &mut Ctx, o: &Obs, id: &str, ctx_nonzero: bool) -> Res<()> {
 }
 
 pub const NR_ZERO: Judge = Judge {
-    experiment: "einval.nr-zero",
+    experiment: ids::EINVAL_NR_ZERO,
     only: None,
     cases: &[CaseDef {
         id: "error.EINVAL.nr_events-zero",
@@ -33,7 +34,7 @@ pub const NR_ZERO: Judge = Judge {
 };
 
 pub const CTX_NONZERO: Judge = Judge {
-    experiment: "einval.ctx-nonzero",
+    experiment: ids::EINVAL_CTX_NONZERO,
     only: None,
     cases: &[CaseDef {
         id: "error.EINVAL.ctxp-nonzero",
@@ -43,7 +44,7 @@ pub const CTX_NONZERO: Judge = Judge {
 };
 
 pub const CTX_EXISTING: Judge = Judge {
-    experiment: "einval.ctx-existing",
+    experiment: ids::EINVAL_CTX_EXISTING,
     only: None,
     cases: &[CaseDef {
         id: "error.EINVAL.ctxp-existing",

@@ -3,10 +3,11 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Judge};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
 pub const RLIMIT_AS: Judge = Judge {
-    experiment: "enomem.rlimit-as",
+    experiment: ids::ENOMEM_RLIMIT_AS,
     only: None,
     cases: &[CaseDef {
         id: "error.ENOMEM.rlimit-as",
@@ -50,7 +51,7 @@ fn limit_set(o: &Obs) -> Res<()> {
 /// nr_events exceeds aio-max-nr. The spec does not order the two: either
 /// error, never success, nothing left behind.
 pub const BOTH_LIMITS: Judge = Judge {
-    experiment: "enomem.vs-eagain",
+    experiment: ids::ENOMEM_VS_EAGAIN,
     only: None,
     cases: &[CaseDef {
         id: "error.ENOMEM-or-EAGAIN.both-limits",

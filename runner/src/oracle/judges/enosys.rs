@@ -5,6 +5,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{Case, CaseDef, Check, Ctx, Judge};
 use super::family::{outcome, rule_of};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 use kmatrix_proto::syscalls;
 
@@ -18,7 +19,7 @@ const fn def(id: &'static str) -> CaseDef {
 }
 
 pub const MAP: Judge = Judge {
-    experiment: "enosys.map",
+    experiment: ids::ENOSYS_MAP,
     only: None,
     cases: &[
         // io_setup's spec names no ENOSYS error, only the constraint.

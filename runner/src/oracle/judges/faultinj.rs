@@ -4,12 +4,13 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Ring};
 
 const NO_AIO: &str = "CONFIG_AIO=n: no allocations to fail";
 
 pub const FAIL_NTH: Judge = Judge {
-    experiment: "enomem.fail-nth",
+    experiment: ids::ENOMEM_FAIL_NTH,
     only: None,
     cases: &[CaseDef {
         id: "error.ENOMEM.fail-nth",
@@ -134,7 +135,7 @@ fn fail_nth(c: &mut Ctx, o: &Obs) -> Res<()> {
 }
 
 pub const FAILSLAB: Judge = Judge {
-    experiment: "enomem.failslab",
+    experiment: ids::ENOMEM_FAILSLAB,
     only: None,
     cases: &[CaseDef {
         id: "error.ENOMEM.failslab",

@@ -4,10 +4,11 @@
 use super::{aio_nr_check, maps_shape, AIO_MAPPING};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
 pub const CHILD_USE: Judge = Judge {
-    experiment: "fork.child-use",
+    experiment: ids::FORK_CHILD_USE,
     only: None,
     cases: &[
         CaseDef {

@@ -4,6 +4,7 @@
 use super::super::obs::{Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is, ret, sysret};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Success};
 
 const COMPLETED: &str = "io_cancel.error.EINVAL/completed";
@@ -12,7 +13,7 @@ const PENDING: &str = "io_cancel.error.EINPROGRESS/pending-poll";
 const RESULT: &str = "io_cancel.param.result.untouched";
 
 pub const CASES: Judge = Judge {
-    experiment: "io_cancel.cases",
+    experiment: ids::IO_CANCEL_CASES,
     only: None,
     cases: &[
         CaseDef {

@@ -6,6 +6,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Success};
 
 const FIRST: &str = "io_destroy.return.success/first";
@@ -14,7 +15,7 @@ const AIO_NR: &str = "io_destroy.side-effect.aio_nr";
 const VMA: &str = "io_destroy.side-effect.vma";
 
 pub const TWICE: Judge = Judge {
-    experiment: "io_destroy.twice",
+    experiment: ids::IO_DESTROY_TWICE,
     only: None,
     cases: &[
         CaseDef {
@@ -85,7 +86,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
 const UNDER_TIMER: &str = "io_destroy.signal.any/interval-timer";
 
 pub const SIGNAL: Judge = Judge {
-    experiment: "io_destroy.signal",
+    experiment: ids::IO_DESTROY_SIGNAL,
     only: None,
     cases: &[CaseDef {
         id: UNDER_TIMER,

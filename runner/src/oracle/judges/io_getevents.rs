@@ -6,6 +6,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{alarm_fired, cannot_run, outcome, ret, sysret, when};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Success};
 
 /// {0, 0}: the already expired timeout.
@@ -19,7 +20,7 @@ const EFAULT: &str = "io_getevents.error.EFAULT/events-copy";
 const EINTR: &str = "io_getevents.error.EINTR/alarm";
 
 pub const TIMEOUTS: Judge = Judge {
-    experiment: "io_getevents.timeouts",
+    experiment: ids::IO_GETEVENTS_TIMEOUTS,
     only: None,
     cases: &[
         CaseDef {

@@ -4,6 +4,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome, ret, when};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Success};
 
 const BLOCKED: &str = "io_pgetevents.signal.any/blocked-stays-pending";
@@ -14,7 +15,7 @@ const EFAULT: &str = "io_pgetevents.error.EFAULT/sigmask-unmapped";
 const RING_HEAD: &str = "io_pgetevents.side-effect.ring-head";
 
 pub const SIGMASK: Judge = Judge {
-    experiment: "io_pgetevents.sigmask",
+    experiment: ids::IO_PGETEVENTS_SIGMASK,
     only: None,
     cases: &[
         CaseDef {

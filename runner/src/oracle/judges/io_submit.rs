@@ -7,6 +7,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge, Verdict};
 use super::family::{cannot_run, outcome, outcome_is, ret, sysret};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Success};
 
 const RW_SUBMIT: &str = "io_submit.return.success/rw";
@@ -18,7 +19,7 @@ const RING_HEAD: &str = "io_getevents.side-effect.ring-head";
 const LATER_ERROR: &str = "io_submit.notes.later-error-hidden";
 
 pub const RW: Judge = Judge {
-    experiment: "io_submit.rw",
+    experiment: ids::IO_SUBMIT_RW,
     only: None,
     cases: &[
         CaseDef {
@@ -162,7 +163,7 @@ const EVENTFD: &str = "io_submit.side-effect.eventfd";
 const CONFIG_EVENTFD: &str = "io_submit.constraint.CONFIG_EVENTFD";
 
 pub const RESFD: Judge = Judge {
-    experiment: "io_submit.resfd",
+    experiment: ids::IO_SUBMIT_RESFD,
     only: None,
     cases: &[
         CaseDef {
@@ -293,7 +294,7 @@ const SLOTS_FULL: &str = "io_submit.error.EAGAIN/slots-full";
 const IN_FLIGHT: &str = "io_destroy.side-effect.in-flight/polls";
 
 pub const ERRORS: Judge = Judge {
-    experiment: "io_submit.errors",
+    experiment: ids::IO_SUBMIT_ERRORS,
     only: None,
     cases: &[
         CaseDef {
@@ -405,7 +406,7 @@ const EPERM: &str = "io_submit.error.EPERM/rt-unprivileged";
 const ENOTBLK: &str = "io_submit.error.ENOTBLK/no-block-layer";
 
 pub const IOPRIO: Judge = Judge {
-    experiment: "io_submit.ioprio",
+    experiment: ids::IO_SUBMIT_IOPRIO,
     only: None,
     cases: &[
         CaseDef {

@@ -4,10 +4,11 @@
 use super::{aio_nr_check, maps_shape};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
 pub const DESTROY: Judge = Judge {
-    experiment: "side-effect.destroy",
+    experiment: ids::SIDE_EFFECT_DESTROY,
     only: None,
     cases: &[CaseDef {
         id: "side-effect.vma.removed-by-io_destroy",
@@ -43,7 +44,7 @@ fn destroy(c: &mut Ctx, o: &Obs) -> Res<()> {
 }
 
 pub const EINTR: Judge = Judge {
-    experiment: "eintr.sigkill",
+    experiment: ids::EINTR_SIGKILL,
     only: None,
     cases: &[CaseDef {
         id: "error.EINTR.sigkill-leaves-no-trace",
@@ -75,7 +76,7 @@ fn eintr(c: &mut Ctx, o: &Obs) -> Res<()> {
 }
 
 pub const EXIT_RELEASES: Judge = Judge {
-    experiment: "side-effect.exit-releases",
+    experiment: ids::SIDE_EFFECT_EXIT_RELEASES,
     only: None,
     cases: &[CaseDef {
         id: "state-trans.process-exit-releases",

@@ -2,13 +2,14 @@
 
 use crate::oracle::obs::Missing;
 use crate::oracle::{CaseDef, Check, Judge};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
 /// A process calls io_setup(1) in a loop while an interval timer keeps
 /// delivering SIGALRM to a handler: no call may fail with EINTR (nor with
 /// anything but the EAGAIN of a full aio-max-nr).
 pub const NONFATAL: Judge = Judge {
-    experiment: "signal.nonfatal",
+    experiment: ids::SIGNAL_NONFATAL,
     only: None,
     cases: &[CaseDef {
         id: "signal.nonfatal-does-not-interrupt",

@@ -2,10 +2,11 @@
 
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
 pub const SWEEP: Judge = Judge {
-    experiment: "nr.sweep",
+    experiment: ids::NR_SWEEP,
     only: None,
     cases: &[CaseDef {
         id: "param.nr_events.range/*",

@@ -3,10 +3,11 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
 pub const MANY: Judge = Judge {
-    experiment: "table.many",
+    experiment: ids::TABLE_MANY,
     only: None,
     cases: &[CaseDef {
         id: "constraint.per-process.table-grows",

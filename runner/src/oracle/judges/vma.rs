@@ -4,10 +4,11 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
 pub const MREMAP: Judge = Judge {
-    experiment: "ring.mremap",
+    experiment: ids::RING_MREMAP,
     only: None,
     cases: &[
         CaseDef {
@@ -95,7 +96,7 @@ fn mremap(c: &mut Ctx, o: &Obs) -> Res<()> {
 }
 
 pub const MAX_MAP_COUNT: Judge = Judge {
-    experiment: "limit.max-map-count",
+    experiment: ids::LIMIT_MAX_MAP_COUNT,
     only: None,
     cases: &[CaseDef {
         id: "error.ENOMEM.max-map-count",
