@@ -1,4 +1,5 @@
 use super::*;
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 
 #[test]
@@ -39,7 +40,7 @@ fn spec_command_lists_cases_per_clause() {
     let o = spec_command(Some("io_getevents"), false, None, false).unwrap();
     let text = o.stdout;
     assert!(!text.contains("NO CASE"), "{text}");
-    assert!(text.contains("io_getevents.param.timeout.elapses"));
+    assert!(text.contains(case::IO_GETEVENTS_PARAM_TIMEOUT_ELAPSES));
     assert!(text.contains("source: spec/io_getevents-kapi-spec.txt:1 (kmatrix, sha256 "));
     let o = spec_command(Some("io_uring_setup"), false, None, false).unwrap();
     assert!(o.failed && o.stderr.contains("no spec for \"io_uring_setup\""));

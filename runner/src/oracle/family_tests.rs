@@ -7,6 +7,7 @@ use super::{Case, CellFacts, Verdict};
 use crate::generic::{self, Expect};
 use crate::spec;
 use crate::stream::{parse, Stream};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 use kmatrix_proto::syscalls;
@@ -93,7 +94,7 @@ fn as_aio_off(mut s: Stream) -> Stream {
 /// Cases that do not pass on 6.1.192 x86_64 aio-on, and why.
 const NOT_PASSING: &[(&str, Verdict)] = &[
     // CONFIG_BLOCK=n there: ioprio_check_cap is the -ENOTBLK stub.
-    ("io_submit.error.EPERM/rt-unprivileged", Verdict::Skip),
+    (case::IO_SUBMIT_ERROR_EPERM_RT_UNPRIVILEGED, Verdict::Skip),
 ];
 
 #[test]
@@ -103,7 +104,7 @@ fn real_run_judges_as_expected() {
     let shipped = super::judge(&facts(true), &good());
     let negative = shipped
         .iter()
-        .find(|c| c.id == "io_getevents.param.timeout.negative");
+        .find(|c| c.id == case::IO_GETEVENTS_PARAM_TIMEOUT_NEGATIVE);
     assert_eq!(negative.unwrap().verdict, Verdict::Pass);
     assert!(shipped.iter().all(|c| c.verdict != Verdict::KnownDeviation));
     let v = verdicts(&facts(true), &good());
@@ -134,7 +135,7 @@ fn aio_off_everything_enosys() {
     }
     // The same ENOSYS observations on an aio-on kernel fail.
     let v = verdicts(&facts(true), &as_aio_off(good()));
-    assert_eq!(v["io_submit.constraint.CONFIG_AIO"].0, Verdict::Fail);
+    assert_eq!(v[case::IO_SUBMIT_CONSTRAINT_CONFIG_AIO].0, Verdict::Fail);
     assert_eq!(v["io_cancel.param.iocb.null"].0, Verdict::Fail);
     // aio-off with a hand-written experiment whose io_setup did not fail
     // with ENOSYS: an error, not a silent skip.
@@ -142,7 +143,7 @@ fn aio_off_everything_enosys() {
     *obs_mut(&mut s, ids::IO_DESTROY_TWICE) =
         json!({key::ret_of(key::SETUP): -1, key::errno_of(key::SETUP): 12});
     let v = verdicts(&facts(false), &s);
-    assert_eq!(v["io_destroy.return.success/first"].0, Verdict::Error);
+    assert_eq!(v[case::IO_DESTROY_RETURN_SUCCESS_FIRST].0, Verdict::Error);
 }
 
 #[test]
@@ -197,109 +198,109 @@ fn every_generic_case_fails_on_a_deviant_outcome() {
 fn deviant() -> Vec<(&'static str, &'static str, String, i64)> {
     vec![
         (
-            "io_destroy.return.success/first",
+            case::IO_DESTROY_RETURN_SUCCESS_FIRST,
             ids::IO_DESTROY_TWICE,
             ptr(&[&key::ret_of(key::FIRST)]),
             -1,
         ),
         (
-            "io_destroy.state-trans.context/second-EINVAL",
+            case::IO_DESTROY_STATE_TRANS_CONTEXT_SECOND_EINVAL,
             ids::IO_DESTROY_TWICE,
             ptr(&[&key::ret_of(key::SECOND)]),
             0,
         ),
         (
-            "io_destroy.side-effect.aio_nr",
+            case::IO_DESTROY_SIDE_EFFECT_AIO_NR,
             ids::IO_DESTROY_TWICE,
             ptr(&[key::AIO_NR_AFTER]),
             99_999,
         ),
         (
-            "io_destroy.side-effect.in-flight/polls",
+            case::IO_DESTROY_SIDE_EFFECT_IN_FLIGHT_POLLS,
             ids::IO_SUBMIT_ERRORS,
             ptr(&[&key::ret_of(key::DESTROY)]),
             -1,
         ),
         (
-            "io_submit.return.success/rw",
+            case::IO_SUBMIT_RETURN_SUCCESS_RW,
             ids::IO_SUBMIT_RW,
             ptr(&[key::READ, &key::ret_of(key::SUBMIT)]),
             0,
         ),
         (
-            "io_submit.side-effect.aio_key",
+            case::IO_SUBMIT_SIDE_EFFECT_AIO_KEY,
             ids::IO_SUBMIT_RW,
             ptr(&[key::WRITE, key::KEY_AFTER]),
             0x5a5a,
         ),
         (
-            "io_submit.side-effect.completion-ring",
+            case::IO_SUBMIT_SIDE_EFFECT_COMPLETION_RING,
             ids::IO_SUBMIT_RW,
             ptr(&[key::WRITE, key::EVENT, key::RES]),
             3,
         ),
         (
-            "io_submit.side-effect.completion-ring",
+            case::IO_SUBMIT_SIDE_EFFECT_COMPLETION_RING,
             ids::IO_SUBMIT_RW,
             ptr(&[key::READ, key::RING_AFTER_SUBMIT, key::TAIL]),
             0,
         ),
         (
-            "io_getevents.return.success/rw",
+            case::IO_GETEVENTS_RETURN_SUCCESS_RW,
             ids::IO_GETEVENTS_TIMEOUTS,
             "/none".into(),
             0,
         ),
         (
-            "io_getevents.side-effect.ring-head",
+            case::IO_GETEVENTS_SIDE_EFFECT_RING_HEAD,
             ids::IO_SUBMIT_RW,
             ptr(&[key::WRITE, key::RING_AFTER_GET, key::HEAD]),
             0,
         ),
         (
-            "io_submit.constraint.CONFIG_EVENTFD",
+            case::IO_SUBMIT_CONSTRAINT_CONFIG_EVENTFD,
             ids::IO_SUBMIT_RESFD,
             ptr(&[&key::errno_of(key::SUBMIT_RESFD_REGULAR)]),
             38,
         ),
         (
-            "io_submit.error.EBADF/closed-fd",
+            case::IO_SUBMIT_ERROR_EBADF_CLOSED_FD,
             ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::CLOSED_FD, key::ERRNO]),
             22,
         ),
         (
-            "io_submit.error.EBADF/read-on-wronly",
+            case::IO_SUBMIT_ERROR_EBADF_READ_ON_WRONLY,
             ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::READ_ON_WRONLY, key::ERRNO]),
             14,
         ),
         (
-            "io_submit.error.EINVAL/opcode-noop",
+            case::IO_SUBMIT_ERROR_EINVAL_OPCODE_NOOP,
             ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::OPCODE_NOOP, key::RET]),
             1,
         ),
         (
-            "io_submit.error.EINVAL/reserved2",
+            case::IO_SUBMIT_ERROR_EINVAL_RESERVED2,
             ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::RESERVED2, key::ERRNO]),
             9,
         ),
         (
-            "io_submit.error.EFAULT/iocb-unmapped",
+            case::IO_SUBMIT_ERROR_EFAULT_IOCB_UNMAPPED,
             ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::IOCB_UNMAPPED, key::ERRNO]),
             22,
         ),
         (
-            "io_submit.error.EAGAIN/slots-full",
+            case::IO_SUBMIT_ERROR_EAGAIN_SLOTS_FULL,
             ids::IO_SUBMIT_ERRORS,
             ptr(&[&key::ret_of(key::ONE_MORE)]),
             1,
         ),
         (
-            "io_submit.error.EAGAIN/slots-full",
+            case::IO_SUBMIT_ERROR_EAGAIN_SLOTS_FULL,
             ids::IO_SUBMIT_ERRORS,
             ptr(&[&key::ret_of(key::POLLS)]),
             1024,
@@ -307,101 +308,101 @@ fn deviant() -> Vec<(&'static str, &'static str, String, i64)> {
         // A negative timeout that returned at once (what the old spec line
         // said) or without EINTR.
         (
-            "io_getevents.param.timeout.negative",
+            case::IO_GETEVENTS_PARAM_TIMEOUT_NEGATIVE,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NEGATIVE_TIMEOUT, key::ELAPSED_MS]),
             0,
         ),
         (
-            "io_getevents.param.timeout.negative",
+            case::IO_GETEVENTS_PARAM_TIMEOUT_NEGATIVE,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NEGATIVE_TIMEOUT, key::ERRNO]),
             0,
         ),
         // The context looked up before the timeout was read.
         (
-            "io_getevents.param.timeout.read-before-ctx",
+            case::IO_GETEVENTS_PARAM_TIMEOUT_READ_BEFORE_CTX,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[&key::errno_of(key::BAD_CTX_UNMAPPED_TIMEOUT)]),
             22,
         ),
         // Timeouts never expire early (V6): 95 and 99 ms for 100 ms fail.
         (
-            "io_getevents.param.timeout.elapses",
+            case::IO_GETEVENTS_PARAM_TIMEOUT_ELAPSES,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_100MS, key::ELAPSED_MS]),
             95,
         ),
         (
-            "io_getevents.param.timeout.elapses",
+            case::IO_GETEVENTS_PARAM_TIMEOUT_ELAPSES,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_100MS, key::ELAPSED_MS]),
             99,
         ),
         (
-            "io_getevents.param.min_nr.semantics",
+            case::IO_GETEVENTS_PARAM_MIN_NR_SEMANTICS,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::MIN2_NR5_100MS_ONE_LEFT, key::ELAPSED_MS]),
             95,
         ),
         // Nor does the guest's alarm: a 199 ms wait was not its 200 ms alarm.
         (
-            "io_getevents.error.EINTR/alarm",
+            case::IO_GETEVENTS_ERROR_EINTR_ALARM,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NO_TIMEOUT_ALARM, key::ELAPSED_MS]),
             199,
         ),
         // An alarm armed for longer than the wait lasted: not the alarm's EINTR.
         (
-            "io_getevents.error.EINTR/alarm",
+            case::IO_GETEVENTS_ERROR_EINTR_ALARM,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NO_TIMEOUT_ALARM, key::ALARM_MS]),
             1000,
         ),
         (
-            "io_getevents.param.timeout.zero",
+            case::IO_GETEVENTS_PARAM_TIMEOUT_ZERO,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_ZERO_TIMEOUT, key::ELAPSED_MS]),
             500,
         ),
         (
-            "io_getevents.param.timeout.elapses",
+            case::IO_GETEVENTS_PARAM_TIMEOUT_ELAPSES,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_100MS, key::ELAPSED_MS]),
             3,
         ),
         (
-            "io_getevents.param.timeout.nsec-unvalidated",
+            case::IO_GETEVENTS_PARAM_TIMEOUT_NSEC_UNVALIDATED,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NSEC_UNVALIDATED, key::RET]),
             -1,
         ),
         (
-            "io_getevents.param.min_nr.semantics",
+            case::IO_GETEVENTS_PARAM_MIN_NR_SEMANTICS,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::MIN1_NR2, key::RET]),
             1,
         ),
         (
-            "io_getevents.param.min_nr.semantics",
+            case::IO_GETEVENTS_PARAM_MIN_NR_SEMANTICS,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::MIN2_NR5_100MS_ONE_LEFT, key::ELAPSED_MS]),
             1,
         ),
         (
-            "io_getevents.error.EINTR/alarm",
+            case::IO_GETEVENTS_ERROR_EINTR_ALARM,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NO_TIMEOUT_ALARM, key::ERRNO]),
             0,
         ),
         (
-            "io_getevents.error.EINTR/alarm",
+            case::IO_GETEVENTS_ERROR_EINTR_ALARM,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EMPTY_NO_TIMEOUT_ALARM, key::ELAPSED_MS]),
             3,
         ),
         (
-            "io_getevents.error.EFAULT/events-copy",
+            case::IO_GETEVENTS_ERROR_EFAULT_EVENTS_COPY,
             ids::IO_GETEVENTS_TIMEOUTS,
             ptr(&[key::EVENTS_UNMAPPED, key::RING, key::HEAD]),
             4,
@@ -409,147 +410,147 @@ fn deviant() -> Vec<(&'static str, &'static str, String, i64)> {
         // The SIGALRM the temporary mask held back was lost, ended the wait,
         // came early, or was one the caller itself blocked (V5).
         (
-            "io_pgetevents.signal.any/blocked-stays-pending",
+            case::IO_PGETEVENTS_SIGNAL_ANY_BLOCKED_STAYS_PENDING,
             ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::MASK_BLOCKS_OPEN_ALARM, key::ALARM_RUNS]),
             0,
         ),
         (
-            "io_pgetevents.signal.any/blocked-stays-pending",
+            case::IO_PGETEVENTS_SIGNAL_ANY_BLOCKED_STAYS_PENDING,
             ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::MASK_BLOCKS_OPEN_ALARM, key::RET]),
             -1,
         ),
         (
-            "io_pgetevents.signal.any/blocked-stays-pending",
+            case::IO_PGETEVENTS_SIGNAL_ANY_BLOCKED_STAYS_PENDING,
             ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::MASK_BLOCKS_OPEN_ALARM, key::ELAPSED_MS]),
             199,
         ),
         (
-            "io_pgetevents.signal.any/blocked-stays-pending",
+            case::IO_PGETEVENTS_SIGNAL_ANY_BLOCKED_STAYS_PENDING,
             ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::MASK_BEFORE]),
             0x2200,
         ),
         (
-            "io_pgetevents.side-effect.ring-head",
+            case::IO_PGETEVENTS_SIDE_EFFECT_RING_HEAD,
             ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::HEAD, key::RING_AFTER_GET, key::HEAD]),
             0,
         ),
         (
-            "io_pgetevents.side-effect.ring-head",
+            case::IO_PGETEVENTS_SIDE_EFFECT_RING_HEAD,
             ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::HEAD, &key::ret_of(key::PGETEVENTS)]),
             2,
         ),
         (
-            "io_pgetevents.side-effect.ring-head",
+            case::IO_PGETEVENTS_SIDE_EFFECT_RING_HEAD,
             ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::HEAD, key::RING_AFTER_SUBMIT, key::TAIL]),
             1,
         ),
         (
-            "io_destroy.signal.any/interval-timer",
+            case::IO_DESTROY_SIGNAL_ANY_INTERVAL_TIMER,
             ids::IO_DESTROY_SIGNAL,
             ptr(&[&key::ret_of(key::DESTROY)]),
             -1,
         ),
         // The later iocb's EBADF reported instead of the count.
         (
-            "io_submit.notes.later-error-hidden",
+            case::IO_SUBMIT_NOTES_LATER_ERROR_HIDDEN,
             ids::IO_SUBMIT_RW,
             ptr(&[&key::ret_of(key::GOOD_THEN_CLOSED_FD)]),
             -1,
         ),
         (
-            "io_submit.error.EOPNOTSUPP/rw-flags-unknown",
+            case::IO_SUBMIT_ERROR_EOPNOTSUPP_RW_FLAGS_UNKNOWN,
             ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::RW_FLAGS_UNKNOWN, key::ERRNO]),
             22,
         ),
         (
-            "io_submit.error.EFAULT/buf-not-user",
+            case::IO_SUBMIT_ERROR_EFAULT_BUF_NOT_USER,
             ids::IO_SUBMIT_ERRORS,
             ptr(&[key::CALLS, key::BUF_NOT_USER, key::RET]),
             1,
         ),
         // Pinned to one CPU the count is exact (N4): one short fails too.
         (
-            "io_submit.error.EAGAIN/slots-full",
+            case::IO_SUBMIT_ERROR_EAGAIN_SLOTS_FULL,
             ids::IO_SUBMIT_ERRORS,
             ptr(&[&key::ret_of(key::POLLS)]),
             119,
         ),
         (
-            "io_submit.error.EAGAIN/slots-full",
+            case::IO_SUBMIT_ERROR_EAGAIN_SLOTS_FULL,
             ids::IO_SUBMIT_ERRORS,
             ptr(&[key::RING_NR]),
             255,
         ),
         (
-            "io_submit.error.ENOTBLK/no-block-layer",
+            case::IO_SUBMIT_ERROR_ENOTBLK_NO_BLOCK_LAYER,
             ids::IO_SUBMIT_IOPRIO,
             ptr(&[&key::errno_of(key::RT_ROOT)]),
             1,
         ),
         (
-            "io_submit.error.ENOTBLK/no-block-layer",
+            case::IO_SUBMIT_ERROR_ENOTBLK_NO_BLOCK_LAYER,
             ids::IO_SUBMIT_IOPRIO,
             ptr(&[&key::ret_of(key::BE_NOBODY)]),
             1,
         ),
         (
-            "io_pgetevents.error.EINTR/unblocked-signal",
+            case::IO_PGETEVENTS_ERROR_EINTR_UNBLOCKED_SIGNAL,
             ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::MASK_UNBLOCKS_USR1, key::RET]),
             0,
         ),
         (
-            "io_pgetevents.state-trans.signal-mask/restored",
+            case::IO_PGETEVENTS_STATE_TRANS_SIGNAL_MASK_RESTORED,
             ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::BAD_SIGSETSIZE, key::MASK_AFTER]),
             0,
         ),
         (
-            "io_pgetevents.constraint.sigsetsize",
+            case::IO_PGETEVENTS_CONSTRAINT_SIGSETSIZE,
             ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::BAD_SIGSETSIZE, key::RET]),
             0,
         ),
         (
-            "io_pgetevents.error.EFAULT/sigmask-unmapped",
+            case::IO_PGETEVENTS_ERROR_EFAULT_SIGMASK_UNMAPPED,
             ids::IO_PGETEVENTS_SIGMASK,
             ptr(&[key::MASK_UNMAPPED, key::ERRNO]),
             22,
         ),
         (
-            "io_cancel.error.EINVAL/completed",
+            case::IO_CANCEL_ERROR_EINVAL_COMPLETED,
             ids::IO_CANCEL_CASES,
             ptr(&[&key::errno_of(key::CANCEL_COMPLETED)]),
             11,
         ),
         (
-            "io_cancel.error.EINVAL/foreign-key",
+            case::IO_CANCEL_ERROR_EINVAL_FOREIGN_KEY,
             ids::IO_CANCEL_CASES,
             ptr(&[&key::ret_of(key::CANCEL_FOREIGN_KEY)]),
             0,
         ),
         (
-            "io_cancel.error.EINPROGRESS/pending-poll",
+            case::IO_CANCEL_ERROR_EINPROGRESS_PENDING_POLL,
             ids::IO_CANCEL_CASES,
             ptr(&[&key::errno_of(key::CANCEL_PENDING_POLL)]),
             11,
         ),
         (
-            "io_cancel.error.EINPROGRESS/pending-poll",
+            case::IO_CANCEL_ERROR_EINPROGRESS_PENDING_POLL,
             ids::IO_CANCEL_CASES,
             ptr(&[key::CANCELLED_EVENT, key::RES]),
             1,
         ),
         (
-            "io_cancel.param.result.untouched",
+            case::IO_CANCEL_PARAM_RESULT_UNTOUCHED,
             ids::IO_CANCEL_CASES,
             ptr(&[key::RESULT_UNTOUCHED, key::RES]),
             -125,
@@ -600,12 +601,12 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     // Bool-valued observations.
     for (id, exp, key) in [
         (
-            "io_destroy.side-effect.vma",
+            case::IO_DESTROY_SIDE_EFFECT_VMA,
             ids::IO_DESTROY_TWICE,
             key::RING_MAPPED_AFTER,
         ),
         (
-            "io_submit.side-effect.file-data",
+            case::IO_SUBMIT_SIDE_EFFECT_FILE_DATA,
             ids::IO_SUBMIT_RW,
             key::READ_BACK_MATCHES,
         ),
@@ -622,7 +623,7 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
         json!(22);
     let c = judge(&facts(true), &s)
         .into_iter()
-        .find(|c| c.id == "io_getevents.error.EINTR/alarm")
+        .find(|c| c.id == case::IO_GETEVENTS_ERROR_EINTR_ALARM)
         .unwrap();
     assert_eq!(c.verdict, Verdict::Error);
     assert!(c.detail.contains("alarm"), "{}", c.detail);
@@ -632,13 +633,13 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     o[key::EMPTY_100MS][key::ELAPSED_MS] = json!(100);
     o[key::EMPTY_NO_TIMEOUT_ALARM][key::ELAPSED_MS] = json!(200);
     let v = verdicts(&facts(true), &s);
-    assert_eq!(v["io_getevents.param.timeout.elapses"].0, Verdict::Pass);
-    assert_eq!(v["io_getevents.error.EINTR/alarm"].0, Verdict::Pass);
+    assert_eq!(v[case::IO_GETEVENTS_PARAM_TIMEOUT_ELAPSES].0, Verdict::Pass);
+    assert_eq!(v[case::IO_GETEVENTS_ERROR_EINTR_ALARM].0, Verdict::Pass);
     // getevents count for the rw experiment.
     let mut s = base.clone();
     obs_mut(&mut s, ids::IO_SUBMIT_RW)[key::WRITE][&key::ret_of(key::GETEVENTS)] = json!(0);
     assert_eq!(
-        verdicts(&facts(true), &s)["io_getevents.return.success/rw"].0,
+        verdicts(&facts(true), &s)[case::IO_GETEVENTS_RETURN_SUCCESS_RW].0,
         Verdict::Fail
     );
     // eventfd: with a working eventfd, a count other than 1 fails; a
@@ -652,11 +653,14 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     o[key::EVENTFD_COUNT] = json!(2);
     o[&key::errno_of(key::SUBMIT_RESFD_REGULAR)] = json!(38);
     let v = verdicts(&facts(true), &s);
-    assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Fail);
-    assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Fail);
+    assert_eq!(v[case::IO_SUBMIT_SIDE_EFFECT_EVENTFD].0, Verdict::Fail);
+    assert_eq!(
+        v[case::IO_SUBMIT_CONSTRAINT_CONFIG_EVENTFD].0,
+        Verdict::Fail
+    );
     obs_mut(&mut s, ids::IO_SUBMIT_RESFD)[key::EVENTFD_COUNT] = json!(1);
     assert_eq!(
-        verdicts(&facts(true), &s)["io_submit.side-effect.eventfd"].0,
+        verdicts(&facts(true), &s)[case::IO_SUBMIT_SIDE_EFFECT_EVENTFD].0,
         Verdict::Pass
     );
     // CONFIG_EVENTFD=n (the kernel's config; eventfd2 ENOSYS): nothing to
@@ -672,23 +676,29 @@ fn every_hand_written_case_fails_on_a_deviant_observation() {
     o[&key::ret_of(key::SUBMIT_RESFD_REGULAR)] = json!(-1);
     o[&key::errno_of(key::SUBMIT_RESFD_REGULAR)] = json!(38);
     let v = verdicts(&no_eventfd, &s);
-    assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Skip);
-    assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Pass);
+    assert_eq!(v[case::IO_SUBMIT_SIDE_EFFECT_EVENTFD].0, Verdict::Skip);
+    assert_eq!(
+        v[case::IO_SUBMIT_CONSTRAINT_CONFIG_EVENTFD].0,
+        Verdict::Pass
+    );
     obs_mut(&mut s, ids::IO_SUBMIT_RESFD)[&key::errno_of(key::SUBMIT_RESFD_REGULAR)] = json!(22);
     let v = verdicts(&no_eventfd, &s);
-    assert_eq!(v["io_submit.constraint.CONFIG_EVENTFD"].0, Verdict::Fail);
+    assert_eq!(
+        v[case::IO_SUBMIT_CONSTRAINT_CONFIG_EVENTFD].0,
+        Verdict::Fail
+    );
 }
 
 #[test]
 fn every_hand_case_has_a_deviant_test() {
     let v = verdicts(&facts(true), &good());
     let bools = [
-        "io_destroy.side-effect.vma",
-        "io_submit.side-effect.file-data",
-        "io_submit.side-effect.eventfd",
+        case::IO_DESTROY_SIDE_EFFECT_VMA,
+        case::IO_SUBMIT_SIDE_EFFECT_FILE_DATA,
+        case::IO_SUBMIT_SIDE_EFFECT_EVENTFD,
         // Skipped on the fixture's CONFIG_BLOCK=n kernel; its deviants are
         // in ioprio_follows_config_block (CONFIG_BLOCK=y).
-        "io_submit.error.EPERM/rt-unprivileged",
+        case::IO_SUBMIT_ERROR_EPERM_RT_UNPRIVILEGED,
     ];
     for id in &hand() {
         assert!(
@@ -717,19 +727,19 @@ fn enosys_map_numbers_and_line() {
     let mut s = as_aio_off(good());
     obs_mut(&mut s, ids::ENOSYS_MAP)[key::CALLS][4][key::NR] = json!(4);
     let v = verdicts(&facts(false), &s);
-    assert_eq!(v["io_submit.constraint.CONFIG_AIO"].0, Verdict::Fail);
+    assert_eq!(v[case::IO_SUBMIT_CONSTRAINT_CONFIG_AIO].0, Verdict::Fail);
     // One argument set answered by a real implementation fails it too.
     let mut s = as_aio_off(good());
     obs_mut(&mut s, ids::ENOSYS_MAP)[key::CALLS][1][key::ERRNO] = json!(22);
     assert_eq!(
-        verdicts(&facts(false), &s)["io_setup.constraint.CONFIG_AIO"].0,
+        verdicts(&facts(false), &s)[case::IO_SETUP_CONSTRAINT_CONFIG_AIO].0,
         Verdict::Fail
     );
     // arm64 numbers.
     let mut s = as_aio_off(good());
     obs_mut(&mut s, ids::ENOSYS_MAP)[key::ARCH] = json!("aarch64");
     assert_eq!(
-        verdicts(&facts(false), &s)["io_setup.constraint.CONFIG_AIO"].0,
+        verdicts(&facts(false), &s)[case::IO_SETUP_CONSTRAINT_CONFIG_AIO].0,
         Verdict::Fail,
         "x86_64 numbers are wrong on arm64"
     );
@@ -752,14 +762,14 @@ fn missing_or_unselected_experiments() {
     let mut s = good();
     s.experiments.retain(|e| e.id != ids::IO_CANCEL_CASES);
     let v = verdicts(&facts(true), &s);
-    assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Error);
+    assert_eq!(v[case::IO_CANCEL_ERROR_EINVAL_COMPLETED].0, Verdict::Error);
     let f = CellFacts {
         selected: Some(vec!["io_submit.*".into()]),
         ..facts(true)
     };
     let v = verdicts(&f, &s);
-    assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Skip);
-    assert_eq!(v["io_submit.error.EBADF/closed-fd"].0, Verdict::Pass);
+    assert_eq!(v[case::IO_CANCEL_ERROR_EINVAL_COMPLETED].0, Verdict::Skip);
+    assert_eq!(v[case::IO_SUBMIT_ERROR_EBADF_CLOSED_FD].0, Verdict::Pass);
     // A child that timed out is an error, not a pass.
     let mut s = good();
     s.experiments
@@ -768,7 +778,7 @@ fn missing_or_unselected_experiments() {
         .unwrap()
         .fate = "timeout".into();
     assert_eq!(
-        verdicts(&facts(true), &s)["io_submit.return.success/rw"].0,
+        verdicts(&facts(true), &s)[case::IO_SUBMIT_RETURN_SUCCESS_RW].0,
         Verdict::Error
     );
 }
@@ -834,16 +844,19 @@ fn no_context_is_a_skip_with_evidence_or_an_error() {
     let setup = |aio_nr: u64| json!({key::ret_of(key::SETUP): -1, key::errno_of(key::SETUP): 11, key::nr_of(key::SETUP): 1, key::aio_nr_of(key::SETUP): aio_nr});
     *obs_mut(&mut s, ids::IO_CANCEL_CASES) = setup(0);
     let v = verdicts(&facts(true), &s);
-    assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Fail);
-    assert_eq!(v["io_cancel.error.EINVAL/foreign-key"].0, Verdict::Error);
+    assert_eq!(v[case::IO_CANCEL_ERROR_EINVAL_COMPLETED].0, Verdict::Fail);
+    assert_eq!(
+        v[case::IO_CANCEL_ERROR_EINVAL_FOREIGN_KEY].0,
+        Verdict::Error
+    );
     *obs_mut(&mut s, ids::IO_CANCEL_CASES) = setup(65536);
     let v = verdicts(&facts(true), &s);
-    assert_eq!(v["io_cancel.error.EINVAL/completed"].0, Verdict::Skip);
-    assert_eq!(v["io_cancel.error.EINVAL/foreign-key"].0, Verdict::Skip);
+    assert_eq!(v[case::IO_CANCEL_ERROR_EINVAL_COMPLETED].0, Verdict::Skip);
+    assert_eq!(v[case::IO_CANCEL_ERROR_EINVAL_FOREIGN_KEY].0, Verdict::Skip);
     *obs_mut(&mut s, ids::IO_CANCEL_CASES) =
         json!({key::ret_of(key::SETUP): -1, key::errno_of(key::SETUP): 38});
     assert_eq!(
-        verdicts(&facts(true), &s)["io_cancel.error.EINVAL/completed"].0,
+        verdicts(&facts(true), &s)[case::IO_CANCEL_ERROR_EINVAL_COMPLETED].0,
         Verdict::Error,
         "ENOSYS from an aio-on kernel is not a reason to skip"
     );
@@ -927,13 +940,13 @@ fn config_eventfd_comes_from_the_config() {
             o.as_object_mut().unwrap().remove(&k);
         }
     };
-    let id = "io_submit.constraint.CONFIG_EVENTFD";
+    let id = case::IO_SUBMIT_CONSTRAINT_CONFIG_EVENTFD;
     let mut s = good();
     enosys(&mut s);
     // Config y (the aio-on kernels): ENOSYS is a FAIL, never a skip.
     let v = verdicts(&facts(true), &s);
     assert_eq!(v[id].0, Verdict::Fail, "{:?}", v[id]);
-    assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Error);
+    assert_eq!(v[case::IO_SUBMIT_SIDE_EFFECT_EVENTFD].0, Verdict::Error);
     // Config n: the same observation passes, the eventfd case is skipped.
     let off = CellFacts {
         eventfd: Some(false),
@@ -941,7 +954,7 @@ fn config_eventfd_comes_from_the_config() {
     };
     let v = verdicts(&off, &s);
     assert_eq!(v[id].0, Verdict::Pass, "{:?}", v[id]);
-    assert_eq!(v["io_submit.side-effect.eventfd"].0, Verdict::Skip);
+    assert_eq!(v[case::IO_SUBMIT_SIDE_EFFECT_EVENTFD].0, Verdict::Skip);
     // Config n but eventfd2 works: a finding.
     let v = verdicts(&off, &good());
     assert_eq!(v[id].0, Verdict::Fail, "{:?}", v[id]);
@@ -968,8 +981,8 @@ fn case_of(f: &CellFacts, s: &Stream, id: &str) -> Case {
 /// IOCB_FLAG_IOPRIO: what the cell's CONFIG_BLOCK makes of it.
 #[test]
 fn ioprio_follows_config_block() {
-    const EPERM: &str = "io_submit.error.EPERM/rt-unprivileged";
-    const ENOTBLK: &str = "io_submit.error.ENOTBLK/no-block-layer";
+    const EPERM: &str = case::IO_SUBMIT_ERROR_EPERM_RT_UNPRIVILEGED;
+    const ENOTBLK: &str = case::IO_SUBMIT_ERROR_ENOTBLK_NO_BLOCK_LAYER;
     let block = |b: Option<bool>| CellFacts {
         block: b,
         ..facts(true)
@@ -1024,7 +1037,7 @@ fn unarranged_conditions_are_errors() {
     // No SIGALRM landed inside io_destroy.
     let mut s = good();
     obs_mut(&mut s, ids::IO_DESTROY_SIGNAL)[key::TICKS_DURING] = json!(0);
-    let c = case_of(&facts(true), &s, "io_destroy.signal.any/interval-timer");
+    let c = case_of(&facts(true), &s, case::IO_DESTROY_SIGNAL_ANY_INTERVAL_TIMER);
     assert_eq!(c.verdict, Verdict::Error);
     assert!(c.detail.contains(key::TICKS_DURING), "{}", c.detail);
     // Not pinned to one CPU: the slot count is not fixed.
@@ -1032,7 +1045,7 @@ fn unarranged_conditions_are_errors() {
     let o = obs_mut(&mut s, ids::IO_SUBMIT_ERRORS);
     o.as_object_mut().unwrap().remove(key::PIN_CPU);
     o[key::PIN_ERRNO] = json!(22);
-    let c = case_of(&facts(true), &s, "io_submit.error.EAGAIN/slots-full");
+    let c = case_of(&facts(true), &s, case::IO_SUBMIT_ERROR_EAGAIN_SLOTS_FULL);
     assert_eq!(c.verdict, Verdict::Error);
     assert!(c.detail.contains("sched_setaffinity"), "{}", c.detail);
     // io_cancel's pending poll was not submitted: the case is an error,

@@ -5,6 +5,7 @@
 
 use super::{Case, CellFacts, Check, Verdict};
 use crate::stream::Stream;
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -194,7 +195,7 @@ evidence = "e"
 "#,
         );
         let case = |observed: &str| Case {
-            id: "io_getevents.param.timeout.negative".into(),
+            id: case::IO_GETEVENTS_PARAM_TIMEOUT_NEGATIVE.into(),
             experiment: ids::IO_GETEVENTS_TIMEOUTS.into(),
             expected: "0 events at once (< 90 ms)".into(),
             observed: observed.into(),

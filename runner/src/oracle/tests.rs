@@ -3,6 +3,7 @@
 
 use super::testing::{good_but, obs_of, stream, H, MAPS};
 use super::*;
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 use serde_json::{json, Value};
@@ -30,9 +31,9 @@ fn spec_model_follows_the_spec_text() {
         ..CellFacts::new(true)
     };
     let cases = judge(&only, &Stream::default());
-    assert_eq!(verdict_in(&cases, "return.success"), Verdict::Skip);
+    assert_eq!(verdict_in(&cases, case::RETURN_SUCCESS), Verdict::Skip);
     assert_eq!(
-        verdict_in(&cases, "error.EINVAL.nr_events-zero"),
+        verdict_in(&cases, case::ERROR_EINVAL_NR_EVENTS_ZERO),
         Verdict::Error
     );
     assert_eq!(spec_outcome(&on, 128, 0, 65536, false, false), vec!["OK"]);
@@ -75,7 +76,7 @@ fn a_missing_measurement_is_an_error_naming_the_field_never_a_pass() {
     );
     let c = cases
         .iter()
-        .find(|c| c.id == "error.EINVAL.nr_events-zero")
+        .find(|c| c.id == case::ERROR_EINVAL_NR_EVENTS_ZERO)
         .unwrap();
     assert_eq!(c.verdict, Verdict::Error);
     assert!(
@@ -84,7 +85,7 @@ fn a_missing_measurement_is_an_error_naming_the_field_never_a_pass() {
         c.detail
     );
     // null in an aio-on cell is no reading either.
-    let v = with_edit(true, ids::SETUP_BASIC, "side-effect.aio-nr", |o| {
+    let v = with_edit(true, ids::SETUP_BASIC, case::SIDE_EFFECT_AIO_NR, |o| {
         o[key::AIO_NR_AFTER] = Value::Null
     });
     assert_eq!(v, Verdict::Error);
@@ -92,14 +93,14 @@ fn a_missing_measurement_is_an_error_naming_the_field_never_a_pass() {
     let mut s = stream(true, &super::testing::good(true));
     s.hello.as_mut().unwrap().aio_max_nr = None;
     assert_eq!(
-        verdict_in(&judge(&CellFacts::new(true), &s), "return.success"),
+        verdict_in(&judge(&CellFacts::new(true), &s), case::RETURN_SUCCESS),
         Verdict::Error
     );
 }
 
 #[test]
 fn return_success_does_not_accept_enomem_for_a_small_ring_in_512_mib() {
-    let v = with_edit(true, ids::SETUP_BASIC, "return.success", |o| {
+    let v = with_edit(true, ids::SETUP_BASIC, case::RETURN_SUCCESS, |o| {
         *o = json!({key::NR_EVENTS: 128, key::RET: -1, key::ERRNO: 12, key::HANDLE: 0, key::AIO_NR_BEFORE: 0, key::AIO_NR_AFTER: 0,
             key::RING: null, key::MAPS_LINE: null, key::ret_of(key::DESTROY): null, key::errno_of(key::DESTROY): null, key::AIO_NR_AFTER_DESTROY: null})
     });
@@ -120,11 +121,11 @@ fn eintr_is_not_a_pass_without_aio_and_looks_at_how_the_child_died() {
                 &CellFacts::new(false),
                 &stream(false, &super::testing::good(false))
             ),
-            "error.EINTR.sigkill-leaves-no-trace"
+            case::ERROR_EINTR_SIGKILL_LEAVES_NO_TRACE
         ),
         Verdict::Skip
     );
-    let id = "error.EINTR.sigkill-leaves-no-trace";
+    let id = case::ERROR_EINTR_SIGKILL_LEAVES_NO_TRACE;
     assert_eq!(
         with_edit(true, ids::EINTR_SIGKILL, id, |o| o[key::GRANDCHILD_FATE] =
             json!("exit:1")),
@@ -144,7 +145,7 @@ fn eintr_is_not_a_pass_without_aio_and_looks_at_how_the_child_died() {
 
 #[test]
 fn ctxp_existing_checks_aio_nr_and_that_ctxp_was_left_alone() {
-    let id = "error.EINVAL.ctxp-existing";
+    let id = case::ERROR_EINVAL_CTXP_EXISTING;
     assert_eq!(
         with_edit(true, ids::EINVAL_CTX_EXISTING, id, |o| o[key::SECOND]
             [key::HANDLE] =
@@ -172,7 +173,7 @@ fn failed_calls_leave_aio_nr_unchanged() {
         with_edit(
             true,
             ids::EAGAIN_EXCEEDS_MAX,
-            "error.EAGAIN.exceeds-aio-max-nr",
+            case::ERROR_EAGAIN_EXCEEDS_AIO_MAX_NR,
             leak
         ),
         Verdict::Fail
@@ -181,7 +182,7 @@ fn failed_calls_leave_aio_nr_unchanged() {
         with_edit(
             true,
             ids::EAGAIN_BOUNDARY,
-            "constraint.aio-max-nr.over",
+            case::CONSTRAINT_AIO_MAX_NR_OVER,
             |o| { o[key::OVER][key::AIO_NR_AFTER] = json!(129) }
         ),
         Verdict::Fail
@@ -196,7 +197,7 @@ fn failed_calls_leave_aio_nr_unchanged() {
 
 #[test]
 fn fork_wants_einval_in_the_child_a_sane_mapping_and_a_working_thread() {
-    let id = "long-desc.not-shared-across-processes";
+    let id = case::LONG_DESC_NOT_SHARED_ACROSS_PROCESSES;
     assert_eq!(
         with_edit(true, ids::FORK_CHILD_USE, id, |o| o[key::GRANDCHILD]
             [&key::errno_of(key::DESTROY)] =
@@ -215,7 +216,7 @@ fn fork_wants_einval_in_the_child_a_sane_mapping_and_a_working_thread() {
             json!("signal:11")),
         Verdict::Fail
     );
-    let t = "long-desc.shared-by-clone-vm-thread";
+    let t = case::LONG_DESC_SHARED_BY_CLONE_VM_THREAD;
     assert_eq!(
         with_edit(true, ids::FORK_CHILD_USE, t, |o| o[key::THREAD]
             [&key::ret_of(key::THREAD_DESTROY)] =
@@ -226,7 +227,7 @@ fn fork_wants_einval_in_the_child_a_sane_mapping_and_a_working_thread() {
 
 #[test]
 fn table_many_checks_the_errno_of_its_first_failure() {
-    let id = "constraint.per-process.table-grows";
+    let id = case::CONSTRAINT_PER_PROCESS_TABLE_GROWS;
     let mut s = stream(true, &super::testing::good(true));
     s.hello.as_mut().unwrap().aio_max_nr = Some(100);
     let mut o = obs_of(true, ids::TABLE_MANY);
@@ -265,19 +266,19 @@ fn table_many_checks_the_errno_of_its_first_failure() {
 fn capacity_can_fail_when_possible_cpus_are_the_binding_term() {
     let mut s = stream(true, &super::testing::good(true));
     assert_eq!(
-        verdict_in(&judge(&CellFacts::new(true), &s), "notes.capacity"),
+        verdict_in(&judge(&CellFacts::new(true), &s), case::NOTES_CAPACITY),
         Verdict::Pass
     );
     s.hello.as_mut().unwrap().ncpus_possible = 64; // 64 x 8 = 512 > the 258 slots
     assert_eq!(
-        verdict_in(&judge(&CellFacts::new(true), &s), "notes.capacity"),
+        verdict_in(&judge(&CellFacts::new(true), &s), case::NOTES_CAPACITY),
         Verdict::Fail
     );
 }
 
 #[test]
 fn fail_nth_needs_injections_a_finished_walk_working_contexts_and_no_leaks() {
-    let id = "error.ENOMEM.fail-nth";
+    let id = case::ERROR_ENOMEM_FAIL_NTH;
     let e = ids::ENOMEM_FAIL_NTH;
     assert_eq!(
         with_edit(true, e, id, |o| {
@@ -318,9 +319,12 @@ fn fail_nth_needs_injections_a_finished_walk_working_contexts_and_no_leaks() {
 
 #[test]
 fn failslab_that_never_fired_is_not_a_pass() {
-    let v = with_edit(true, ids::ENOMEM_FAILSLAB, "error.ENOMEM.failslab", |o| {
-        o[key::TIMES_AFTER] = json!("1")
-    });
+    let v = with_edit(
+        true,
+        ids::ENOMEM_FAILSLAB,
+        case::ERROR_ENOMEM_FAILSLAB,
+        |o| o[key::TIMES_AFTER] = json!("1"),
+    );
     assert_eq!(v, Verdict::Error);
 }
 
@@ -331,7 +335,7 @@ fn aio_off_cells_get_enosys_everywhere() {
         &stream(false, &super::testing::good(false)),
     );
     assert_eq!(
-        verdict_in(&cases, "constraint.CONFIG_AIO.enosys"),
+        verdict_in(&cases, case::CONSTRAINT_CONFIG_AIO_ENOSYS),
         Verdict::Pass
     );
     assert_eq!(
@@ -339,7 +343,7 @@ fn aio_off_cells_get_enosys_everywhere() {
         Verdict::Pass
     );
     assert_eq!(
-        verdict_in(&cases, "error.EINVAL.nr_events-zero"),
+        verdict_in(&cases, case::ERROR_EINVAL_NR_EVENTS_ZERO),
         Verdict::Pass,
         "ENOSYS beats EINVAL"
     );
@@ -350,9 +354,9 @@ fn aio_off_cells_get_enosys_everywhere() {
         &CellFacts::new(false),
         &good_but(false, ids::SETUP_BASIC, ok),
     );
-    assert_eq!(verdict_in(&cases, "return.success"), Verdict::Fail);
+    assert_eq!(verdict_in(&cases, case::RETURN_SUCCESS), Verdict::Fail);
     assert_eq!(
-        verdict_in(&cases, "constraint.CONFIG_AIO.enosys"),
+        verdict_in(&cases, case::CONSTRAINT_CONFIG_AIO_ENOSYS),
         Verdict::Fail
     );
 }
@@ -398,7 +402,7 @@ fn boundary_einval_is_known_only_where_aio_max_nr_is_large() {
     assert_eq!(
         verdict_in(
             &judge(&CellFacts::new(true), &s),
-            "constraint.aio-max-nr.over"
+            case::CONSTRAINT_AIO_MAX_NR_OVER
         ),
         Verdict::Fail,
         "aio-max-nr 65536"
@@ -407,7 +411,7 @@ fn boundary_einval_is_known_only_where_aio_max_nr_is_large() {
     assert_eq!(
         verdict_in(
             &judge(&CellFacts::new(true), &s),
-            "constraint.aio-max-nr.over"
+            case::CONSTRAINT_AIO_MAX_NR_OVER
         ),
         Verdict::KnownDeviation
     );
@@ -564,7 +568,7 @@ fn only_catalogued_skip_reasons_are_skips() {
         ids::EFAULT_NULL,
         json!({key::SKIPPED: "mmap failed: errno 12"}),
     );
-    assert_eq!(verdict_in(&cases, "error.EFAULT.null"), Verdict::Error);
+    assert_eq!(verdict_in(&cases, case::ERROR_EFAULT_NULL), Verdict::Error);
     // A listed reason stays a skip, with its words.
     let why = kmatrix_proto::catalogue::skip::MAX_PLUS_ONE_TOO_BIG;
     let cases = judged(
@@ -574,22 +578,25 @@ fn only_catalogued_skip_reasons_are_skips() {
     );
     let c = cases
         .iter()
-        .find(|c| c.id == "error.EAGAIN.exceeds-aio-max-nr")
+        .find(|c| c.id == case::ERROR_EAGAIN_EXCEEDS_AIO_MAX_NR)
         .unwrap();
     assert_eq!((c.verdict, c.detail.as_str()), (Verdict::Skip, why));
     // ... but not for another experiment.
     let cases = judged(true, ids::ENOMEM_RLIMIT_AS, json!({key::SKIPPED: why}));
-    assert_eq!(verdict_in(&cases, "error.ENOMEM.rlimit-as"), Verdict::Error);
+    assert_eq!(
+        verdict_in(&cases, case::ERROR_ENOMEM_RLIMIT_AS),
+        Verdict::Error
+    );
     // The same for one call of eagain.boundary.
     let mut o = obs_of(true, ids::EAGAIN_BOUNDARY);
     o[key::EXACT] = json!({key::SKIPPED: "exact: something else"});
     let cases = judged(true, ids::EAGAIN_BOUNDARY, o);
     assert_eq!(
-        verdict_in(&cases, "constraint.aio-max-nr.exact"),
+        verdict_in(&cases, case::CONSTRAINT_AIO_MAX_NR_EXACT),
         Verdict::Error
     );
     assert_eq!(
-        verdict_in(&cases, "constraint.aio-max-nr.over"),
+        verdict_in(&cases, case::CONSTRAINT_AIO_MAX_NR_OVER),
         Verdict::Pass
     );
 }

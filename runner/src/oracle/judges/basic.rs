@@ -4,15 +4,16 @@
 use super::{aio_nr_check, maps_shape, AIO_MAPPING};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Call, Ring};
 
 const FOLLOW_UPS: [&str; 5] = [
-    "side-effect.aio-nr",
-    "side-effect.vma",
-    "notes.handle-is-ring",
-    "notes.capacity",
-    "side-effect.reversible.io_destroy",
+    case::SIDE_EFFECT_AIO_NR,
+    case::SIDE_EFFECT_VMA,
+    case::NOTES_HANDLE_IS_RING,
+    case::NOTES_CAPACITY,
+    case::SIDE_EFFECT_REVERSIBLE_IO_DESTROY,
 ];
 
 pub const SETUP_BASIC: Judge = Judge {
@@ -20,7 +21,7 @@ pub const SETUP_BASIC: Judge = Judge {
     only: None,
     cases: &[
         CaseDef {
-            id: "return.success",
+            id: case::RETURN_SUCCESS,
             clauses: &[
                 "return:success",
                 "examples:io_setup(128, &ctx)",
@@ -29,25 +30,25 @@ pub const SETUP_BASIC: Judge = Judge {
             ],
         },
         CaseDef {
-            id: "side-effect.aio-nr",
+            id: case::SIDE_EFFECT_AIO_NR,
             clauses: &[
                 "side-effect:aio_nr (global counter)",
                 "state-trans:system AIO resources",
             ],
         },
         CaseDef {
-            id: "side-effect.vma",
+            id: case::SIDE_EFFECT_VMA,
             clauses: &[
                 "side-effect:process virtual memory",
                 "side-effect:anonymous inode and file",
             ],
         },
         CaseDef {
-            id: "notes.handle-is-ring",
+            id: case::NOTES_HANDLE_IS_RING,
             clauses: &["notes:The returned context handle", "param:ctxp"],
         },
         CaseDef {
-            id: "notes.capacity",
+            id: case::NOTES_CAPACITY,
             clauses: &[
                 "notes:The kernel internally doubles",
                 "long-desc:The AIO context consists",
@@ -55,7 +56,7 @@ pub const SETUP_BASIC: Judge = Judge {
             ],
         },
         CaseDef {
-            id: "side-effect.reversible.io_destroy",
+            id: case::SIDE_EFFECT_REVERSIBLE_IO_DESTROY,
             clauses: &[
                 "side-effect:aio_nr (global counter)",
                 "state-trans:process AIO state",
@@ -78,7 +79,7 @@ fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
         let h = call.handle;
         checks.push(Check::new("handle", "!= 0", format!("{h:#x}"), h != 0));
     }
-    c.case("return.success", checks);
+    c.case(case::RETURN_SUCCESS, checks);
     if got != "OK" {
         for id in FOLLOW_UPS {
             c.skip(
@@ -90,12 +91,12 @@ fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
     }
     let after = c.aio_nr(o, key::AIO_NR_AFTER)?;
     c.case(
-        "side-effect.aio-nr",
+        case::SIDE_EFFECT_AIO_NR,
         vec![aio_nr_check(c, nr, before, after)],
     );
     let maps = o.opt_str(key::MAPS_LINE)?;
     c.case(
-        "side-effect.vma",
+        case::SIDE_EFFECT_VMA,
         vec![Check::eq(
             "mapping",
             AIO_MAPPING.to_string(),
@@ -106,7 +107,7 @@ fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
     let d = o.sysret(key::DESTROY)?;
     let after_destroy = c.aio_nr(o, key::AIO_NR_AFTER_DESTROY)?;
     c.case(
-        "side-effect.reversible.io_destroy",
+        case::SIDE_EFFECT_REVERSIBLE_IO_DESTROY,
         vec![
             Check::eq("io_destroy", "OK".to_string(), d),
             aio_nr_check(c, 0, before, after_destroy),
@@ -121,7 +122,7 @@ fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
     let need = (2 * nr).max(cpus * 8);
     let Some(ring) = o.opt_obj(key::RING)? else {
         c.case(
-            "notes.handle-is-ring",
+            case::NOTES_HANDLE_IS_RING,
             vec![Check::new(
                 "ring",
                 "ring header at the handle",
@@ -130,7 +131,7 @@ fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
             )],
         );
         c.case(
-            "notes.capacity",
+            case::NOTES_CAPACITY,
             vec![Check::new("ring", format!(">= {need}"), "no ring", false)],
         );
         return Ok(());
@@ -138,7 +139,7 @@ fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
     let ring = Ring::read(&ring)?;
     let (magic, hl) = (ring.magic, ring.header_length);
     c.case(
-        "notes.handle-is-ring",
+        case::NOTES_HANDLE_IS_RING,
         vec![
             Check::eq("magic", "0xa10a10a1".to_string(), format!("{magic:#x}")),
             Check::eq("header_length", 32, hl),
@@ -146,7 +147,7 @@ fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
     );
     let cap = u64::from(ring.nr);
     c.case(
-        "notes.capacity",
+        case::NOTES_CAPACITY,
         vec![Check::new(
             "ring",
             format!(">= {need} (2 x {nr}, {cpus} possible CPUs x 8)"),
@@ -162,13 +163,13 @@ pub const ENOSYS: Judge = Judge {
     experiment: ids::SETUP_BASIC,
     only: Some(false),
     cases: &[CaseDef {
-        id: "constraint.CONFIG_AIO.enosys",
+        id: case::CONSTRAINT_CONFIG_AIO_ENOSYS,
         clauses: &["constraint:CONFIG_AIO required"],
     }],
     run: |c, o| {
         let got = o.outcome()?;
         c.case(
-            "constraint.CONFIG_AIO.enosys",
+            case::CONSTRAINT_CONFIG_AIO_ENOSYS,
             vec![Check::outcome(&["ENOSYS"], &got)],
         );
         Ok(())
@@ -181,12 +182,12 @@ pub const EXAMPLE_1024: Judge = Judge {
     experiment: ids::EXAMPLE_1024,
     only: None,
     cases: &[CaseDef {
-        id: "examples.io_setup-1024",
+        id: case::EXAMPLES_IO_SETUP_1024,
         clauses: &["examples:io_setup(1024, &ctx)"],
     }],
     run: |c, o| {
         let checks = super::spec_call_checks(c, o)?;
-        c.case("examples.io_setup-1024", checks);
+        c.case(case::EXAMPLES_IO_SETUP_1024, checks);
         Ok(())
     },
 };

@@ -2,6 +2,7 @@
 
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Ctx, Judge};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
@@ -9,7 +10,7 @@ pub const EXCEEDS_MAX: Judge = Judge {
     experiment: ids::EAGAIN_EXCEEDS_MAX,
     only: None,
     cases: &[CaseDef {
-        id: "error.EAGAIN.exceeds-aio-max-nr",
+        id: case::ERROR_EAGAIN_EXCEEDS_AIO_MAX_NR,
         clauses: &["error:EAGAIN"],
     }],
     run: |c, o| {
@@ -17,7 +18,7 @@ pub const EXCEEDS_MAX: Judge = Judge {
             return Ok(());
         }
         let checks = super::spec_call_checks(c, o)?;
-        c.case("error.EAGAIN.exceeds-aio-max-nr", checks);
+        c.case(case::ERROR_EAGAIN_EXCEEDS_AIO_MAX_NR, checks);
         Ok(())
     },
 };
@@ -27,14 +28,14 @@ pub const BOUNDARY: Judge = Judge {
     only: None,
     cases: &[
         CaseDef {
-            id: "constraint.aio-max-nr.over",
+            id: case::CONSTRAINT_AIO_MAX_NR_OVER,
             clauses: &[
                 "constraint:System-wide AIO limit (aio-max-nr)",
                 "error:EAGAIN",
             ],
         },
         CaseDef {
-            id: "constraint.aio-max-nr.exact",
+            id: case::CONSTRAINT_AIO_MAX_NR_EXACT,
             clauses: &["constraint:System-wide AIO limit (aio-max-nr)"],
         },
     ],
@@ -46,8 +47,8 @@ fn boundary(c: &mut Ctx, o: &Obs) -> Res<()> {
         return Ok(());
     }
     for (id, key) in [
-        ("constraint.aio-max-nr.over", key::OVER),
-        ("constraint.aio-max-nr.exact", key::EXACT),
+        (case::CONSTRAINT_AIO_MAX_NR_OVER, key::OVER),
+        (case::CONSTRAINT_AIO_MAX_NR_EXACT, key::EXACT),
     ] {
         let call = o.obj(key)?;
         if super::call_skipped(c, &call, id)? {

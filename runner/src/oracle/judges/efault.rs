@@ -3,6 +3,7 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
@@ -39,32 +40,32 @@ pub const NULL: Judge = Judge {
     experiment: ids::EFAULT_NULL,
     only: None,
     cases: &[CaseDef {
-        id: "error.EFAULT.null",
+        id: case::ERROR_EFAULT_NULL,
         clauses: &["error:EFAULT", "param:ctxp"],
     }],
-    run: |c, o| bad_pointer(c, o, "error.EFAULT.null", false),
+    run: |c, o| bad_pointer(c, o, case::ERROR_EFAULT_NULL, false),
 };
 
 pub const UNMAPPED: Judge = Judge {
     experiment: ids::EFAULT_UNMAPPED,
     only: None,
     cases: &[CaseDef {
-        id: "error.EFAULT.unmapped",
+        id: case::ERROR_EFAULT_UNMAPPED,
         clauses: &["error:EFAULT", "param:ctxp"],
     }],
-    run: |c, o| bad_pointer(c, o, "error.EFAULT.unmapped", false),
+    run: |c, o| bad_pointer(c, o, case::ERROR_EFAULT_UNMAPPED, false),
 };
 
 pub const READONLY: Judge = Judge {
     experiment: ids::EFAULT_READONLY,
     only: None,
     cases: &[CaseDef {
-        id: "error.EFAULT.readonly-writeback",
+        id: case::ERROR_EFAULT_READONLY_WRITEBACK,
         clauses: &[
             "error:EFAULT",
             "param:ctxp",
             "side-effect:process virtual memory",
         ],
     }],
-    run: |c, o| bad_pointer(c, o, "error.EFAULT.readonly-writeback", true),
+    run: |c, o| bad_pointer(c, o, case::ERROR_EFAULT_READONLY_WRITEBACK, true),
 };

@@ -3,6 +3,7 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
@@ -27,27 +28,27 @@ pub const NR_ZERO: Judge = Judge {
     experiment: ids::EINVAL_NR_ZERO,
     only: None,
     cases: &[CaseDef {
-        id: "error.EINVAL.nr_events-zero",
+        id: case::ERROR_EINVAL_NR_EVENTS_ZERO,
         clauses: &["error:EINVAL", "param:nr_events"],
     }],
-    run: |c, o| failing_call(c, o, "error.EINVAL.nr_events-zero", false),
+    run: |c, o| failing_call(c, o, case::ERROR_EINVAL_NR_EVENTS_ZERO, false),
 };
 
 pub const CTX_NONZERO: Judge = Judge {
     experiment: ids::EINVAL_CTX_NONZERO,
     only: None,
     cases: &[CaseDef {
-        id: "error.EINVAL.ctxp-nonzero",
+        id: case::ERROR_EINVAL_CTXP_NONZERO,
         clauses: &["error:EINVAL", "param:ctxp"],
     }],
-    run: |c, o| failing_call(c, o, "error.EINVAL.ctxp-nonzero", true),
+    run: |c, o| failing_call(c, o, case::ERROR_EINVAL_CTXP_NONZERO, true),
 };
 
 pub const CTX_EXISTING: Judge = Judge {
     experiment: ids::EINVAL_CTX_EXISTING,
     only: None,
     cases: &[CaseDef {
-        id: "error.EINVAL.ctxp-existing",
+        id: case::ERROR_EINVAL_CTXP_EXISTING,
         clauses: &["error:EINVAL", "param:ctxp"],
     }],
     run: ctx_existing,
@@ -56,7 +57,7 @@ pub const CTX_EXISTING: Judge = Judge {
 /// io_setup with *ctxp = a live handle: EINVAL, *ctxp untouched, aio-nr
 /// unchanged, and the first context still there to destroy.
 fn ctx_existing(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let id = "error.EINVAL.ctxp-existing";
+    let id = case::ERROR_EINVAL_CTXP_EXISTING;
     let first = o.obj(key::FIRST)?;
     let got_first = first.outcome()?;
     if !c.f.aio {

@@ -3,6 +3,7 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Judge};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
@@ -10,7 +11,7 @@ pub const RLIMIT_AS: Judge = Judge {
     experiment: ids::ENOMEM_RLIMIT_AS,
     only: None,
     cases: &[CaseDef {
-        id: "error.ENOMEM.rlimit-as",
+        id: case::ERROR_ENOMEM_RLIMIT_AS,
         clauses: &["error:ENOMEM", "constraint:Memory for ring buffer"],
     }],
     run: |c, o| {
@@ -27,7 +28,7 @@ pub const RLIMIT_AS: Judge = Judge {
             w => w,
         };
         c.case(
-            "error.ENOMEM.rlimit-as",
+            case::ERROR_ENOMEM_RLIMIT_AS,
             vec![
                 Check::outcome(&want, &o.outcome()?),
                 aio_nr_check(c, 0, before, after),
@@ -54,7 +55,7 @@ pub const BOTH_LIMITS: Judge = Judge {
     experiment: ids::ENOMEM_VS_EAGAIN,
     only: None,
     cases: &[CaseDef {
-        id: "error.ENOMEM-or-EAGAIN.both-limits",
+        id: case::ERROR_ENOMEM_OR_EAGAIN_BOTH_LIMITS,
         clauses: &["error:ENOMEM", "error:EAGAIN"],
     }],
     run: |c, o| {
@@ -82,7 +83,7 @@ pub const BOTH_LIMITS: Judge = Judge {
             }
         }
         c.case(
-            "error.ENOMEM-or-EAGAIN.both-limits",
+            case::ERROR_ENOMEM_OR_EAGAIN_BOTH_LIMITS,
             vec![
                 Check::outcome(want, &call.outcome()?),
                 aio_nr_check(c, 0, before, after),

@@ -5,6 +5,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{Case, CaseDef, Check, Ctx, Judge};
 use super::family::{outcome, rule_of};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 use kmatrix_proto::syscalls;
@@ -24,16 +25,16 @@ pub const MAP: Judge = Judge {
     cases: &[
         // io_setup's spec names no ENOSYS error, only the constraint.
         CaseDef {
-            id: "io_setup.constraint.CONFIG_AIO",
+            id: case::IO_SETUP_CONSTRAINT_CONFIG_AIO,
             clauses: &["constraint:CONFIG_AIO required"],
         },
-        def("io_destroy.constraint.CONFIG_AIO"),
-        def("io_submit.constraint.CONFIG_AIO"),
-        def("io_cancel.constraint.CONFIG_AIO"),
-        def("io_getevents.constraint.CONFIG_AIO"),
+        def(case::IO_DESTROY_CONSTRAINT_CONFIG_AIO),
+        def(case::IO_SUBMIT_CONSTRAINT_CONFIG_AIO),
+        def(case::IO_CANCEL_CONSTRAINT_CONFIG_AIO),
+        def(case::IO_GETEVENTS_CONSTRAINT_CONFIG_AIO),
         // The notes give its numbers (333, 292), which this map checks.
         CaseDef {
-            id: "io_pgetevents.constraint.CONFIG_AIO",
+            id: case::IO_PGETEVENTS_CONSTRAINT_CONFIG_AIO,
             clauses: &[
                 "constraint:CONFIG_AIO required",
                 "error:ENOSYS",

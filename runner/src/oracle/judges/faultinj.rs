@@ -4,6 +4,7 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Ring};
 
@@ -13,7 +14,7 @@ pub const FAIL_NTH: Judge = Judge {
     experiment: ids::ENOMEM_FAIL_NTH,
     only: None,
     cases: &[CaseDef {
-        id: "error.ENOMEM.fail-nth",
+        id: case::ERROR_ENOMEM_FAIL_NTH,
         clauses: &[
             "error:ENOMEM",
             "side-effect:kioctx structure",
@@ -77,7 +78,7 @@ fn injected_step(c: &Ctx, s: &Obs) -> Res<Vec<String>> {
 }
 
 fn fail_nth(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let id = "error.ENOMEM.fail-nth";
+    let id = case::ERROR_ENOMEM_FAIL_NTH;
     if !c.f.aio {
         c.skip_rest(NO_AIO);
         return Ok(());
@@ -138,7 +139,7 @@ pub const FAILSLAB: Judge = Judge {
     experiment: ids::ENOMEM_FAILSLAB,
     only: None,
     cases: &[CaseDef {
-        id: "error.ENOMEM.failslab",
+        id: case::ERROR_ENOMEM_FAILSLAB,
         clauses: &["error:ENOMEM", "side-effect:kioctx structure"],
     }],
     run: |c, o| {
@@ -161,7 +162,7 @@ pub const FAILSLAB: Judge = Judge {
             w => w,
         };
         let checks = super::call_checks(c, o, &want)?;
-        c.case("error.ENOMEM.failslab", checks);
+        c.case(case::ERROR_ENOMEM_FAILSLAB, checks);
         Ok(())
     },
 };

@@ -4,6 +4,7 @@
 use super::{aio_nr_check, maps_shape, AIO_MAPPING};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
@@ -12,11 +13,11 @@ pub const CHILD_USE: Judge = Judge {
     only: None,
     cases: &[
         CaseDef {
-            id: "long-desc.not-shared-across-processes",
+            id: case::LONG_DESC_NOT_SHARED_ACROSS_PROCESSES,
             clauses: &["long-desc:The context is bound"],
         },
         CaseDef {
-            id: "long-desc.shared-by-clone-vm-thread",
+            id: case::LONG_DESC_SHARED_BY_CLONE_VM_THREAD,
             clauses: &[
                 "long-desc:The context is bound",
                 "context-flags:KAPI_CTX_PROCESS",
@@ -36,8 +37,8 @@ fn fork(c: &mut Ctx, o: &Obs) -> Res<()> {
         }
         let want = c.want(setup.u64(key::NR_EVENTS)?, Some(0), false, false)?;
         for id in [
-            "long-desc.not-shared-across-processes",
-            "long-desc.shared-by-clone-vm-thread",
+            case::LONG_DESC_NOT_SHARED_ACROSS_PROCESSES,
+            case::LONG_DESC_SHARED_BY_CLONE_VM_THREAD,
         ] {
             c.case(
                 id,
@@ -54,7 +55,7 @@ fn fork(c: &mut Ctx, o: &Obs) -> Res<()> {
     let child_map = maps_shape(g.opt_str(key::MAPS_LINE)?);
     let inherited_ok = child_map == AIO_MAPPING || child_map == "no mapping";
     c.case(
-        "long-desc.not-shared-across-processes",
+        case::LONG_DESC_NOT_SHARED_ACROSS_PROCESSES,
         vec![
             Check::eq(
                 "child io_destroy",
@@ -87,7 +88,7 @@ fn fork(c: &mut Ctx, o: &Obs) -> Res<()> {
 /// A thread (clone with CLONE_VM) destroys the context its process made;
 /// the process then finds it gone.
 fn thread(c: &mut Ctx, t: &Obs) -> Res<()> {
-    let id = "long-desc.shared-by-clone-vm-thread";
+    let id = case::LONG_DESC_SHARED_BY_CLONE_VM_THREAD;
     let setup = t.obj(key::SETUP)?;
     let nr = setup.u64(key::NR_EVENTS)?;
     let before = c.aio_nr(t, key::AIO_NR_BEFORE)?;

@@ -4,13 +4,14 @@
 use super::super::obs::{Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is, ret, sysret};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Success};
 
-const COMPLETED: &str = "io_cancel.error.EINVAL/completed";
-const FOREIGN: &str = "io_cancel.error.EINVAL/foreign-key";
-const PENDING: &str = "io_cancel.error.EINPROGRESS/pending-poll";
-const RESULT: &str = "io_cancel.param.result.untouched";
+const COMPLETED: &str = case::IO_CANCEL_ERROR_EINVAL_COMPLETED;
+const FOREIGN: &str = case::IO_CANCEL_ERROR_EINVAL_FOREIGN_KEY;
+const PENDING: &str = case::IO_CANCEL_ERROR_EINPROGRESS_PENDING_POLL;
+const RESULT: &str = case::IO_CANCEL_PARAM_RESULT_UNTOUCHED;
 
 pub const CASES: Judge = Judge {
     experiment: ids::IO_CANCEL_CASES,

@@ -6,13 +6,14 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Success};
 
-const FIRST: &str = "io_destroy.return.success/first";
-const SECOND: &str = "io_destroy.state-trans.context/second-EINVAL";
-const AIO_NR: &str = "io_destroy.side-effect.aio_nr";
-const VMA: &str = "io_destroy.side-effect.vma";
+const FIRST: &str = case::IO_DESTROY_RETURN_SUCCESS_FIRST;
+const SECOND: &str = case::IO_DESTROY_STATE_TRANS_CONTEXT_SECOND_EINVAL;
+const AIO_NR: &str = case::IO_DESTROY_SIDE_EFFECT_AIO_NR;
+const VMA: &str = case::IO_DESTROY_SIDE_EFFECT_VMA;
 
 pub const TWICE: Judge = Judge {
     experiment: ids::IO_DESTROY_TWICE,
@@ -83,7 +84,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     Ok(())
 }
 
-const UNDER_TIMER: &str = "io_destroy.signal.any/interval-timer";
+const UNDER_TIMER: &str = case::IO_DESTROY_SIGNAL_ANY_INTERVAL_TIMER;
 
 pub const SIGNAL: Judge = Judge {
     experiment: ids::IO_DESTROY_SIGNAL,

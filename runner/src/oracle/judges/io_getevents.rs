@@ -6,18 +6,19 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{alarm_fired, cannot_run, outcome, ret, sysret, when};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Success};
 
 /// {0, 0}: the already expired timeout.
-const ZERO: &str = "io_getevents.param.timeout.zero";
-const NEGATIVE: &str = "io_getevents.param.timeout.negative";
-const BEFORE_CTX: &str = "io_getevents.param.timeout.read-before-ctx";
-const ELAPSES: &str = "io_getevents.param.timeout.elapses";
-const NSEC: &str = "io_getevents.param.timeout.nsec-unvalidated";
-const MIN_NR: &str = "io_getevents.param.min_nr.semantics";
-const EFAULT: &str = "io_getevents.error.EFAULT/events-copy";
-const EINTR: &str = "io_getevents.error.EINTR/alarm";
+const ZERO: &str = case::IO_GETEVENTS_PARAM_TIMEOUT_ZERO;
+const NEGATIVE: &str = case::IO_GETEVENTS_PARAM_TIMEOUT_NEGATIVE;
+const BEFORE_CTX: &str = case::IO_GETEVENTS_PARAM_TIMEOUT_READ_BEFORE_CTX;
+const ELAPSES: &str = case::IO_GETEVENTS_PARAM_TIMEOUT_ELAPSES;
+const NSEC: &str = case::IO_GETEVENTS_PARAM_TIMEOUT_NSEC_UNVALIDATED;
+const MIN_NR: &str = case::IO_GETEVENTS_PARAM_MIN_NR_SEMANTICS;
+const EFAULT: &str = case::IO_GETEVENTS_ERROR_EFAULT_EVENTS_COPY;
+const EINTR: &str = case::IO_GETEVENTS_ERROR_EINTR_ALARM;
 
 pub const TIMEOUTS: Judge = Judge {
     experiment: ids::IO_GETEVENTS_TIMEOUTS,

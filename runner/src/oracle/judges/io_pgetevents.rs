@@ -4,15 +4,16 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome, ret, when};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Success};
 
-const BLOCKED: &str = "io_pgetevents.signal.any/blocked-stays-pending";
-const UNBLOCKED: &str = "io_pgetevents.error.EINTR/unblocked-signal";
-const RESTORED: &str = "io_pgetevents.state-trans.signal-mask/restored";
-const SIGSETSIZE: &str = "io_pgetevents.constraint.sigsetsize";
-const EFAULT: &str = "io_pgetevents.error.EFAULT/sigmask-unmapped";
-const RING_HEAD: &str = "io_pgetevents.side-effect.ring-head";
+const BLOCKED: &str = case::IO_PGETEVENTS_SIGNAL_ANY_BLOCKED_STAYS_PENDING;
+const UNBLOCKED: &str = case::IO_PGETEVENTS_ERROR_EINTR_UNBLOCKED_SIGNAL;
+const RESTORED: &str = case::IO_PGETEVENTS_STATE_TRANS_SIGNAL_MASK_RESTORED;
+const SIGSETSIZE: &str = case::IO_PGETEVENTS_CONSTRAINT_SIGSETSIZE;
+const EFAULT: &str = case::IO_PGETEVENTS_ERROR_EFAULT_SIGMASK_UNMAPPED;
+const RING_HEAD: &str = case::IO_PGETEVENTS_SIDE_EFFECT_RING_HEAD;
 
 pub const SIGMASK: Judge = Judge {
     experiment: ids::IO_PGETEVENTS_SIGMASK,

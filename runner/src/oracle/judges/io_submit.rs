@@ -7,16 +7,17 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge, Verdict};
 use super::family::{cannot_run, outcome, outcome_is, ret, sysret};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::{key, Success};
 
-const RW_SUBMIT: &str = "io_submit.return.success/rw";
-const AIO_KEY: &str = "io_submit.side-effect.aio_key";
-const RING: &str = "io_submit.side-effect.completion-ring";
-const FILE_DATA: &str = "io_submit.side-effect.file-data";
-const RW_GET: &str = "io_getevents.return.success/rw";
-const RING_HEAD: &str = "io_getevents.side-effect.ring-head";
-const LATER_ERROR: &str = "io_submit.notes.later-error-hidden";
+const RW_SUBMIT: &str = case::IO_SUBMIT_RETURN_SUCCESS_RW;
+const AIO_KEY: &str = case::IO_SUBMIT_SIDE_EFFECT_AIO_KEY;
+const RING: &str = case::IO_SUBMIT_SIDE_EFFECT_COMPLETION_RING;
+const FILE_DATA: &str = case::IO_SUBMIT_SIDE_EFFECT_FILE_DATA;
+const RW_GET: &str = case::IO_GETEVENTS_RETURN_SUCCESS_RW;
+const RING_HEAD: &str = case::IO_GETEVENTS_SIDE_EFFECT_RING_HEAD;
+const LATER_ERROR: &str = case::IO_SUBMIT_NOTES_LATER_ERROR_HIDDEN;
 
 pub const RW: Judge = Judge {
     experiment: ids::IO_SUBMIT_RW,
@@ -159,8 +160,8 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
     Ok(())
 }
 
-const EVENTFD: &str = "io_submit.side-effect.eventfd";
-const CONFIG_EVENTFD: &str = "io_submit.constraint.CONFIG_EVENTFD";
+const EVENTFD: &str = case::IO_SUBMIT_SIDE_EFFECT_EVENTFD;
+const CONFIG_EVENTFD: &str = case::IO_SUBMIT_CONSTRAINT_CONFIG_EVENTFD;
 
 pub const RESFD: Judge = Judge {
     experiment: ids::IO_SUBMIT_RESFD,
@@ -262,36 +263,44 @@ fn resfd(c: &mut Ctx, o: &Obs) -> Res<()> {
 
 /// (case, the call in obs.calls, the errno the spec names)
 const NAMED: &[(&str, &str, &str)] = &[
-    ("io_submit.error.EBADF/closed-fd", key::CLOSED_FD, "EBADF"),
     (
-        "io_submit.error.EBADF/read-on-wronly",
+        case::IO_SUBMIT_ERROR_EBADF_CLOSED_FD,
+        key::CLOSED_FD,
+        "EBADF",
+    ),
+    (
+        case::IO_SUBMIT_ERROR_EBADF_READ_ON_WRONLY,
         key::READ_ON_WRONLY,
         "EBADF",
     ),
     (
-        "io_submit.error.EINVAL/opcode-noop",
+        case::IO_SUBMIT_ERROR_EINVAL_OPCODE_NOOP,
         key::OPCODE_NOOP,
         "EINVAL",
     ),
-    ("io_submit.error.EINVAL/reserved2", key::RESERVED2, "EINVAL"),
     (
-        "io_submit.error.EFAULT/iocb-unmapped",
+        case::IO_SUBMIT_ERROR_EINVAL_RESERVED2,
+        key::RESERVED2,
+        "EINVAL",
+    ),
+    (
+        case::IO_SUBMIT_ERROR_EFAULT_IOCB_UNMAPPED,
         key::IOCB_UNMAPPED,
         "EFAULT",
     ),
     (
-        "io_submit.error.EOPNOTSUPP/rw-flags-unknown",
+        case::IO_SUBMIT_ERROR_EOPNOTSUPP_RW_FLAGS_UNKNOWN,
         key::RW_FLAGS_UNKNOWN,
         "EOPNOTSUPP",
     ),
     (
-        "io_submit.error.EFAULT/buf-not-user",
+        case::IO_SUBMIT_ERROR_EFAULT_BUF_NOT_USER,
         key::BUF_NOT_USER,
         "EFAULT",
     ),
 ];
-const SLOTS_FULL: &str = "io_submit.error.EAGAIN/slots-full";
-const IN_FLIGHT: &str = "io_destroy.side-effect.in-flight/polls";
+const SLOTS_FULL: &str = case::IO_SUBMIT_ERROR_EAGAIN_SLOTS_FULL;
+const IN_FLIGHT: &str = case::IO_DESTROY_SIDE_EFFECT_IN_FLIGHT_POLLS;
 
 pub const ERRORS: Judge = Judge {
     experiment: ids::IO_SUBMIT_ERRORS,
@@ -402,8 +411,8 @@ fn slots_full(c: &Ctx, o: &Obs) -> Res<Check> {
     ))
 }
 
-const EPERM: &str = "io_submit.error.EPERM/rt-unprivileged";
-const ENOTBLK: &str = "io_submit.error.ENOTBLK/no-block-layer";
+const EPERM: &str = case::IO_SUBMIT_ERROR_EPERM_RT_UNPRIVILEGED;
+const ENOTBLK: &str = case::IO_SUBMIT_ERROR_ENOTBLK_NO_BLOCK_LAYER;
 
 pub const IOPRIO: Judge = Judge {
     experiment: ids::IO_SUBMIT_IOPRIO,

@@ -4,6 +4,7 @@
 use super::{aio_nr_check, maps_shape};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
@@ -11,7 +12,7 @@ pub const DESTROY: Judge = Judge {
     experiment: ids::SIDE_EFFECT_DESTROY,
     only: None,
     cases: &[CaseDef {
-        id: "side-effect.vma.removed-by-io_destroy",
+        id: case::SIDE_EFFECT_VMA_REMOVED_BY_IO_DESTROY,
         clauses: &["side-effect:process virtual memory"],
     }],
     run: destroy,
@@ -33,7 +34,7 @@ fn destroy(c: &mut Ctx, o: &Obs) -> Res<()> {
         o.u64(key::AIO_MAPS_AFTER_DESTROY)?,
     );
     c.case(
-        "side-effect.vma.removed-by-io_destroy",
+        case::SIDE_EFFECT_VMA_REMOVED_BY_IO_DESTROY,
         vec![
             Check::eq("io_destroy", "OK".to_string(), d),
             Check::eq("mapping after", "no mapping".to_string(), maps_shape(line)),
@@ -47,7 +48,7 @@ pub const EINTR: Judge = Judge {
     experiment: ids::EINTR_SIGKILL,
     only: None,
     cases: &[CaseDef {
-        id: "error.EINTR.sigkill-leaves-no-trace",
+        id: case::ERROR_EINTR_SIGKILL_LEAVES_NO_TRACE,
         clauses: &["error:EINTR", "signal:SIGKILL", "lock:mmap_lock"],
     }],
     run: eintr,
@@ -64,7 +65,7 @@ fn eintr(c: &mut Ctx, o: &Obs) -> Res<()> {
     let after = c.aio_nr(o, key::AIO_NR_AFTER)?;
     let made = o.u64(key::SETUPS_OK)?;
     c.case(
-        "error.EINTR.sigkill-leaves-no-trace",
+        case::ERROR_EINTR_SIGKILL_LEAVES_NO_TRACE,
         vec![
             aio_nr_check(c, 0, before, after),
             Check::eq("fate", "signal:9", o.str(key::GRANDCHILD_FATE)?),
@@ -79,7 +80,7 @@ pub const EXIT_RELEASES: Judge = Judge {
     experiment: ids::SIDE_EFFECT_EXIT_RELEASES,
     only: None,
     cases: &[CaseDef {
-        id: "state-trans.process-exit-releases",
+        id: case::STATE_TRANS_PROCESS_EXIT_RELEASES,
         clauses: &[
             "state-trans:process AIO state",
             "side-effect:aio_nr (global counter)",
@@ -106,7 +107,7 @@ pub const EXIT_RELEASES: Judge = Judge {
                 c.aio_nr(o, key::AIO_NR_AFTER_EXIT)?,
             ));
         }
-        c.case("state-trans.process-exit-releases", checks);
+        c.case(case::STATE_TRANS_PROCESS_EXIT_RELEASES, checks);
         Ok(())
     },
 };

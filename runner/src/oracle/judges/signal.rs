@@ -2,6 +2,7 @@
 
 use crate::oracle::obs::Missing;
 use crate::oracle::{CaseDef, Check, Judge};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
@@ -12,7 +13,7 @@ pub const NONFATAL: Judge = Judge {
     experiment: ids::SIGNAL_NONFATAL,
     only: None,
     cases: &[CaseDef {
-        id: "signal.nonfatal-does-not-interrupt",
+        id: case::SIGNAL_NONFATAL_DOES_NOT_INTERRUPT,
         clauses: &["signal:SIGKILL", "error:EINTR"],
     }],
     run: |c, o| {
@@ -31,7 +32,7 @@ pub const NONFATAL: Judge = Judge {
         let eintr = g.u64(key::EINTR)?;
         let other = g.u64(key::OTHER_ERRORS)?;
         c.case(
-            "signal.nonfatal-does-not-interrupt",
+            case::SIGNAL_NONFATAL_DOES_NOT_INTERRUPT,
             vec![
                 Check::eq("EINTR returns", 0, eintr),
                 Check::eq("other errors", 0, other),

@@ -2,7 +2,7 @@
 
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
 
 pub const SWEEP: Judge = Judge {
@@ -26,7 +26,7 @@ fn sweep(c: &mut Ctx, o: &Obs) -> Res<()> {
     }
     for s in &steps {
         let nr = s.u64(key::NR_EVENTS)?;
-        let id = format!("param.nr_events.range/{nr}");
+        let id = format!("{}{nr}", case::PARAM_NR_EVENTS_RANGE);
         if let Err(Missing(why)) = step(c, s, &id, nr) {
             c.error(&id, why);
         }

@@ -3,6 +3,7 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
@@ -10,7 +11,7 @@ pub const MANY: Judge = Judge {
     experiment: ids::TABLE_MANY,
     only: None,
     cases: &[CaseDef {
-        id: "constraint.per-process.table-grows",
+        id: case::CONSTRAINT_PER_PROCESS_TABLE_GROWS,
         clauses: &[
             "constraint:Per-process context limit",
             "side-effect:mm->ioctx_table",
@@ -23,7 +24,7 @@ pub const MANY: Judge = Judge {
 /// destroys a few explicitly and exits (exit_aio releases the rest); the
 /// parent reads aio-nr after it.
 fn many(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let id = "constraint.per-process.table-grows";
+    let id = case::CONSTRAINT_PER_PROCESS_TABLE_GROWS;
     let req = o.u64(key::REQUESTED)?;
     let created = o.u64(key::CREATED)?;
     let ff = o.opt_obj(key::FIRST_FAILURE)?;

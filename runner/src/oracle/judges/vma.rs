@@ -4,6 +4,7 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::case;
 use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::obs::key;
 
@@ -12,14 +13,14 @@ pub const MREMAP: Judge = Judge {
     only: None,
     cases: &[
         CaseDef {
-            id: "side-effect.vma.mremap-moves-handle",
+            id: case::SIDE_EFFECT_VMA_MREMAP_MOVES_HANDLE,
             clauses: &[
                 "notes:The returned context handle",
                 "side-effect:process virtual memory",
             ],
         },
         CaseDef {
-            id: "side-effect.vma.dontexpand",
+            id: case::SIDE_EFFECT_VMA_DONTEXPAND,
             clauses: &["side-effect:process virtual memory"],
         },
     ],
@@ -36,8 +37,8 @@ fn mremap(c: &mut Ctx, o: &Obs) -> Res<()> {
         }
         let want = c.want(setup.u64(key::NR_EVENTS)?, Some(0), false, false)?;
         for id in [
-            "side-effect.vma.mremap-moves-handle",
-            "side-effect.vma.dontexpand",
+            case::SIDE_EFFECT_VMA_MREMAP_MOVES_HANDLE,
+            case::SIDE_EFFECT_VMA_DONTEXPAND,
         ] {
             c.case(
                 id,
@@ -53,7 +54,7 @@ fn mremap(c: &mut Ctx, o: &Obs) -> Res<()> {
         return Err(Missing(format!("ring.mremap: {}", o.str(key::ERROR)?)));
     }
     c.case(
-        "side-effect.vma.dontexpand",
+        case::SIDE_EFFECT_VMA_DONTEXPAND,
         vec![
             Check::eq("grow", "EFAULT".to_string(), o.obj(key::GROW)?.outcome()?),
             Check::eq(
@@ -71,7 +72,7 @@ fn mremap(c: &mut Ctx, o: &Obs) -> Res<()> {
         _ => "unreadable".into(),
     };
     c.case(
-        "side-effect.vma.mremap-moves-handle",
+        case::SIDE_EFFECT_VMA_MREMAP_MOVES_HANDLE,
         vec![
             Check::eq("move", "OK".to_string(), o.obj(key::MOVE)?.outcome()?),
             Check::eq(
@@ -99,7 +100,7 @@ pub const MAX_MAP_COUNT: Judge = Judge {
     experiment: ids::LIMIT_MAX_MAP_COUNT,
     only: None,
     cases: &[CaseDef {
-        id: "error.ENOMEM.max-map-count",
+        id: case::ERROR_ENOMEM_MAX_MAP_COUNT,
         clauses: &["error:ENOMEM", "constraint:Memory for ring buffer"],
     }],
     run: max_map_count,
@@ -109,7 +110,7 @@ pub const MAX_MAP_COUNT: Judge = Judge {
 /// fail with ENOMEM ("could not establish the memory mapping"), leaving
 /// aio-nr alone.
 fn max_map_count(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let id = "error.ENOMEM.max-map-count";
+    let id = case::ERROR_ENOMEM_MAX_MAP_COUNT;
     if let Some(why) = super::skipped(o)? {
         if !c.f.aio {
             super::guest_skipped(c, o)?;
