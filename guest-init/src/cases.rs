@@ -37,9 +37,7 @@ fn skipped(reason: &str) -> Obj {
 
 /// A grandchild's obs with its fate added ("fate" first, then its fields).
 fn with_fate(out: &Outcome) -> Obj {
-    let mut o = Obj::new();
-    o.str(key::FATE, &out.label()).members_of(&out.obs);
-    o
+    obs::step(&out.final_fate(), &out.obs)
 }
 
 /// io_setup(nr, &ctx) with ctx preset to `initial` and aio-nr read around

@@ -8,6 +8,7 @@
 //! or constant renamed or removed here fails to compile on both.
 
 use crate::json::Obj;
+use crate::record::Fate;
 
 /// Read access to one object of an observation, implemented by the runner
 /// over its JSON library. Errors name the field's path; there is no
@@ -39,12 +40,17 @@ pub enum Success {
 }
 
 impl Success {
-    /// The rule of the AIO syscall `name`; None for another name.
+    /// The rule of the AIO syscall `name` (its entry in syscalls.rs); None
+    /// for another name.
     pub fn of(name: &str) -> Option<Success> {
-        match name {
-            "io_setup" | "io_destroy" | "io_cancel" => Some(Success::Zero),
-            "io_submit" | "io_getevents" | "io_pgetevents" => Some(Success::NonNegative),
-            _ => None,
+        crate::syscalls::find(name).map(|s| s.success)
+    }
+
+    /// Whether `ret` is a success under this rule.
+    pub fn holds(self, ret: i64) -> bool {
+        match self {
+            Success::Zero => ret == 0,
+            Success::NonNegative => ret >= 0,
         }
     }
 }
@@ -54,12 +60,11 @@ impl SysRet {
     /// `errno_name`) when it is -1, and "ret N" for any other value; a -1
     /// without an errno never reads as success.
     pub fn outcome(&self, rule: Success, errno_name: fn(i64) -> String) -> String {
-        match (self.ret, rule) {
-            (0, _) => "OK".into(),
-            (r, Success::NonNegative) if r > 0 => "OK".into(),
-            (-1, _) if self.errno == 0 => "ret -1 without errno".into(),
-            (-1, _) => errno_name(self.errno),
-            (r, _) => format!("ret {r}"),
+        match self.ret {
+            r if rule.holds(r) => "OK".into(),
+            -1 if self.errno == 0 => "ret -1 without errno".into(),
+            -1 => errno_name(self.errno),
+            r => format!("ret {r}"),
         }
     }
 
@@ -112,7 +117,7 @@ pub struct Call {
 
 impl Call {
     pub fn ok(&self) -> bool {
-        self.ret.ret == 0
+        Success::Zero.holds(self.ret.ret)
     }
 
     /// Adds nr_events, ret, errno and handle.
@@ -135,6 +140,21 @@ impl Call {
             handle: r.u64(key::HANDLE)?,
         })
     }
+}
+
+/// A step run in a grandchild (a sweep's nr_events, a lifecycle's child):
+/// `fate` first, then the fields the step reported (an object written by
+/// this crate's JSON builder, or "{}" when it died before reporting).
+pub fn step(fate: &Fate, reported: &str) -> Obj {
+    let mut o = Obj::new();
+    o.str(key::FATE, &fate.label()).members_of(reported);
+    o
+}
+
+/// The fate a step's `fate` field names; Err(the label) for one that is
+/// no fate.
+pub fn fate_of(label: &str) -> Result<Fate, String> {
+    Fate::parse(label).ok_or_else(|| label.to_string())
 }
 
 /// The aio_ring header as the kernel initialised it (struct aio_ring's

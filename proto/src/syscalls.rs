@@ -2,12 +2,16 @@
 //! calls them by and the runner names them from (the oracle's ENOSYS map,
 //! report order, the CLI's --syscalls).
 
-/// One syscall and its number on each arch the guest is built for.
+use crate::obs::Success;
+
+/// One syscall, its number on each arch the guest is built for, and what
+/// its spec calls success.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Syscall {
     pub name: &'static str,
     pub x86_64: i64,
     pub aarch64: i64,
+    pub success: Success,
 }
 
 impl Syscall {
@@ -21,22 +25,27 @@ impl Syscall {
     }
 }
 
-const fn sys(name: &'static str, x86_64: i64, aarch64: i64) -> Syscall {
+const fn sys(name: &'static str, x86_64: i64, aarch64: i64, success: Success) -> Syscall {
     Syscall {
         name,
         x86_64,
         aarch64,
+        success,
     }
 }
 
 // Numbers from arch/x86/entry/syscalls/syscall_64.tbl and
 // include/uapi/asm-generic/unistd.h (6.1 and 6.12 agree).
-pub const IO_SETUP: Syscall = sys("io_setup", 206, 0);
-pub const IO_DESTROY: Syscall = sys("io_destroy", 207, 1);
-pub const IO_SUBMIT: Syscall = sys("io_submit", 209, 2);
-pub const IO_CANCEL: Syscall = sys("io_cancel", 210, 3);
-pub const IO_GETEVENTS: Syscall = sys("io_getevents", 208, 4);
-pub const IO_PGETEVENTS: Syscall = sys("io_pgetevents", 333, 292);
+// Success as each spec's return clause states it (`success:`): 0, or a
+// count of iocbs or events (0 .. nr). io_cancel's spec gives -EINPROGRESS,
+// which reads as that errno's name; 0 (its man page's success) stays the
+// one return value that is no failure.
+pub const IO_SETUP: Syscall = sys("io_setup", 206, 0, Success::Zero);
+pub const IO_DESTROY: Syscall = sys("io_destroy", 207, 1, Success::Zero);
+pub const IO_SUBMIT: Syscall = sys("io_submit", 209, 2, Success::NonNegative);
+pub const IO_CANCEL: Syscall = sys("io_cancel", 210, 3, Success::Zero);
+pub const IO_GETEVENTS: Syscall = sys("io_getevents", 208, 4, Success::NonNegative);
+pub const IO_PGETEVENTS: Syscall = sys("io_pgetevents", 333, 292, Success::NonNegative);
 
 /// The family in report order: io_setup first.
 pub const AIO: &[Syscall] = &[

@@ -7,7 +7,6 @@
 //! (kmatrix-proto, compiled into the guest too); this reads them with
 //! serde_json and keeps them in the runner's serialisable types.
 
-use kmatrix_proto::catalogue::ids;
 use kmatrix_proto::record::{self as wire, FieldError, Fields, Record};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -309,6 +308,7 @@ fn excerpt(line: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kmatrix_proto::catalogue::ids;
     use kmatrix_proto::obs::key;
 
     const HELLO: &str = r#"{"v":1,"type":"hello","arch":"x86_64","uname_release":"6.1.0","uname_machine":"x86_64","ncpus_online":2,"ncpus_possible":2,"page_size":4096,"mem_total_kb":493000,"aio_nr_present":true,"aio_max_nr_present":true,"aio_max_nr":65536,"debugfs":true,"fail_nth":true,"mode":"probe"}"#;

@@ -18,7 +18,6 @@ use crate::progress::{Event, KernelEnd};
 use crate::run::{self, KernelChoice, Prepared};
 use anyhow::{bail, Result};
 use kmatrix_proto::args::Mode;
-use kmatrix_proto::catalogue::ids;
 use measure::{CellSplit, Row};
 use render::{verdict, Target};
 use std::collections::BTreeMap;
@@ -408,6 +407,7 @@ async fn premerge_target(jobs: usize) -> Result<Target> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kmatrix_proto::catalogue::ids;
 
     #[test]
     fn experiment_times_come_from_the_guest_console() {

@@ -1,6 +1,5 @@
 use super::*;
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 
 #[test]
 fn syscalls_select_experiments() {

@@ -7,8 +7,7 @@ use super::{Case, CellFacts, Verdict};
 use crate::generic::{self, Expect};
 use crate::spec;
 use crate::stream::{parse, Stream};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
 use kmatrix_proto::syscalls;
 use serde_json::{json, Value};
@@ -1078,4 +1077,33 @@ fn pinned_slots_follow_req_batch() {
     assert_eq!(pinned_slots(127, 2), 120); // batch 15
     assert_eq!(pinned_slots(127, 4), 126); // batch 7
     assert_eq!(pinned_slots(127, 64), 126); // batch 1
+}
+
+/// One success rule per syscall: io_setup and io_destroy succeed with 0
+/// only, so a positive return is a failure there, while io_submit's count
+/// is success.
+#[test]
+fn a_positive_return_is_success_only_where_the_spec_returns_a_count() {
+    let generic_ret = |exp: &str, id: &str, ret: i64| {
+        let mut s = good();
+        let entry = obs_mut(&mut s, exp)[key::CASES]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|e| e[key::ID] == id)
+            .unwrap_or_else(|| panic!("{id} not in fixture"));
+        entry[key::RET] = json!(ret);
+        entry[key::ERRNO] = json!(0);
+        verdicts(&facts(true), &s)[id].clone()
+    };
+    let (v, detail) = generic_ret(ids::IO_SETUP_GENERIC, "io_setup.return.base", 5);
+    assert_eq!(v, Verdict::Fail, "{detail}");
+    assert!(detail.contains("ret 5"), "{detail}");
+    let (v, detail) = generic_ret(ids::IO_DESTROY_GENERIC, "io_destroy.return.base", 1);
+    assert_eq!(v, Verdict::Fail, "{detail}");
+    let mut s = good();
+    obs_mut(&mut s, ids::IO_DESTROY_TWICE)[&key::ret_of(key::FIRST)] = json!(1);
+    let v = verdicts(&facts(true), &s);
+    assert_eq!(v[case::IO_DESTROY_RETURN_SUCCESS_FIRST].0, Verdict::Fail);
+    assert!(v[case::IO_DESTROY_RETURN_SUCCESS_FIRST].1.contains("ret 1"));
 }

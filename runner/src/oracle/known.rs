@@ -5,8 +5,6 @@
 
 use super::{Case, CellFacts, Check, Verdict};
 use crate::stream::Stream;
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -143,6 +141,7 @@ pub fn apply(mut case: Case, checks: &[Check], c: &Conditions, known: &[KnownDev
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kmatrix_proto::catalogue::{case, ids};
 
     fn cond(arch: &str, kernel: &str, max: u64, mem: u32) -> Conditions {
         Conditions {

@@ -3,8 +3,7 @@
 
 use super::testing::{good_but, obs_of, stream, H, MAPS};
 use super::*;
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
 use serde_json::{json, Value};
 

@@ -4,8 +4,7 @@
 use super::{aio_nr_check, maps_shape, AIO_MAPPING};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::{key, Call, Ring};
 
 const FOLLOW_UPS: [&str; 5] = [

@@ -2,8 +2,7 @@
 
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Ctx, Judge};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
 
 pub const EXCEEDS_MAX: Judge = Judge {

@@ -3,8 +3,7 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
 
 fn bad_pointer(c: &mut Ctx, o: &Obs, id: &str, readonly: bool) -> Res<()> {

@@ -4,9 +4,9 @@
 use super::{aio_nr_check, maps_shape, AIO_MAPPING};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
+use kmatrix_proto::record::Fate;
 
 pub const CHILD_USE: Judge = Judge {
     experiment: ids::FORK_CHILD_USE,
@@ -62,7 +62,11 @@ fn fork(c: &mut Ctx, o: &Obs) -> Res<()> {
                 "EINVAL".to_string(),
                 g.sysret(key::DESTROY)?,
             ),
-            Check::eq("child fate", "exited", g.str(key::FATE)?),
+            Check::eq(
+                "child fate",
+                Fate::Exited.label(),
+                g.str(key::FATE)?.to_string(),
+            ),
             Check::new(
                 "child's copy of the mapping",
                 format!("{AIO_MAPPING} or none"),

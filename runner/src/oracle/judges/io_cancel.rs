@@ -4,8 +4,7 @@
 use super::super::obs::{Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is, ret, sysret};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::{key, Success};
 
 const COMPLETED: &str = case::IO_CANCEL_ERROR_EINVAL_COMPLETED;

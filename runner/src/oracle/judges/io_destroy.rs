@@ -6,8 +6,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::{key, Success};
 
 const FIRST: &str = case::IO_DESTROY_RETURN_SUCCESS_FIRST;

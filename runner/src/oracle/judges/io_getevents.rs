@@ -6,8 +6,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{alarm_fired, cannot_run, outcome, ret, sysret, when};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::{key, Success};
 
 /// {0, 0}: the already expired timeout.

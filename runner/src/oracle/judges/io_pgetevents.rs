@@ -4,8 +4,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome, ret, when};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::{key, Success};
 
 const BLOCKED: &str = case::IO_PGETEVENTS_SIGNAL_ANY_BLOCKED_STAYS_PENDING;

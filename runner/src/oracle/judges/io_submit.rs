@@ -7,8 +7,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge, Verdict};
 use super::family::{cannot_run, outcome, outcome_is, ret, sysret};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::{key, Success};
 
 const RW_SUBMIT: &str = case::IO_SUBMIT_RETURN_SUCCESS_RW;

@@ -4,9 +4,9 @@
 use super::{aio_nr_check, maps_shape};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
+use kmatrix_proto::record::Fate;
 
 pub const DESTROY: Judge = Judge {
     experiment: ids::SIDE_EFFECT_DESTROY,
@@ -68,7 +68,11 @@ fn eintr(c: &mut Ctx, o: &Obs) -> Res<()> {
         case::ERROR_EINTR_SIGKILL_LEAVES_NO_TRACE,
         vec![
             aio_nr_check(c, 0, before, after),
-            Check::eq("fate", "signal:9", o.str(key::GRANDCHILD_FATE)?),
+            Check::eq(
+                "fate",
+                Fate::Signal(9).label(),
+                o.str(key::GRANDCHILD_FATE)?.to_string(),
+            ),
             Check::eq("killed by the parent", true, o.bool(key::KILLED_BY_PARENT)?),
             Check::new("contexts made before the kill", ">= 1", made, made >= 1),
         ],
@@ -94,7 +98,11 @@ pub const EXIT_RELEASES: Judge = Judge {
         let got = setup.outcome()?;
         let mut checks = vec![
             Check::outcome(&want, &got),
-            Check::eq("fate", "exited", o.str(key::GRANDCHILD_FATE)?),
+            Check::eq(
+                "fate",
+                Fate::Exited.label(),
+                o.str(key::GRANDCHILD_FATE)?.to_string(),
+            ),
         ];
         if got == "OK" {
             let mut held = aio_nr_check(c, nr, before, c.aio_nr(o, key::AIO_NR_DURING)?);

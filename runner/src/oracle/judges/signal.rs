@@ -2,9 +2,9 @@
 
 use crate::oracle::obs::Missing;
 use crate::oracle::{CaseDef, Check, Judge};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
+use kmatrix_proto::record::Fate;
 
 /// A process calls io_setup(1) in a loop while an interval timer keeps
 /// delivering SIGALRM to a handler: no call may fail with EINTR (nor with
@@ -36,7 +36,11 @@ pub const NONFATAL: Judge = Judge {
             vec![
                 Check::eq("EINTR returns", 0, eintr),
                 Check::eq("other errors", 0, other),
-                Check::eq("fate", "exited", o.str(key::GRANDCHILD_FATE)?),
+                Check::eq(
+                    "fate",
+                    Fate::Exited.label(),
+                    o.str(key::GRANDCHILD_FATE)?.to_string(),
+                ),
             ],
         );
         Ok(())

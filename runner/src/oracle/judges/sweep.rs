@@ -3,7 +3,8 @@
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
 use kmatrix_proto::catalogue::{case, ids};
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{self, key};
+use kmatrix_proto::record::Fate;
 
 pub const SWEEP: Judge = Judge {
     experiment: ids::NR_SWEEP,
@@ -35,16 +36,17 @@ fn sweep(c: &mut Ctx, o: &Obs) -> Res<()> {
 }
 
 fn step(c: &mut Ctx, s: &Obs, id: &str, nr: u64) -> Res<()> {
-    match s.str(key::FATE)? {
-        "exited" => {}
-        "timeout" => {
+    let fate = s.str(key::FATE)?;
+    match obs::fate_of(fate) {
+        Ok(Fate::Exited) => {}
+        Ok(Fate::Timeout) => {
             c.error(
                 id,
                 "the call outlived the guest's per-step limit (kmatrix.timeout)".into(),
             );
             return Ok(());
         }
-        fate => {
+        _ => {
             let mut k = Check::new("fate", "a return value", format!("process {fate}"), false);
             k.expected = "a return value (ENOMEM if the ring does not fit)".into();
             c.case(id, vec![k]);

@@ -3,9 +3,9 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
-use kmatrix_proto::catalogue::case;
-use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
+use kmatrix_proto::record::Fate;
 
 pub const MANY: Judge = Judge {
     experiment: ids::TABLE_MANY,
@@ -68,7 +68,11 @@ fn many(c: &mut Ctx, o: &Obs) -> Res<()> {
                 o.u64(key::EXPLICIT_DESTROY_FAILURES)?,
             ),
             exp,
-            Check::eq("fate", "exited", o.str(key::CHILD_FATE)?),
+            Check::eq(
+                "fate",
+                Fate::Exited.label(),
+                o.str(key::CHILD_FATE)?.to_string(),
+            ),
             aio_nr_check(c, 0, before, c.aio_nr(o, key::AIO_NR_AFTER_EXIT)?),
         ],
     );
