@@ -97,7 +97,7 @@ fn no_pending_poll(v: &Obs) -> Option<String> {
         Ok(n) => Some(format!(
             "the pending poll was not submitted: poll_submit_ret {n}, errno {}",
             v.raw()
-                .get(&key::errno_of(key::POLL_SUBMIT))
+                .get(key::errno_of(key::POLL_SUBMIT))
                 .map_or("?".into(), |e| e.to_string())
         )),
         Err(Missing(m)) => Some(m),
