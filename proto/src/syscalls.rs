@@ -69,3 +69,25 @@ pub fn rank(id: &str) -> usize {
         .position(|s| id.starts_with(s.name) && id[s.name.len()..].starts_with('.'))
         .map_or(0, |i| i + 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_numbers_and_order() {
+        assert_eq!(find("io_pgetevents").map(|s| s.aarch64), Some(292));
+        assert!(find("read").is_none());
+        assert_eq!(rank("io_setup.return.base"), 1);
+        assert_eq!(rank("io_cancel.cases"), 4);
+        assert_eq!(rank("return.success"), 0);
+        assert_eq!(rank("io_setupx.y"), 0);
+        let here = IO_SETUP.here();
+        assert!(here == IO_SETUP.x86_64 || here == IO_SETUP.aarch64);
+        for (i, s) in AIO.iter().enumerate() {
+            assert!(AIO[..i]
+                .iter()
+                .all(|t| t.name != s.name && t.x86_64 != s.x86_64));
+        }
+    }
+}
