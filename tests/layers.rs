@@ -25,7 +25,6 @@ const RUNNER_LAYERS: &[(&str, &[&str])] = &[
             "notice",
             "stdout",
             "runlock",
-            "syscalls",
             "milestones",
             "machine",
             "arch",

@@ -5,39 +5,13 @@ use crate::files;
 use crate::json::Obj;
 use crate::parse;
 use crate::sys::{self, SysRet};
+use kmatrix_proto::obs::{self, key};
 
 /// struct aio_ring's header is eight u32 fields (32 bytes).
 const RING_HEADER_BYTES: u64 = 32;
 
-/// One io_setup call: what we passed and what came back.
-#[derive(Clone, Copy, Debug)]
-pub struct Call {
-    pub nr_events: u32,
-    pub ret: i64,
-    pub errno: i32,
-    /// The aio_context_t variable after the call.
-    pub handle: u64,
-}
-
-impl Call {
-    pub fn ok(&self) -> bool {
-        self.ret == 0
-    }
-
-    /// Adds nr_events, ret, errno and handle to `o`.
-    pub fn put_common(&self, o: &mut Obj) {
-        o.u64("nr_events", self.nr_events.into())
-            .i64("ret", self.ret)
-            .i64("errno", self.errno.into())
-            .u64("handle", self.handle);
-    }
-
-    pub fn common(&self) -> Obj {
-        let mut o = Obj::new();
-        self.put_common(&mut o);
-        o
-    }
-}
+/// One io_setup call and the ring header: the observation's own types.
+pub use kmatrix_proto::obs::{Call, Ring};
 
 /// io_setup(nr_events, &ctx) with ctx preset to `initial`.
 pub fn setup(nr_events: u32, initial: u64) -> Call {
@@ -46,56 +20,20 @@ pub fn setup(nr_events: u32, initial: u64) -> Call {
     // kernel writes at most these 8 bytes.
     let r = unsafe { sys::io_setup(nr_events, &mut ctx) };
     Call {
-        nr_events,
-        ret: r.ret,
-        errno: r.errno,
+        nr_events: nr_events.into(),
+        ret: r.into(),
         handle: ctx,
     }
 }
 
-pub fn destroy(handle: u64) -> SysRet {
-    sys::io_destroy(handle)
-}
-
 /// {"ret":…, "errno":…} of a plain syscall result.
 pub fn sysret_obj(r: SysRet) -> Obj {
-    let mut o = Obj::new();
-    o.i64("ret", r.ret).i64("errno", r.errno.into());
-    o
+    obs::SysRet::from(r).to_obj()
 }
 
 /// Adds `<prefix>_ret` and `<prefix>_errno`.
 pub fn put_sysret(o: &mut Obj, prefix: &str, r: SysRet) {
-    o.i64(&format!("{prefix}_ret"), r.ret)
-        .i64(&format!("{prefix}_errno"), r.errno.into());
-}
-
-/// The aio_ring header as the kernel initialised it.
-#[derive(Clone, Copy, Debug)]
-pub struct Ring {
-    pub id: u32,
-    pub nr: u32,
-    pub head: u32,
-    pub tail: u32,
-    pub magic: u32,
-    pub compat_features: u32,
-    pub incompat_features: u32,
-    pub header_length: u32,
-}
-
-impl Ring {
-    pub fn to_obj(self) -> Obj {
-        let mut o = Obj::new();
-        o.u64("id", self.id.into())
-            .u64("nr", self.nr.into())
-            .u64("head", self.head.into())
-            .u64("tail", self.tail.into())
-            .u64("magic", self.magic.into())
-            .u64("compat_features", self.compat_features.into())
-            .u64("incompat_features", self.incompat_features.into())
-            .u64("header_length", self.header_length.into());
-        o
-    }
+    obs::SysRet::from(r).put_as(o, prefix);
 }
 
 /// Reads the ring header at `handle`.
@@ -172,16 +110,14 @@ pub fn inspect(handle: u64) -> (Option<String>, Option<Ring>) {
 pub fn put_success_details(o: &mut Obj, c: &Call) {
     if c.ok() {
         let (line, ring) = inspect(c.handle);
-        o.opt_obj("ring", ring.map(Ring::to_obj).as_ref())
-            .opt_str("maps_line", line.as_deref());
-        let d = destroy(c.handle);
-        put_sysret(o, "destroy", d);
-        o.opt_u64("aio_nr_after_destroy", files::aio_nr());
+        o.opt_obj(key::RING, ring.map(Ring::to_obj).as_ref())
+            .opt_str(key::MAPS_LINE, line.as_deref());
+        let d = sys::io_destroy(c.handle);
+        put_sysret(o, key::DESTROY, d);
+        o.opt_u64(key::AIO_NR_AFTER_DESTROY, files::aio_nr());
     } else {
-        o.null("ring")
-            .null("maps_line")
-            .null("destroy_ret")
-            .null("destroy_errno")
-            .null("aio_nr_after_destroy");
+        o.null(key::RING).null(key::MAPS_LINE);
+        obs::SysRet::put_null_as(o, key::DESTROY);
+        o.null(key::AIO_NR_AFTER_DESTROY);
     }
 }

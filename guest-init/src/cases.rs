@@ -4,6 +4,7 @@
 //! aio-max-nr from 1 to u64::MAX: record what happens, skip follow-ups
 //! that need a handle.
 
+use kmatrix_proto::obs::{self, key};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -30,15 +31,13 @@ fn cell_nr() -> u32 {
 
 fn skipped(reason: &str) -> Obj {
     let mut o = Obj::new();
-    o.str("skipped", reason);
+    o.str(key::SKIPPED, reason);
     o
 }
 
 /// A grandchild's obs with its fate added ("fate" first, then its fields).
 fn with_fate(out: &Outcome) -> Obj {
-    let mut o = Obj::new();
-    o.str("fate", &out.label()).members_of(&out.obs);
-    o
+    obs::step(&out.final_fate(), &out.obs)
 }
 
 /// io_setup(nr, &ctx) with ctx preset to `initial` and aio-nr read around
@@ -48,9 +47,9 @@ fn observed_call(nr: u32, initial: u64) -> Obj {
     let mut o = Obj::new();
     let before = aio_nr();
     let c = aio::setup(nr, initial);
-    c.put_common(&mut o);
-    o.opt_u64("aio_nr_before", before)
-        .opt_u64("aio_nr_after", aio_nr());
+    c.put(&mut o);
+    o.opt_u64(key::AIO_NR_BEFORE, before)
+        .opt_u64(key::AIO_NR_AFTER, aio_nr());
     aio::put_success_details(&mut o, &c);
     o
 }
@@ -135,7 +134,8 @@ pub fn nr_sweep(env: &Env, sink: &Sink) -> Obj {
     let max = aio_max_nr();
     let snapshot = |steps: &Arr| {
         let mut o = Obj::new();
-        o.opt_u64("aio_max_nr", max).raw("steps", &steps.to_json());
+        o.opt_u64(key::AIO_MAX_NR, max)
+            .raw(key::STEPS, &steps.to_json());
         o
     };
     let mut steps = Arr::new();
@@ -149,9 +149,9 @@ pub fn nr_sweep(env: &Env, sink: &Sink) -> Obj {
         let mut step = with_fate(&out);
         if out.obs == "{}" {
             // The step died before reporting: keep at least what was asked.
-            step.u64("nr_events", nr.into());
+            step.u64(key::NR_EVENTS, nr.into());
         }
-        step.u64("oom_ballast_killed", ballast.top_up());
+        step.u64(key::OOM_BALLAST_KILLED, ballast.top_up());
         steps.push_obj(&step);
         sink.line(&snapshot(&steps).to_json());
     }
@@ -171,21 +171,28 @@ pub fn einval_ctx_existing(_env: &Env, _sink: &Sink) -> Obj {
     let mut o = Obj::new();
     let nr = cell_nr();
     let a = aio::setup(nr, 0);
-    o.obj("first", &a.common());
+    o.obj(key::FIRST, &a.to_obj());
     if !a.ok() {
-        o.null("second").str("skipped", "first io_setup failed");
+        o.null(key::SECOND)
+            .str(key::SKIPPED, "first io_setup failed");
         return o;
     }
-    o.opt_u64("aio_nr_before", aio_nr());
+    o.opt_u64(key::AIO_NR_BEFORE, aio_nr());
     let b = aio::setup(nr, a.handle);
-    o.obj("second", &b.common())
-        .opt_u64("aio_nr_after", aio_nr());
+    o.obj(key::SECOND, &b.to_obj())
+        .opt_u64(key::AIO_NR_AFTER, aio_nr());
     if b.ok() && b.handle != a.handle {
         // Unexpected: a second context was created; release it too.
-        o.obj("second_destroy", &aio::sysret_obj(aio::destroy(b.handle)));
+        o.obj(
+            key::SECOND_DESTROY,
+            &aio::sysret_obj(sys::io_destroy(b.handle)),
+        );
     }
-    o.obj("first_destroy", &aio::sysret_obj(aio::destroy(a.handle)))
-        .opt_u64("aio_nr_after_destroy", aio_nr());
+    o.obj(
+        key::FIRST_DESTROY,
+        &aio::sysret_obj(sys::io_destroy(a.handle)),
+    )
+    .opt_u64(key::AIO_NR_AFTER_DESTROY, aio_nr());
     o
 }
 
@@ -197,9 +204,8 @@ fn call_at(nr: u32, ptr: *mut u64) -> sys::SysRet {
 }
 
 fn put_bad_pointer_call(o: &mut Obj, nr: u32, r: sys::SysRet) {
-    o.u64("nr_events", nr.into())
-        .i64("ret", r.ret)
-        .i64("errno", r.errno.into());
+    o.u64(key::NR_EVENTS, nr.into());
+    obs::SysRet::from(r).put(o);
 }
 
 pub fn efault_null(_env: &Env, _sink: &Sink) -> Obj {
@@ -208,8 +214,8 @@ pub fn efault_null(_env: &Env, _sink: &Sink) -> Obj {
     let before = aio_nr();
     let r = call_at(nr, std::ptr::null_mut());
     put_bad_pointer_call(&mut o, nr, r);
-    o.opt_u64("aio_nr_before", before)
-        .opt_u64("aio_nr_after", aio_nr());
+    o.opt_u64(key::AIO_NR_BEFORE, before)
+        .opt_u64(key::AIO_NR_AFTER, aio_nr());
     o
 }
 
@@ -229,9 +235,9 @@ pub fn efault_unmapped(env: &Env, _sink: &Sink) -> Obj {
     let r = call_at(nr, page as *mut u64);
     let mut o = Obj::new();
     put_bad_pointer_call(&mut o, nr, r);
-    o.u64("addr", page as usize as u64)
-        .opt_u64("aio_nr_before", before)
-        .opt_u64("aio_nr_after", aio_nr());
+    o.u64(key::ADDR, page as usize as u64)
+        .opt_u64(key::AIO_NR_BEFORE, before)
+        .opt_u64(key::AIO_NR_AFTER, aio_nr());
     o
 }
 
@@ -254,11 +260,11 @@ pub fn efault_readonly(env: &Env, _sink: &Sink) -> Obj {
     let _ = unsafe { sys::unmap(page, env.page_size) };
     let mut o = Obj::new();
     put_bad_pointer_call(&mut o, nr, r);
-    o.u64("handle", value)
-        .opt_u64("aio_nr_before", before)
-        .opt_u64("aio_nr_after", after)
-        .u64("aio_maps_before", maps_before)
-        .u64("aio_maps_after", maps_after);
+    o.u64(key::HANDLE, value)
+        .opt_u64(key::AIO_NR_BEFORE, before)
+        .opt_u64(key::AIO_NR_AFTER, after)
+        .u64(key::AIO_MAPS_BEFORE, maps_before)
+        .u64(key::AIO_MAPS_AFTER, maps_after);
     o
 }
 
@@ -268,11 +274,11 @@ pub fn eagain_exceeds_max(_env: &Env, _sink: &Sink) -> Obj {
         None => return skipped(skip::NO_AIO_MAX_NR),
     };
     let mut o = Obj::new();
-    o.u64("aio_max_nr", max);
+    o.u64(key::AIO_MAX_NR, max);
     let nr = match max.checked_add(1).and_then(|v| u32::try_from(v).ok()) {
         Some(nr) => nr,
         None => {
-            o.str("skipped", skip::MAX_PLUS_ONE_TOO_BIG);
+            o.str(key::SKIPPED, skip::MAX_PLUS_ONE_TOO_BIG);
             return o;
         }
     };
@@ -288,25 +294,25 @@ pub fn eagain_boundary(_env: &Env, sink: &Sink) -> Obj {
         _ => return skipped(skip::NO_AIO_SYSCTLS),
     };
     let mut o = Obj::new();
-    o.u64("aio_max_nr", max).u64("aio_nr_initial", n0);
+    o.u64(key::AIO_MAX_NR, max).u64(key::AIO_NR_INITIAL, n0);
     // min(128, M) always fits in u32.
     let hold_nr = max.min(u64::from(NR)) as u32;
     let hold = if hold_nr > 0 {
         let h = aio::setup(hold_nr, 0);
-        o.obj("hold", &h.common());
+        o.obj(key::HOLD, &h.to_obj());
         Some(h)
     } else {
-        o.null("hold");
+        o.null(key::HOLD);
         None
     };
     let n1 = aio_nr();
-    o.opt_u64("aio_nr_held", n1);
+    o.opt_u64(key::AIO_NR_HELD, n1);
     // "exact" may allocate a ring of up to 256 MiB: keep the story so far
     // if that gets this process OOM-killed.
     sink.line(&o.to_json());
     match n1.and_then(|n1| max.checked_sub(n1)) {
         None => {
-            o.str("skipped", "aio-nr unreadable or above aio-max-nr");
+            o.str(key::SKIPPED, "aio-nr unreadable or above aio-max-nr");
         }
         Some(room) => {
             // "over" also runs when room == 0 (it is then io_setup(1) on a
@@ -315,17 +321,20 @@ pub fn eagain_boundary(_env: &Env, sink: &Sink) -> Obj {
                 Some(nr) => observed_call(nr, 0),
                 None => skipped(skip::ROOM_PLUS_ONE_TOO_BIG),
             };
-            o.obj("over", &over);
+            o.obj(key::OVER, &over);
             let exact = match u32::try_from(room) {
                 Ok(0) => skipped(skip::NO_ROOM),
                 Ok(nr) => observed_call(nr, 0),
                 Err(_) => skipped(skip::ROOM_TOO_BIG),
             };
-            o.obj("exact", &exact);
+            o.obj(key::EXACT, &exact);
         }
     }
     if let Some(h) = hold.filter(Call::ok) {
-        o.obj("hold_destroy", &aio::sysret_obj(aio::destroy(h.handle)));
+        o.obj(
+            key::HOLD_DESTROY,
+            &aio::sysret_obj(sys::io_destroy(h.handle)),
+        );
     }
     o
 }
@@ -347,13 +356,13 @@ pub fn enomem_rlimit_as(_env: &Env, _sink: &Sink) -> Obj {
     let c = aio::setup(nr, 0);
     let restore = sys::set_rlimit_as(old.0, old.1);
     let mut o = Obj::new();
-    c.put_common(&mut o);
+    c.put(&mut o);
     let errno_of = |r: Result<(), i32>| i64::from(r.err().unwrap_or(0));
-    o.u64("vm_size_kb", vm_kb)
-        .i64("setrlimit_errno", errno_of(set))
-        .i64("restore_errno", errno_of(restore))
-        .opt_u64("aio_nr_before", before)
-        .opt_u64("aio_nr_after", aio_nr());
+    o.u64(key::VM_SIZE_KB, vm_kb)
+        .i64(key::SETRLIMIT_ERRNO, errno_of(set))
+        .i64(key::RESTORE_ERRNO, errno_of(restore))
+        .opt_u64(key::AIO_NR_BEFORE, before)
+        .opt_u64(key::AIO_NR_AFTER, aio_nr());
     aio::put_success_details(&mut o, &c);
     o
 }
@@ -369,18 +378,18 @@ pub fn eintr_sigkill(_env: &Env, _sink: &Sink) -> Obj {
             if aio::setup(1, 0).ok() {
                 made += 1;
                 let mut g = Obj::new();
-                g.u64("setups_ok", made);
+                g.u64(key::SETUPS_OK, made);
                 s.line(&g.to_json());
             }
         }
     });
     let mut o = Obj::new();
-    o.opt_u64("aio_nr_before", before)
-        .opt_u64("aio_nr_after", aio_nr())
-        .str("grandchild_fate", &out.fate.label())
-        .bool("killed_by_parent", out.timed_out);
+    o.opt_u64(key::AIO_NR_BEFORE, before)
+        .opt_u64(key::AIO_NR_AFTER, aio_nr())
+        .str(key::GRANDCHILD_FATE, &out.fate.label())
+        .bool(key::KILLED_BY_PARENT, out.timed_out);
     if out.obs == "{}" {
-        o.u64("setups_ok", 0);
+        o.u64(key::SETUPS_OK, 0);
     } else {
         o.members_of(&out.obs);
     }
@@ -394,16 +403,16 @@ pub fn exit_releases(env: &Env, _sink: &Sink) -> Obj {
     let out = child::run(Role::Step, env.timeout, |s| {
         let c = aio::setup(nr, 0);
         let mut g = Obj::new();
-        g.obj("setup", &c.common())
-            .opt_u64("aio_nr_during", aio_nr());
+        g.obj(key::SETUP, &c.to_obj())
+            .opt_u64(key::AIO_NR_DURING, aio_nr());
         s.line(&g.to_json());
     });
     let mut o = Obj::new();
-    o.opt_u64("aio_nr_before", before)
-        .opt_u64("aio_nr_after_exit", aio_nr())
-        .str("grandchild_fate", &out.label());
+    o.opt_u64(key::AIO_NR_BEFORE, before)
+        .opt_u64(key::AIO_NR_AFTER_EXIT, aio_nr())
+        .str(key::GRANDCHILD_FATE, &out.label());
     if out.obs == "{}" {
-        o.null("setup").null("aio_nr_during");
+        o.null(key::SETUP).null(key::AIO_NR_DURING);
     } else {
         o.members_of(&out.obs);
     }
@@ -416,30 +425,30 @@ pub fn side_effect_destroy(_env: &Env, _sink: &Sink) -> Obj {
     let before = aio_nr();
     let maps_before = aio::aio_maps_count();
     let c = aio::setup(cell_nr(), 0);
-    c.put_common(&mut o);
-    o.opt_u64("aio_nr_before", before)
-        .opt_u64("aio_nr_after_setup", aio_nr())
-        .u64("aio_maps_before", maps_before);
+    c.put(&mut o);
+    o.opt_u64(key::AIO_NR_BEFORE, before)
+        .opt_u64(key::AIO_NR_AFTER_SETUP, aio_nr())
+        .u64(key::AIO_MAPS_BEFORE, maps_before);
     if !c.ok() {
-        o.null("ring")
-            .null("maps_line")
-            .null("destroy_ret")
-            .null("destroy_errno")
-            .null("aio_nr_after_destroy")
-            .null("maps_line_after_destroy")
-            .null("aio_maps_after_destroy");
+        o.null(key::RING)
+            .null(key::MAPS_LINE)
+            .null(&key::ret_of(key::DESTROY))
+            .null(&key::errno_of(key::DESTROY))
+            .null(key::AIO_NR_AFTER_DESTROY)
+            .null(key::MAPS_LINE_AFTER_DESTROY)
+            .null(key::AIO_MAPS_AFTER_DESTROY);
         return o;
     }
     let (line, ring) = aio::inspect(c.handle);
-    o.opt_obj("ring", ring.map(aio::Ring::to_obj).as_ref())
-        .opt_str("maps_line", line.as_deref());
-    aio::put_sysret(&mut o, "destroy", aio::destroy(c.handle));
-    o.opt_u64("aio_nr_after_destroy", aio_nr())
+    o.opt_obj(key::RING, ring.map(aio::Ring::to_obj).as_ref())
+        .opt_str(key::MAPS_LINE, line.as_deref());
+    aio::put_sysret(&mut o, key::DESTROY, sys::io_destroy(c.handle));
+    o.opt_u64(key::AIO_NR_AFTER_DESTROY, aio_nr())
         .opt_str(
-            "maps_line_after_destroy",
+            key::MAPS_LINE_AFTER_DESTROY,
             aio::maps_line(c.handle).as_deref(),
         )
-        .u64("aio_maps_after_destroy", aio::aio_maps_count());
+        .u64(key::AIO_MAPS_AFTER_DESTROY, aio::aio_maps_count());
     o
 }
 
@@ -476,37 +485,36 @@ pub fn table_many(env: &Env, _sink: &Sink) -> Obj {
             }
         }
         let mut o = Obj::new();
-        o.u64("requested", MANY as u64)
-            .u64("created", handles.len() as u64)
-            .u64("distinct_handles", distinct(&handles))
-            .u64("distinct_ring_ids", distinct(&ids))
-            .opt_u64("aio_nr_with_all", aio_nr());
+        o.u64(key::REQUESTED, MANY as u64)
+            .u64(key::CREATED, handles.len() as u64)
+            .u64(key::DISTINCT_HANDLES, distinct(&handles))
+            .u64(key::DISTINCT_RING_IDS, distinct(&ids))
+            .opt_u64(key::AIO_NR_WITH_ALL, aio_nr());
         match first_failure {
             Some(c) => {
                 let mut f = Obj::new();
-                f.u64("index", handles.len() as u64)
-                    .i64("ret", c.ret)
-                    .i64("errno", c.errno.into());
-                o.obj("first_failure", &f)
+                f.u64(key::INDEX, handles.len() as u64);
+                c.ret.put(&mut f);
+                o.obj(key::FIRST_FAILURE, &f)
             }
-            None => o.null("first_failure"),
+            None => o.null(key::FIRST_FAILURE),
         };
         let mut failures = 0u64;
         let explicit = handles.len().min(EXPLICIT);
         for &h in handles.iter().rev().take(explicit) {
-            if aio::destroy(h).ret != 0 {
+            if sys::io_destroy(h).ret != 0 {
                 failures += 1;
             }
         }
-        o.u64("explicit_destroys", explicit as u64)
-            .u64("explicit_destroy_failures", failures)
-            .opt_u64("aio_nr_after_explicit", aio_nr());
+        o.u64(key::EXPLICIT_DESTROYS, explicit as u64)
+            .u64(key::EXPLICIT_DESTROY_FAILURES, failures)
+            .opt_u64(key::AIO_NR_AFTER_EXPLICIT, aio_nr());
         s.line(&o.to_json());
     });
     let mut o = Obj::new();
-    o.opt_u64("aio_nr_before", before)
-        .str("child_fate", &out.label())
-        .opt_u64("aio_nr_after_exit", aio_nr());
+    o.opt_u64(key::AIO_NR_BEFORE, before)
+        .str(key::CHILD_FATE, &out.label())
+        .opt_u64(key::AIO_NR_AFTER_EXIT, aio_nr());
     if out.obs != "{}" {
         o.members_of(&out.obs);
     }
@@ -519,30 +527,30 @@ pub fn fork_child_use(env: &Env, _sink: &Sink) -> Obj {
     let mut o = Obj::new();
     let nr = cell_nr();
     let a = aio::setup(nr, 0);
-    o.obj("setup", &a.common());
+    o.obj(key::SETUP, &a.to_obj());
     if !a.ok() {
-        o.str("skipped", "io_setup failed; no handle to share");
+        o.str(key::SKIPPED, "io_setup failed; no handle to share");
         return o;
     }
     let h = a.handle;
-    o.opt_u64("aio_nr_after_setup", aio_nr());
+    o.opt_u64(key::AIO_NR_AFTER_SETUP, aio_nr());
     let out = child::run(Role::Step, env.timeout, move |s| {
         let line = aio::maps_line(h);
-        let d = aio::destroy(h);
+        let d = sys::io_destroy(h);
         let mut g = Obj::new();
-        g.bool("maps_has_handle", line.is_some())
-            .opt_str("maps_line", line.as_deref());
-        aio::put_sysret(&mut g, "destroy", d);
-        g.opt_u64("aio_nr_after_destroy", aio_nr())
-            .opt_str("maps_line_after_destroy", aio::maps_line(h).as_deref());
+        g.bool(key::MAPS_HAS_HANDLE, line.is_some())
+            .opt_str(key::MAPS_LINE, line.as_deref());
+        aio::put_sysret(&mut g, key::DESTROY, d);
+        g.opt_u64(key::AIO_NR_AFTER_DESTROY, aio_nr())
+            .opt_str(key::MAPS_LINE_AFTER_DESTROY, aio::maps_line(h).as_deref());
         s.line(&g.to_json());
     });
-    o.obj("grandchild", &with_fate(&out))
-        .opt_u64("aio_nr_after_grandchild", aio_nr())
-        .opt_str("parent_maps_line", aio::maps_line(h).as_deref());
-    aio::put_sysret(&mut o, "parent_destroy", aio::destroy(h));
-    o.opt_u64("aio_nr_after_parent_destroy", aio_nr());
-    o.obj("thread", &thread_use(nr));
+    o.obj(key::GRANDCHILD, &with_fate(&out))
+        .opt_u64(key::AIO_NR_AFTER_GRANDCHILD, aio_nr())
+        .opt_str(key::PARENT_MAPS_LINE, aio::maps_line(h).as_deref());
+    aio::put_sysret(&mut o, key::PARENT_DESTROY, sys::io_destroy(h));
+    o.opt_u64(key::AIO_NR_AFTER_PARENT_DESTROY, aio_nr());
+    o.obj(key::THREAD, &thread_use(nr));
     o
 }
 
@@ -552,18 +560,19 @@ fn thread_use(nr: u32) -> Obj {
     let mut t = Obj::new();
     let before = aio_nr();
     let b = aio::setup(nr, 0);
-    t.obj("setup", &b.common()).opt_u64("aio_nr_before", before);
+    t.obj(key::SETUP, &b.to_obj())
+        .opt_u64(key::AIO_NR_BEFORE, before);
     if b.ok() {
         let h = b.handle;
-        match std::thread::spawn(move || aio::destroy(h)).join() {
-            Ok(d) => aio::put_sysret(&mut t, "thread_destroy", d),
+        match std::thread::spawn(move || sys::io_destroy(h)).join() {
+            Ok(d) => aio::put_sysret(&mut t, key::THREAD_DESTROY, d),
             Err(_) => {
-                t.str("thread_error", "the thread panicked");
+                t.str(key::THREAD_ERROR, "the thread panicked");
             }
         }
-        aio::put_sysret(&mut t, "again_destroy", aio::destroy(h));
+        aio::put_sysret(&mut t, key::AGAIN_DESTROY, sys::io_destroy(h));
     }
-    t.opt_u64("aio_nr_after", aio_nr());
+    t.opt_u64(key::AIO_NR_AFTER, aio_nr());
     t
 }
 
@@ -582,15 +591,15 @@ pub fn enomem_vs_eagain(_env: &Env, _sink: &Sink) -> Obj {
     let hold = aio::setup(hold_nr, 0);
     let held = aio_nr();
     let mut o = Obj::new();
-    o.obj("hold", &hold.common());
+    o.obj(key::HOLD, &hold.to_obj());
     // Over the limit by one event, and below D1's 4194304 (EINVAL first).
     let nr = match held.and_then(|h| max.checked_sub(h)).map(|room| room + 1) {
         Some(nr) if nr <= 4_194_304 => nr as u32,
         _ => {
             if hold.ok() {
-                let _ = aio::destroy(hold.handle);
+                let _ = sys::io_destroy(hold.handle);
             }
-            o.str("skipped", skip::MAX_TOO_LARGE);
+            o.str(key::SKIPPED, skip::MAX_TOO_LARGE);
             return o;
         }
     };
@@ -604,16 +613,16 @@ pub fn enomem_vs_eagain(_env: &Env, _sink: &Sink) -> Obj {
     let set = sys::set_rlimit_as(vm_kb.saturating_mul(1024), sys::RLIM_INFINITY);
     let c = aio::setup(nr, 0);
     let _ = sys::set_rlimit_as(old.0, old.1);
-    let mut call = c.common();
-    call.opt_u64("aio_nr_before", held)
-        .opt_u64("aio_nr_after", aio_nr());
+    let mut call = c.to_obj();
+    call.opt_u64(key::AIO_NR_BEFORE, held)
+        .opt_u64(key::AIO_NR_AFTER, aio_nr());
     if c.ok() {
-        aio::put_sysret(&mut call, "destroy", aio::destroy(c.handle));
+        aio::put_sysret(&mut call, key::DESTROY, sys::io_destroy(c.handle));
     }
-    o.i64("setrlimit_errno", i64::from(set.err().unwrap_or(0)))
-        .obj("call", &call);
+    o.i64(key::SETRLIMIT_ERRNO, i64::from(set.err().unwrap_or(0)))
+        .obj(key::CALL, &call);
     if hold.ok() {
-        aio::put_sysret(&mut o, "hold_destroy", aio::destroy(hold.handle));
+        aio::put_sysret(&mut o, key::HOLD_DESTROY, sys::io_destroy(hold.handle));
     }
     o
 }
@@ -636,7 +645,7 @@ pub fn signal_nonfatal(env: &Env, _sink: &Sink) -> Obj {
         while calls < 200 && start.elapsed() < Duration::from_millis(300) {
             let c = aio::setup(1, 0);
             calls += 1;
-            match c.errno {
+            match c.ret.errno {
                 _ if c.ok() => {}
                 4 => eintr += 1,
                 11 => {} // aio-max-nr reached
@@ -645,16 +654,16 @@ pub fn signal_nonfatal(env: &Env, _sink: &Sink) -> Obj {
         }
         let _ = sys::interval_timer(Duration::ZERO);
         let mut g = Obj::new();
-        g.u64("signals", SIGNALS.load(Ordering::Relaxed))
-            .u64("calls", calls)
-            .u64("eintr", eintr)
-            .u64("other_errors", other)
-            .i64("timer_errno", i64::from(timer.err().unwrap_or(0)));
+        g.u64(key::SIGNALS, SIGNALS.load(Ordering::Relaxed))
+            .u64(key::CALLS, calls)
+            .u64(key::EINTR, eintr)
+            .u64(key::OTHER_ERRORS, other)
+            .i64(key::TIMER_ERRNO, i64::from(timer.err().unwrap_or(0)));
         s.line(&g.to_json());
     });
     let mut o = Obj::new();
-    o.str("grandchild_fate", &out.label())
-        .raw("grandchild", &out.obs);
+    o.str(key::GRANDCHILD_FATE, &out.label())
+        .raw(key::GRANDCHILD, &out.obs);
     o
 }
 
@@ -664,7 +673,7 @@ pub fn signal_nonfatal(env: &Env, _sink: &Sink) -> Obj {
 pub fn ring_mremap(_env: &Env, _sink: &Sink) -> Obj {
     let mut o = Obj::new();
     let c = aio::setup(cell_nr(), 0);
-    o.obj("setup", &c.common());
+    o.obj(key::SETUP, &c.to_obj());
     if !c.ok() {
         return o;
     }
@@ -672,22 +681,24 @@ pub fn ring_mremap(_env: &Env, _sink: &Sink) -> Obj {
     let size = match parse::maps_covering(&crate::files::self_maps(), h) {
         Some(e) => (e.end - e.start) as usize,
         None => {
-            o.str("error", "no mapping covers the handle");
+            o.str(key::ERROR, "no mapping covers the handle");
             return o;
         }
     };
-    o.u64("ring_bytes", size as u64);
+    o.u64(key::RING_BYTES, size as u64);
     let put = |o: &mut Obj, k: &str, r: Result<u64, i32>| {
-        let mut x = Obj::new();
-        match r {
-            Ok(_) => x.i64("ret", 0).i64("errno", 0),
-            Err(e) => x.i64("ret", -1).i64("errno", e.into()),
+        let r = match r {
+            Ok(_) => obs::SysRet { ret: 0, errno: 0 },
+            Err(e) => obs::SysRet {
+                ret: -1,
+                errno: e.into(),
+            },
         };
-        o.obj(k, &x);
+        o.obj(k, &r.to_obj());
     };
     // SAFETY (all three): nothing in Rust points into the ring mapping.
     let grow = unsafe { sys::remap(h, size, size + 4096, 0, 0) };
-    put(&mut o, "grow", grow);
+    put(&mut o, key::GROW, grow);
     let keep = unsafe {
         sys::remap(
             h,
@@ -697,23 +708,23 @@ pub fn ring_mremap(_env: &Env, _sink: &Sink) -> Obj {
             0,
         )
     };
-    put(&mut o, "dontunmap", keep);
+    put(&mut o, key::DONTUNMAP, keep);
     let dst = match sys::mmap_anon(size, sys::PROT_READ) {
         Ok(p) => p as usize as u64,
         Err(e) => {
-            o.i64("reserve_errno", e.into());
+            o.i64(key::RESERVE_ERRNO, e.into());
             return o;
         }
     };
     let moved = unsafe { sys::remap(h, size, size, sys::MREMAP_MAYMOVE | sys::MREMAP_FIXED, dst) };
-    put(&mut o, "move", moved);
+    put(&mut o, key::MOVE, moved);
     let at = moved.unwrap_or(h);
-    o.bool("moved_to_requested", moved == Ok(dst));
+    o.bool(key::MOVED_TO_REQUESTED, moved == Ok(dst));
     let before = aio_nr();
-    aio::put_sysret(&mut o, "old_destroy", aio::destroy(h));
-    aio::put_sysret(&mut o, "new_destroy", aio::destroy(at));
-    o.opt_u64("aio_nr_before_destroy", before)
-        .opt_u64("aio_nr_after_destroy", aio_nr());
+    aio::put_sysret(&mut o, key::OLD_DESTROY, sys::io_destroy(h));
+    aio::put_sysret(&mut o, key::NEW_DESTROY, sys::io_destroy(at));
+    o.opt_u64(key::AIO_NR_BEFORE_DESTROY, before)
+        .opt_u64(key::AIO_NR_AFTER_DESTROY, aio_nr());
     o
 }
 
@@ -754,15 +765,17 @@ pub fn max_map_count(_env: &Env, _sink: &Sink) -> Obj {
     }
     restore_max_map_count();
     let mut o = Obj::new();
-    o.u64("maps_at_start", maps).u64("max_map_count", limit);
+    o.u64(key::MAPS_AT_START, maps)
+        .u64(key::MAX_MAP_COUNT, limit);
     let mut arr = Arr::new();
     for (c, b, a) in &calls {
-        let mut x = c.common();
-        x.opt_u64("aio_nr_before", *b).opt_u64("aio_nr_after", *a);
+        let mut x = c.to_obj();
+        x.opt_u64(key::AIO_NR_BEFORE, *b)
+            .opt_u64(key::AIO_NR_AFTER, *a);
         arr.push_obj(&x);
     }
     // The contexts go with this process's exit.
-    o.raw("calls", &arr.to_json());
+    o.raw(key::CALLS, &arr.to_json());
     o
 }
 

@@ -3,6 +3,8 @@
 //! real VM rather than a mock. A drill replaces the normal run: it starts
 //! once the results port is open and never returns.
 
+use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::obs::key;
 use std::io::Write;
 use std::time::Duration;
 
@@ -99,7 +101,7 @@ pub fn run(drill: Drill, port: &mut Port, hello: &str) -> ! {
         }
         Drill::Truncate => {
             let rec = record::experiment(
-                "setup.basic",
+                ids::SETUP_BASIC,
                 record::Fate::Exited,
                 "{\"ret\":0,\"errno\":0}",
             );
@@ -148,11 +150,11 @@ fn hostile(port: &mut Port) -> u64 {
             argv.push_raw(&quoted);
         }
         let mut o = Obj::new();
-        o.str("status", "exit:0")
-            .str("path", p)
-            .str("tag", p)
-            .raw("argv", &argv.to_json())
-            .str("stdout", p);
+        o.str(key::STATUS, "exit:0")
+            .str(key::PATH, p)
+            .str(key::TAG, p)
+            .raw(key::ARGV, &argv.to_json())
+            .str(key::STDOUT, p);
         // As exec, as a share mount, and under the hostile name itself.
         for id in ["exec", "share.mount/kmx0", p] {
             port.line(&record::experiment(id, record::Fate::Exited, &o.to_json()));
@@ -166,7 +168,7 @@ fn hostile(port: &mut Port) -> u64 {
 /// A well-formed experiment record (what an honest guest writes first).
 fn basic_record() -> String {
     record::experiment(
-        "setup.basic",
+        ids::SETUP_BASIC,
         record::Fate::Exited,
         "{\"ret\":0,\"errno\":0}",
     )

@@ -22,6 +22,7 @@
 //! or execs itself still comes from the share (see README, "Programs from a
 //! share under TCG").
 
+use kmatrix_proto::obs::key;
 use std::ffi::CString;
 use std::os::raw::c_char;
 use std::path::{Path, PathBuf};
@@ -438,13 +439,13 @@ fn run_prepared(id: &str, argv: &[String], prepared: &Prepared, timeout: Duratio
         _ => Vec::new(),
     };
     let mut o = Obj::new();
-    o.raw("argv", &argv_json(argv))
-        .str("status", &status_label(timed_out, fate))
-        .str("stdout", &String::from_utf8_lossy(&out.kept))
-        .str("stderr", &String::from_utf8_lossy(&err.kept))
-        .u64("stdout_bytes", out.total)
-        .u64("stderr_bytes", err.total)
-        .raw("kernel_log", &argv_json(&kernel_lines));
+    o.raw(key::ARGV, &argv_json(argv))
+        .str(key::STATUS, &status_label(timed_out, fate))
+        .str(key::STDOUT, &String::from_utf8_lossy(&out.kept))
+        .str(key::STDERR, &String::from_utf8_lossy(&err.kept))
+        .u64(key::STDOUT_BYTES, out.total)
+        .u64(key::STDERR_BYTES, err.total)
+        .raw(key::KERNEL_LOG, &argv_json(&kernel_lines));
     record::experiment(id, Fate::Exited, &o.to_json())
 }
 
@@ -521,13 +522,13 @@ fn errno_text(errno: i32) -> String {
 /// The record for a program that never ran.
 fn not_run(id: &str, argv: &[String], error: &str) -> String {
     let mut o = Obj::new();
-    o.raw("argv", &argv_json(argv))
-        .str("status", "not-run")
-        .str("stdout", "")
-        .str("stderr", "")
-        .u64("stdout_bytes", 0)
-        .u64("stderr_bytes", 0)
-        .str("error", error);
+    o.raw(key::ARGV, &argv_json(argv))
+        .str(key::STATUS, "not-run")
+        .str(key::STDOUT, "")
+        .str(key::STDERR, "")
+        .u64(key::STDOUT_BYTES, 0)
+        .u64(key::STDERR_BYTES, 0)
+        .str(key::ERROR, error);
     record::experiment(id, Fate::Exited, &o.to_json())
 }
 

@@ -4,6 +4,9 @@
 //! experiments doing real I/O on tmpfs. Only raw observations go out; the
 //! host judges (runner/src/oracle/judges/).
 
+use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::obs::{self, key};
+use kmatrix_proto::syscalls;
 use std::os::raw::{c_int, c_long};
 use std::os::unix::io::AsRawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,16 +18,6 @@ use crate::family_catalogue::GENERIC;
 use crate::json::{Arr, Obj};
 use crate::sys::{self, nr};
 use kmatrix_proto::generic::Arg as A;
-
-/// The six syscalls by name, with this arch's number.
-pub const SYSCALLS: &[(&str, c_long)] = &[
-    ("io_setup", nr::IO_SETUP),
-    ("io_destroy", nr::IO_DESTROY),
-    ("io_submit", nr::IO_SUBMIT),
-    ("io_cancel", nr::IO_CANCEL),
-    ("io_getevents", nr::IO_GETEVENTS),
-    ("io_pgetevents", nr::IO_PGETEVENTS),
-];
 
 const IOCB_CMD_PREAD: u16 = 0;
 const IOCB_CMD_PWRITE: u16 = 1;
@@ -107,19 +100,20 @@ fn raw(nr: c_long, a: [u64; 6]) -> sys::SysRet {
     // SAFETY: callers pass integers or pointers to memory they own, that
     // is unmapped or read-only on purpose, or NULL; the AIO syscalls fail
     // with EFAULT rather than fault the process on bad user pointers.
-    let ret = unsafe { syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
-    let errno = if ret == -1 { sys::errno() } else { 0 };
-    sys::SysRet { ret, errno }
+    sys::sysret(unsafe { syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) })
 }
 
 fn put(o: &mut Obj, prefix: &str, r: sys::SysRet) {
-    crate::aio::put_sysret(o, prefix, r);
+    obs::SysRet::from(r).put_as(o, prefix);
 }
 
 /// io_setup(n) -> (handle, result).
 fn setup(n: u64) -> (u64, sys::SysRet) {
     let mut ctx: u64 = 0;
-    let r = raw(nr::IO_SETUP, [n, &mut ctx as *mut u64 as u64, 0, 0, 0, 0]);
+    // n is a context size (ctx_size), far below u32::MAX.
+    let n = u32::try_from(n).unwrap_or(u32::MAX);
+    // SAFETY: ctx is a live local that no reference aliases.
+    let r = unsafe { sys::io_setup(n, &mut ctx) };
     (ctx, r)
 }
 
@@ -169,15 +163,11 @@ fn make(in_flight: u64) -> Made {
 /// that use it borrow it).
 fn put_made(o: &mut Obj, prefix: &str, m: &Made, own: Option<bool>) {
     put(o, prefix, m.r);
-    o.u64(&format!("{prefix}_nr"), m.nr)
-        .opt_u64(&format!("{prefix}_aio_nr"), m.aio_nr);
+    o.u64(&key::nr_of(prefix), m.nr)
+        .opt_u64(&key::aio_nr_of(prefix), m.aio_nr);
     if let Some(own) = own {
-        o.bool(&format!("{prefix}_own"), own);
+        o.bool(&key::own_of(prefix), own);
     }
-}
-
-fn destroy(ctx: u64) -> sys::SysRet {
-    raw(nr::IO_DESTROY, [ctx, 0, 0, 0, 0, 0])
 }
 
 fn submit(ctx: u64, cbs: &[*mut Iocb]) -> sys::SysRet {
@@ -198,21 +188,22 @@ fn getevents(ctx: u64, min: i64, n: i64, ev: *mut Event, ts: Option<&Timespec>) 
 fn ring_obj(ctx: u64) -> Obj {
     let mut o = Obj::new();
     if ctx == 0 || ctx & 3 != 0 {
-        o.null("head").null("tail");
+        o.null(key::HEAD).null(key::TAIL);
         return o;
     }
     // SAFETY: ctx is a live ring io_setup just returned (see aio::read_ring).
     let r = unsafe { crate::aio::read_ring(ctx) };
-    o.u64("head", r.head.into()).u64("tail", r.tail.into());
+    o.u64(key::HEAD, r.head.into())
+        .u64(key::TAIL, r.tail.into());
     o
 }
 
 fn event_obj(e: &Event) -> Obj {
     let mut o = Obj::new();
-    o.u64("data", e.data)
-        .u64("obj", e.obj)
-        .i64("res", e.res)
-        .i64("res2", e.res2);
+    o.u64(key::DATA, e.data)
+        .u64(key::OBJ, e.obj)
+        .i64(key::RES, e.res)
+        .i64(key::RES2, e.res2);
     o
 }
 
@@ -263,7 +254,7 @@ fn rw_iocb(op: u16, fd: i32, buf: &[u8], off: i64, data: u64) -> Iocb {
 
 fn skipped(why: &str) -> Obj {
     let mut o = Obj::new();
-    o.str("skipped", why);
+    o.str(key::SKIPPED, why);
     o
 }
 
@@ -271,11 +262,11 @@ fn skipped(why: &str) -> Obj {
 /// requests pending at once, or the obs saying why not.
 fn need_ctx(o: &mut Obj, in_flight: u64) -> Option<u64> {
     let m = make(in_flight);
-    put_made(o, "setup", &m, None);
+    put_made(o, key::SETUP, &m, None);
     if m.r.ret != 0 {
         return None;
     }
-    o.u64("handle", m.ctx);
+    o.u64(key::HANDLE, m.ctx);
     Some(m.ctx)
 }
 
@@ -286,20 +277,21 @@ fn need_ctx(o: &mut Obj, in_flight: u64) -> Option<u64> {
 /// first check instead, none blocks).
 pub fn enosys_map(_env: &Env, _s: &Sink) -> Obj {
     let mut calls = Arr::new();
-    for (name, n) in SYSCALLS {
+    for s in syscalls::AIO {
+        let n = s.here() as c_long;
         for (label, v) in [("zeros", 0u64), ("ones", u64::MAX)] {
-            let r = raw(*n, [v; 6]);
+            let r = raw(n, [v; 6]);
             let mut c = Obj::new();
-            c.str("syscall", name)
-                .i64("nr", *n)
-                .str("args", label)
-                .i64("ret", r.ret)
-                .i64("errno", r.errno.into());
+            c.str(key::SYSCALL, s.name)
+                .i64(key::NR, n)
+                .str(key::ARGS, label);
+            obs::SysRet::from(r).put(&mut c);
             calls.push_obj(&c);
         }
     }
     let mut o = Obj::new();
-    o.str("arch", sys::ARCH).raw("calls", &calls.to_json());
+    o.str(key::ARCH, sys::ARCH)
+        .raw(key::CALLS, &calls.to_json());
     o
 }
 
@@ -333,7 +325,7 @@ impl Handles {
                 (m, true)
             }
         };
-        put_made(notes, "ctx_setup", &m, Some(own));
+        put_made(notes, key::CTX_SETUP, &m, Some(own));
         m.ctx
     }
 
@@ -344,7 +336,7 @@ impl Handles {
     fn make_dead(&mut self) {
         if self.dead.is_none() {
             let m = make(1);
-            let d = destroy(m.ctx);
+            let d = sys::io_destroy(m.ctx);
             self.reserved = m.r.ret == 0 && sys::reserve_page(m.ctx);
             self.dead = Some((m, d, false));
         }
@@ -363,13 +355,13 @@ impl Handles {
         {
             Ok(fd) => fd,
             Err(e) => {
-                notes.i64("poll_pipe_errno", e.into());
+                notes.i64(key::POLL_PIPE_ERRNO, e.into());
                 return 0;
             }
         };
         let p = page(sys::PROT_READ | sys::PROT_WRITE);
         if p == 0 {
-            notes.str("poll_page_error", "mmap failed");
+            notes.str(key::POLL_PAGE_ERROR, "mmap failed");
             return 0;
         }
         let cb = p as *mut Iocb;
@@ -383,10 +375,10 @@ impl Handles {
                 ..Iocb::default()
             })
         };
-        put(notes, "poll_submit", submit(ctx, &[cb]));
+        put(notes, key::POLL_SUBMIT, submit(ctx, &[cb]));
         // SAFETY: p is this function's own page.
         if ro && unsafe { mprotect(p as *mut u8, PAGE, sys::PROT_READ) } != 0 {
-            notes.i64("poll_mprotect_errno", sys::errno().into());
+            notes.i64(key::POLL_MPROTECT_ERRNO, sys::errno().into());
         }
         p
     }
@@ -395,9 +387,9 @@ impl Handles {
         self.make_dead();
         match self.dead.as_mut() {
             Some((m, d, used)) => {
-                put_made(notes, "dead_setup", m, Some(!*used));
-                put(notes, "dead_destroy", *d);
-                notes.bool("dead_reserved", self.reserved);
+                put_made(notes, key::DEAD_SETUP, m, Some(!*used));
+                put(notes, key::DEAD_DESTROY, *d);
+                notes.bool(key::DEAD_RESERVED, self.reserved);
                 *used = true;
                 m.ctx
             }
@@ -421,12 +413,12 @@ fn arg_value(a: A, h: &mut Handles, notes: &mut Obj) -> u64 {
 }
 
 fn run_generic(syscall: &str, s: &Sink) -> Obj {
-    let n = match SYSCALLS.iter().find(|(name, _)| *name == syscall) {
-        Some((_, n)) => *n,
+    let n = match syscalls::find(syscall) {
+        Some(s) => s.here() as c_long,
         None => return skipped("unknown syscall in catalogue"),
     };
     let mut h = Handles {
-        consumed: syscall == "io_destroy",
+        consumed: syscall == syscalls::IO_DESTROY.name,
         live: None,
         dead: None,
         reserved: false,
@@ -440,7 +432,7 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
     let mut count = 0u64;
     for (id, _, args) in mine() {
         let mut c = Obj::new();
-        c.str("id", id);
+        c.str(key::ID, id);
         let mut v = [0u64; 6];
         // Unmapped holes last: a later mmap would fill them again.
         for pass_unmapped in [false, true] {
@@ -453,53 +445,54 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
         // io_setup's outcome depends on aio-nr (the host compares it with
         // aio-max-nr); a context it made goes at once, so the next case
         // starts from the same aio-nr.
-        let before = if syscall == "io_setup" {
+        let before = if syscall == syscalls::IO_SETUP.name {
             crate::files::aio_nr()
         } else {
             None
         };
         let r = raw(n, v);
-        c.i64("ret", r.ret).i64("errno", r.errno.into());
-        if syscall == "io_setup" {
-            c.opt_u64("aio_nr_before", before);
+        obs::SysRet::from(r).put(&mut c);
+        if syscall == syscalls::IO_SETUP.name {
+            c.opt_u64(key::AIO_NR_BEFORE, before);
             if r.ret == 0 && v[1] != 0 {
                 // SAFETY: the call succeeded, so v[1] is the writable page
                 // (A::Buf) io_setup just stored the handle in.
                 let made = unsafe { std::ptr::read_volatile(v[1] as *const u64) };
-                put(&mut c, "made_destroy", destroy(made));
+                put(&mut c, key::MADE_DESTROY, sys::io_destroy(made));
             }
         }
         cases.push_obj(&c);
         count += 1;
         // Snapshot so a hang later keeps what ran.
         let mut snap = Obj::new();
-        snap.u64("count", count).raw("cases", &cases.to_json());
+        snap.u64(key::COUNT, count)
+            .raw(key::CASES, &cases.to_json());
         s.line(&snap.to_json());
     }
     // The lent context goes with the child: exit_aio kills every context
     // left and waits for them together, once.
     let mut o = Obj::new();
-    o.u64("count", count).raw("cases", &cases.to_json());
+    o.u64(key::COUNT, count).raw(key::CASES, &cases.to_json());
     o
 }
 
 pub fn generic_io_setup(_e: &Env, s: &Sink) -> Obj {
-    run_generic("io_setup", s)
+    run_generic(syscalls::IO_SETUP.name, s)
 }
 pub fn generic_io_destroy(_e: &Env, s: &Sink) -> Obj {
-    run_generic("io_destroy", s)
+    run_generic(syscalls::IO_DESTROY.name, s)
 }
 pub fn generic_io_submit(_e: &Env, s: &Sink) -> Obj {
-    run_generic("io_submit", s)
+    run_generic(syscalls::IO_SUBMIT.name, s)
 }
 pub fn generic_io_cancel(_e: &Env, s: &Sink) -> Obj {
-    run_generic("io_cancel", s)
+    run_generic(syscalls::IO_CANCEL.name, s)
 }
 pub fn generic_io_getevents(_e: &Env, s: &Sink) -> Obj {
-    run_generic("io_getevents", s)
+    run_generic(syscalls::IO_GETEVENTS.name, s)
 }
 pub fn generic_io_pgetevents(_e: &Env, s: &Sink) -> Obj {
-    run_generic("io_pgetevents", s)
+    run_generic(syscalls::IO_PGETEVENTS.name, s)
 }
 
 // ---- hand-written -----------------------------------------------------
@@ -519,11 +512,11 @@ pub fn submit_rw(_env: &Env, _s: &Sink) -> Obj {
     let fd = file.as_raw_fd();
     let text = b"kmatrix aio says hello";
     let mut back = [0u8; 22];
-    o.u64("nbytes", text.len() as u64);
+    o.u64(key::NBYTES, text.len() as u64);
     for (label, op, buf_ptr, cookie) in [
-        ("write", IOCB_CMD_PWRITE, text.as_ptr(), 0x1111u64),
+        (key::WRITE, IOCB_CMD_PWRITE, text.as_ptr(), 0x1111u64),
         (
-            "read",
+            key::READ,
             IOCB_CMD_PREAD,
             back.as_mut_ptr() as *const u8,
             0x2222u64,
@@ -533,34 +526,34 @@ pub fn submit_rw(_env: &Env, _s: &Sink) -> Obj {
         let slice = unsafe { std::slice::from_raw_parts(buf_ptr, text.len()) };
         let mut cb = rw_iocb(op, fd, slice, 0, cookie);
         let mut step = Obj::new();
-        step.u64("iocb", &cb as *const Iocb as u64)
-            .u64("cookie", cookie)
-            .obj("ring_before", &ring_obj(ctx));
+        step.u64(key::IOCB, &cb as *const Iocb as u64)
+            .u64(key::COOKIE, cookie)
+            .obj(key::RING_BEFORE, &ring_obj(ctx));
         let r = submit(ctx, &[&mut cb as *mut Iocb]);
-        put(&mut step, "submit", r);
+        put(&mut step, key::SUBMIT, r);
         // SAFETY: cb is live; read_volatile because the kernel wrote it.
         let key = unsafe { std::ptr::read_volatile(&cb.key) };
-        step.u64("key_after", key.into())
-            .obj("ring_after_submit", &ring_obj(ctx));
+        step.u64(key::KEY_AFTER, key.into())
+            .obj(key::RING_AFTER_SUBMIT, &ring_obj(ctx));
         let mut ev = [Event::default(); 2];
         let ts = Timespec { sec: 1, nsec: 0 };
         let g = getevents(ctx, 1, 2, ev.as_mut_ptr(), Some(&ts));
-        put(&mut step, "getevents", g);
-        step.obj("event", &event_obj(&ev[0]))
-            .obj("ring_after_get", &ring_obj(ctx));
+        put(&mut step, key::GETEVENTS, g);
+        step.obj(key::EVENT, &event_obj(&ev[0]))
+            .obj(key::RING_AFTER_GET, &ring_obj(ctx));
         o.obj(label, &step);
     }
-    o.bool("read_back_matches", back[..] == text[..]);
+    o.bool(key::READ_BACK_MATCHES, back[..] == text[..]);
     // A good write, then an iocb that fails (closed fd): io_submit
     // returns the count, and the second iocb's EBADF is not reported.
     let mut good = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 0x3333);
     let mut later = rw_iocb(IOCB_CMD_PWRITE, 9999, text, 0, 0x4444);
     put(
         &mut o,
-        "good_then_closed_fd",
+        key::GOOD_THEN_CLOSED_FD,
         submit(ctx, &[&mut good as *mut Iocb, &mut later as *mut Iocb]),
     );
-    put(&mut o, "destroy", destroy(ctx));
+    put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }
 
@@ -583,29 +576,29 @@ pub fn submit_resfd(_env: &Env, _s: &Sink) -> Obj {
     let fd = file.as_raw_fd();
     let text = b"resfd";
     let efd = eventfd();
-    put(&mut o, "eventfd", efd);
+    put(&mut o, key::EVENTFD, efd);
     if efd.ret >= 0 {
         let mut cb = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 7);
         cb.flags = IOCB_FLAG_RESFD;
         cb.resfd = efd.ret as u32;
-        put(&mut o, "submit", submit(ctx, &[&mut cb as *mut Iocb]));
+        put(&mut o, key::SUBMIT, submit(ctx, &[&mut cb as *mut Iocb]));
         let mut ev = [Event::default(); 1];
         let ts = Timespec { sec: 1, nsec: 0 };
         put(
             &mut o,
-            "getevents",
+            key::GETEVENTS,
             getevents(ctx, 1, 1, ev.as_mut_ptr(), Some(&ts)),
         );
         let mut count = [0u8; 8];
         match sys::read_fd(efd.ret as i32, &mut count) {
             Ok(8) => {
-                o.u64("eventfd_count", u64::from_ne_bytes(count));
+                o.u64(key::EVENTFD_COUNT, u64::from_ne_bytes(count));
             }
             Ok(n) => {
-                o.str("eventfd_read_error", &format!("short read {n}"));
+                o.str(key::EVENTFD_READ_ERROR, &format!("short read {n}"));
             }
             Err(e) => {
-                o.str("eventfd_read_error", &format!("errno {e}"));
+                o.str(key::EVENTFD_READ_ERROR, &format!("errno {e}"));
             }
         }
     }
@@ -614,10 +607,10 @@ pub fn submit_resfd(_env: &Env, _s: &Sink) -> Obj {
     cb.resfd = fd as u32;
     put(
         &mut o,
-        "submit_resfd_regular",
+        key::SUBMIT_RESFD_REGULAR,
         submit(ctx, &[&mut cb as *mut Iocb]),
     );
-    put(&mut o, "destroy", destroy(ctx));
+    put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }
 
@@ -627,9 +620,9 @@ fn pin_cpu0(o: &mut Obj) {
     mask[0] = 1;
     // SAFETY: mask is a 1024-bit cpu set; pid 0 is this process.
     if unsafe { sched_setaffinity(0, std::mem::size_of_val(&mask), mask.as_ptr()) } == 0 {
-        o.u64("pin_cpu", 0);
+        o.u64(key::PIN_CPU, 0);
     } else {
-        o.i64("pin_errno", sys::errno().into());
+        o.i64(key::PIN_ERRNO, sys::errno().into());
     }
 }
 
@@ -660,36 +653,39 @@ pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
         let r = submit(ctx, &[&mut cb as *mut Iocb]);
         calls.obj(name, &crate::aio::sysret_obj(r));
     };
-    one("closed-fd", rw_iocb(IOCB_CMD_PWRITE, 9999, text, 0, 1));
+    one(key::CLOSED_FD, rw_iocb(IOCB_CMD_PWRITE, 9999, text, 0, 1));
     if let Ok(w) = &wronly {
         one(
-            "read-on-wronly",
+            key::READ_ON_WRONLY,
             rw_iocb(IOCB_CMD_PREAD, w.as_raw_fd(), text, 0, 1),
         );
     }
     let mut noop = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 1);
     noop.opcode = IOCB_CMD_NOOP;
-    one("opcode-noop", noop);
+    one(key::OPCODE_NOOP, noop);
     let mut res = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 1);
     res.reserved2 = 1;
-    one("reserved2", res);
+    one(key::RESERVED2, res);
     // aio_prep_rw -> kiocb_set_rw_flags: an unknown RWF_ bit.
     let mut rwf = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 1);
     rwf.rw_flags = RWF_UNKNOWN;
-    one("rw-flags-unknown", rwf);
+    one(key::RW_FLAGS_UNKNOWN, rwf);
     // aio_setup_rw -> import_single_range: access_ok fails on the buffer.
     let mut kbuf = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 1);
     kbuf.buf = NOT_USER;
-    one("buf-not-user", kbuf);
+    one(key::BUF_NOT_USER, kbuf);
     let bad = unmapped_page() as *mut Iocb;
     calls.obj(
-        "iocb-unmapped",
+        key::IOCB_UNMAPPED,
         &crate::aio::sysret_obj(submit(ctx, &[bad])),
     );
-    o.obj("calls", &calls);
+    o.obj(key::CALLS, &calls);
     // The ring's real size (header nr): the slots are counted from it.
     // SAFETY: ctx is the live ring io_setup returned.
-    o.u64("ring_nr", unsafe { crate::aio::read_ring(ctx) }.nr.into());
+    o.u64(
+        key::RING_NR,
+        unsafe { crate::aio::read_ring(ctx) }.nr.into(),
+    );
     // EAGAIN: polls on an idle pipe stay pending and hold their slot.
     if let Ok((rfd, wfd)) = sys::make_pipe() {
         let n = 1024;
@@ -704,12 +700,12 @@ pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
             .collect();
         let ptrs: Vec<*mut Iocb> = cbs.iter_mut().map(|c| c as *mut Iocb).collect();
         let first = submit(ctx, &ptrs);
-        put(&mut o, "polls", first);
+        put(&mut o, key::POLLS, first);
         let extra = submit(ctx, &ptrs[n - 1..]);
-        put(&mut o, "one_more", extra);
+        put(&mut o, key::ONE_MORE, extra);
         let _ = wfd;
     }
-    put(&mut o, "destroy", destroy(ctx));
+    put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }
 
@@ -726,7 +722,7 @@ pub fn submit_ioprio(_env: &Env, _s: &Sink) -> Obj {
     let (_rfd, wfd) = match sys::make_pipe() {
         Ok(p) => p,
         Err(e) => {
-            o.str("pipe_error", &format!("errno {e}"));
+            o.str(key::PIPE_ERROR, &format!("errno {e}"));
             return o;
         }
     };
@@ -736,16 +732,16 @@ pub fn submit_ioprio(_env: &Env, _s: &Sink) -> Obj {
         cb.reqprio = prio;
         put(o, name, submit(ctx, &[&mut cb as *mut Iocb]));
     };
-    call(&mut o, "rt_root", IOPRIO_RT);
+    call(&mut o, key::RT_ROOT, IOPRIO_RT);
     let id = NOBODY as u32;
     // SAFETY: plain syscall; this experiment's child exits afterwards.
     let r = unsafe { setresuid(id, id, id) };
-    o.i64("setresuid_ret", r.into());
+    o.i64(key::SETRESUID_RET, r.into());
     if r != 0 {
-        o.i64("setresuid_errno", sys::errno().into());
+        o.i64(key::SETRESUID_ERRNO, sys::errno().into());
     }
-    call(&mut o, "rt_nobody", IOPRIO_RT);
-    call(&mut o, "be_nobody", IOPRIO_BE_4);
+    call(&mut o, key::RT_NOBODY, IOPRIO_RT);
+    call(&mut o, key::BE_NOBODY, IOPRIO_BE_4);
     o
 }
 
@@ -782,14 +778,14 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
             let _ = sys::one_shot_alarm(std::time::Duration::ZERO);
         }
         let mut c = crate::aio::sysret_obj(r);
-        c.u64("elapsed_ms", elapsed.as_millis() as u64)
-            .obj("ring", &ring_obj(ctx));
+        c.u64(key::ELAPSED_MS, elapsed.as_millis() as u64)
+            .obj(key::RING, &ring_obj(ctx));
         match armed {
             Some(Ok(())) => {
-                c.u64("alarm_ms", ALARM.as_millis() as u64);
+                c.u64(key::ALARM_MS, ALARM.as_millis() as u64);
             }
             Some(Err(e)) => {
-                c.i64("alarm_errno", e.into());
+                c.i64(key::ALARM_ERRNO, e.into());
             }
             None => {}
         }
@@ -808,26 +804,34 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         nsec: 1_500_000_000,
     };
     let evp = ev.as_mut_ptr();
-    timed(&mut o, "empty_zero_timeout", 1, 1, evp, Some(&zero), false);
+    timed(
+        &mut o,
+        key::EMPTY_ZERO_TIMEOUT,
+        1,
+        1,
+        evp,
+        Some(&zero),
+        false,
+    );
     // A negative relative timeout can block for good (the kernel's
     // ktime_add_safe turns "now - 1 s" into KTIME_SEC_MAX): the alarm
     // ends that wait with EINTR so the rest still runs.
     sys::set_handler(sys::SIGALRM, on_alarm);
     timed(
         &mut o,
-        "empty_negative_timeout",
+        key::EMPTY_NEGATIVE_TIMEOUT,
         1,
         1,
         evp,
         Some(&negative),
         true,
     );
-    timed(&mut o, "empty_100ms", 1, 1, evp, Some(&short), false);
+    timed(&mut o, key::EMPTY_100MS, 1, 1, evp, Some(&short), false);
     // No timeout at all: only a signal ends the wait (EINTR).
-    timed(&mut o, "empty_no_timeout_alarm", 1, 1, evp, None, true);
+    timed(&mut o, key::EMPTY_NO_TIMEOUT_ALARM, 1, 1, evp, None, true);
     timed(
         &mut o,
-        "empty_nsec_unvalidated",
+        key::EMPTY_NSEC_UNVALIDATED,
         0,
         1,
         evp,
@@ -838,7 +842,7 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
     // context is looked up (EINVAL): sys_io_getevents, do_io_getevents.
     put(
         &mut o,
-        "bad_ctx_unmapped_timeout",
+        key::BAD_CTX_UNMAPPED_TIMEOUT,
         raw(nr::IO_GETEVENTS, [0, 0, 1, evp as u64, unmapped_page(), 0]),
     );
     let file = match tmpfs_file("getevents") {
@@ -850,12 +854,12 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         .map(|i| rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), text, i * 3, i as u64))
         .collect();
     let ptrs: Vec<*mut Iocb> = cbs.iter_mut().map(|c| c as *mut Iocb).collect();
-    put(&mut o, "submit3", submit(ctx, &ptrs));
-    o.obj("ring_after_submit3", &ring_obj(ctx));
-    timed(&mut o, "min1_nr2", 1, 2, evp, Some(&zero), false);
+    put(&mut o, key::SUBMIT3, submit(ctx, &ptrs));
+    o.obj(key::RING_AFTER_SUBMIT3, &ring_obj(ctx));
+    timed(&mut o, key::MIN1_NR2, 1, 2, evp, Some(&zero), false);
     timed(
         &mut o,
-        "min2_nr5_100ms_one_left",
+        key::MIN2_NR5_100MS_ONE_LEFT,
         2,
         5,
         evp,
@@ -864,10 +868,10 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
     );
     // One more event, copied to an unmapped array: EFAULT, head unchanged.
     let mut cb = rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), text, 0, 9);
-    put(&mut o, "submit1", submit(ctx, &[&mut cb as *mut Iocb]));
+    put(&mut o, key::SUBMIT1, submit(ctx, &[&mut cb as *mut Iocb]));
     let bad = unmapped_page() as *mut Event;
-    timed(&mut o, "events_unmapped", 0, 1, bad, Some(&zero), false);
-    put(&mut o, "destroy", destroy(ctx));
+    timed(&mut o, key::EVENTS_UNMAPPED, 0, 1, bad, Some(&zero), false);
+    put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }
 
@@ -926,7 +930,7 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
     unsafe { sigprocmask(SIG_SETMASK, set.as_ptr(), std::ptr::null_mut()) };
     // SAFETY: raising a signal we block and handle.
     unsafe { raise(SIGUSR1) };
-    o.u64("mask_before", blocked_mask());
+    o.u64(key::MASK_BEFORE, blocked_mask());
     let mut ev = [Event::default(); 1];
     let mut call = |o: &mut Obj,
                     name: &str,
@@ -957,17 +961,19 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
         // held back was handled on its way out, before this line.
         let alarm_runs = alrm_seen();
         let mut c = crate::aio::sysret_obj(r);
-        c.u64("elapsed_ms", elapsed.as_millis() as u64)
-            .i64("timeout_ms", ms)
-            .u64("handler_runs", usr1_seen())
-            .u64("mask_after", blocked_mask());
+        c.u64(key::ELAPSED_MS, elapsed.as_millis() as u64)
+            .i64(key::TIMEOUT_MS, ms)
+            .u64(key::HANDLER_RUNS, usr1_seen())
+            .u64(key::MASK_AFTER, blocked_mask());
         match armed {
             Some(Ok(())) => {
-                c.u64("alarm_runs", alarm_runs)
-                    .u64("alarm_after_ms", alarm.map_or(0, |a| a.as_millis() as u64));
+                c.u64(key::ALARM_RUNS, alarm_runs).u64(
+                    key::ALARM_AFTER_MS,
+                    alarm.map_or(0, |a| a.as_millis() as u64),
+                );
             }
             Some(Err(e)) => {
-                c.i64("alarm_errno", e.into());
+                c.i64(key::ALARM_ERRNO, e.into());
             }
             None => {}
         }
@@ -977,22 +983,22 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
     let open: u64 = 0;
     call(
         &mut o,
-        "mask_blocks_open_alarm",
+        key::MASK_BLOCKS_OPEN_ALARM,
         &keep_both,
         8,
         MASKED_TIMEOUT_MS,
         Some(MASKED_ALARM),
     );
-    call(&mut o, "bad_sigsetsize", &open, 4, 100, None);
+    call(&mut o, key::BAD_SIGSETSIZE, &open, 4, 100, None);
     call(
         &mut o,
-        "mask_unmapped",
+        key::MASK_UNMAPPED,
         unmapped_page() as *const u64,
         8,
         100,
         None,
     );
-    call(&mut o, "mask_unblocks_usr1", &open, 8, 900, None);
+    call(&mut o, key::MASK_UNBLOCKS_USR1, &open, 8, 900, None);
     // Ring head: two polls on a readable pipe complete inside io_submit
     // (aio_poll); io_pgetevents(min 1, nr 1) takes one.
     match sys::make_pipe() {
@@ -1009,9 +1015,9 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
                 .collect();
             let ptrs: Vec<*mut Iocb> = polls.iter_mut().map(|c| c as *mut Iocb).collect();
             let mut h = Obj::new();
-            h.obj("ring_before", &ring_obj(ctx));
-            put(&mut h, "submit", submit(ctx, &ptrs));
-            h.obj("ring_after_submit", &ring_obj(ctx));
+            h.obj(key::RING_BEFORE, &ring_obj(ctx));
+            put(&mut h, key::SUBMIT, submit(ctx, &ptrs));
+            h.obj(key::RING_AFTER_SUBMIT, &ring_obj(ctx));
             let ts = Timespec { sec: 1, nsec: 0 };
             let mut ev = [Event::default(); 1];
             let r = raw(
@@ -1025,15 +1031,15 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
                     0,
                 ],
             );
-            put(&mut h, "pgetevents", r);
-            h.obj("ring_after_get", &ring_obj(ctx));
-            o.obj("head", &h);
+            put(&mut h, key::PGETEVENTS, r);
+            h.obj(key::RING_AFTER_GET, &ring_obj(ctx));
+            o.obj(key::HEAD, &h);
         }
         Err(e) => {
-            o.str("pipe_error", &format!("errno {e}"));
+            o.str(key::PIPE_ERROR, &format!("errno {e}"));
         }
     }
-    put(&mut o, "destroy", destroy(ctx));
+    put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }
 
@@ -1056,19 +1062,19 @@ pub fn cancel(_env: &Env, _s: &Sink) -> Obj {
     let mut done = rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), b"zz", 0, 3);
     put(
         &mut o,
-        "submit_write",
+        key::SUBMIT_WRITE,
         submit(ctx, &[&mut done as *mut Iocb]),
     );
     put(
         &mut o,
-        "cancel_completed",
+        key::CANCEL_COMPLETED,
         do_cancel(&mut done as *mut Iocb),
     );
     let mut foreign = rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), b"zz", 0, 4);
     foreign.key = 1;
     put(
         &mut o,
-        "cancel_foreign_key",
+        key::CANCEL_FOREIGN_KEY,
         do_cancel(&mut foreign as *mut Iocb),
     );
     match sys::make_pipe() {
@@ -1086,27 +1092,27 @@ pub fn cancel(_env: &Env, _s: &Sink) -> Obj {
             let _ = getevents(ctx, 0, 2, ev.as_mut_ptr(), Some(&zero));
             put(
                 &mut o,
-                "submit_poll",
+                key::SUBMIT_POLL,
                 submit(ctx, &[&mut poll as *mut Iocb]),
             );
-            o.obj("ring_after_poll_submit", &ring_obj(ctx));
+            o.obj(key::RING_AFTER_POLL_SUBMIT, &ring_obj(ctx));
             put(
                 &mut o,
-                "cancel_pending_poll",
+                key::CANCEL_PENDING_POLL,
                 do_cancel(&mut poll as *mut Iocb),
             );
             let ts = Timespec { sec: 1, nsec: 0 };
             let g = getevents(ctx, 1, 1, ev.as_mut_ptr(), Some(&ts));
-            put(&mut o, "getevents_after_cancel", g);
-            o.obj("cancelled_event", &event_obj(&ev[0]))
-                .u64("poll_iocb", &poll as *const Iocb as u64);
+            put(&mut o, key::GETEVENTS_AFTER_CANCEL, g);
+            o.obj(key::CANCELLED_EVENT, &event_obj(&ev[0]))
+                .u64(key::POLL_IOCB, &poll as *const Iocb as u64);
         }
         Err(e) => {
-            o.str("pipe_error", &format!("errno {e}"));
+            o.str(key::PIPE_ERROR, &format!("errno {e}"));
         }
     }
-    o.obj("result_untouched", &event_obj(&result));
-    put(&mut o, "destroy", destroy(ctx));
+    o.obj(key::RESULT_UNTOUCHED, &event_obj(&result));
+    put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }
 
@@ -1114,16 +1120,16 @@ pub fn cancel(_env: &Env, _s: &Sink) -> Obj {
 /// mapping gone.
 pub fn destroy_twice(_env: &Env, _s: &Sink) -> Obj {
     let mut o = Obj::new();
-    o.opt_u64("aio_nr_before", crate::files::aio_nr());
+    o.opt_u64(key::AIO_NR_BEFORE, crate::files::aio_nr());
     let ctx = match need_ctx(&mut o, 1) {
         Some(c) => c,
         None => return o,
     };
-    o.opt_u64("aio_nr_live", crate::files::aio_nr());
-    put(&mut o, "first", destroy(ctx));
-    o.opt_u64("aio_nr_after", crate::files::aio_nr())
-        .bool("ring_mapped_after", crate::aio::maps_line(ctx).is_some());
-    put(&mut o, "second", destroy(ctx));
+    o.opt_u64(key::AIO_NR_LIVE, crate::files::aio_nr());
+    put(&mut o, key::FIRST, sys::io_destroy(ctx));
+    o.opt_u64(key::AIO_NR_AFTER, crate::files::aio_nr())
+        .bool(key::RING_MAPPED_AFTER, crate::aio::maps_line(ctx).is_some());
+    put(&mut o, key::SECOND, sys::io_destroy(ctx));
     o
 }
 
@@ -1154,20 +1160,20 @@ pub fn destroy_signal(_env: &Env, _s: &Sink) -> Obj {
             None => return o,
         };
         if let Err(e) = sys::interval_timer(TICK) {
-            o.i64("timer_errno", e.into());
+            o.i64(key::TIMER_ERRNO, e.into());
             return o;
         }
         let before = TICKS.load(Ordering::SeqCst);
         let t0 = Instant::now();
-        let r = destroy(ctx);
+        let r = sys::io_destroy(ctx);
         let us = t0.elapsed().as_micros() as u64;
         let during = TICKS.load(Ordering::SeqCst) - before;
         let _ = sys::interval_timer(std::time::Duration::ZERO);
-        put(&mut o, "destroy", r);
-        o.u64("elapsed_us", us)
-            .u64("tick_us", TICK.as_micros() as u64)
-            .u64("ticks_during", during.into())
-            .u64("tries", tries);
+        put(&mut o, key::DESTROY, r);
+        o.u64(key::ELAPSED_US, us)
+            .u64(key::TICK_US, TICK.as_micros() as u64)
+            .u64(key::TICKS_DURING, during.into())
+            .u64(key::TRIES, tries);
         // (A call the signal interrupted and SA_RESTART reran would find
         // its context dead: EINVAL, seen in `destroy`.)
         if during > 0 || r.ret != 0 || tries == 8 {
@@ -1188,22 +1194,22 @@ const fn exp(id: &'static str, body: fn(&Env, &Sink) -> Obj) -> Experiment {
 /// Appended to probe::EXPERIMENTS. Ids start with the syscall they are
 /// about, so `kmatrix run --syscalls` selects them as `<syscall>.*`.
 pub const EXPERIMENTS: &[Experiment] = &[
-    exp("enosys.map", enosys_map),
-    exp("io_setup.generic", generic_io_setup),
-    exp("io_destroy.generic", generic_io_destroy),
-    exp("io_destroy.twice", destroy_twice),
-    exp("io_destroy.signal", destroy_signal),
-    exp("io_submit.generic", generic_io_submit),
-    exp("io_submit.rw", submit_rw),
-    exp("io_submit.resfd", submit_resfd),
-    exp("io_submit.errors", submit_errors),
-    exp("io_submit.ioprio", submit_ioprio),
-    exp("io_getevents.generic", generic_io_getevents),
-    exp("io_getevents.timeouts", getevents_timeouts),
-    exp("io_pgetevents.generic", generic_io_pgetevents),
-    exp("io_pgetevents.sigmask", pgetevents_sigmask),
-    exp("io_cancel.generic", generic_io_cancel),
-    exp("io_cancel.cases", cancel),
+    exp(ids::ENOSYS_MAP, enosys_map),
+    exp(ids::IO_SETUP_GENERIC, generic_io_setup),
+    exp(ids::IO_DESTROY_GENERIC, generic_io_destroy),
+    exp(ids::IO_DESTROY_TWICE, destroy_twice),
+    exp(ids::IO_DESTROY_SIGNAL, destroy_signal),
+    exp(ids::IO_SUBMIT_GENERIC, generic_io_submit),
+    exp(ids::IO_SUBMIT_RW, submit_rw),
+    exp(ids::IO_SUBMIT_RESFD, submit_resfd),
+    exp(ids::IO_SUBMIT_ERRORS, submit_errors),
+    exp(ids::IO_SUBMIT_IOPRIO, submit_ioprio),
+    exp(ids::IO_GETEVENTS_GENERIC, generic_io_getevents),
+    exp(ids::IO_GETEVENTS_TIMEOUTS, getevents_timeouts),
+    exp(ids::IO_PGETEVENTS_GENERIC, generic_io_pgetevents),
+    exp(ids::IO_PGETEVENTS_SIGMASK, pgetevents_sigmask),
+    exp(ids::IO_CANCEL_GENERIC, generic_io_cancel),
+    exp(ids::IO_CANCEL_CASES, cancel),
 ];
 
 #[allow(dead_code)]
@@ -1231,20 +1237,20 @@ mod tests {
     #[test]
     fn catalogue_and_experiments_name_known_syscalls() {
         for (id, sys_name, args) in GENERIC {
-            assert!(SYSCALLS.iter().any(|s| s.0 == *sys_name), "{id}");
+            assert!(syscalls::find(sys_name).is_some(), "{id}");
             assert!(id.starts_with(&format!("{sys_name}.")), "{id}");
             assert!(args.len() <= 6, "{id}");
         }
         for e in EXPERIMENTS {
-            let known = e.id == "enosys.map"
-                || SYSCALLS
+            let known = e.id == ids::ENOSYS_MAP
+                || syscalls::AIO
                     .iter()
-                    .any(|s| e.id.starts_with(&format!("{}.", s.0)));
+                    .any(|s| e.id.starts_with(&format!("{}.", s.name)));
             assert!(known, "{}", e.id);
         }
         // Every syscall has its generic experiment.
-        for (name, _) in SYSCALLS {
-            let id = format!("{name}.generic");
+        for s in syscalls::AIO {
+            let id = format!("{}.generic", s.name);
             assert!(EXPERIMENTS.iter().any(|e| e.id == id), "{id}");
         }
     }

@@ -5,6 +5,7 @@
 //! affect tasks that ask for failures (fail-nth, or make-it-fail with
 //! task-filter=Y), so PID 1 is never hit.
 
+use kmatrix_proto::obs::key;
 use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::os::unix::fs::FileExt;
@@ -45,15 +46,15 @@ const FAILSLAB_SETUP: &[(&str, &str)] = &[
 
 fn skipped(reason: &str) -> Obj {
     let mut o = Obj::new();
-    o.str("skipped", reason);
+    o.str(key::SKIPPED, reason);
     o
 }
 
 fn result_obj(value: &str, r: Result<(), i32>) -> Obj {
     let mut o = Obj::new();
-    o.str("value", value)
-        .bool("ok", r.is_ok())
-        .i64("errno", r.err().unwrap_or(0).into());
+    o.str(key::VALUE, value)
+        .bool(key::OK, r.is_ok())
+        .i64(key::ERRNO, r.err().unwrap_or(0).into());
     o
 }
 
@@ -106,7 +107,7 @@ pub fn fail_nth(env: &Env, sink: &Sink) -> Obj {
         Ok(f) => f,
         Err(e) => {
             let mut o = skipped(&format!("cannot open {path}: errno {e}"));
-            o.obj("setup", &setup);
+            o.obj(key::SETUP, &setup);
             return o;
         }
     };
@@ -114,10 +115,10 @@ pub fn fail_nth(env: &Env, sink: &Sink) -> Obj {
     // was failed once), "limit" (MAX_NTH reached first) or "error".
     let snapshot = |steps: &Arr, stop: Option<(&str, &str)>| {
         let mut o = Obj::new();
-        o.obj("setup", &setup)
-            .raw("steps", &steps.to_json())
-            .opt_str("stop", stop.map(|s| s.0))
-            .opt_str("stopped", stop.map(|s| s.1));
+        o.obj(key::SETUP, &setup)
+            .raw(key::STEPS, &steps.to_json())
+            .opt_str(key::STOP, stop.map(|s| s.0))
+            .opt_str(key::STOPPED, stop.map(|s| s.1));
         o
     };
     let mut steps = Arr::new();
@@ -150,13 +151,13 @@ pub fn fail_nth(env: &Env, sink: &Sink) -> Obj {
             .map(|n| String::from_utf8_lossy(&raw[..n]).trim().to_string());
         let left_n = left.as_deref().and_then(parse::u64_trim);
         let mut step = Obj::new();
-        step.u64("k", k.into());
-        c.put_common(&mut step);
-        step.opt_u64("fail_nth_after", left_n)
-            .opt_u64("aio_nr_before", before)
-            .opt_u64("aio_nr_after", aio_nr())
-            .u64("aio_maps_before", maps_before)
-            .u64("aio_maps_after", aio::aio_maps_count());
+        step.u64(key::K, k.into());
+        c.put(&mut step);
+        step.opt_u64(key::FAIL_NTH_AFTER, left_n)
+            .opt_u64(key::AIO_NR_BEFORE, before)
+            .opt_u64(key::AIO_NR_AFTER, aio_nr())
+            .u64(key::AIO_MAPS_BEFORE, maps_before)
+            .u64(key::AIO_MAPS_AFTER, aio::aio_maps_count());
         // A tolerated failure must still give a working context.
         aio::put_success_details(&mut step, &c);
         steps.push_obj(&step);
@@ -206,10 +207,10 @@ pub fn failslab(env: &Env, _sink: &Sink) -> Obj {
         armed &= write_knob(&mut setup, rel, value);
     }
     let mut o = Obj::new();
-    o.obj("setup", &setup);
+    o.obj(key::SETUP, &setup);
     if !armed {
         disarm_failslab();
-        o.str("skipped", "could not configure failslab");
+        o.str(key::SKIPPED, "could not configure failslab");
         return o;
     }
     let nr = match (files::aio_max_nr(), aio_nr()) {
@@ -224,13 +225,13 @@ pub fn failslab(env: &Env, _sink: &Sink) -> Obj {
     let mut restore = Obj::new();
     write_knob(&mut restore, "failslab/probability", "0");
     write_knob(&mut restore, "failslab/times", "1");
-    o.obj("make_it_fail_on", &result_obj("1", on));
-    c.put_common(&mut o);
-    o.obj("make_it_fail_off", &result_obj("0", off))
-        .opt_str("times_after", times_after.as_deref())
-        .obj("restore", &restore)
-        .opt_u64("aio_nr_before", before)
-        .opt_u64("aio_nr_after", aio_nr());
+    o.obj(key::MAKE_IT_FAIL_ON, &result_obj("1", on));
+    c.put(&mut o);
+    o.obj(key::MAKE_IT_FAIL_OFF, &result_obj("0", off))
+        .opt_str(key::TIMES_AFTER, times_after.as_deref())
+        .obj(key::RESTORE, &restore)
+        .opt_u64(key::AIO_NR_BEFORE, before)
+        .opt_u64(key::AIO_NR_AFTER, aio_nr());
     aio::put_success_details(&mut o, &c);
     o
 }

@@ -1,7 +1,8 @@
 //! kmatrix guest init: PID 1 of a minimal Linux guest. Mounts the pseudo
-//! filesystems, applies kmatrix.sysctl items, runs the io_setup(2)
-//! experiments (each in a forked child) and writes one JSON record per line
-//! to the virtio-serial port named org.kmatrix.results, then powers off.
+//! filesystems, applies kmatrix.sysctl items, runs the AIO family's
+//! experiments (each in a forked child) and writes one JSON record per
+//! line to the virtio-serial port named org.kmatrix.results, then powers
+//! off.
 //! Optionally it also mounts virtiofs shares (share.rs) and runs a user
 //! program after the probe (exec.rs), or instead misbehaves on purpose to
 //! test the host (drill.rs).

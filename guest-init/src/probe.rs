@@ -1,6 +1,7 @@
 //! The experiment table and the loop that runs each experiment in its own
 //! forked child and turns the outcome into an experiment record.
 
+use kmatrix_proto::catalogue::ids;
 use std::time::{Duration, Instant};
 
 use crate::cases;
@@ -12,35 +13,35 @@ use crate::out::{self, Port};
 use crate::record;
 
 pub const EXPERIMENTS: &[Experiment] = &[
-    exp("setup.basic", 1, cases::setup_basic),
-    exp("example.1024", 1, cases::example_1024),
-    exp("nr.sweep", cases::SWEEP_STEPS + 1, cases::nr_sweep),
-    exp("einval.ctx-nonzero", 1, cases::einval_ctx_nonzero),
-    exp("einval.ctx-existing", 1, cases::einval_ctx_existing),
-    exp("einval.nr-zero", 1, cases::einval_nr_zero),
-    exp("efault.null", 1, cases::efault_null),
-    exp("efault.unmapped", 1, cases::efault_unmapped),
-    exp("efault.readonly", 1, cases::efault_readonly),
-    exp("eagain.exceeds-max", 1, cases::eagain_exceeds_max),
-    exp("eagain.boundary", 1, cases::eagain_boundary),
-    exp("enomem.rlimit-as", 1, cases::enomem_rlimit_as),
-    exp("enomem.vs-eagain", 1, cases::enomem_vs_eagain),
-    exp("enomem.fail-nth", 2, faultinj::fail_nth),
+    exp(ids::SETUP_BASIC, 1, cases::setup_basic),
+    exp(ids::EXAMPLE_1024, 1, cases::example_1024),
+    exp(ids::NR_SWEEP, cases::SWEEP_STEPS + 1, cases::nr_sweep),
+    exp(ids::EINVAL_CTX_NONZERO, 1, cases::einval_ctx_nonzero),
+    exp(ids::EINVAL_CTX_EXISTING, 1, cases::einval_ctx_existing),
+    exp(ids::EINVAL_NR_ZERO, 1, cases::einval_nr_zero),
+    exp(ids::EFAULT_NULL, 1, cases::efault_null),
+    exp(ids::EFAULT_UNMAPPED, 1, cases::efault_unmapped),
+    exp(ids::EFAULT_READONLY, 1, cases::efault_readonly),
+    exp(ids::EAGAIN_EXCEEDS_MAX, 1, cases::eagain_exceeds_max),
+    exp(ids::EAGAIN_BOUNDARY, 1, cases::eagain_boundary),
+    exp(ids::ENOMEM_RLIMIT_AS, 1, cases::enomem_rlimit_as),
+    exp(ids::ENOMEM_VS_EAGAIN, 1, cases::enomem_vs_eagain),
+    exp(ids::ENOMEM_FAIL_NTH, 2, faultinj::fail_nth),
     Experiment {
-        id: "enomem.failslab",
+        id: ids::ENOMEM_FAILSLAB,
         slots: 1,
         body: faultinj::failslab,
         cleanup: Some(faultinj::disarm_failslab),
     },
-    exp("eintr.sigkill", 2, cases::eintr_sigkill),
-    exp("signal.nonfatal", 2, cases::signal_nonfatal),
-    exp("side-effect.exit-releases", 2, cases::exit_releases),
-    exp("side-effect.destroy", 1, cases::side_effect_destroy),
-    exp("table.many", 2, cases::table_many),
-    exp("fork.child-use", 2, cases::fork_child_use),
-    exp("ring.mremap", 1, cases::ring_mremap),
+    exp(ids::EINTR_SIGKILL, 2, cases::eintr_sigkill),
+    exp(ids::SIGNAL_NONFATAL, 2, cases::signal_nonfatal),
+    exp(ids::SIDE_EFFECT_EXIT_RELEASES, 2, cases::exit_releases),
+    exp(ids::SIDE_EFFECT_DESTROY, 1, cases::side_effect_destroy),
+    exp(ids::TABLE_MANY, 2, cases::table_many),
+    exp(ids::FORK_CHILD_USE, 2, cases::fork_child_use),
+    exp(ids::RING_MREMAP, 1, cases::ring_mremap),
     Experiment {
-        id: "limit.max-map-count",
+        id: ids::LIMIT_MAX_MAP_COUNT,
         slots: 1,
         body: cases::max_map_count,
         cleanup: Some(cases::restore_max_map_count),

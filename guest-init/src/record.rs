@@ -35,18 +35,19 @@ pub fn end(experiments: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kmatrix_proto::catalogue::ids;
 
     // The wire format itself is tested in the protocol crate; this checks
     // that the guest's calls reach it unchanged.
     #[test]
     fn records_come_from_the_protocol() {
         assert_eq!(
-            experiment("setup.basic", Fate::Exited, "{\"ret\":0}"),
+            experiment(ids::SETUP_BASIC, Fate::Exited, "{\"ret\":0}"),
             "{\"v\":1,\"type\":\"experiment\",\"id\":\"setup.basic\",\"fate\":\"exited\",\
              \"obs\":{\"ret\":0}}"
         );
         assert_eq!(
-            experiment("nr.sweep", Fate::Timeout, "{}"),
+            experiment(ids::NR_SWEEP, Fate::Timeout, "{}"),
             "{\"v\":1,\"type\":\"experiment\",\"id\":\"nr.sweep\",\"fate\":\"timeout\",\"obs\":{}}"
         );
         assert_eq!(end(17), "{\"v\":1,\"type\":\"end\",\"experiments\":17}");

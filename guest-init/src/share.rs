@@ -7,6 +7,7 @@ use crate::files;
 use crate::json::Obj;
 use crate::record;
 use crate::sys;
+use kmatrix_proto::obs::key;
 
 /// The share's tag, guest path and mode, as the protocol defines them.
 pub use kmatrix_proto::args::Share;
@@ -24,21 +25,23 @@ pub fn mount_and_probe(s: &Share) -> String {
         .map_err(|e| files::errno_of(&e))
         .and_then(|()| sys::mount_with_flags(&s.tag, &s.path, "virtiofs", flags));
     let mut o = Obj::new();
-    o.str("tag", &s.tag).str("path", &s.path).bool("rw", s.rw);
+    o.str(key::TAG, &s.tag)
+        .str(key::PATH, &s.path)
+        .bool(key::RW, s.rw);
     match mounted {
         Ok(()) => {
             let (ret, errno) = write_probe(&s.path);
-            o.i64("mount_ret", 0)
-                .i64("mount_errno", 0)
-                .i64("write_ret", ret)
-                .i64("write_errno", errno.into());
+            o.i64(key::MOUNT_RET, 0)
+                .i64(key::MOUNT_ERRNO, 0)
+                .i64(key::WRITE_RET, ret)
+                .i64(key::WRITE_ERRNO, errno.into());
         }
         // Not probed: writing would hit the initramfs directory underneath.
         Err(e) => {
-            o.i64("mount_ret", -1)
-                .i64("mount_errno", e.into())
-                .null("write_ret")
-                .null("write_errno");
+            o.i64(key::MOUNT_RET, -1)
+                .i64(key::MOUNT_ERRNO, e.into())
+                .null(key::WRITE_RET)
+                .null(key::WRITE_ERRNO);
         }
     }
     record::experiment(

@@ -9,29 +9,24 @@ use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_long, c_ulong, c_void};
 use std::time::Duration;
 
-#[cfg(target_arch = "x86_64")]
+/// Syscall numbers on this arch: the AIO family's from the protocol
+/// crate's table (the one the runner names them from), the others here.
 pub mod nr {
+    use kmatrix_proto::syscalls as aio;
     use std::os::raw::c_long;
-    pub const IO_SETUP: c_long = 206;
-    pub const IO_DESTROY: c_long = 207;
-    pub const IO_GETEVENTS: c_long = 208;
-    pub const IO_SUBMIT: c_long = 209;
-    pub const IO_CANCEL: c_long = 210;
-    pub const IO_PGETEVENTS: c_long = 333;
+    pub const IO_SETUP: c_long = aio::IO_SETUP.here() as c_long;
+    pub const IO_DESTROY: c_long = aio::IO_DESTROY.here() as c_long;
+    pub const IO_GETEVENTS: c_long = aio::IO_GETEVENTS.here() as c_long;
+    pub const IO_SUBMIT: c_long = aio::IO_SUBMIT.here() as c_long;
+    pub const IO_CANCEL: c_long = aio::IO_CANCEL.here() as c_long;
+    pub const IO_PGETEVENTS: c_long = aio::IO_PGETEVENTS.here() as c_long;
+    #[cfg(target_arch = "x86_64")]
     pub const EVENTFD2: c_long = 290;
+    #[cfg(target_arch = "x86_64")]
     pub const GETTID: c_long = 186;
-}
-
-#[cfg(target_arch = "aarch64")]
-pub mod nr {
-    use std::os::raw::c_long;
-    pub const IO_SETUP: c_long = 0;
-    pub const IO_DESTROY: c_long = 1;
-    pub const IO_SUBMIT: c_long = 2;
-    pub const IO_CANCEL: c_long = 3;
-    pub const IO_GETEVENTS: c_long = 4;
-    pub const IO_PGETEVENTS: c_long = 292;
+    #[cfg(target_arch = "aarch64")]
     pub const EVENTFD2: c_long = 19;
+    #[cfg(target_arch = "aarch64")]
     pub const GETTID: c_long = 178;
 }
 
@@ -237,7 +232,16 @@ pub struct SysRet {
     pub errno: i32,
 }
 
-fn sysret(ret: i64) -> SysRet {
+impl From<SysRet> for kmatrix_proto::obs::SysRet {
+    fn from(r: SysRet) -> Self {
+        kmatrix_proto::obs::SysRet {
+            ret: r.ret,
+            errno: r.errno.into(),
+        }
+    }
+}
+
+pub fn sysret(ret: i64) -> SysRet {
     let errno = if ret == -1 { errno() } else { 0 };
     SysRet { ret, errno }
 }

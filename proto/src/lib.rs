@@ -3,15 +3,19 @@
 //! kernel command-line arguments, and the catalogue of experiments.
 //!
 //! Compiled into both sides (cargo for the runner, plain rustc for the
-//! guest), so a key or argument renamed here changes both, and one renamed
-//! on one side only does not compile. Std only, rustc 1.63.
+//! guest), and neither side spells a record key, observation key (obs.rs),
+//! experiment or case id (catalogue.rs) or syscall number (syscalls.rs)
+//! itself: one renamed here changes both, and one renamed or removed here
+//! fails to compile on both. Std only, rustc 1.63.
 
 pub mod args;
 pub mod catalogue;
 pub mod generic;
 pub mod glob;
 pub mod json;
+pub mod obs;
 pub mod record;
+pub mod syscalls;
 
 /// Version carried by every record ("v"); a runner rejects others.
 pub const PROTOCOL_VERSION: u64 = 1;

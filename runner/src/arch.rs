@@ -1,6 +1,8 @@
 //! Per-architecture data. Every arch difference (QEMU binary, machine,
 //! console, kernel image, cross prefix, guest target) lives in
-//! `kernels/arch/<name>.toml`; code never branches on the arch name.
+//! `kernels/arch/<name>.toml`; code does not branch on the arch name, except
+//! the ENOSYS judge, which takes the syscall numbers of the arch the guest
+//! reports.
 
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;

@@ -3,13 +3,14 @@
 //! spec with the case ids that check it, or why none can). The verdicts
 //! themselves are the oracle's (runner/src/oracle/judges/).
 
+use kmatrix_proto::catalogue::ids;
 use std::fmt::Write as _;
 
 use anyhow::{bail, Result};
 
 use crate::generic::{self, Expect};
 use crate::spec::{self, Spec};
-use crate::syscalls::NUMBERS;
+use kmatrix_proto::syscalls;
 
 /// Patterns for io_setup's experiments of the original probe, which predate
 /// the `<syscall>.` naming: one `<first word>.*` per catalogue entry that
@@ -18,7 +19,7 @@ fn io_setup_patterns() -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
     for x in kmatrix_proto::catalogue::EXPERIMENTS {
         let head = x.id.split('.').next().unwrap_or(x.id);
-        let named = head == "enosys" || NUMBERS.iter().any(|n| n.0 == head);
+        let named = head == "enosys" || syscalls::find(head).is_some();
         let p = format!("{head}.*");
         if !named && !v.contains(&p) {
             v.push(p);
@@ -44,16 +45,16 @@ pub fn select(cases: Option<String>, syscalls: Option<String>) -> Result<Option<
     if cases.is_some() {
         bail!("--cases and --syscalls both select experiments: give one of them");
     }
-    let mut pats = vec!["enosys.map".to_string()];
+    let mut pats = vec![ids::ENOSYS_MAP.to_string()];
     for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !NUMBERS.iter().any(|(n, _, _)| *n == s) {
-            let known: Vec<&str> = NUMBERS.iter().map(|n| n.0).collect();
+        if syscalls::find(s).is_none() {
+            let known: Vec<&str> = syscalls::AIO.iter().map(|n| n.name).collect();
             bail!(
                 "--syscalls: unknown syscall {s:?} (known: {})",
                 known.join(", ")
             );
         }
-        if s == "io_setup" {
+        if s == syscalls::IO_SETUP.name {
             pats.extend(io_setup_patterns());
         }
         pats.push(format!("{s}.*"));
@@ -123,7 +124,7 @@ pub fn cases_for(s: &Spec, kind: &str, name: &str) -> Vec<String> {
 /// syscall.
 pub fn checks_syscall(id: &str, syscall: &str) -> bool {
     match id.split_once('.') {
-        Some((head, _)) if NUMBERS.iter().any(|n| n.0 == head) => head == syscall,
+        Some((head, _)) if syscalls::find(head).is_some() => head == syscall,
         _ => syscall == "io_setup",
     }
 }

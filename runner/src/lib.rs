@@ -38,5 +38,4 @@ pub mod spec;
 pub mod stdout;
 pub mod stream;
 pub mod suites;
-pub mod syscalls;
 pub mod vm;

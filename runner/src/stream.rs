@@ -308,6 +308,8 @@ fn excerpt(line: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kmatrix_proto::catalogue::ids;
+    use kmatrix_proto::obs::key;
 
     const HELLO: &str = r#"{"v":1,"type":"hello","arch":"x86_64","uname_release":"6.1.0","uname_machine":"x86_64","ncpus_online":2,"ncpus_possible":2,"page_size":4096,"mem_total_kb":493000,"aio_nr_present":true,"aio_max_nr_present":true,"aio_max_nr":65536,"debugfs":true,"fail_nth":true,"mode":"probe"}"#;
     const EXP: &str = r#"{"v":1,"type":"experiment","id":"setup.basic","fate":"exited","obs":{"ret":0,"errno":0,"handle":140737}}"#;
@@ -329,7 +331,10 @@ mod tests {
         ]));
         assert_eq!(s.completeness(), Completeness::Complete, "{:?}", s.errors);
         assert_eq!(s.hello.as_ref().unwrap().aio_max_nr, Some(65536));
-        assert_eq!(s.experiment("setup.basic").unwrap().obs["handle"], 140737);
+        assert_eq!(
+            s.experiment(ids::SETUP_BASIC).unwrap().obs[key::HANDLE],
+            140737
+        );
     }
 
     #[test]
@@ -384,7 +389,7 @@ mod tests {
             mode: kmatrix_proto::args::Mode::Ping,
         };
         let e = wire::Experiment {
-            id: "nr.sweep".to_string(),
+            id: ids::NR_SWEEP.to_string(),
             fate: wire::Fate::Signal(9),
             obs: r#"{"steps":[]}"#.to_string(),
         };
@@ -394,7 +399,7 @@ mod tests {
         assert_eq!((got.ncpus_possible, got.mode.as_str()), (64, "ping"));
         assert_eq!(s.experiments[0].fate, "signal:9");
         assert_eq!(s.experiments[0].fate(), Some(wire::Fate::Signal(9)));
-        assert_eq!(s.experiments[0].obs["steps"], serde_json::json!([]));
+        assert_eq!(s.experiments[0].obs[key::STEPS], serde_json::json!([]));
     }
 
     #[test]

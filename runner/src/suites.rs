@@ -6,6 +6,7 @@
 
 use crate::oracle::{errno_name, Case, Verdict};
 use crate::stream::Stream;
+use kmatrix_proto::obs::key;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -202,7 +203,7 @@ fn judge_one(id: &str, exp: &str, f: ExecFormat, rec: Option<(&String, &Value)>)
         )];
     };
     let text = |k: &str| o.get(k).and_then(Value::as_str);
-    let Some(status) = text("status") else {
+    let Some(status) = text(key::STATUS) else {
         return vec![case(
             "-".into(),
             Verdict::Error,
@@ -210,10 +211,10 @@ fn judge_one(id: &str, exp: &str, f: ExecFormat, rec: Option<(&String, &Value)>)
         )];
     };
     if fate != "exited" || status == "not-run" {
-        let why = text("error").unwrap_or("the guest's exec step did not finish");
+        let why = text(key::ERROR).unwrap_or("the guest's exec step did not finish");
         return vec![case(status.into(), Verdict::Error, why.into())];
     }
-    let (Some(stdout), Some(stderr)) = (text("stdout"), text("stderr")) else {
+    let (Some(stdout), Some(stderr)) = (text(key::STDOUT), text(key::STDERR)) else {
         return vec![case(
             status.into(),
             Verdict::Error,
@@ -221,7 +222,7 @@ fn judge_one(id: &str, exp: &str, f: ExecFormat, rec: Option<(&String, &Value)>)
         )];
     };
     let mut notes = Vec::new();
-    for (k, kept) in [("stdout", stdout), ("stderr", stderr)] {
+    for (k, kept) in [(key::STDOUT, stdout), (key::STDERR, stderr)] {
         let total = o.get(format!("{k}_bytes")).and_then(Value::as_u64);
         if total.is_some_and(|t| t > kept.len() as u64) {
             notes.push(format!(
@@ -245,7 +246,7 @@ fn judge_one(id: &str, exp: &str, f: ExecFormat, rec: Option<(&String, &Value)>)
     if let Some(sig) = status.strip_prefix("signal:").and_then(|n| n.parse().ok()) {
         let name = signal_name(sig);
         observed = format!("{name} ({status})");
-        let kernel = o.get("kernel_log").and_then(Value::as_array);
+        let kernel = o.get(key::KERNEL_LOG).and_then(Value::as_array);
         let lines = kernel.into_iter().flatten().filter_map(Value::as_str);
         let mut first = vec![format!("killed by {name}")];
         first.extend(lines.map(|l| format!("kernel: {l}")));
@@ -697,9 +698,9 @@ pub fn judge_shares(stream: &Stream, shares: &[crate::share::Share]) -> Vec<Case
             continue;
         };
         let num = |k: &str| e.obs.get(k).and_then(Value::as_i64);
-        let observed = match (num("mount_ret"), num("write_ret")) {
+        let observed = match (num(key::MOUNT_RET), num(key::WRITE_RET)) {
             (Some(0), Some(0)) => "mounted, writable".to_string(),
-            (Some(0), Some(_)) => match num("write_errno") {
+            (Some(0), Some(_)) => match num(key::WRITE_ERRNO) {
                 Some(30) => "mounted, write fails with EROFS".to_string(),
                 Some(e) => format!("mounted, write fails with {}", errno_name(e)),
                 None => {
@@ -715,7 +716,7 @@ pub fn judge_shares(stream: &Stream, shares: &[crate::share::Share]) -> Vec<Case
                 case("-".into(), Verdict::Error, "mount record without write_ret");
                 continue;
             }
-            (Some(_), _) => match num("mount_errno") {
+            (Some(_), _) => match num(key::MOUNT_ERRNO) {
                 Some(e) => format!("mount failed: {}", errno_name(e)),
                 None => {
                     case(

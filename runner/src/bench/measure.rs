@@ -11,6 +11,7 @@ use crate::run::{self, KernelChoice, Prepared};
 use crate::vm::{self, VmSpec};
 use anyhow::{bail, Context, Result};
 use kmatrix_proto::args::{GuestArgs, Mode};
+use kmatrix_proto::catalogue::ids;
 use std::ffi::OsString;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -191,7 +192,7 @@ pub struct Part {
 }
 
 /// The experiment a split cell runs: the smallest that still judges a case.
-pub const SPLIT_CASES: &str = "setup.basic";
+pub const SPLIT_CASES: &str = ids::SETUP_BASIC;
 
 /// Runs `cell` with `--cases setup.basic` as a user would (a new `kmatrix
 /// run` process, its table on stdout) and splits the wall time from spawn

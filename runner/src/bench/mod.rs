@@ -407,6 +407,7 @@ async fn premerge_target(jobs: usize) -> Result<Target> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kmatrix_proto::catalogue::ids;
 
     #[test]
     fn experiment_times_come_from_the_guest_console() {
@@ -417,8 +418,8 @@ mod tests {
         assert_eq!(
             experiment_times(c),
             vec![
-                ("setup.basic".to_string(), 0.06),
-                ("table.many".to_string(), 18.7)
+                (ids::SETUP_BASIC.to_string(), 0.06),
+                (ids::TABLE_MANY.to_string(), 18.7)
             ]
         );
     }

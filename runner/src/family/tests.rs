@@ -1,4 +1,5 @@
 use super::*;
+use kmatrix_proto::catalogue::{case, ids};
 
 #[test]
 fn syscalls_select_experiments() {
@@ -17,9 +18,9 @@ fn syscalls_select_experiments() {
     assert!(kmatrix_proto::catalogue::unmatched(&pats).is_empty());
     for x in kmatrix_proto::catalogue::EXPERIMENTS {
         let chosen = pats.iter().any(|q| kmatrix_proto::glob::matches(q, x.id));
-        let io_setup = !x.id.starts_with("io_") && x.id != "enosys.map";
+        let io_setup = !x.id.starts_with("io_") && x.id != ids::ENOSYS_MAP;
         let want = io_setup
-            || x.id == "enosys.map"
+            || x.id == ids::ENOSYS_MAP
             || x.id.starts_with("io_setup.")
             || x.id.starts_with("io_submit.");
         assert_eq!(chosen, want, "{}", x.id);
@@ -38,7 +39,7 @@ fn spec_command_lists_cases_per_clause() {
     let o = spec_command(Some("io_getevents"), false, None, false).unwrap();
     let text = o.stdout;
     assert!(!text.contains("NO CASE"), "{text}");
-    assert!(text.contains("io_getevents.param.timeout.elapses"));
+    assert!(text.contains(case::IO_GETEVENTS_PARAM_TIMEOUT_ELAPSES));
     assert!(text.contains("source: spec/io_getevents-kapi-spec.txt:1 (kmatrix, sha256 "));
     let o = spec_command(Some("io_uring_setup"), false, None, false).unwrap();
     assert!(o.failed && o.stderr.contains("no spec for \"io_uring_setup\""));

@@ -141,6 +141,7 @@ pub fn apply(mut case: Case, checks: &[Check], c: &Conditions, known: &[KnownDev
 #[cfg(test)]
 mod tests {
     use super::*;
+    use kmatrix_proto::catalogue::{case, ids};
 
     fn cond(arch: &str, kernel: &str, max: u64, mem: u32) -> Conditions {
         Conditions {
@@ -193,8 +194,8 @@ evidence = "e"
 "#,
         );
         let case = |observed: &str| Case {
-            id: "io_getevents.param.timeout.negative".into(),
-            experiment: "io_getevents.timeouts".into(),
+            id: case::IO_GETEVENTS_PARAM_TIMEOUT_NEGATIVE.into(),
+            experiment: ids::IO_GETEVENTS_TIMEOUTS.into(),
             expected: "0 events at once (< 90 ms)".into(),
             observed: observed.into(),
             verdict: Verdict::Fail,

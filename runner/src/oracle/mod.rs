@@ -190,11 +190,15 @@ pub fn errno_name(e: i64) -> String {
         0 => "OK",
         1 => "EPERM",
         4 => "EINTR",
+        9 => "EBADF",
         11 => "EAGAIN",
         12 => "ENOMEM",
         14 => "EFAULT",
+        15 => "ENOTBLK",
         22 => "EINVAL",
         38 => "ENOSYS",
+        95 => "EOPNOTSUPP",
+        115 => "EINPROGRESS",
         _ => return format!("errno {e}"),
     };
     n.to_string()
@@ -448,7 +452,7 @@ pub fn judge_with(facts: &CellFacts, stream: &Stream, known: &[KnownDeviation]) 
         .collect();
     // One section per syscall in the table: io_setup's original ids first,
     // then the family's by syscall (stable: judge order inside).
-    out.sort_by_key(|c| crate::syscalls::syscall_rank(&c.id));
+    out.sort_by_key(|c| kmatrix_proto::syscalls::rank(&c.id));
     out
 }
 

@@ -6,6 +6,7 @@
 use super::testing::{good, stream};
 use super::{catalogue, judge, judge_checks, CellFacts, Verdict};
 use crate::stream::{Hello, Stream};
+use kmatrix_proto::catalogue::ids;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -114,11 +115,11 @@ fn run(aio: bool, reached: &mut Reached) {
         };
         let mut base = good(aio);
         for (exp, obs) in base.iter_mut() {
-            if *exp == "io_submit.ioprio" {
+            if *exp == ids::IO_SUBMIT_IOPRIO {
                 *obs = super::testing::ioprio_block_y();
             }
         }
-        run_with(facts, base, Some("io_submit.ioprio"), reached);
+        run_with(facts, base, Some(ids::IO_SUBMIT_IOPRIO), reached);
     }
 }
 

@@ -2,6 +2,7 @@
 //! of the wrong type is a `Missing` naming its path: the judge then reports
 //! `error`, never a default of 0 that could make a check pass.
 
+use kmatrix_proto::obs::{Read, Success, SysRet};
 use serde_json::Value;
 
 /// A measurement the oracle needed and did not get.
@@ -52,6 +53,13 @@ impl<'a> Obs<'a> {
         let v = self.field(k)?;
         v.as_u64()
             .ok_or_else(|| self.bad(k, "an unsigned integer", v))
+    }
+
+    pub fn u32(&self, k: &str) -> Res<u32> {
+        let v = self.field(k)?;
+        v.as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| self.bad(k, "a 32-bit unsigned integer", v))
     }
 
     pub fn i64(&self, k: &str) -> Res<i64> {
@@ -122,31 +130,35 @@ impl<'a> Obs<'a> {
             .collect())
     }
 
-    /// "OK" or the errno name of the io_setup-like call this object records
-    /// (`ret`, and `errno` when ret != 0).
+    /// "OK" or the errno name of the io_setup or io_destroy call this
+    /// object records (`ret` and `errno`): both return 0 on success.
     pub fn outcome(&self) -> Res<String> {
-        self.outcome_of("ret", "errno")
+        Ok(SysRet::read(self)?.outcome(Success::Zero, super::errno_name))
     }
 
     /// The same for `<prefix>_ret` / `<prefix>_errno`.
     pub fn sysret(&self, prefix: &str) -> Res<String> {
-        self.outcome_of(&format!("{prefix}_ret"), &format!("{prefix}_errno"))
-    }
-
-    fn outcome_of(&self, ret: &str, errno: &str) -> Res<String> {
-        match self.i64(ret)? {
-            0 => Ok("OK".into()),
-            // errno_name(0) is "OK": a failure must not read as success.
-            -1 => match self.i64(errno)? {
-                0 => Ok("ret -1 without errno".into()),
-                e => Ok(super::errno_name(e)),
-            },
-            r => Ok(format!("ret {r}")),
-        }
+        Ok(SysRet::read_as(self, prefix)?.outcome(Success::Zero, super::errno_name))
     }
 
     pub fn raw(&self) -> &'a Value {
         self.v
+    }
+}
+
+impl<'a> Read for Obs<'a> {
+    type Error = Missing;
+    fn u64(&self, key: &str) -> Res<u64> {
+        Obs::u64(self, key)
+    }
+    fn u32(&self, key: &str) -> Res<u32> {
+        Obs::u32(self, key)
+    }
+    fn i64(&self, key: &str) -> Res<i64> {
+        Obs::i64(self, key)
+    }
+    fn obj(&self, key: &str) -> Res<Obs<'a>> {
+        Obs::obj(self, key)
     }
 }
 
@@ -171,5 +183,22 @@ mod tests {
             .0
             .contains("exp.o.b"));
         assert!(o.outcome().unwrap_err().0.contains("exp.ret"));
+    }
+
+    #[test]
+    fn typed_shapes_name_the_missing_field() {
+        use kmatrix_proto::obs::{key, Call, Ring};
+        let v = serde_json::json!({key::NR_EVENTS: 1, key::RET: 0, key::ERRNO: 0,
+            key::RING: {key::ID: 0, key::NR: 2, key::HEAD: 0, key::TAIL: 0, key::MAGIC: 1}});
+        let o = Obs::root(&v, "exp");
+        assert_eq!(Call::read(&o).unwrap_err().0, "field exp.handle missing");
+        let ring = o.obj(key::RING).unwrap();
+        assert_eq!(
+            Ring::read(&ring).unwrap_err().0,
+            "field exp.ring.compat_features missing"
+        );
+        let big = serde_json::json!({key::NR: 1u64 << 32});
+        let err = Obs::root(&big, "r").u32(key::NR).unwrap_err().0;
+        assert!(err.contains("r.nr is not"), "{err}");
     }
 }

@@ -2,13 +2,15 @@
 //! The mutation test perturbs these; the finding tests edit one field.
 
 use crate::stream::{parse, Experiment, Hello, Stream};
+use kmatrix_proto::catalogue::ids;
+use kmatrix_proto::obs::key;
 use serde_json::{json, Value};
 
 pub const H: u64 = 0x7f00_0000_0000;
 pub const MAPS: &str = "7f0000000000-7f0000002000 rw-s 00000000 00:0e 2 /[aio] (deleted)";
 
 fn ring(nr: u64) -> Value {
-    json!({"id":0,"nr":nr,"head":0,"tail":0,"magic":0xa10a10a1u32,"compat_features":1,"incompat_features":0,"header_length":32})
+    json!({key::ID: 0, key::NR: nr, key::HEAD: 0, key::TAIL: 0, key::MAGIC: 0xa10a10a1u32, key::COMPAT_FEATURES: 1, key::INCOMPAT_FEATURES: 0, key::HEADER_LENGTH: 32})
 }
 
 /// An observed_call that succeeded (aio-on) or got ENOSYS (aio-off).
@@ -16,14 +18,14 @@ fn call(aio: bool, nr: u64, before: u64) -> Value {
     if !aio {
         return failed(false, nr, before, 38);
     }
-    json!({"nr_events":nr,"ret":0,"errno":0,"handle":H,"aio_nr_before":before,"aio_nr_after":before + nr,
-        "ring":ring(2 * nr + 2),"maps_line":MAPS,"destroy_ret":0,"destroy_errno":0,"aio_nr_after_destroy":before})
+    json!({key::NR_EVENTS: nr, key::RET: 0, key::ERRNO: 0, key::HANDLE: H, key::AIO_NR_BEFORE: before, key::AIO_NR_AFTER: before + nr,
+        key::RING: ring(2 * nr + 2), key::MAPS_LINE: MAPS, key::ret_of(key::DESTROY): 0, key::errno_of(key::DESTROY): 0, key::AIO_NR_AFTER_DESTROY: before})
 }
 
 fn failed(aio: bool, nr: u64, before: u64, errno: i64) -> Value {
     let n = |v: u64| if aio { json!(v) } else { Value::Null };
-    json!({"nr_events":nr,"ret":-1,"errno":if aio { errno } else { 38 },"handle":0,"aio_nr_before":n(before),"aio_nr_after":n(before),
-        "ring":null,"maps_line":null,"destroy_ret":null,"destroy_errno":null,"aio_nr_after_destroy":null})
+    json!({key::NR_EVENTS: nr, key::RET: -1, key::ERRNO: if aio { errno } else { 38 }, key::HANDLE: 0, key::AIO_NR_BEFORE: n(before), key::AIO_NR_AFTER: n(before),
+        key::RING: null, key::MAPS_LINE: null, key::ret_of(key::DESTROY): null, key::errno_of(key::DESTROY): null, key::AIO_NR_AFTER_DESTROY: null})
 }
 
 fn with(mut v: Value, extra: Value) -> Value {
@@ -48,22 +50,25 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
             } else {
                 failed(true, nr, 0, 11)
             };
-            with(base, json!({"fate":"exited","oom_ballast_killed":0}))
+            with(
+                base,
+                json!({key::FATE: "exited", key::OOM_BALLAST_KILLED: 0}),
+            )
         })
         .collect();
     let fail_nth_steps = if aio {
         json!([
             with(
                 failed(true, 128, 0, 12),
-                json!({"k":1,"fail_nth_after":0,"aio_maps_before":0,"aio_maps_after":0})
+                json!({key::K: 1, key::FAIL_NTH_AFTER: 0, key::AIO_MAPS_BEFORE: 0, key::AIO_MAPS_AFTER: 0})
             ),
             with(
                 call(true, 128, 0),
-                json!({"k":2,"fail_nth_after":0,"aio_maps_before":0,"aio_maps_after":1})
+                json!({key::K: 2, key::FAIL_NTH_AFTER: 0, key::AIO_MAPS_BEFORE: 0, key::AIO_MAPS_AFTER: 1})
             ),
             with(
                 call(true, 128, 0),
-                json!({"k":3,"fail_nth_after":1,"aio_maps_before":0,"aio_maps_after":1})
+                json!({key::K: 3, key::FAIL_NTH_AFTER: 1, key::AIO_MAPS_BEFORE: 0, key::AIO_MAPS_AFTER: 1})
             ),
         ])
     } else {
@@ -71,157 +76,157 @@ pub fn good(aio: bool) -> Vec<(&'static str, Value)> {
     };
     let setup = |nr| {
         if aio {
-            json!({"nr_events":nr,"ret":0,"errno":0,"handle":H})
+            json!({key::NR_EVENTS: nr, key::RET: 0, key::ERRNO: 0, key::HANDLE: H})
         } else {
-            json!({"nr_events":nr,"ret":-1,"errno":38,"handle":0})
+            json!({key::NR_EVENTS: nr, key::RET: -1, key::ERRNO: 38, key::HANDLE: 0})
         }
     };
     let mut v = vec![
-        ("setup.basic", call(aio, 128, 0)),
-        ("example.1024", call(aio, 1024, 0)),
+        (ids::SETUP_BASIC, call(aio, 128, 0)),
+        (ids::EXAMPLE_1024, call(aio, 1024, 0)),
         (
-            "nr.sweep",
-            json!({"aio_max_nr":n(65536),"steps":sweep_steps}),
+            ids::NR_SWEEP,
+            json!({key::AIO_MAX_NR: n(65536), key::STEPS: sweep_steps}),
         ),
         (
-            "einval.ctx-nonzero",
-            with(failed(aio, 128, 0, 22), json!({"handle":1})),
+            ids::EINVAL_CTX_NONZERO,
+            with(failed(aio, 128, 0, 22), json!({key::HANDLE: 1})),
         ),
         (
-            "einval.ctx-existing",
+            ids::EINVAL_CTX_EXISTING,
             if aio {
-                json!({"first":setup(128),"aio_nr_before":128,"second":{"nr_events":128,"ret":-1,"errno":22,"handle":H},
-                "aio_nr_after":128,"first_destroy":{"ret":0,"errno":0},"aio_nr_after_destroy":0})
+                json!({key::FIRST: setup(128), key::AIO_NR_BEFORE: 128, key::SECOND: {key::NR_EVENTS: 128, key::RET: -1, key::ERRNO: 22, key::HANDLE: H},
+                key::AIO_NR_AFTER: 128, key::FIRST_DESTROY: {key::RET: 0, key::ERRNO: 0}, key::AIO_NR_AFTER_DESTROY: 0})
             } else {
-                json!({"first":setup(128),"second":null,"skipped":"first io_setup failed"})
+                json!({key::FIRST: setup(128), key::SECOND: null, key::SKIPPED: "first io_setup failed"})
             },
         ),
-        ("einval.nr-zero", failed(aio, 0, 0, 22)),
-        ("efault.null", failed(aio, 128, 0, 14)),
+        (ids::EINVAL_NR_ZERO, failed(aio, 0, 0, 22)),
+        (ids::EFAULT_NULL, failed(aio, 128, 0, 14)),
         (
-            "efault.unmapped",
-            with(failed(aio, 128, 0, 14), json!({"addr":H})),
+            ids::EFAULT_UNMAPPED,
+            with(failed(aio, 128, 0, 14), json!({key::ADDR: H})),
         ),
         (
-            "efault.readonly",
+            ids::EFAULT_READONLY,
             with(
                 failed(aio, 128, 0, 14),
-                json!({"aio_maps_before":0,"aio_maps_after":0}),
+                json!({key::AIO_MAPS_BEFORE: 0, key::AIO_MAPS_AFTER: 0}),
             ),
         ),
         (
-            "eagain.exceeds-max",
+            ids::EAGAIN_EXCEEDS_MAX,
             if aio {
-                with(failed(true, 65537, 0, 11), json!({"aio_max_nr":65536}))
+                with(failed(true, 65537, 0, 11), json!({key::AIO_MAX_NR: 65536}))
             } else {
-                json!({"skipped":"fs.aio-max-nr absent"})
+                json!({key::SKIPPED: "fs.aio-max-nr absent"})
             },
         ),
         (
-            "eagain.boundary",
+            ids::EAGAIN_BOUNDARY,
             if aio {
-                json!({"aio_max_nr":65536,"aio_nr_initial":0,"hold":setup(128),"aio_nr_held":128,
-                "over":failed(true, 65409, 128, 11),"exact":call(true, 65408, 128),"hold_destroy":{"ret":0,"errno":0}})
+                json!({key::AIO_MAX_NR: 65536, key::AIO_NR_INITIAL: 0, key::HOLD: setup(128), key::AIO_NR_HELD: 128,
+                key::OVER: failed(true, 65409, 128, 11), key::EXACT: call(true, 65408, 128), key::HOLD_DESTROY: {key::RET: 0, key::ERRNO: 0}})
             } else {
-                json!({"skipped":"fs.aio-max-nr or fs.aio-nr absent"})
+                json!({key::SKIPPED: "fs.aio-max-nr or fs.aio-nr absent"})
             },
         ),
         (
-            "enomem.rlimit-as",
+            ids::ENOMEM_RLIMIT_AS,
             with(
                 failed(aio, 128, 0, 12),
-                json!({"vm_size_kb":1000,"setrlimit_errno":0,"restore_errno":0}),
+                json!({key::VM_SIZE_KB: 1000, key::SETRLIMIT_ERRNO: 0, key::RESTORE_ERRNO: 0}),
             ),
         ),
         (
-            "enomem.vs-eagain",
-            json!({"setrlimit_errno":0,"hold":setup(128),"call":failed(aio, 65409, 128, 11)}),
+            ids::ENOMEM_VS_EAGAIN,
+            json!({key::SETRLIMIT_ERRNO: 0, key::HOLD: setup(128), key::CALL: failed(aio, 65409, 128, 11)}),
         ),
         (
-            "enomem.fail-nth",
+            ids::ENOMEM_FAIL_NTH,
             if aio {
-                json!({"setup":{},"steps":fail_nth_steps,"stopped":"fail-nth not consumed at k=3","stop":"exhausted"})
+                json!({key::SETUP: {}, key::STEPS: fail_nth_steps, key::STOPPED: "fail-nth not consumed at k=3", key::STOP: "exhausted"})
             } else {
-                json!({"skipped":"no aio"})
+                json!({key::SKIPPED: "no aio"})
             },
         ),
         (
-            "enomem.failslab",
+            ids::ENOMEM_FAILSLAB,
             if aio {
                 with(
                     failed(true, 128, 0, 12),
-                    json!({"setup":{},"times_after":"0"}),
+                    json!({key::SETUP: {}, key::TIMES_AFTER: "0"}),
                 )
             } else {
-                json!({"skipped":"no aio"})
+                json!({key::SKIPPED: "no aio"})
             },
         ),
         (
-            "eintr.sigkill",
-            json!({"aio_nr_before":n(0),"aio_nr_after":n(0),"grandchild_fate":"signal:9","killed_by_parent":true,"setups_ok":if aio {5} else {0}}),
+            ids::EINTR_SIGKILL,
+            json!({key::AIO_NR_BEFORE: n(0), key::AIO_NR_AFTER: n(0), key::GRANDCHILD_FATE: "signal:9", key::KILLED_BY_PARENT: true, key::SETUPS_OK: if aio {5} else {0}}),
         ),
         (
-            "signal.nonfatal",
-            json!({"grandchild_fate":"exited","grandchild":{"signals":if aio {40} else {0},"calls":100,"eintr":0,"other_errors":0}}),
+            ids::SIGNAL_NONFATAL,
+            json!({key::GRANDCHILD_FATE: "exited", key::GRANDCHILD: {key::SIGNALS: if aio {40} else {0}, key::CALLS: 100, key::EINTR: 0, key::OTHER_ERRORS: 0}}),
         ),
         (
-            "side-effect.exit-releases",
-            json!({"aio_nr_before":n(0),"aio_nr_after_exit":n(0),"grandchild_fate":"exited","setup":setup(128),"aio_nr_during":n(128)}),
+            ids::SIDE_EFFECT_EXIT_RELEASES,
+            json!({key::AIO_NR_BEFORE: n(0), key::AIO_NR_AFTER_EXIT: n(0), key::GRANDCHILD_FATE: "exited", key::SETUP: setup(128), key::AIO_NR_DURING: n(128)}),
         ),
         (
-            "side-effect.destroy",
+            ids::SIDE_EFFECT_DESTROY,
             if aio {
-                json!({"nr_events":128,"ret":0,"errno":0,"handle":H,"aio_nr_before":0,"aio_nr_after_setup":128,"aio_maps_before":0,
-                "ring":ring(258),"maps_line":MAPS,"destroy_ret":0,"destroy_errno":0,"aio_nr_after_destroy":0,
-                "maps_line_after_destroy":null,"aio_maps_after_destroy":0})
+                json!({key::NR_EVENTS: 128, key::RET: 0, key::ERRNO: 0, key::HANDLE: H, key::AIO_NR_BEFORE: 0, key::AIO_NR_AFTER_SETUP: 128, key::AIO_MAPS_BEFORE: 0,
+                key::RING: ring(258), key::MAPS_LINE: MAPS, key::ret_of(key::DESTROY): 0, key::errno_of(key::DESTROY): 0, key::AIO_NR_AFTER_DESTROY: 0,
+                key::MAPS_LINE_AFTER_DESTROY: null, key::AIO_MAPS_AFTER_DESTROY: 0})
             } else {
                 failed(false, 128, 0, 38)
             },
         ),
         (
-            "table.many",
+            ids::TABLE_MANY,
             if aio {
-                json!({"requested":600,"created":600,"distinct_handles":600,"distinct_ring_ids":600,"first_failure":null,
-                "aio_nr_before":0,"aio_nr_with_all":600,"explicit_destroys":3,"explicit_destroy_failures":0,
-                "aio_nr_after_explicit":597,"child_fate":"exited","aio_nr_after_exit":0})
+                json!({key::REQUESTED: 600, key::CREATED: 600, key::DISTINCT_HANDLES: 600, key::DISTINCT_RING_IDS: 600, key::FIRST_FAILURE: null,
+                key::AIO_NR_BEFORE: 0, key::AIO_NR_WITH_ALL: 600, key::EXPLICIT_DESTROYS: 3, key::EXPLICIT_DESTROY_FAILURES: 0,
+                key::AIO_NR_AFTER_EXPLICIT: 597, key::CHILD_FATE: "exited", key::AIO_NR_AFTER_EXIT: 0})
             } else {
-                json!({"requested":600,"created":0,"distinct_handles":0,"distinct_ring_ids":0,"first_failure":{"index":0,"ret":-1,"errno":38},
-                "aio_nr_before":null,"aio_nr_with_all":null,"explicit_destroys":0,"explicit_destroy_failures":0,
-                "aio_nr_after_explicit":null,"child_fate":"exited","aio_nr_after_exit":null})
+                json!({key::REQUESTED: 600, key::CREATED: 0, key::DISTINCT_HANDLES: 0, key::DISTINCT_RING_IDS: 0, key::FIRST_FAILURE: {key::INDEX: 0, key::RET: -1, key::ERRNO: 38},
+                key::AIO_NR_BEFORE: null, key::AIO_NR_WITH_ALL: null, key::EXPLICIT_DESTROYS: 0, key::EXPLICIT_DESTROY_FAILURES: 0,
+                key::AIO_NR_AFTER_EXPLICIT: null, key::CHILD_FATE: "exited", key::AIO_NR_AFTER_EXIT: null})
             },
         ),
         (
-            "fork.child-use",
+            ids::FORK_CHILD_USE,
             if aio {
-                json!({"setup":setup(128),"aio_nr_after_setup":128,
-                "grandchild":{"fate":"exited","maps_has_handle":true,"maps_line":MAPS,"destroy_ret":-1,"destroy_errno":22,
-                    "aio_nr_after_destroy":128,"maps_line_after_destroy":MAPS},
-                "aio_nr_after_grandchild":128,"parent_maps_line":MAPS,"parent_destroy_ret":0,"parent_destroy_errno":0,
-                "aio_nr_after_parent_destroy":0,
-                "thread":{"setup":setup(128),"aio_nr_before":0,"thread_destroy_ret":0,"thread_destroy_errno":0,
-                    "again_destroy_ret":-1,"again_destroy_errno":22,"aio_nr_after":0}})
+                json!({key::SETUP: setup(128), key::AIO_NR_AFTER_SETUP: 128,
+                key::GRANDCHILD: {key::FATE: "exited", key::MAPS_HAS_HANDLE: true, key::MAPS_LINE: MAPS, key::ret_of(key::DESTROY): -1, key::errno_of(key::DESTROY): 22,
+                    key::AIO_NR_AFTER_DESTROY: 128, key::MAPS_LINE_AFTER_DESTROY: MAPS},
+                key::AIO_NR_AFTER_GRANDCHILD: 128, key::PARENT_MAPS_LINE: MAPS, key::ret_of(key::PARENT_DESTROY): 0, key::errno_of(key::PARENT_DESTROY): 0,
+                key::AIO_NR_AFTER_PARENT_DESTROY: 0,
+                key::THREAD: {key::SETUP: setup(128), key::AIO_NR_BEFORE: 0, key::ret_of(key::THREAD_DESTROY): 0, key::errno_of(key::THREAD_DESTROY): 0,
+                    key::ret_of(key::AGAIN_DESTROY): -1, key::errno_of(key::AGAIN_DESTROY): 22, key::AIO_NR_AFTER: 0}})
             } else {
-                json!({"setup":setup(128),"skipped":"io_setup failed; no handle to share"})
+                json!({key::SETUP: setup(128), key::SKIPPED: "io_setup failed; no handle to share"})
             },
         ),
         (
-            "ring.mremap",
+            ids::RING_MREMAP,
             if aio {
-                json!({"setup":setup(128),"ring_bytes":8192,"grow":{"ret":-1,"errno":14},"dontunmap":{"ret":-1,"errno":22},
-                "move":{"ret":0,"errno":0},"moved_to_requested":true,"old_destroy_ret":-1,"old_destroy_errno":22,
-                "new_destroy_ret":0,"new_destroy_errno":0,"aio_nr_before_destroy":128,"aio_nr_after_destroy":0})
+                json!({key::SETUP: setup(128), key::RING_BYTES: 8192, key::GROW: {key::RET: -1, key::ERRNO: 14}, key::DONTUNMAP: {key::RET: -1, key::ERRNO: 22},
+                key::MOVE: {key::RET: 0, key::ERRNO: 0}, key::MOVED_TO_REQUESTED: true, key::ret_of(key::OLD_DESTROY): -1, key::errno_of(key::OLD_DESTROY): 22,
+                key::ret_of(key::NEW_DESTROY): 0, key::errno_of(key::NEW_DESTROY): 0, key::AIO_NR_BEFORE_DESTROY: 128, key::AIO_NR_AFTER_DESTROY: 0})
             } else {
-                json!({"setup":setup(128)})
+                json!({key::SETUP: setup(128)})
             },
         ),
         (
-            "limit.max-map-count",
+            ids::LIMIT_MAX_MAP_COUNT,
             if aio {
-                json!({"maps_at_start":20,"max_map_count":22,"calls":[
-                with(setup(1), json!({"aio_nr_before":0,"aio_nr_after":1})),
+                json!({key::MAPS_AT_START: 20, key::MAX_MAP_COUNT: 22, key::CALLS: [
+                with(setup(1), json!({key::AIO_NR_BEFORE: 0, key::AIO_NR_AFTER: 1})),
                 with(failed(true, 1, 1, 12), json!({}))]})
             } else {
-                json!({"skipped":"fs.aio-max-nr absent (CONFIG_AIO=n)"})
+                json!({key::SKIPPED: "fs.aio-max-nr absent (CONFIG_AIO=n)"})
             },
         ),
     ];
@@ -251,11 +256,11 @@ fn family(aio: bool) -> Vec<(&'static str, Value)> {
 /// (block/ioprio.c ioprio_check_cap): no recorded kernel has CONFIG_BLOCK.
 pub fn ioprio_block_y() -> Value {
     json!({
-        "setup_ret": 0, "setup_errno": 0,
-        "rt_root_ret": 1, "rt_root_errno": 0,
-        "setresuid_ret": 0,
-        "rt_nobody_ret": -1, "rt_nobody_errno": 1,
-        "be_nobody_ret": 1, "be_nobody_errno": 0,
+        key::ret_of(key::SETUP): 0, key::errno_of(key::SETUP): 0,
+        key::ret_of(key::RT_ROOT): 1, key::errno_of(key::RT_ROOT): 0,
+        key::SETRESUID_RET: 0,
+        key::ret_of(key::RT_NOBODY): -1, key::errno_of(key::RT_NOBODY): 1,
+        key::ret_of(key::BE_NOBODY): 1, key::errno_of(key::BE_NOBODY): 0,
     })
 }
 

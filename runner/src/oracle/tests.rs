@@ -3,6 +3,8 @@
 
 use super::testing::{good_but, obs_of, stream, H, MAPS};
 use super::*;
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::key;
 use serde_json::{json, Value};
 
 fn verdict_in(cases: &[Case], id: &str) -> Verdict {
@@ -28,9 +30,9 @@ fn spec_model_follows_the_spec_text() {
         ..CellFacts::new(true)
     };
     let cases = judge(&only, &Stream::default());
-    assert_eq!(verdict_in(&cases, "return.success"), Verdict::Skip);
+    assert_eq!(verdict_in(&cases, case::RETURN_SUCCESS), Verdict::Skip);
     assert_eq!(
-        verdict_in(&cases, "error.EINVAL.nr_events-zero"),
+        verdict_in(&cases, case::ERROR_EINVAL_NR_EVENTS_ZERO),
         Verdict::Error
     );
     assert_eq!(spec_outcome(&on, 128, 0, 65536, false, false), vec!["OK"]);
@@ -65,12 +67,15 @@ fn spec_model_follows_the_spec_text() {
 #[test]
 fn a_missing_measurement_is_an_error_naming_the_field_never_a_pass() {
     // Old oracle: a missing aio-nr read as 0, so "aio-nr unchanged" passed.
-    let mut o = obs_of(true, "einval.nr-zero");
-    o.as_object_mut().unwrap().remove("aio_nr_after");
-    let cases = judge(&CellFacts::new(true), &good_but(true, "einval.nr-zero", o));
+    let mut o = obs_of(true, ids::EINVAL_NR_ZERO);
+    o.as_object_mut().unwrap().remove(key::AIO_NR_AFTER);
+    let cases = judge(
+        &CellFacts::new(true),
+        &good_but(true, ids::EINVAL_NR_ZERO, o),
+    );
     let c = cases
         .iter()
-        .find(|c| c.id == "error.EINVAL.nr_events-zero")
+        .find(|c| c.id == case::ERROR_EINVAL_NR_EVENTS_ZERO)
         .unwrap();
     assert_eq!(c.verdict, Verdict::Error);
     assert!(
@@ -79,24 +84,24 @@ fn a_missing_measurement_is_an_error_naming_the_field_never_a_pass() {
         c.detail
     );
     // null in an aio-on cell is no reading either.
-    let v = with_edit(true, "setup.basic", "side-effect.aio-nr", |o| {
-        o["aio_nr_after"] = Value::Null
+    let v = with_edit(true, ids::SETUP_BASIC, case::SIDE_EFFECT_AIO_NR, |o| {
+        o[key::AIO_NR_AFTER] = Value::Null
     });
     assert_eq!(v, Verdict::Error);
     // No aio-max-nr in hello: the judges that need it cannot judge.
     let mut s = stream(true, &super::testing::good(true));
     s.hello.as_mut().unwrap().aio_max_nr = None;
     assert_eq!(
-        verdict_in(&judge(&CellFacts::new(true), &s), "return.success"),
+        verdict_in(&judge(&CellFacts::new(true), &s), case::RETURN_SUCCESS),
         Verdict::Error
     );
 }
 
 #[test]
 fn return_success_does_not_accept_enomem_for_a_small_ring_in_512_mib() {
-    let v = with_edit(true, "setup.basic", "return.success", |o| {
-        *o = json!({"nr_events":128,"ret":-1,"errno":12,"handle":0,"aio_nr_before":0,"aio_nr_after":0,
-            "ring":null,"maps_line":null,"destroy_ret":null,"destroy_errno":null,"aio_nr_after_destroy":null})
+    let v = with_edit(true, ids::SETUP_BASIC, case::RETURN_SUCCESS, |o| {
+        *o = json!({key::NR_EVENTS: 128, key::RET: -1, key::ERRNO: 12, key::HANDLE: 0, key::AIO_NR_BEFORE: 0, key::AIO_NR_AFTER: 0,
+            key::RING: null, key::MAPS_LINE: null, key::ret_of(key::DESTROY): null, key::errno_of(key::DESTROY): null, key::AIO_NR_AFTER_DESTROY: null})
     });
     assert_eq!(v, Verdict::Fail);
     // A 256 MiB ring in a 256 MiB guest may fail with ENOMEM (R2-enomem).
@@ -115,42 +120,46 @@ fn eintr_is_not_a_pass_without_aio_and_looks_at_how_the_child_died() {
                 &CellFacts::new(false),
                 &stream(false, &super::testing::good(false))
             ),
-            "error.EINTR.sigkill-leaves-no-trace"
+            case::ERROR_EINTR_SIGKILL_LEAVES_NO_TRACE
         ),
         Verdict::Skip
     );
-    let id = "error.EINTR.sigkill-leaves-no-trace";
+    let id = case::ERROR_EINTR_SIGKILL_LEAVES_NO_TRACE;
     assert_eq!(
-        with_edit(true, "eintr.sigkill", id, |o| o["grandchild_fate"] =
+        with_edit(true, ids::EINTR_SIGKILL, id, |o| o[key::GRANDCHILD_FATE] =
             json!("exit:1")),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "eintr.sigkill", id, |o| o["setups_ok"] = json!(0)),
+        with_edit(true, ids::EINTR_SIGKILL, id, |o| o[key::SETUPS_OK] =
+            json!(0)),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "eintr.sigkill", id, |o| o["aio_nr_after"] = json!(3)),
+        with_edit(true, ids::EINTR_SIGKILL, id, |o| o[key::AIO_NR_AFTER] =
+            json!(3)),
         Verdict::Fail
     );
 }
 
 #[test]
 fn ctxp_existing_checks_aio_nr_and_that_ctxp_was_left_alone() {
-    let id = "error.EINVAL.ctxp-existing";
+    let id = case::ERROR_EINVAL_CTXP_EXISTING;
     assert_eq!(
-        with_edit(true, "einval.ctx-existing", id, |o| o["second"]["handle"] =
+        with_edit(true, ids::EINVAL_CTX_EXISTING, id, |o| o[key::SECOND]
+            [key::HANDLE] =
             json!(0)),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "einval.ctx-existing", id, |o| o["aio_nr_after"] =
+        with_edit(true, ids::EINVAL_CTX_EXISTING, id, |o| o
+            [key::AIO_NR_AFTER] =
             json!(256)),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "einval.ctx-existing", id, |o| o
-            ["aio_nr_after_destroy"] =
+        with_edit(true, ids::EINVAL_CTX_EXISTING, id, |o| o
+            [key::AIO_NR_AFTER_DESTROY] =
             json!(128)),
         Verdict::Fail
     );
@@ -158,54 +167,58 @@ fn ctxp_existing_checks_aio_nr_and_that_ctxp_was_left_alone() {
 
 #[test]
 fn failed_calls_leave_aio_nr_unchanged() {
-    let leak = |o: &mut Value| o["aio_nr_after"] = json!(5);
+    let leak = |o: &mut Value| o[key::AIO_NR_AFTER] = json!(5);
     assert_eq!(
         with_edit(
             true,
-            "eagain.exceeds-max",
-            "error.EAGAIN.exceeds-aio-max-nr",
+            ids::EAGAIN_EXCEEDS_MAX,
+            case::ERROR_EAGAIN_EXCEEDS_AIO_MAX_NR,
             leak
         ),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "eagain.boundary", "constraint.aio-max-nr.over", |o| {
-            o["over"]["aio_nr_after"] = json!(129)
-        }),
+        with_edit(
+            true,
+            ids::EAGAIN_BOUNDARY,
+            case::CONSTRAINT_AIO_MAX_NR_OVER,
+            |o| { o[key::OVER][key::AIO_NR_AFTER] = json!(129) }
+        ),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "nr.sweep", "param.nr_events.range/4194303", |o| o
-            ["steps"][4]["aio_nr_after"] =
-            json!(9)),
+        with_edit(true, ids::NR_SWEEP, "param.nr_events.range/4194303", |o| {
+            o[key::STEPS][4][key::AIO_NR_AFTER] = json!(9)
+        }),
         Verdict::Fail
     );
 }
 
 #[test]
 fn fork_wants_einval_in_the_child_a_sane_mapping_and_a_working_thread() {
-    let id = "long-desc.not-shared-across-processes";
+    let id = case::LONG_DESC_NOT_SHARED_ACROSS_PROCESSES;
     assert_eq!(
-        with_edit(true, "fork.child-use", id, |o| o["grandchild"]
-            ["destroy_errno"] =
+        with_edit(true, ids::FORK_CHILD_USE, id, |o| o[key::GRANDCHILD]
+            [&key::errno_of(key::DESTROY)] =
             json!(1)),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "fork.child-use", id, |o| o["grandchild"]
-            ["maps_line"] =
+        with_edit(true, ids::FORK_CHILD_USE, id, |o| o[key::GRANDCHILD]
+            [key::MAPS_LINE] =
             json!("7f00-7f01 r--p 0 00:00 0 /x")),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, "fork.child-use", id, |o| o["grandchild"]["fate"] =
+        with_edit(true, ids::FORK_CHILD_USE, id, |o| o[key::GRANDCHILD]
+            [key::FATE] =
             json!("signal:11")),
         Verdict::Fail
     );
-    let t = "long-desc.shared-by-clone-vm-thread";
+    let t = case::LONG_DESC_SHARED_BY_CLONE_VM_THREAD;
     assert_eq!(
-        with_edit(true, "fork.child-use", t, |o| o["thread"]
-            ["thread_destroy_ret"] =
+        with_edit(true, ids::FORK_CHILD_USE, t, |o| o[key::THREAD]
+            [&key::ret_of(key::THREAD_DESTROY)] =
             json!(-1)),
         Verdict::Fail
     );
@@ -213,33 +226,33 @@ fn fork_wants_einval_in_the_child_a_sane_mapping_and_a_working_thread() {
 
 #[test]
 fn table_many_checks_the_errno_of_its_first_failure() {
-    let id = "constraint.per-process.table-grows";
+    let id = case::CONSTRAINT_PER_PROCESS_TABLE_GROWS;
     let mut s = stream(true, &super::testing::good(true));
     s.hello.as_mut().unwrap().aio_max_nr = Some(100);
-    let mut o = obs_of(true, "table.many");
+    let mut o = obs_of(true, ids::TABLE_MANY);
     for k in [
-        "created",
-        "distinct_handles",
-        "distinct_ring_ids",
-        "aio_nr_with_all",
+        key::CREATED,
+        key::DISTINCT_HANDLES,
+        key::DISTINCT_RING_IDS,
+        key::AIO_NR_WITH_ALL,
     ] {
         o[k] = json!(100);
     }
-    o["aio_nr_after_explicit"] = json!(97);
-    o["first_failure"] = json!({"index":100,"ret":-1,"errno":11});
+    o[key::AIO_NR_AFTER_EXPLICIT] = json!(97);
+    o[key::FIRST_FAILURE] = json!({key::INDEX: 100, key::RET: -1, key::ERRNO: 11});
     s.experiments
         .iter_mut()
-        .find(|e| e.id == "table.many")
+        .find(|e| e.id == ids::TABLE_MANY)
         .unwrap()
         .obs = o.clone();
     assert_eq!(
         verdict_in(&judge(&CellFacts::new(true), &s), id),
         Verdict::Pass
     );
-    o["first_failure"]["errno"] = json!(12);
+    o[key::FIRST_FAILURE][key::ERRNO] = json!(12);
     s.experiments
         .iter_mut()
-        .find(|e| e.id == "table.many")
+        .find(|e| e.id == ids::TABLE_MANY)
         .unwrap()
         .obs = o;
     assert_eq!(
@@ -252,59 +265,65 @@ fn table_many_checks_the_errno_of_its_first_failure() {
 fn capacity_can_fail_when_possible_cpus_are_the_binding_term() {
     let mut s = stream(true, &super::testing::good(true));
     assert_eq!(
-        verdict_in(&judge(&CellFacts::new(true), &s), "notes.capacity"),
+        verdict_in(&judge(&CellFacts::new(true), &s), case::NOTES_CAPACITY),
         Verdict::Pass
     );
     s.hello.as_mut().unwrap().ncpus_possible = 64; // 64 x 8 = 512 > the 258 slots
     assert_eq!(
-        verdict_in(&judge(&CellFacts::new(true), &s), "notes.capacity"),
+        verdict_in(&judge(&CellFacts::new(true), &s), case::NOTES_CAPACITY),
         Verdict::Fail
     );
 }
 
 #[test]
 fn fail_nth_needs_injections_a_finished_walk_working_contexts_and_no_leaks() {
-    let id = "error.ENOMEM.fail-nth";
-    let e = "enomem.fail-nth";
+    let id = case::ERROR_ENOMEM_FAIL_NTH;
+    let e = ids::ENOMEM_FAIL_NTH;
     assert_eq!(
         with_edit(true, e, id, |o| {
-            for s in o["steps"].as_array_mut().unwrap() {
-                s["fail_nth_after"] = json!(1)
+            for s in o[key::STEPS].as_array_mut().unwrap() {
+                s[key::FAIL_NTH_AFTER] = json!(1)
             }
         }),
         Verdict::Error,
         "zero injections"
     );
     assert_eq!(
-        with_edit(true, e, id, |o| o["stop"] = json!("limit")),
+        with_edit(true, e, id, |o| o[key::STOP] = json!("limit")),
         Verdict::Error,
         "step limit"
     );
     assert_eq!(
-        with_edit(true, e, id, |o| o["steps"][1]["ring"] = Value::Null),
+        with_edit(true, e, id, |o| o[key::STEPS][1][key::RING] = Value::Null),
         Verdict::Fail,
         "success without a ring"
     );
     assert_eq!(
-        with_edit(true, e, id, |o| o["steps"][1]["destroy_ret"] = json!(-1)),
+        with_edit(true, e, id, |o| o[key::STEPS][1]
+            [&key::ret_of(key::DESTROY)] =
+            json!(-1)),
         Verdict::Fail
     );
     assert_eq!(
-        with_edit(true, e, id, |o| o["steps"][0]["aio_maps_after"] = json!(1)),
+        with_edit(true, e, id, |o| o[key::STEPS][0][key::AIO_MAPS_AFTER] =
+            json!(1)),
         Verdict::Fail,
         "[aio] mapping leaked"
     );
     assert_eq!(
-        with_edit(true, e, id, |o| o["steps"][0]["errno"] = json!(22)),
+        with_edit(true, e, id, |o| o[key::STEPS][0][key::ERRNO] = json!(22)),
         Verdict::Fail
     );
 }
 
 #[test]
 fn failslab_that_never_fired_is_not_a_pass() {
-    let v = with_edit(true, "enomem.failslab", "error.ENOMEM.failslab", |o| {
-        o["times_after"] = json!("1")
-    });
+    let v = with_edit(
+        true,
+        ids::ENOMEM_FAILSLAB,
+        case::ERROR_ENOMEM_FAILSLAB,
+        |o| o[key::TIMES_AFTER] = json!("1"),
+    );
     assert_eq!(v, Verdict::Error);
 }
 
@@ -315,7 +334,7 @@ fn aio_off_cells_get_enosys_everywhere() {
         &stream(false, &super::testing::good(false)),
     );
     assert_eq!(
-        verdict_in(&cases, "constraint.CONFIG_AIO.enosys"),
+        verdict_in(&cases, case::CONSTRAINT_CONFIG_AIO_ENOSYS),
         Verdict::Pass
     );
     assert_eq!(
@@ -323,17 +342,20 @@ fn aio_off_cells_get_enosys_everywhere() {
         Verdict::Pass
     );
     assert_eq!(
-        verdict_in(&cases, "error.EINVAL.nr_events-zero"),
+        verdict_in(&cases, case::ERROR_EINVAL_NR_EVENTS_ZERO),
         Verdict::Pass,
         "ENOSYS beats EINVAL"
     );
     // The same success on an aio-off kernel is a failure of R5-config.
-    let ok = json!({"nr_events":128,"ret":0,"errno":0,"handle":H,"aio_nr_before":null,"aio_nr_after":null,
-        "ring":null,"maps_line":MAPS,"destroy_ret":0,"destroy_errno":0,"aio_nr_after_destroy":null});
-    let cases = judge(&CellFacts::new(false), &good_but(false, "setup.basic", ok));
-    assert_eq!(verdict_in(&cases, "return.success"), Verdict::Fail);
+    let ok = json!({key::NR_EVENTS: 128, key::RET: 0, key::ERRNO: 0, key::HANDLE: H, key::AIO_NR_BEFORE: null, key::AIO_NR_AFTER: null,
+        key::RING: null, key::MAPS_LINE: MAPS, key::ret_of(key::DESTROY): 0, key::errno_of(key::DESTROY): 0, key::AIO_NR_AFTER_DESTROY: null});
+    let cases = judge(
+        &CellFacts::new(false),
+        &good_but(false, ids::SETUP_BASIC, ok),
+    );
+    assert_eq!(verdict_in(&cases, case::RETURN_SUCCESS), Verdict::Fail);
     assert_eq!(
-        verdict_in(&cases, "constraint.CONFIG_AIO.enosys"),
+        verdict_in(&cases, case::CONSTRAINT_CONFIG_AIO_ENOSYS),
         Verdict::Fail
     );
 }
@@ -343,15 +365,15 @@ fn shipped_known_deviations_excuse_d3_only_with_its_ring_and_honest_accounting()
     let nr: u64 = 2_147_483_649;
     let mut s = stream(true, &super::testing::good(true));
     s.hello.as_mut().unwrap().aio_max_nr = Some(u64::MAX);
-    let step = json!({"fate":"exited","nr_events":nr,"ret":0,"errno":0,"handle":H,"aio_nr_before":0,"aio_nr_after":nr,
-        "ring":{"id":0,"nr":127,"head":0,"tail":0,"magic":0xa10a10a1u32,"compat_features":1,"incompat_features":0,"header_length":32},
-        "maps_line":MAPS,"destroy_ret":0,"destroy_errno":0,"aio_nr_after_destroy":0});
+    let step = json!({key::FATE: "exited", key::NR_EVENTS: nr, key::RET: 0, key::ERRNO: 0, key::HANDLE: H, key::AIO_NR_BEFORE: 0, key::AIO_NR_AFTER: nr,
+        key::RING: {key::ID: 0, key::NR: 127, key::HEAD: 0, key::TAIL: 0, key::MAGIC: 0xa10a10a1u32, key::COMPAT_FEATURES: 1, key::INCOMPAT_FEATURES: 0, key::HEADER_LENGTH: 32},
+        key::MAPS_LINE: MAPS, key::ret_of(key::DESTROY): 0, key::errno_of(key::DESTROY): 0, key::AIO_NR_AFTER_DESTROY: 0});
     let set = |s: &mut Stream, step: Value| {
         s.experiments
             .iter_mut()
-            .find(|e| e.id == "nr.sweep")
+            .find(|e| e.id == ids::NR_SWEEP)
             .unwrap()
-            .obs = json!({"aio_max_nr":u64::MAX,"steps":[step]});
+            .obs = json!({key::AIO_MAX_NR: u64::MAX, key::STEPS: [step]});
     };
     let id = format!("param.nr_events.range/{nr}");
     set(&mut s, step.clone());
@@ -360,7 +382,7 @@ fn shipped_known_deviations_excuse_d3_only_with_its_ring_and_honest_accounting()
         Verdict::KnownDeviation
     );
     let mut leak = step;
-    leak["aio_nr_after"] = json!(2);
+    leak[key::AIO_NR_AFTER] = json!(2);
     set(&mut s, leak);
     assert_eq!(
         verdict_in(&judge(&CellFacts::new(true), &s), &id),
@@ -371,15 +393,15 @@ fn shipped_known_deviations_excuse_d3_only_with_its_ring_and_honest_accounting()
 
 #[test]
 fn boundary_einval_is_known_only_where_aio_max_nr_is_large() {
-    let over = json!({"nr_events":8388481u64,"ret":-1,"errno":22,"handle":0,"aio_nr_before":128,"aio_nr_after":128,
-        "ring":null,"maps_line":null,"destroy_ret":null,"destroy_errno":null,"aio_nr_after_destroy":null});
-    let mut o = obs_of(true, "eagain.boundary");
-    o["over"] = over;
-    let mut s = good_but(true, "eagain.boundary", o);
+    let over = json!({key::NR_EVENTS: 8388481u64, key::RET: -1, key::ERRNO: 22, key::HANDLE: 0, key::AIO_NR_BEFORE: 128, key::AIO_NR_AFTER: 128,
+        key::RING: null, key::MAPS_LINE: null, key::ret_of(key::DESTROY): null, key::errno_of(key::DESTROY): null, key::AIO_NR_AFTER_DESTROY: null});
+    let mut o = obs_of(true, ids::EAGAIN_BOUNDARY);
+    o[key::OVER] = over;
+    let mut s = good_but(true, ids::EAGAIN_BOUNDARY, o);
     assert_eq!(
         verdict_in(
             &judge(&CellFacts::new(true), &s),
-            "constraint.aio-max-nr.over"
+            case::CONSTRAINT_AIO_MAX_NR_OVER
         ),
         Verdict::Fail,
         "aio-max-nr 65536"
@@ -388,7 +410,7 @@ fn boundary_einval_is_known_only_where_aio_max_nr_is_large() {
     assert_eq!(
         verdict_in(
             &judge(&CellFacts::new(true), &s),
-            "constraint.aio-max-nr.over"
+            case::CONSTRAINT_AIO_MAX_NR_OVER
         ),
         Verdict::KnownDeviation
     );
@@ -400,9 +422,9 @@ fn d4_is_known_only_in_256_mib() {
     s.hello.as_mut().unwrap().aio_max_nr = Some(u64::MAX);
     s.experiments
         .iter_mut()
-        .find(|e| e.id == "nr.sweep")
+        .find(|e| e.id == ids::NR_SWEEP)
         .unwrap()
-        .obs = json!({"aio_max_nr":u64::MAX,"steps":[{"fate":"signal:9","nr_events":4194304}]});
+        .obs = json!({key::AIO_MAX_NR: u64::MAX, key::STEPS: [{key::FATE: "signal:9", key::NR_EVENTS: 4194304}]});
     let id = "param.nr_events.range/4194304";
     let small = CellFacts {
         mem_mb: 256,
@@ -488,7 +510,7 @@ fn an_undecided_declared_case_is_an_error() {
         },
     ];
     let j = Judge {
-        experiment: "setup.basic",
+        experiment: ids::SETUP_BASIC,
         cases: CASES,
         only: None,
         run: |c, _| {
@@ -496,7 +518,7 @@ fn an_undecided_declared_case_is_an_error() {
             Ok(())
         },
     };
-    let s = stream(true, &[("setup.basic", json!({}))]);
+    let s = stream(true, &[(ids::SETUP_BASIC, json!({}))]);
     let f = CellFacts::new(true);
     let mut c = Ctx {
         f: &f,
@@ -530,10 +552,10 @@ fn only_catalogued_skip_reasons_are_skips() {
     let judged =
         |aio: bool, exp: &str, obs: Value| judge(&CellFacts::new(aio), &good_but(aio, exp, obs));
     let tmpfs = "mount tmpfs on /mnt/kmx-aio: errno 19";
-    let cases = judged(true, "io_submit.rw", json!({"skipped": tmpfs}));
+    let cases = judged(true, ids::IO_SUBMIT_RW, json!({key::SKIPPED: tmpfs}));
     let rw: Vec<&Case> = cases
         .iter()
-        .filter(|c| c.experiment == "io_submit.rw")
+        .filter(|c| c.experiment == ids::IO_SUBMIT_RW)
         .collect();
     assert!(!rw.is_empty());
     for c in rw {
@@ -542,35 +564,38 @@ fn only_catalogued_skip_reasons_are_skips() {
     }
     let cases = judged(
         true,
-        "efault.null",
-        json!({"skipped": "mmap failed: errno 12"}),
+        ids::EFAULT_NULL,
+        json!({key::SKIPPED: "mmap failed: errno 12"}),
     );
-    assert_eq!(verdict_in(&cases, "error.EFAULT.null"), Verdict::Error);
+    assert_eq!(verdict_in(&cases, case::ERROR_EFAULT_NULL), Verdict::Error);
     // A listed reason stays a skip, with its words.
     let why = kmatrix_proto::catalogue::skip::MAX_PLUS_ONE_TOO_BIG;
     let cases = judged(
         true,
-        "eagain.exceeds-max",
-        json!({"aio_max_nr": 65536, "skipped": why}),
+        ids::EAGAIN_EXCEEDS_MAX,
+        json!({key::AIO_MAX_NR: 65536, key::SKIPPED: why}),
     );
     let c = cases
         .iter()
-        .find(|c| c.id == "error.EAGAIN.exceeds-aio-max-nr")
+        .find(|c| c.id == case::ERROR_EAGAIN_EXCEEDS_AIO_MAX_NR)
         .unwrap();
     assert_eq!((c.verdict, c.detail.as_str()), (Verdict::Skip, why));
     // ... but not for another experiment.
-    let cases = judged(true, "enomem.rlimit-as", json!({"skipped": why}));
-    assert_eq!(verdict_in(&cases, "error.ENOMEM.rlimit-as"), Verdict::Error);
-    // The same for one call of eagain.boundary.
-    let mut o = obs_of(true, "eagain.boundary");
-    o["exact"] = json!({"skipped": "exact: something else"});
-    let cases = judged(true, "eagain.boundary", o);
+    let cases = judged(true, ids::ENOMEM_RLIMIT_AS, json!({key::SKIPPED: why}));
     assert_eq!(
-        verdict_in(&cases, "constraint.aio-max-nr.exact"),
+        verdict_in(&cases, case::ERROR_ENOMEM_RLIMIT_AS),
+        Verdict::Error
+    );
+    // The same for one call of eagain.boundary.
+    let mut o = obs_of(true, ids::EAGAIN_BOUNDARY);
+    o[key::EXACT] = json!({key::SKIPPED: "exact: something else"});
+    let cases = judged(true, ids::EAGAIN_BOUNDARY, o);
+    assert_eq!(
+        verdict_in(&cases, case::CONSTRAINT_AIO_MAX_NR_EXACT),
         Verdict::Error
     );
     assert_eq!(
-        verdict_in(&cases, "constraint.aio-max-nr.over"),
+        verdict_in(&cases, case::CONSTRAINT_AIO_MAX_NR_OVER),
         Verdict::Pass
     );
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::stream::Experiment;
+use kmatrix_proto::obs::key;
 use serde_json::json;
 
 fn stream_with(recs: Vec<(&str, &str, Value)>) -> Stream {
@@ -19,8 +20,8 @@ fn stream_with(recs: Vec<(&str, &str, Value)>) -> Stream {
 }
 
 fn rec(status: &str, stdout: &str, stderr: &str) -> Value {
-    json!({"argv": ["/opt/t/prog"], "status": status, "stdout": stdout, "stderr": stderr,
-           "stdout_bytes": stdout.len(), "stderr_bytes": stderr.len()})
+    json!({key::ARGV: ["/opt/t/prog"], key::STATUS: status, key::STDOUT: stdout, key::STDERR: stderr,
+           key::STDOUT_BYTES: stdout.len(), key::STDERR_BYTES: stderr.len()})
 }
 
 fn judge(f: ExecFormat, status: &str, stdout: &str, stderr: &str) -> Vec<Case> {
@@ -81,7 +82,7 @@ fn missing_or_unrun_records_are_errors_naming_the_cause() {
     assert_eq!(none[0].verdict, Verdict::Error);
     assert!(none[0].detail.contains("no exec record"));
     let mut r = rec("not-run", "", "");
-    r["error"] = json!("execv /opt/t/prog: Exec format error");
+    r[key::ERROR] = json!("execv /opt/t/prog: Exec format error");
     let s = stream_with(vec![("exec/0", "exited", r)]);
     let c = judge_exec(
         &s,
@@ -93,7 +94,7 @@ fn missing_or_unrun_records_are_errors_naming_the_cause() {
     assert_eq!(c[0].verdict, Verdict::Error);
     assert!(c[0].detail.contains("Exec format error"));
     // A record without its output fields is not a pass.
-    let s = stream_with(vec![("exec/0", "exited", json!({"status": "exit:0"}))]);
+    let s = stream_with(vec![("exec/0", "exited", json!({key::STATUS: "exit:0"}))]);
     let c = judge_exec(
         &s,
         &[Program {
@@ -102,7 +103,7 @@ fn missing_or_unrun_records_are_errors_naming_the_cause() {
         }],
     );
     assert_eq!(c[0].verdict, Verdict::Error);
-    assert!(c[0].detail.contains("stdout"));
+    assert!(c[0].detail.contains(key::STDOUT));
 }
 
 #[test]
@@ -280,7 +281,7 @@ fn tap_all_ok_passes_and_deviant_output_does_not() {
 #[test]
 fn cut_output_is_said() {
     let mut r = rec("exit:0", "1..1\nok 1 a\n", "");
-    r["stdout_bytes"] = json!(1_000_000);
+    r[key::STDOUT_BYTES] = json!(1_000_000);
     let s = stream_with(vec![("exec/0", "exited", r)]);
     let c = judge_exec(
         &s,
@@ -325,7 +326,7 @@ fn share_records_missing_fields_are_errors() {
     let ok = stream_with(vec![(
         "share.mount/kmx0",
         "exited",
-        json!({"mount_ret": 0, "write_ret": -1, "write_errno": 30}),
+        json!({key::MOUNT_RET: 0, key::WRITE_RET: -1, key::WRITE_ERRNO: 30}),
     )]);
     assert_eq!(
         judge_shares(&ok, std::slice::from_ref(&sh))[0].verdict,
@@ -334,7 +335,7 @@ fn share_records_missing_fields_are_errors() {
     let writable = stream_with(vec![(
         "share.mount/kmx0",
         "exited",
-        json!({"mount_ret": 0, "write_ret": 0, "write_errno": 0}),
+        json!({key::MOUNT_RET: 0, key::WRITE_RET: 0, key::WRITE_ERRNO: 0}),
     )]);
     assert_eq!(
         judge_shares(&writable, std::slice::from_ref(&sh))[0].verdict,
@@ -343,18 +344,18 @@ fn share_records_missing_fields_are_errors() {
     let no_errno = stream_with(vec![(
         "share.mount/kmx0",
         "exited",
-        json!({"mount_ret": -1}),
+        json!({key::MOUNT_RET: -1}),
     )]);
     let c = judge_shares(&no_errno, &[sh]);
     assert_eq!(c[0].verdict, Verdict::Error);
-    assert!(c[0].detail.contains("mount_errno"));
+    assert!(c[0].detail.contains(key::MOUNT_ERRNO));
 }
 
 #[test]
 fn a_program_killed_by_a_signal_is_named_with_the_kernel_lines_first() {
     for f in [ExecFormat::Plain, ExecFormat::Ltp, ExecFormat::Ktap] {
         let mut r = rec("signal:11", "", "about to crash\n");
-        r["kernel_log"] = json!(["crasher[77]: segfault at 8 ip 401136 sp 7ffd error 6"]);
+        r[key::KERNEL_LOG] = json!(["crasher[77]: segfault at 8 ip 401136 sp 7ffd error 6"]);
         let s = stream_with(vec![("exec/0", "exited", r)]);
         let prog = Program {
             cmd: "/opt/t/crasher".into(),

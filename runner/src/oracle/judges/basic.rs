@@ -4,21 +4,23 @@
 use super::{aio_nr_check, maps_shape, AIO_MAPPING};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::{key, Call, Ring};
 
 const FOLLOW_UPS: [&str; 5] = [
-    "side-effect.aio-nr",
-    "side-effect.vma",
-    "notes.handle-is-ring",
-    "notes.capacity",
-    "side-effect.reversible.io_destroy",
+    case::SIDE_EFFECT_AIO_NR,
+    case::SIDE_EFFECT_VMA,
+    case::NOTES_HANDLE_IS_RING,
+    case::NOTES_CAPACITY,
+    case::SIDE_EFFECT_REVERSIBLE_IO_DESTROY,
 ];
 
 pub const SETUP_BASIC: Judge = Judge {
-    experiment: "setup.basic",
+    experiment: ids::SETUP_BASIC,
     only: None,
     cases: &[
         CaseDef {
-            id: "return.success",
+            id: case::RETURN_SUCCESS,
             clauses: &[
                 "return:success",
                 "examples:io_setup(128, &ctx)",
@@ -27,25 +29,25 @@ pub const SETUP_BASIC: Judge = Judge {
             ],
         },
         CaseDef {
-            id: "side-effect.aio-nr",
+            id: case::SIDE_EFFECT_AIO_NR,
             clauses: &[
                 "side-effect:aio_nr (global counter)",
                 "state-trans:system AIO resources",
             ],
         },
         CaseDef {
-            id: "side-effect.vma",
+            id: case::SIDE_EFFECT_VMA,
             clauses: &[
                 "side-effect:process virtual memory",
                 "side-effect:anonymous inode and file",
             ],
         },
         CaseDef {
-            id: "notes.handle-is-ring",
+            id: case::NOTES_HANDLE_IS_RING,
             clauses: &["notes:The returned context handle", "param:ctxp"],
         },
         CaseDef {
-            id: "notes.capacity",
+            id: case::NOTES_CAPACITY,
             clauses: &[
                 "notes:The kernel internally doubles",
                 "long-desc:The AIO context consists",
@@ -53,7 +55,7 @@ pub const SETUP_BASIC: Judge = Judge {
             ],
         },
         CaseDef {
-            id: "side-effect.reversible.io_destroy",
+            id: case::SIDE_EFFECT_REVERSIBLE_IO_DESTROY,
             clauses: &[
                 "side-effect:aio_nr (global counter)",
                 "state-trans:process AIO state",
@@ -66,16 +68,17 @@ pub const SETUP_BASIC: Judge = Judge {
 /// return.success plus, when a context exists, what it looks like. Also
 /// used for the 1024-event example (`prefix` names its cases).
 fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let nr = o.u64("nr_events")?;
-    let before = c.aio_nr(o, "aio_nr_before")?;
+    let call = Call::read(o)?;
+    let nr = call.nr_events;
+    let before = c.aio_nr(o, key::AIO_NR_BEFORE)?;
     let want = c.want(nr, before, false, false)?;
     let got = o.outcome()?;
     let mut checks = vec![Check::outcome(&want, &got)];
     if got == "OK" {
-        let h = o.u64("handle")?;
+        let h = call.handle;
         checks.push(Check::new("handle", "!= 0", format!("{h:#x}"), h != 0));
     }
-    c.case("return.success", checks);
+    c.case(case::RETURN_SUCCESS, checks);
     if got != "OK" {
         for id in FOLLOW_UPS {
             c.skip(
@@ -85,14 +88,14 @@ fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
         }
         return Ok(());
     }
-    let after = c.aio_nr(o, "aio_nr_after")?;
+    let after = c.aio_nr(o, key::AIO_NR_AFTER)?;
     c.case(
-        "side-effect.aio-nr",
+        case::SIDE_EFFECT_AIO_NR,
         vec![aio_nr_check(c, nr, before, after)],
     );
-    let maps = o.opt_str("maps_line")?;
+    let maps = o.opt_str(key::MAPS_LINE)?;
     c.case(
-        "side-effect.vma",
+        case::SIDE_EFFECT_VMA,
         vec![Check::eq(
             "mapping",
             AIO_MAPPING.to_string(),
@@ -100,10 +103,10 @@ fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
         )],
     );
     ring_cases(c, o, nr)?;
-    let d = o.sysret("destroy")?;
-    let after_destroy = c.aio_nr(o, "aio_nr_after_destroy")?;
+    let d = o.sysret(key::DESTROY)?;
+    let after_destroy = c.aio_nr(o, key::AIO_NR_AFTER_DESTROY)?;
     c.case(
-        "side-effect.reversible.io_destroy",
+        case::SIDE_EFFECT_REVERSIBLE_IO_DESTROY,
         vec![
             Check::eq("io_destroy", "OK".to_string(), d),
             aio_nr_check(c, 0, before, after_destroy),
@@ -116,9 +119,9 @@ fn setup_basic(c: &mut Ctx, o: &Obs) -> Res<()> {
 fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
     let cpus = c.possible_cpus()?;
     let need = (2 * nr).max(cpus * 8);
-    let Some(ring) = o.opt_obj("ring")? else {
+    let Some(ring) = o.opt_obj(key::RING)? else {
         c.case(
-            "notes.handle-is-ring",
+            case::NOTES_HANDLE_IS_RING,
             vec![Check::new(
                 "ring",
                 "ring header at the handle",
@@ -127,22 +130,23 @@ fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
             )],
         );
         c.case(
-            "notes.capacity",
+            case::NOTES_CAPACITY,
             vec![Check::new("ring", format!(">= {need}"), "no ring", false)],
         );
         return Ok(());
     };
-    let (magic, hl) = (ring.u64("magic")?, ring.u64("header_length")?);
+    let ring = Ring::read(&ring)?;
+    let (magic, hl) = (ring.magic, ring.header_length);
     c.case(
-        "notes.handle-is-ring",
+        case::NOTES_HANDLE_IS_RING,
         vec![
             Check::eq("magic", "0xa10a10a1".to_string(), format!("{magic:#x}")),
             Check::eq("header_length", 32, hl),
         ],
     );
-    let cap = ring.u64("nr")?;
+    let cap = u64::from(ring.nr);
     c.case(
-        "notes.capacity",
+        case::NOTES_CAPACITY,
         vec![Check::new(
             "ring",
             format!(">= {need} (2 x {nr}, {cpus} possible CPUs x 8)"),
@@ -155,16 +159,16 @@ fn ring_cases(c: &mut Ctx, o: &Obs, nr: u64) -> Res<()> {
 
 /// ENOSYS is its own clause: every call in an aio-off cell.
 pub const ENOSYS: Judge = Judge {
-    experiment: "setup.basic",
+    experiment: ids::SETUP_BASIC,
     only: Some(false),
     cases: &[CaseDef {
-        id: "constraint.CONFIG_AIO.enosys",
+        id: case::CONSTRAINT_CONFIG_AIO_ENOSYS,
         clauses: &["constraint:CONFIG_AIO required"],
     }],
     run: |c, o| {
         let got = o.outcome()?;
         c.case(
-            "constraint.CONFIG_AIO.enosys",
+            case::CONSTRAINT_CONFIG_AIO_ENOSYS,
             vec![Check::outcome(&["ENOSYS"], &got)],
         );
         Ok(())
@@ -174,15 +178,15 @@ pub const ENOSYS: Judge = Judge {
 /// The spec's second example, io_setup(1024, &ctx): the outcome the spec
 /// demands in this cell, and a ring for at least 2048 events.
 pub const EXAMPLE_1024: Judge = Judge {
-    experiment: "example.1024",
+    experiment: ids::EXAMPLE_1024,
     only: None,
     cases: &[CaseDef {
-        id: "examples.io_setup-1024",
+        id: case::EXAMPLES_IO_SETUP_1024,
         clauses: &["examples:io_setup(1024, &ctx)"],
     }],
     run: |c, o| {
         let checks = super::spec_call_checks(c, o)?;
-        c.case("examples.io_setup-1024", checks);
+        c.case(case::EXAMPLES_IO_SETUP_1024, checks);
         Ok(())
     },
 };

@@ -2,12 +2,14 @@
 
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Ctx, Judge};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::key;
 
 pub const EXCEEDS_MAX: Judge = Judge {
-    experiment: "eagain.exceeds-max",
+    experiment: ids::EAGAIN_EXCEEDS_MAX,
     only: None,
     cases: &[CaseDef {
-        id: "error.EAGAIN.exceeds-aio-max-nr",
+        id: case::ERROR_EAGAIN_EXCEEDS_AIO_MAX_NR,
         clauses: &["error:EAGAIN"],
     }],
     run: |c, o| {
@@ -15,24 +17,24 @@ pub const EXCEEDS_MAX: Judge = Judge {
             return Ok(());
         }
         let checks = super::spec_call_checks(c, o)?;
-        c.case("error.EAGAIN.exceeds-aio-max-nr", checks);
+        c.case(case::ERROR_EAGAIN_EXCEEDS_AIO_MAX_NR, checks);
         Ok(())
     },
 };
 
 pub const BOUNDARY: Judge = Judge {
-    experiment: "eagain.boundary",
+    experiment: ids::EAGAIN_BOUNDARY,
     only: None,
     cases: &[
         CaseDef {
-            id: "constraint.aio-max-nr.over",
+            id: case::CONSTRAINT_AIO_MAX_NR_OVER,
             clauses: &[
                 "constraint:System-wide AIO limit (aio-max-nr)",
                 "error:EAGAIN",
             ],
         },
         CaseDef {
-            id: "constraint.aio-max-nr.exact",
+            id: case::CONSTRAINT_AIO_MAX_NR_EXACT,
             clauses: &["constraint:System-wide AIO limit (aio-max-nr)"],
         },
     ],
@@ -44,8 +46,8 @@ fn boundary(c: &mut Ctx, o: &Obs) -> Res<()> {
         return Ok(());
     }
     for (id, key) in [
-        ("constraint.aio-max-nr.over", "over"),
-        ("constraint.aio-max-nr.exact", "exact"),
+        (case::CONSTRAINT_AIO_MAX_NR_OVER, key::OVER),
+        (case::CONSTRAINT_AIO_MAX_NR_EXACT, key::EXACT),
     ] {
         let call = o.obj(key)?;
         if super::call_skipped(c, &call, id)? {

@@ -3,14 +3,16 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::key;
 
 fn bad_pointer(c: &mut Ctx, o: &Obs, id: &str, readonly: bool) -> Res<()> {
     if super::guest_skipped(c, o)? {
         return Ok(());
     }
-    let nr = o.u64("nr_events")?;
-    let before = c.aio_nr(o, "aio_nr_before")?;
-    let after = c.aio_nr(o, "aio_nr_after")?;
+    let nr = o.u64(key::NR_EVENTS)?;
+    let before = c.aio_nr(o, key::AIO_NR_BEFORE)?;
+    let after = c.aio_nr(o, key::AIO_NR_AFTER)?;
     // A read-only page holding 0 passes get_user; the spec's EFAULT "from
     // put_user()" then applies, and everything must be undone.
     let want = if readonly {
@@ -26,7 +28,7 @@ fn bad_pointer(c: &mut Ctx, o: &Obs, id: &str, readonly: bool) -> Res<()> {
         aio_nr_check(c, 0, before, after),
     ];
     if readonly {
-        let (mb, ma) = (o.u64("aio_maps_before")?, o.u64("aio_maps_after")?);
+        let (mb, ma) = (o.u64(key::AIO_MAPS_BEFORE)?, o.u64(key::AIO_MAPS_AFTER)?);
         checks.push(Check::eq("[aio] mappings", mb, ma));
     }
     c.case(id, checks);
@@ -34,35 +36,35 @@ fn bad_pointer(c: &mut Ctx, o: &Obs, id: &str, readonly: bool) -> Res<()> {
 }
 
 pub const NULL: Judge = Judge {
-    experiment: "efault.null",
+    experiment: ids::EFAULT_NULL,
     only: None,
     cases: &[CaseDef {
-        id: "error.EFAULT.null",
+        id: case::ERROR_EFAULT_NULL,
         clauses: &["error:EFAULT", "param:ctxp"],
     }],
-    run: |c, o| bad_pointer(c, o, "error.EFAULT.null", false),
+    run: |c, o| bad_pointer(c, o, case::ERROR_EFAULT_NULL, false),
 };
 
 pub const UNMAPPED: Judge = Judge {
-    experiment: "efault.unmapped",
+    experiment: ids::EFAULT_UNMAPPED,
     only: None,
     cases: &[CaseDef {
-        id: "error.EFAULT.unmapped",
+        id: case::ERROR_EFAULT_UNMAPPED,
         clauses: &["error:EFAULT", "param:ctxp"],
     }],
-    run: |c, o| bad_pointer(c, o, "error.EFAULT.unmapped", false),
+    run: |c, o| bad_pointer(c, o, case::ERROR_EFAULT_UNMAPPED, false),
 };
 
 pub const READONLY: Judge = Judge {
-    experiment: "efault.readonly",
+    experiment: ids::EFAULT_READONLY,
     only: None,
     cases: &[CaseDef {
-        id: "error.EFAULT.readonly-writeback",
+        id: case::ERROR_EFAULT_READONLY_WRITEBACK,
         clauses: &[
             "error:EFAULT",
             "param:ctxp",
             "side-effect:process virtual memory",
         ],
     }],
-    run: |c, o| bad_pointer(c, o, "error.EFAULT.readonly-writeback", true),
+    run: |c, o| bad_pointer(c, o, case::ERROR_EFAULT_READONLY_WRITEBACK, true),
 };

@@ -4,8 +4,10 @@
 
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{Case, CaseDef, Check, Ctx, Judge};
-use super::family::outcome;
-use crate::syscalls::NUMBERS;
+use super::family::{outcome, rule_of};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::key;
+use kmatrix_proto::syscalls;
 
 const CLAUSES: &[&str] = &["constraint:CONFIG_AIO required", "error:ENOSYS"];
 
@@ -17,21 +19,21 @@ const fn def(id: &'static str) -> CaseDef {
 }
 
 pub const MAP: Judge = Judge {
-    experiment: "enosys.map",
+    experiment: ids::ENOSYS_MAP,
     only: None,
     cases: &[
         // io_setup's spec names no ENOSYS error, only the constraint.
         CaseDef {
-            id: "io_setup.constraint.CONFIG_AIO",
+            id: case::IO_SETUP_CONSTRAINT_CONFIG_AIO,
             clauses: &["constraint:CONFIG_AIO required"],
         },
-        def("io_destroy.constraint.CONFIG_AIO"),
-        def("io_submit.constraint.CONFIG_AIO"),
-        def("io_cancel.constraint.CONFIG_AIO"),
-        def("io_getevents.constraint.CONFIG_AIO"),
+        def(case::IO_DESTROY_CONSTRAINT_CONFIG_AIO),
+        def(case::IO_SUBMIT_CONSTRAINT_CONFIG_AIO),
+        def(case::IO_CANCEL_CONSTRAINT_CONFIG_AIO),
+        def(case::IO_GETEVENTS_CONSTRAINT_CONFIG_AIO),
         // The notes give its numbers (333, 292), which this map checks.
         CaseDef {
-            id: "io_pgetevents.constraint.CONFIG_AIO",
+            id: case::IO_PGETEVENTS_CONSTRAINT_CONFIG_AIO,
             clauses: &[
                 "constraint:CONFIG_AIO required",
                 "error:ENOSYS",
@@ -47,31 +49,32 @@ fn case_id(syscall: &str) -> String {
 }
 
 fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let arch = o.str("arch")?;
-    let calls = o.arr("calls")?;
+    let arch = o.str(key::ARCH)?;
+    let calls = o.arr(key::CALLS)?;
     let want_enosys = !c.f.aio;
     let expected = if want_enosys {
         "ENOSYS for every argument"
     } else {
         "never ENOSYS"
     };
-    for (name, x86, arm) in NUMBERS {
+    for s in syscalls::AIO {
+        let name = &s.name;
         let r = (|| {
             let want_nr = match arch {
-                "x86_64" => *x86,
-                "aarch64" | "arm64" => *arm,
+                "x86_64" => s.x86_64,
+                "aarch64" | "arm64" => s.aarch64,
                 _ => return Err(Missing(format!("unknown arch {arch:?}"))),
             };
             let mut ok = true;
             let mut seen = Vec::new();
             for k in &calls {
-                if k.str("syscall")? != *name {
+                if k.str(key::SYSCALL)? != *name {
                     continue;
                 }
-                let nr = k.i64("nr")?;
-                let got = outcome(k)?;
+                let nr = k.i64(key::NR)?;
+                let got = outcome(k, rule_of(name)?)?;
                 ok &= nr == want_nr && (got == "ENOSYS") == want_enosys;
-                seen.push(format!("nr {nr} {}: {got}", k.str("args")?));
+                seen.push(format!("nr {nr} {}: {got}", k.str(key::ARGS)?));
             }
             if seen.is_empty() {
                 return Err(Missing(format!("no call of {name} in enosys.map")));
@@ -88,8 +91,8 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
 /// all-zero and all-ones calls joined by '/' where they differ).
 pub fn map_line(cases: &[Case]) -> Option<String> {
     let mut parts = Vec::new();
-    for (name, _, _) in NUMBERS {
-        let id = case_id(name);
+    for s in syscalls::AIO {
+        let id = case_id(s.name);
         let c = cases.iter().find(|c| c.id == id)?;
         // observed: "nr 206 zeros: ENOSYS, nr 206 ones: ENOSYS"
         let mut nr = "?";
@@ -101,7 +104,7 @@ pub fn map_line(cases: &[Case]) -> Option<String> {
                 outs.push(out);
             }
         }
-        parts.push(format!("{name}({nr})={}", outs.join("/")));
+        parts.push(format!("{}({nr})={}", s.name, outs.join("/")));
     }
     Some(parts.join(" "))
 }

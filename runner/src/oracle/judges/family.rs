@@ -3,46 +3,39 @@
 //! never sees, and the context each experiment has to make first.
 
 use super::super::obs::{Missing, Obs, Res};
-use super::super::{Check, Ctx, Verdict};
+use super::super::{errno_name, Check, Ctx, Verdict};
+use kmatrix_proto::obs::{key, Success, SysRet};
 
-/// The io_setup oracle's names plus the ones the family adds. A failed
-/// call without an errno is not "OK".
-pub fn errno_name(e: i64) -> String {
-    match e {
-        0 => "failed with errno 0".into(),
-        9 => "EBADF".into(),
-        15 => "ENOTBLK".into(),
-        95 => "EOPNOTSUPP".into(),
-        115 => "EINPROGRESS".into(),
-        _ => super::super::errno_name(e),
-    }
-}
-
-/// "OK" for `ret` >= 0 (a count of iocbs or events), else `errno`'s name.
-pub fn outcome(o: &Obs) -> Res<String> {
-    outcome_of(o, "ret", "errno")
+/// "OK" when `ret` is a success under `rule` (the spec of the syscall
+/// that was called), else `errno`'s name or the unexpected return value.
+pub fn outcome(o: &Obs, rule: Success) -> Res<String> {
+    Ok(SysRet::read(o)?.outcome(rule, errno_name))
 }
 
 /// The same for `<prefix>_ret` / `<prefix>_errno`.
-pub fn sysret(o: &Obs, prefix: &str) -> Res<String> {
-    outcome_of(o, &format!("{prefix}_ret"), &format!("{prefix}_errno"))
+pub fn sysret(o: &Obs, prefix: &str, rule: Success) -> Res<String> {
+    Ok(SysRet::read_as(o, prefix)?.outcome(rule, errno_name))
 }
 
-fn outcome_of(o: &Obs, ret: &str, errno: &str) -> Res<String> {
-    if o.i64(ret)? >= 0 {
-        return Ok("OK".into());
-    }
-    Ok(errno_name(o.i64(errno)?))
+/// The success rule of the AIO syscall `name`.
+pub fn rule_of(name: &str) -> Res<Success> {
+    Success::of(name).ok_or_else(|| Missing(format!("{name} is not an AIO syscall")))
 }
 
 /// `<prefix>_ret` as a number.
 pub fn ret(o: &Obs, prefix: &str) -> Res<i64> {
-    o.i64(&format!("{prefix}_ret"))
+    o.i64(&key::ret_of(prefix))
 }
 
 /// A check that the call recorded under `prefix` had outcome `want`.
-pub fn outcome_is(name: &'static str, o: &Obs, prefix: &str, want: &str) -> Res<Check> {
-    let got = sysret(o, prefix)?;
+pub fn outcome_is(
+    name: &'static str,
+    o: &Obs,
+    prefix: &str,
+    rule: Success,
+    want: &str,
+) -> Res<Check> {
+    let got = sysret(o, prefix, rule)?;
     let holds = got == want;
     Ok(Check::new(name, want, got, holds))
 }
@@ -72,15 +65,15 @@ pub fn no_ctx(c: &Ctx, o: &Obs, prefix: &str) -> Option<NoCtx> {
 }
 
 fn no_ctx_res(c: &Ctx, o: &Obs, prefix: &str) -> Res<Option<NoCtx>> {
-    let got = sysret(o, prefix)?;
+    let got = sysret(o, prefix, Success::Zero)?;
     Ok(match (c.f.aio, got.as_str()) {
         (true, "OK") => None,
         (false, "ENOSYS") => Some(NoCtx::Skip(
             "CONFIG_AIO=n: io_setup is ENOSYS (see <syscall>.constraint.CONFIG_AIO)".into(),
         )),
         (true, "EAGAIN") => {
-            let nr = o.u64(&format!("{prefix}_nr"))?;
-            let before = o.u64(&format!("{prefix}_aio_nr"))?;
+            let nr = o.u64(&key::nr_of(prefix))?;
+            let before = o.u64(&key::aio_nr_of(prefix))?;
             let max = c.max()?;
             let sum = before.saturating_add(nr);
             let sizes = format!("aio-nr {before} + nr_events {nr}");
@@ -112,7 +105,7 @@ pub fn cannot_run(c: &mut Ctx, o: &Obs) -> Res<bool> {
     if super::guest_skipped(c, o)? {
         return Ok(true);
     }
-    match no_ctx(c, o, "setup") {
+    match no_ctx(c, o, key::SETUP) {
         None => Ok(false),
         Some(NoCtx::Skip(why)) => {
             c.rest(Verdict::Skip, &why);

@@ -4,14 +4,16 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::{key, Ring};
 
 const NO_AIO: &str = "CONFIG_AIO=n: no allocations to fail";
 
 pub const FAIL_NTH: Judge = Judge {
-    experiment: "enomem.fail-nth",
+    experiment: ids::ENOMEM_FAIL_NTH,
     only: None,
     cases: &[CaseDef {
-        id: "error.ENOMEM.fail-nth",
+        id: case::ERROR_ENOMEM_FAIL_NTH,
         clauses: &[
             "error:ENOMEM",
             "side-effect:kioctx structure",
@@ -25,12 +27,12 @@ pub const FAIL_NTH: Judge = Judge {
 
 /// What one injected step left behind, or None if it was clean (R4).
 fn injected_step(c: &Ctx, s: &Obs) -> Res<Vec<String>> {
-    let k = s.u64("k")?;
-    let nr = s.u64("nr_events")?;
+    let k = s.u64(key::K)?;
+    let nr = s.u64(key::NR_EVENTS)?;
     let got = s.outcome()?;
-    let before = c.aio_nr(s, "aio_nr_before")?;
-    let after = c.aio_nr(s, "aio_nr_after")?;
-    let (mb, ma) = (s.u64("aio_maps_before")?, s.u64("aio_maps_after")?);
+    let before = c.aio_nr(s, key::AIO_NR_BEFORE)?;
+    let after = c.aio_nr(s, key::AIO_NR_AFTER)?;
+    let (mb, ma) = (s.u64(key::AIO_MAPS_BEFORE)?, s.u64(key::AIO_MAPS_AFTER)?);
     let mut bad = Vec::new();
     match got.as_str() {
         "ENOMEM" => {
@@ -53,18 +55,18 @@ fn injected_step(c: &Ctx, s: &Obs) -> Res<Vec<String>> {
             if !a.holds {
                 bad.push(format!("allocation {k}: aio-nr {} on success", a.observed));
             }
-            let cap = match s.opt_obj("ring")? {
-                Some(r) => r.u64("nr")?,
+            let cap = match s.opt_obj(key::RING)? {
+                Some(r) => u64::from(Ring::read(&r)?.nr),
                 None => 0,
             };
             if cap < 2 * nr {
                 bad.push(format!("allocation {k}: success with ring nr {cap}"));
             }
-            let d = s.sysret("destroy")?;
+            let d = s.sysret(key::DESTROY)?;
             if d != "OK" {
                 bad.push(format!("allocation {k}: io_destroy {d} after success"));
             }
-            let back = c.aio_nr(s, "aio_nr_after_destroy")?;
+            let back = c.aio_nr(s, key::AIO_NR_AFTER_DESTROY)?;
             if !aio_nr_check(c, 0, before, back).holds {
                 bad.push(format!("allocation {k}: aio-nr not restored by io_destroy"));
             }
@@ -75,7 +77,7 @@ fn injected_step(c: &Ctx, s: &Obs) -> Res<Vec<String>> {
 }
 
 fn fail_nth(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let id = "error.ENOMEM.fail-nth";
+    let id = case::ERROR_ENOMEM_FAIL_NTH;
     if !c.f.aio {
         c.skip_rest(NO_AIO);
         return Ok(());
@@ -83,22 +85,22 @@ fn fail_nth(c: &mut Ctx, o: &Obs) -> Res<()> {
     if super::guest_skipped(c, o)? {
         return Ok(());
     }
-    let stop = o.str("stop")?;
+    let stop = o.str(key::STOP)?;
     if stop != "exhausted" {
         // Not every allocation of the call was failed: no conclusion.
         return Err(Missing(format!(
             "fail-nth stopped early ({stop}): {}",
-            o.str("stopped")?
+            o.str(key::STOPPED)?
         )));
     }
     let mut seen = Vec::new();
     let mut bad = Vec::new();
     let mut injected = 0;
-    for s in o.arr("steps")? {
-        let k = s.u64("k")?;
+    for s in o.arr(key::STEPS)? {
+        let k = s.u64(key::K)?;
         seen.push(format!("{k}:{}", s.outcome()?));
         // fail-nth reads 0 again once the armed allocation was failed.
-        if s.u64("fail_nth_after")? == 0 {
+        if s.u64(key::FAIL_NTH_AFTER)? == 0 {
             injected += 1;
             bad.extend(injected_step(c, &s)?);
         }
@@ -133,10 +135,10 @@ fn fail_nth(c: &mut Ctx, o: &Obs) -> Res<()> {
 }
 
 pub const FAILSLAB: Judge = Judge {
-    experiment: "enomem.failslab",
+    experiment: ids::ENOMEM_FAILSLAB,
     only: None,
     cases: &[CaseDef {
-        id: "error.ENOMEM.failslab",
+        id: case::ERROR_ENOMEM_FAILSLAB,
         clauses: &["error:ENOMEM", "side-effect:kioctx structure"],
     }],
     run: |c, o| {
@@ -148,18 +150,18 @@ pub const FAILSLAB: Judge = Judge {
             return Ok(());
         }
         // times=1 counts down to 0 when the one failure was injected.
-        match o.opt_str("times_after")? {
+        match o.opt_str(key::TIMES_AFTER)? {
             Some("0") => {}
             t => return Err(Missing(format!("failslab never fired (times left: {t:?})"))),
         }
-        let nr = o.u64("nr_events")?;
-        let before = c.aio_nr(o, "aio_nr_before")?;
+        let nr = o.u64(key::NR_EVENTS)?;
+        let before = c.aio_nr(o, key::AIO_NR_BEFORE)?;
         let want = match c.want(nr, before, false, false)? {
             w if w[0] == "OK" => vec!["ENOMEM", "OK"],
             w => w,
         };
         let checks = super::call_checks(c, o, &want)?;
-        c.case("error.ENOMEM.failslab", checks);
+        c.case(case::ERROR_ENOMEM_FAILSLAB, checks);
         Ok(())
     },
 };

@@ -6,12 +6,13 @@
 //! baseline (`return.base`) and one case per param value (`param.*`, whose
 //! clause is the param the id names).
 
+use kmatrix_proto::obs::key;
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
-use super::family::{no_ctx, outcome, NoCtx};
+use super::family::{no_ctx, outcome, rule_of, NoCtx};
 use crate::generic::{Expect, GenericCase};
 
 macro_rules! generic_judge {
@@ -68,31 +69,35 @@ pub fn cases_of(experiment: &str) -> Vec<&'static GenericCase> {
 
 /// The case whose arguments made the context `prefix` (`<prefix>_own`).
 fn maker_of(cases: &[Obs], prefix: &str) -> String {
-    let own = format!("{prefix}_own");
+    let own = key::own_of(prefix);
     cases
         .iter()
         .find(|c| c.bool(&own) == Ok(true))
-        .and_then(|c| c.str("id").ok())
+        .and_then(|c| c.str(key::ID).ok())
         .unwrap_or("an earlier case")
         .to_string()
 }
 
 /// Why the pending poll a case asked for (`Arg::PendingPoll`) is not there.
 fn no_pending_poll(v: &Obs) -> Option<String> {
-    for k in ["poll_pipe_errno", "poll_page_error", "poll_mprotect_errno"] {
+    for k in [
+        key::POLL_PIPE_ERRNO,
+        key::POLL_PAGE_ERROR,
+        key::POLL_MPROTECT_ERRNO,
+    ] {
         if let Some(e) = v.raw().get(k) {
             return Some(format!("the pending poll could not be made: {k} {e}"));
         }
     }
-    if !v.has("poll_submit_ret") {
+    if !v.has(&key::ret_of(key::POLL_SUBMIT)) {
         return None;
     }
-    match v.i64("poll_submit_ret") {
+    match v.i64(&key::ret_of(key::POLL_SUBMIT)) {
         Ok(1) => None,
         Ok(n) => Some(format!(
             "the pending poll was not submitted: poll_submit_ret {n}, errno {}",
             v.raw()
-                .get("poll_submit_errno")
+                .get(key::errno_of(key::POLL_SUBMIT))
                 .map_or("?".into(), |e| e.to_string())
         )),
         Err(Missing(m)) => Some(m),
@@ -103,9 +108,9 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     all().map_err(Missing)?;
     let exp = c.exp;
     let got: BTreeMap<&str, Obs> = o
-        .arr("cases")?
+        .arr(key::CASES)?
         .into_iter()
-        .filter_map(|e| Some((e.raw().get("id")?.as_str()?, e)))
+        .filter_map(|e| Some((e.raw().get(key::ID)?.as_str()?, e)))
         .collect();
     for g in cases_of(exp) {
         // CONFIG_AIO=n: every call is ENOSYS, whatever its arguments.
@@ -129,9 +134,9 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
         // On CONFIG_AIO=y a baseline context that could not be made leaves
         // nothing to judge: a FAIL where io_setup broke the spec making it
         // for this case, an error where this case only borrowed it.
-        let missing = ["ctx_setup", "dead_setup"]
+        let missing = [key::CTX_SETUP, key::DEAD_SETUP]
             .iter()
-            .filter(|p| c.f.aio && v.has(&format!("{p}_ret")))
+            .filter(|p| c.f.aio && v.has(&key::ret_of(p)))
             .find_map(|p| no_ctx(c, v, p).map(|n| (*p, n)));
         match missing {
             None => {}
@@ -144,10 +149,10 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
                 continue;
             }
             Some((p, NoCtx::Fail(check))) => {
-                match v.bool(&format!("{p}_own")) {
+                match v.bool(&key::own_of(p)) {
                     Ok(true) => c.case(&g.id, vec![check]),
                     Ok(false) => {
-                        let maker = maker_of(&o.arr("cases")?, p);
+                        let maker = maker_of(&o.arr(key::CASES)?, p);
                         c.error(
                             &g.id,
                             format!("no context: the io_setup that made it for {maker} broke the spec (a FAIL there)"),
@@ -174,7 +179,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
             && !g.id.ends_with(".unmapped")
         {
             let room = (|| {
-                let before = v.u64("aio_nr_before")?;
+                let before = v.u64(key::AIO_NR_BEFORE)?;
                 let nr = match g.args.first() {
                     Some(crate::generic::Arg::Int(n)) => *n,
                     _ => return Err(Missing(format!("{}: nr_events is not a number", g.id))),
@@ -196,21 +201,23 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
                 Ok(_) => {}
             }
         }
-        let r = outcome(v).and_then(|got| {
-            // A count the spec fixes (`0` events) is compared as the
-            // return value itself, not as "OK".
-            let counted = matches!(&expect, Expect::Is(e) if e.parse::<i64>().is_ok());
-            let got = if counted && got == "OK" {
-                v.i64("ret")?.to_string()
-            } else {
-                got
-            };
-            let holds = match &expect {
-                Expect::Is(e) => got == *e,
-                Expect::Not(e) => got != *e,
-            };
-            Ok(Check::new("outcome", &expected, got, holds))
-        });
+        let r = rule_of(&g.syscall)
+            .and_then(|rule| outcome(v, rule))
+            .and_then(|got| {
+                // A count the spec fixes (`0` events) is compared as the
+                // return value itself, not as "OK".
+                let counted = matches!(&expect, Expect::Is(e) if e.parse::<i64>().is_ok());
+                let got = if counted && got == "OK" {
+                    v.i64(key::RET)?.to_string()
+                } else {
+                    got
+                };
+                let holds = match &expect {
+                    Expect::Is(e) => got == *e,
+                    Expect::Not(e) => got != *e,
+                };
+                Ok(Check::new("outcome", &expected, got, holds))
+            });
         c.decide(&g.id, r);
     }
     Ok(())

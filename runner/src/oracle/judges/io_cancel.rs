@@ -4,14 +4,16 @@
 use super::super::obs::{Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is, ret, sysret};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::{key, Success};
 
-const COMPLETED: &str = "io_cancel.error.EINVAL/completed";
-const FOREIGN: &str = "io_cancel.error.EINVAL/foreign-key";
-const PENDING: &str = "io_cancel.error.EINPROGRESS/pending-poll";
-const RESULT: &str = "io_cancel.param.result.untouched";
+const COMPLETED: &str = case::IO_CANCEL_ERROR_EINVAL_COMPLETED;
+const FOREIGN: &str = case::IO_CANCEL_ERROR_EINVAL_FOREIGN_KEY;
+const PENDING: &str = case::IO_CANCEL_ERROR_EINPROGRESS_PENDING_POLL;
+const RESULT: &str = case::IO_CANCEL_PARAM_RESULT_UNTOUCHED;
 
 pub const CASES: Judge = Judge {
-    experiment: "io_cancel.cases",
+    experiment: ids::IO_CANCEL_CASES,
     only: None,
     cases: &[
         CaseDef {
@@ -48,19 +50,25 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     }
     c.decide(
         COMPLETED,
-        outcome_is("outcome", o, "cancel_completed", "EINVAL"),
+        outcome_is("outcome", o, key::CANCEL_COMPLETED, Success::Zero, "EINVAL"),
     );
     c.decide(
         FOREIGN,
-        outcome_is("outcome", o, "cancel_foreign_key", "EINVAL"),
+        outcome_is(
+            "outcome",
+            o,
+            key::CANCEL_FOREIGN_KEY,
+            Success::Zero,
+            "EINVAL",
+        ),
     );
     let r = (|| {
-        let s = ret(o, "submit_poll")?;
-        let k = sysret(o, "cancel_pending_poll")?;
-        let g = ret(o, "getevents_after_cancel")?;
-        let ev = o.obj("cancelled_event")?;
-        let (obj, data, res) = (ev.i64("obj")?, ev.i64("data")?, ev.i64("res")?);
-        let me = o.i64("poll_iocb")?;
+        let s = ret(o, key::SUBMIT_POLL)?;
+        let k = sysret(o, key::CANCEL_PENDING_POLL, Success::Zero)?;
+        let g = ret(o, key::GETEVENTS_AFTER_CANCEL)?;
+        let ev = o.obj(key::CANCELLED_EVENT)?;
+        let (obj, data, res) = (ev.i64(key::OBJ)?, ev.i64(key::DATA)?, ev.i64(key::RES)?);
+        let me = o.i64(key::POLL_IOCB)?;
         Ok(Check::new(
             "cancelled poll",
             "EINPROGRESS; the poll's event (res 0) comes through the ring",
@@ -73,9 +81,9 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     })();
     c.decide(PENDING, r);
     let r = (|| {
-        let u = o.obj("result_untouched")?;
+        let u = o.obj(key::RESULT_UNTOUCHED)?;
         let mut z = true;
-        for k in ["data", "obj", "res", "res2"] {
+        for k in [key::DATA, key::OBJ, key::RES, key::RES2] {
             z &= u.i64(k)? == 0;
         }
         Ok(Check::new(

@@ -6,14 +6,16 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::{key, Success};
 
-const FIRST: &str = "io_destroy.return.success/first";
-const SECOND: &str = "io_destroy.state-trans.context/second-EINVAL";
-const AIO_NR: &str = "io_destroy.side-effect.aio_nr";
-const VMA: &str = "io_destroy.side-effect.vma";
+const FIRST: &str = case::IO_DESTROY_RETURN_SUCCESS_FIRST;
+const SECOND: &str = case::IO_DESTROY_STATE_TRANS_CONTEXT_SECOND_EINVAL;
+const AIO_NR: &str = case::IO_DESTROY_SIDE_EFFECT_AIO_NR;
+const VMA: &str = case::IO_DESTROY_SIDE_EFFECT_VMA;
 
 pub const TWICE: Judge = Judge {
-    experiment: "io_destroy.twice",
+    experiment: ids::IO_DESTROY_TWICE,
     only: None,
     cases: &[
         CaseDef {
@@ -47,13 +49,19 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     if cannot_run(c, o)? {
         return Ok(());
     }
-    c.decide(FIRST, outcome_is("outcome", o, "first", "OK"));
-    c.decide(SECOND, outcome_is("outcome", o, "second", "EINVAL"));
+    c.decide(
+        FIRST,
+        outcome_is("outcome", o, key::FIRST, Success::Zero, "OK"),
+    );
+    c.decide(
+        SECOND,
+        outcome_is("outcome", o, key::SECOND, Success::Zero, "EINVAL"),
+    );
     let r = (|| {
         let (b, l, a) = (
-            o.i64("aio_nr_before")?,
-            o.i64("aio_nr_live")?,
-            o.i64("aio_nr_after")?,
+            o.i64(key::AIO_NR_BEFORE)?,
+            o.i64(key::AIO_NR_LIVE)?,
+            o.i64(key::AIO_NR_AFTER)?,
         );
         Ok(Check::new(
             "aio-nr",
@@ -63,7 +71,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
         ))
     })();
     c.decide(AIO_NR, r);
-    let r = o.bool("ring_mapped_after").map(|m| {
+    let r = o.bool(key::RING_MAPPED_AFTER).map(|m| {
         Check::new(
             "ring mapping",
             "ring unmapped",
@@ -75,10 +83,10 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     Ok(())
 }
 
-const UNDER_TIMER: &str = "io_destroy.signal.any/interval-timer";
+const UNDER_TIMER: &str = case::IO_DESTROY_SIGNAL_ANY_INTERVAL_TIMER;
 
 pub const SIGNAL: Judge = Judge {
-    experiment: "io_destroy.signal",
+    experiment: ids::IO_DESTROY_SIGNAL,
     only: None,
     cases: &[CaseDef {
         id: UNDER_TIMER,
@@ -95,19 +103,19 @@ fn signal(c: &mut Ctx, o: &Obs) -> Res<()> {
         return Ok(());
     }
     let r = (|| {
-        if let Some(e) = o.raw().get("timer_errno") {
+        if let Some(e) = o.raw().get(key::TIMER_ERRNO) {
             return Err(Missing(format!(
                 "the guest could not start its interval timer (errno {e})"
             )));
         }
-        let ticks = o.i64("ticks_during")?;
-        let (us, tries) = (o.i64("elapsed_us")?, o.i64("tries")?);
+        let ticks = o.i64(key::TICKS_DURING)?;
+        let (us, tries) = (o.i64(key::ELAPSED_US)?, o.i64(key::TRIES)?);
         if ticks == 0 {
             return Err(Missing(format!(
                 "ticks_during: no SIGALRM arrived during io_destroy in {tries} tries (last one took {us} us): nothing tested"
             )));
         }
-        let mut k = outcome_is("outcome", o, "destroy", "OK")?;
+        let mut k = outcome_is("outcome", o, key::DESTROY, Success::Zero, "OK")?;
         k.expected = "OK with a signal arriving during the wait (uninterruptible)".into();
         // No tick count: it differs run to run, the verdict does not.
         k.observed = format!("{}, SIGALRM during the call", k.observed);

@@ -6,19 +6,21 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{alarm_fired, cannot_run, outcome, ret, sysret, when};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::{key, Success};
 
 /// {0, 0}: the already expired timeout.
-const ZERO: &str = "io_getevents.param.timeout.zero";
-const NEGATIVE: &str = "io_getevents.param.timeout.negative";
-const BEFORE_CTX: &str = "io_getevents.param.timeout.read-before-ctx";
-const ELAPSES: &str = "io_getevents.param.timeout.elapses";
-const NSEC: &str = "io_getevents.param.timeout.nsec-unvalidated";
-const MIN_NR: &str = "io_getevents.param.min_nr.semantics";
-const EFAULT: &str = "io_getevents.error.EFAULT/events-copy";
-const EINTR: &str = "io_getevents.error.EINTR/alarm";
+const ZERO: &str = case::IO_GETEVENTS_PARAM_TIMEOUT_ZERO;
+const NEGATIVE: &str = case::IO_GETEVENTS_PARAM_TIMEOUT_NEGATIVE;
+const BEFORE_CTX: &str = case::IO_GETEVENTS_PARAM_TIMEOUT_READ_BEFORE_CTX;
+const ELAPSES: &str = case::IO_GETEVENTS_PARAM_TIMEOUT_ELAPSES;
+const NSEC: &str = case::IO_GETEVENTS_PARAM_TIMEOUT_NSEC_UNVALIDATED;
+const MIN_NR: &str = case::IO_GETEVENTS_PARAM_MIN_NR_SEMANTICS;
+const EFAULT: &str = case::IO_GETEVENTS_ERROR_EFAULT_EVENTS_COPY;
+const EINTR: &str = case::IO_GETEVENTS_ERROR_EINTR_ALARM;
 
 pub const TIMEOUTS: Judge = Judge {
-    experiment: "io_getevents.timeouts",
+    experiment: ids::IO_GETEVENTS_TIMEOUTS,
     only: None,
     cases: &[
         CaseDef {
@@ -72,7 +74,11 @@ pub const TIMEOUTS: Judge = Judge {
 /// ret, outcome and elapsed ms of the call recorded under `name`.
 fn call(o: &Obs, name: &str) -> Res<(i64, String, i64)> {
     let v = o.obj(name)?;
-    Ok((v.i64("ret")?, outcome(&v)?, v.i64("elapsed_ms")?))
+    Ok((
+        v.i64(key::RET)?,
+        outcome(&v, Success::NonNegative)?,
+        v.i64(key::ELAPSED_MS)?,
+    ))
 }
 
 /// A call the guest ended with an alarm: how long the alarm was is part
@@ -80,12 +86,12 @@ fn call(o: &Obs, name: &str) -> Res<(i64, String, i64)> {
 fn alarmed(o: &Obs, name: &str) -> Res<(i64, String, i64, i64)> {
     let (r, g, ms) = call(o, name)?;
     let v = o.obj(name)?;
-    if let Some(e) = v.raw().get("alarm_errno") {
+    if let Some(e) = v.raw().get(key::ALARM_ERRNO) {
         return Err(Missing(format!(
             "{name}: the guest could not arm its alarm (errno {e})"
         )));
     }
-    Ok((r, g, ms, v.i64("alarm_ms")?))
+    Ok((r, g, ms, v.i64(key::ALARM_MS)?))
 }
 
 fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
@@ -94,7 +100,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     }
     // Quick: no sleep happened (TCG is slow, so the bound is loose; the
     // 100 ms case shows the difference).
-    let r = call(o, "empty_zero_timeout").map(|(r, g, ms)| {
+    let r = call(o, key::EMPTY_ZERO_TIMEOUT).map(|(r, g, ms)| {
         Check::new(
             "zero-timeout",
             "0 events at once (< 90 ms)",
@@ -104,7 +110,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     });
     c.decide(ZERO, r);
     // ktime_add_safe saturates now + negative to KTIME_SEC_MAX: no limit.
-    let r = alarmed(o, "empty_negative_timeout").map(|(r, g, ms, a)| {
+    let r = alarmed(o, key::EMPTY_NEGATIVE_TIMEOUT).map(|(r, g, ms, a)| {
         Check::new(
             "negative-timeout",
             "EINTR when the guest's alarm fires (no limit, like NULL)",
@@ -113,7 +119,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
         )
     });
     c.decide(NEGATIVE, r);
-    let r = sysret(o, "bad_ctx_unmapped_timeout").map(|g| {
+    let r = sysret(o, key::BAD_CTX_UNMAPPED_TIMEOUT, Success::NonNegative).map(|g| {
         let holds = g == "EFAULT";
         Check::new(
             "order",
@@ -124,7 +130,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     });
     c.decide(BEFORE_CTX, r);
     // An hrtimer on CLOCK_MONOTONIC never expires early.
-    let r = call(o, "empty_100ms").map(|(r, g, ms)| {
+    let r = call(o, key::EMPTY_100MS).map(|(r, g, ms)| {
         Check::new(
             "100ms-timeout",
             "0 events after >= 100 ms",
@@ -133,7 +139,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
         )
     });
     c.decide(ELAPSES, r);
-    let r = call(o, "empty_nsec_unvalidated").map(|(r, g, _)| {
+    let r = call(o, key::EMPTY_NSEC_UNVALIDATED).map(|(r, g, _)| {
         Check::new(
             "tv_nsec",
             "0 (tv_nsec not validated)",
@@ -143,12 +149,15 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     });
     c.decide(NSEC, r);
     let r = (|| {
-        let s = ret(o, "submit3")?;
-        let (a, _, _) = call(o, "min1_nr2")?;
-        let (b, _, ms) = call(o, "min2_nr5_100ms_one_left")?;
-        let tail = o.obj("ring_after_submit3")?.i64("tail")?;
-        let h1 = o.obj("min1_nr2")?.obj("ring")?.i64("head")?;
-        let h2 = o.obj("min2_nr5_100ms_one_left")?.obj("ring")?.i64("head")?;
+        let s = ret(o, key::SUBMIT3)?;
+        let (a, _, _) = call(o, key::MIN1_NR2)?;
+        let (b, _, ms) = call(o, key::MIN2_NR5_100MS_ONE_LEFT)?;
+        let tail = o.obj(key::RING_AFTER_SUBMIT3)?.i64(key::TAIL)?;
+        let h1 = o.obj(key::MIN1_NR2)?.obj(key::RING)?.i64(key::HEAD)?;
+        let h2 = o
+            .obj(key::MIN2_NR5_100MS_ONE_LEFT)?
+            .obj(key::RING)?
+            .i64(key::HEAD)?;
         Ok(Check::new(
             "min_nr/nr",
             "3 submitted; min 1 nr 2 -> 2; min 2 with 1 left -> 1 after the timeout; head follows",
@@ -161,10 +170,10 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     })();
     c.decide(MIN_NR, r);
     let r = (|| {
-        let v = o.obj("events_unmapped")?;
-        let g = outcome(&v)?;
-        let ring = v.obj("ring")?;
-        let (h, t) = (ring.i64("head")?, ring.i64("tail")?);
+        let v = o.obj(key::EVENTS_UNMAPPED)?;
+        let g = outcome(&v, Success::NonNegative)?;
+        let ring = v.obj(key::RING)?;
+        let (h, t) = (ring.i64(key::HEAD)?, ring.i64(key::TAIL)?);
         Ok(Check::new(
             "events copy",
             "EFAULT, event left in the ring",
@@ -173,7 +182,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
         ))
     })();
     c.decide(EFAULT, r);
-    let r = alarmed(o, "empty_no_timeout_alarm").map(|(r, g, ms, a)| {
+    let r = alarmed(o, key::EMPTY_NO_TIMEOUT_ALARM).map(|(r, g, ms, a)| {
         let holds = g == "EINTR" && alarm_fired(ms, a);
         Check::new(
             "signal",

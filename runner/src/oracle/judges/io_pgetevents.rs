@@ -4,16 +4,18 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome, ret, when};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::{key, Success};
 
-const BLOCKED: &str = "io_pgetevents.signal.any/blocked-stays-pending";
-const UNBLOCKED: &str = "io_pgetevents.error.EINTR/unblocked-signal";
-const RESTORED: &str = "io_pgetevents.state-trans.signal-mask/restored";
-const SIGSETSIZE: &str = "io_pgetevents.constraint.sigsetsize";
-const EFAULT: &str = "io_pgetevents.error.EFAULT/sigmask-unmapped";
-const RING_HEAD: &str = "io_pgetevents.side-effect.ring-head";
+const BLOCKED: &str = case::IO_PGETEVENTS_SIGNAL_ANY_BLOCKED_STAYS_PENDING;
+const UNBLOCKED: &str = case::IO_PGETEVENTS_ERROR_EINTR_UNBLOCKED_SIGNAL;
+const RESTORED: &str = case::IO_PGETEVENTS_STATE_TRANS_SIGNAL_MASK_RESTORED;
+const SIGSETSIZE: &str = case::IO_PGETEVENTS_CONSTRAINT_SIGSETSIZE;
+const EFAULT: &str = case::IO_PGETEVENTS_ERROR_EFAULT_SIGMASK_UNMAPPED;
+const RING_HEAD: &str = case::IO_PGETEVENTS_SIDE_EFFECT_RING_HEAD;
 
 pub const SIGMASK: Judge = Judge {
-    experiment: "io_pgetevents.sigmask",
+    experiment: ids::IO_PGETEVENTS_SIGMASK,
     only: None,
     cases: &[
         CaseDef {
@@ -56,10 +58,10 @@ pub const SIGMASK: Judge = Judge {
 fn call(o: &Obs, name: &str) -> Res<(String, i64, i64, i64)> {
     let v = o.obj(name)?;
     Ok((
-        outcome(&v)?,
-        v.i64("elapsed_ms")?,
-        v.i64("handler_runs")?,
-        v.i64("mask_after")?,
+        outcome(&v, Success::NonNegative)?,
+        v.i64(key::ELAPSED_MS)?,
+        v.i64(key::HANDLER_RUNS)?,
+        v.i64(key::MASK_AFTER)?,
     ))
 }
 
@@ -71,16 +73,16 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     // due MASKED_ALARM into a longer wait. It must neither end the wait
     // nor be lost: its handler runs once, on the way out.
     let r = (|| {
-        let name = "mask_blocks_open_alarm";
+        let name = key::MASK_BLOCKS_OPEN_ALARM;
         let (g, ms, _, _) = call(o, name)?;
         let v = o.obj(name)?;
-        if let Some(e) = v.raw().get("alarm_errno") {
+        if let Some(e) = v.raw().get(key::ALARM_ERRNO) {
             return Err(Missing(format!(
                 "{name}: the guest could not arm its alarm (errno {e})"
             )));
         }
-        let before = o.i64("mask_before")?;
-        let (runs, timeout) = (v.i64("alarm_runs")?, v.i64("timeout_ms")?);
+        let before = o.i64(key::MASK_BEFORE)?;
+        let (runs, timeout) = (v.i64(key::ALARM_RUNS)?, v.i64(key::TIMEOUT_MS)?);
         const SIGALRM: i64 = 14; // the same on x86_64 and arm64
         let alrm_open = before & (1 << (SIGALRM - 1)) == 0;
         Ok(Check::new(
@@ -94,7 +96,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
         ))
     })();
     c.decide(BLOCKED, r);
-    let r = call(o, "mask_unblocks_usr1").map(|(g, ms, h, _)| {
+    let r = call(o, key::MASK_UNBLOCKS_USR1).map(|(g, ms, h, _)| {
         Check::new(
             "unblocked signal",
             "EINTR; handler ran once",
@@ -104,13 +106,13 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     });
     c.decide(UNBLOCKED, r);
     let r = (|| {
-        let before = o.i64("mask_before")?;
+        let before = o.i64(key::MASK_BEFORE)?;
         let mut afters = Vec::new();
         for n in [
-            "mask_blocks_open_alarm",
-            "bad_sigsetsize",
-            "mask_unmapped",
-            "mask_unblocks_usr1",
+            key::MASK_BLOCKS_OPEN_ALARM,
+            key::BAD_SIGSETSIZE,
+            key::MASK_UNMAPPED,
+            key::MASK_UNBLOCKS_USR1,
         ] {
             afters.push(call(o, n)?.3);
         }
@@ -122,26 +124,26 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
         ))
     })();
     c.decide(RESTORED, r);
-    let r = call(o, "bad_sigsetsize").map(|(g, ..)| {
+    let r = call(o, key::BAD_SIGSETSIZE).map(|(g, ..)| {
         let holds = g == "EINVAL";
         Check::new("outcome", "EINVAL", g, holds)
     });
     c.decide(SIGSETSIZE, r);
-    let r = call(o, "mask_unmapped").map(|(g, ..)| {
+    let r = call(o, key::MASK_UNMAPPED).map(|(g, ..)| {
         let holds = g == "EFAULT";
         Check::new("outcome", "EFAULT", g, holds)
     });
     c.decide(EFAULT, r);
     let r = (|| {
-        let h = o.obj("head")?;
+        let h = o.obj(key::HEAD)?;
         let (b, s, g) = (
-            h.obj("ring_after_submit")?,
-            ret(&h, "submit")?,
-            ret(&h, "pgetevents")?,
+            h.obj(key::RING_AFTER_SUBMIT)?,
+            ret(&h, key::SUBMIT)?,
+            ret(&h, key::PGETEVENTS)?,
         );
-        let a = h.obj("ring_after_get")?;
-        let (h0, t0) = (b.i64("head")?, b.i64("tail")?);
-        let (h1, t1) = (a.i64("head")?, a.i64("tail")?);
+        let a = h.obj(key::RING_AFTER_GET)?;
+        let (h0, t0) = (b.i64(key::HEAD)?, b.i64(key::TAIL)?);
+        let (h1, t1) = (a.i64(key::HEAD)?, a.i64(key::TAIL)?);
         Ok(Check::new(
             "ring head",
             "2 ready polls in the ring; io_pgetevents(min 1, nr 1) returns 1, head +1, tail unchanged",

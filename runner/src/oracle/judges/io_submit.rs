@@ -7,17 +7,19 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge, Verdict};
 use super::family::{cannot_run, outcome, outcome_is, ret, sysret};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::{key, Success};
 
-const RW_SUBMIT: &str = "io_submit.return.success/rw";
-const AIO_KEY: &str = "io_submit.side-effect.aio_key";
-const RING: &str = "io_submit.side-effect.completion-ring";
-const FILE_DATA: &str = "io_submit.side-effect.file-data";
-const RW_GET: &str = "io_getevents.return.success/rw";
-const RING_HEAD: &str = "io_getevents.side-effect.ring-head";
-const LATER_ERROR: &str = "io_submit.notes.later-error-hidden";
+const RW_SUBMIT: &str = case::IO_SUBMIT_RETURN_SUCCESS_RW;
+const AIO_KEY: &str = case::IO_SUBMIT_SIDE_EFFECT_AIO_KEY;
+const RING: &str = case::IO_SUBMIT_SIDE_EFFECT_COMPLETION_RING;
+const FILE_DATA: &str = case::IO_SUBMIT_SIDE_EFFECT_FILE_DATA;
+const RW_GET: &str = case::IO_GETEVENTS_RETURN_SUCCESS_RW;
+const RING_HEAD: &str = case::IO_GETEVENTS_SIDE_EFFECT_RING_HEAD;
+const LATER_ERROR: &str = case::IO_SUBMIT_NOTES_LATER_ERROR_HIDDEN;
 
 pub const RW: Judge = Judge {
-    experiment: "io_submit.rw",
+    experiment: ids::IO_SUBMIT_RW,
     only: None,
     cases: &[
         CaseDef {
@@ -65,7 +67,7 @@ fn each(
 ) -> Res<Check> {
     let mut seen = Vec::new();
     let mut ok = true;
-    for s in ["write", "read"] {
+    for s in [key::WRITE, key::READ] {
         let (t, good) = f(&o.obj(s)?)?;
         seen.push(format!("{s}: {t}"));
         ok &= good;
@@ -77,34 +79,35 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
     if cannot_run(c, o)? {
         return Ok(());
     }
-    let r = each(o, "submit", "1 iocb submitted", &|v| {
-        let n = ret(v, "submit")?;
+    let r = each(o, key::SUBMIT, "1 iocb submitted", &|v| {
+        let n = ret(v, key::SUBMIT)?;
         Ok((format!("ret {n}"), n == 1))
     });
     c.decide(RW_SUBMIT, r);
-    let r = each(o, "aio_key", "aio_key 0 (KIOCB_KEY)", &|v| {
-        let k = v.i64("key_after")?;
+    let r = each(o, key::AIO_KEY, "aio_key 0 (KIOCB_KEY)", &|v| {
+        let k = v.i64(key::KEY_AFTER)?;
         Ok((format!("aio_key {k:#x}"), k == 0))
     });
     c.decide(AIO_KEY, r);
-    let nbytes = o.i64("nbytes");
+    let nbytes = o.i64(key::NBYTES);
     let r = each(
         o,
         "completion ring",
         "tail +1 at submit; event {aio_data, iocb, nbytes, 0}",
         &|v| {
             let n = nbytes.clone()?;
-            let tb = v.obj("ring_before")?.i64("tail")?;
-            let ta = v.obj("ring_after_submit")?.i64("tail")?;
-            let ev = v.obj("event")?;
+            let tb = v.obj(key::RING_BEFORE)?.i64(key::TAIL)?;
+            let ta = v.obj(key::RING_AFTER_SUBMIT)?.i64(key::TAIL)?;
+            let ev = v.obj(key::EVENT)?;
             let (d, ob, res, res2) = (
-                ev.i64("data")?,
-                ev.i64("obj")?,
-                ev.i64("res")?,
-                ev.i64("res2")?,
+                ev.i64(key::DATA)?,
+                ev.i64(key::OBJ)?,
+                ev.i64(key::RES)?,
+                ev.i64(key::RES2)?,
             );
-            let iocb = v.i64("iocb")?;
-            let ok = ta == tb + 1 && d == v.i64("cookie")? && ob == iocb && res == n && res2 == 0;
+            let iocb = v.i64(key::IOCB)?;
+            let ok =
+                ta == tb + 1 && d == v.i64(key::COOKIE)? && ob == iocb && res == n && res2 == 0;
             Ok((
                 format!(
                     "tail {tb}->{ta}, event data {d:#x} res {res} res2 {res2} obj==iocb {}",
@@ -115,7 +118,7 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
         },
     );
     c.decide(RING, r);
-    let r = o.bool("read_back_matches").map(|m| {
+    let r = o.bool(key::READ_BACK_MATCHES).map(|m| {
         Check::new(
             "file data",
             "pread returns what pwrite wrote",
@@ -124,8 +127,8 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
         )
     });
     c.decide(FILE_DATA, r);
-    let r = each(o, "getevents", "1 event", &|v| {
-        let n = ret(v, "getevents")?;
+    let r = each(o, key::GETEVENTS, "1 event", &|v| {
+        let n = ret(v, key::GETEVENTS)?;
         Ok((format!("ret {n}"), n == 1))
     });
     c.decide(RW_GET, r);
@@ -134,9 +137,9 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
         "ring head",
         "head +1 = tail after consuming; tail unchanged",
         &|v| {
-            let (s, g) = (v.obj("ring_after_submit")?, v.obj("ring_after_get")?);
-            let (h0, t) = (s.i64("head")?, s.i64("tail")?);
-            let (h1, t1) = (g.i64("head")?, g.i64("tail")?);
+            let (s, g) = (v.obj(key::RING_AFTER_SUBMIT)?, v.obj(key::RING_AFTER_GET)?);
+            let (h0, t) = (s.i64(key::HEAD)?, s.i64(key::TAIL)?);
+            let (h1, t1) = (g.i64(key::HEAD)?, g.i64(key::TAIL)?);
             Ok((
                 format!("head {h0}->{h1}, tail {t}->{t1}"),
                 h1 == h0 + 1 && h1 == t && t1 == t,
@@ -144,7 +147,7 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
         },
     );
     c.decide(RING_HEAD, r);
-    let r = ret(o, "good_then_closed_fd").map(|n| {
+    let r = ret(o, key::GOOD_THEN_CLOSED_FD).map(|n| {
         Check::new(
             "count",
             "1 (the write); the closed fd's EBADF not reported",
@@ -156,11 +159,11 @@ fn rw(c: &mut Ctx, o: &Obs) -> Res<()> {
     Ok(())
 }
 
-const EVENTFD: &str = "io_submit.side-effect.eventfd";
-const CONFIG_EVENTFD: &str = "io_submit.constraint.CONFIG_EVENTFD";
+const EVENTFD: &str = case::IO_SUBMIT_SIDE_EFFECT_EVENTFD;
+const CONFIG_EVENTFD: &str = case::IO_SUBMIT_CONSTRAINT_CONFIG_EVENTFD;
 
 pub const RESFD: Judge = Judge {
-    experiment: "io_submit.resfd",
+    experiment: ids::IO_SUBMIT_RESFD,
     only: None,
     cases: &[
         CaseDef {
@@ -185,12 +188,12 @@ fn resfd(c: &mut Ctx, o: &Obs) -> Res<()> {
     if cannot_run(c, o)? {
         return Ok(());
     }
-    let efd = sysret(o, "eventfd");
+    let efd = sysret(o, key::EVENTFD, Success::NonNegative);
     match (efd.as_deref(), c.f.eventfd) {
         (Ok("OK"), _) => {
             let r = (|| {
-                let s = ret(o, "submit")?;
-                let n = o.i64("eventfd_count")?;
+                let s = ret(o, key::SUBMIT)?;
+                let n = o.i64(key::EVENTFD_COUNT)?;
                 Ok(Check::new(
                     "eventfd count",
                     "submit 1, eventfd count 1",
@@ -232,7 +235,13 @@ fn resfd(c: &mut Ctx, o: &Obs) -> Res<()> {
     let r: Res<Vec<Check>> = (|| {
         let efd = efd.clone()?;
         Ok(vec![
-            outcome_is("outcome", o, "submit_resfd_regular", want_resfd)?,
+            outcome_is(
+                "outcome",
+                o,
+                key::SUBMIT_RESFD_REGULAR,
+                Success::NonNegative,
+                want_resfd,
+            )?,
             Check::new(
                 "eventfd2",
                 format!(
@@ -253,39 +262,47 @@ fn resfd(c: &mut Ctx, o: &Obs) -> Res<()> {
 
 /// (case, the call in obs.calls, the errno the spec names)
 const NAMED: &[(&str, &str, &str)] = &[
-    ("io_submit.error.EBADF/closed-fd", "closed-fd", "EBADF"),
     (
-        "io_submit.error.EBADF/read-on-wronly",
-        "read-on-wronly",
+        case::IO_SUBMIT_ERROR_EBADF_CLOSED_FD,
+        key::CLOSED_FD,
         "EBADF",
     ),
     (
-        "io_submit.error.EINVAL/opcode-noop",
-        "opcode-noop",
+        case::IO_SUBMIT_ERROR_EBADF_READ_ON_WRONLY,
+        key::READ_ON_WRONLY,
+        "EBADF",
+    ),
+    (
+        case::IO_SUBMIT_ERROR_EINVAL_OPCODE_NOOP,
+        key::OPCODE_NOOP,
         "EINVAL",
     ),
-    ("io_submit.error.EINVAL/reserved2", "reserved2", "EINVAL"),
     (
-        "io_submit.error.EFAULT/iocb-unmapped",
-        "iocb-unmapped",
+        case::IO_SUBMIT_ERROR_EINVAL_RESERVED2,
+        key::RESERVED2,
+        "EINVAL",
+    ),
+    (
+        case::IO_SUBMIT_ERROR_EFAULT_IOCB_UNMAPPED,
+        key::IOCB_UNMAPPED,
         "EFAULT",
     ),
     (
-        "io_submit.error.EOPNOTSUPP/rw-flags-unknown",
-        "rw-flags-unknown",
+        case::IO_SUBMIT_ERROR_EOPNOTSUPP_RW_FLAGS_UNKNOWN,
+        key::RW_FLAGS_UNKNOWN,
         "EOPNOTSUPP",
     ),
     (
-        "io_submit.error.EFAULT/buf-not-user",
-        "buf-not-user",
+        case::IO_SUBMIT_ERROR_EFAULT_BUF_NOT_USER,
+        key::BUF_NOT_USER,
         "EFAULT",
     ),
 ];
-const SLOTS_FULL: &str = "io_submit.error.EAGAIN/slots-full";
-const IN_FLIGHT: &str = "io_destroy.side-effect.in-flight/polls";
+const SLOTS_FULL: &str = case::IO_SUBMIT_ERROR_EAGAIN_SLOTS_FULL;
+const IN_FLIGHT: &str = case::IO_DESTROY_SIDE_EFFECT_IN_FLIGHT_POLLS;
 
 pub const ERRORS: Judge = Judge {
-    experiment: "io_submit.errors",
+    experiment: ids::IO_SUBMIT_ERRORS,
     only: None,
     cases: &[
         CaseDef {
@@ -337,9 +354,9 @@ fn errors(c: &mut Ctx, o: &Obs) -> Res<()> {
     }
     for (id, call, want) in NAMED {
         let r = o
-            .obj("calls")
+            .obj(key::CALLS)
             .and_then(|k| k.obj(call))
-            .and_then(|k| outcome(&k))
+            .and_then(|k| outcome(&k, Success::NonNegative))
             .map(|got| {
                 let holds = got == *want;
                 Check::new("outcome", want, got, holds)
@@ -348,7 +365,7 @@ fn errors(c: &mut Ctx, o: &Obs) -> Res<()> {
     }
     let r = slots_full(c, o);
     c.decide(SLOTS_FULL, r);
-    let r = outcome_is("io_destroy", o, "destroy", "OK").map(|mut k| {
+    let r = outcome_is("io_destroy", o, key::DESTROY, Success::Zero, "OK").map(|mut k| {
         k.expected = "OK (pending polls cancelled)".into();
         k
     });
@@ -367,13 +384,13 @@ pub fn pinned_slots(ring_nr: i64, possible: i64) -> i64 {
 
 /// The polls the pinned guest got in, then EAGAIN.
 fn slots_full(c: &Ctx, o: &Obs) -> Res<Check> {
-    if let Some(e) = o.raw().get("pin_errno") {
+    if let Some(e) = o.raw().get(key::PIN_ERRNO) {
         return Err(Missing(format!(
             "the guest could not pin itself to one CPU (sched_setaffinity errno {e}): the slot count depends on the CPUs the submits ran on"
         )));
     }
-    let cpu = o.i64("pin_cpu")?;
-    let ring_nr = o.i64("ring_nr")?;
+    let cpu = o.i64(key::PIN_CPU)?;
+    let ring_nr = o.i64(key::RING_NR)?;
     let possible = c
         .stream
         .hello
@@ -383,8 +400,8 @@ fn slots_full(c: &Ctx, o: &Obs) -> Res<Check> {
         .ok_or_else(|| Missing("hello: ncpus_possible (req_batch depends on it)".into()))?
         as i64;
     let want = pinned_slots(ring_nr, possible);
-    let n = ret(o, "polls")?;
-    let more = sysret(o, "one_more")?;
+    let n = ret(o, key::POLLS)?;
+    let more = sysret(o, key::ONE_MORE, Success::NonNegative)?;
     Ok(Check::new(
         "slots",
         format!("{want} polls pending, then EAGAIN (ring nr {ring_nr}, {possible} possible CPUs, pinned)"),
@@ -393,11 +410,11 @@ fn slots_full(c: &Ctx, o: &Obs) -> Res<Check> {
     ))
 }
 
-const EPERM: &str = "io_submit.error.EPERM/rt-unprivileged";
-const ENOTBLK: &str = "io_submit.error.ENOTBLK/no-block-layer";
+const EPERM: &str = case::IO_SUBMIT_ERROR_EPERM_RT_UNPRIVILEGED;
+const ENOTBLK: &str = case::IO_SUBMIT_ERROR_ENOTBLK_NO_BLOCK_LAYER;
 
 pub const IOPRIO: Judge = Judge {
-    experiment: "io_submit.ioprio",
+    experiment: ids::IO_SUBMIT_IOPRIO,
     only: None,
     cases: &[
         CaseDef {
@@ -421,17 +438,17 @@ pub const IOPRIO: Judge = Judge {
 /// The three IOCB_FLAG_IOPRIO submits against what CONFIG_BLOCK makes of
 /// them: (real-time as root, real-time as nobody, best-effort as nobody).
 fn ioprio_check(o: &Obs, want: [&str; 3]) -> Res<Check> {
-    let drop = o.i64("setresuid_ret")?;
+    let drop = o.i64(key::SETRESUID_RET)?;
     if drop != 0 {
         return Err(Missing(format!(
             "setresuid to 65534 failed (errno {}): the caller kept its capabilities",
-            o.i64("setresuid_errno")?
+            o.i64(key::SETRESUID_ERRNO)?
         )));
     }
     let got = [
-        sysret(o, "rt_root")?,
-        sysret(o, "rt_nobody")?,
-        sysret(o, "be_nobody")?,
+        sysret(o, key::RT_ROOT, Success::NonNegative)?,
+        sysret(o, key::RT_NOBODY, Success::NonNegative)?,
+        sysret(o, key::BE_NOBODY, Success::NonNegative)?,
     ];
     let holds = got.iter().zip(want).all(|(g, w)| g == w);
     Ok(Check::new(

@@ -4,12 +4,15 @@
 use super::{aio_nr_check, maps_shape};
 use crate::oracle::obs::{Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::key;
+use kmatrix_proto::record::Fate;
 
 pub const DESTROY: Judge = Judge {
-    experiment: "side-effect.destroy",
+    experiment: ids::SIDE_EFFECT_DESTROY,
     only: None,
     cases: &[CaseDef {
-        id: "side-effect.vma.removed-by-io_destroy",
+        id: case::SIDE_EFFECT_VMA_REMOVED_BY_IO_DESTROY,
         clauses: &["side-effect:process virtual memory"],
     }],
     run: destroy,
@@ -18,17 +21,20 @@ pub const DESTROY: Judge = Judge {
 fn destroy(c: &mut Ctx, o: &Obs) -> Res<()> {
     let got = o.outcome()?;
     if got != "OK" {
-        let nr = o.u64("nr_events")?;
+        let nr = o.u64(key::NR_EVENTS)?;
         c.skip_rest(&format!(
             "io_setup({nr}) did not succeed in this cell ({got})"
         ));
         return Ok(());
     }
-    let d = o.sysret("destroy")?;
-    let line = o.opt_str("maps_line_after_destroy")?;
-    let (mb, ma) = (o.u64("aio_maps_before")?, o.u64("aio_maps_after_destroy")?);
+    let d = o.sysret(key::DESTROY)?;
+    let line = o.opt_str(key::MAPS_LINE_AFTER_DESTROY)?;
+    let (mb, ma) = (
+        o.u64(key::AIO_MAPS_BEFORE)?,
+        o.u64(key::AIO_MAPS_AFTER_DESTROY)?,
+    );
     c.case(
-        "side-effect.vma.removed-by-io_destroy",
+        case::SIDE_EFFECT_VMA_REMOVED_BY_IO_DESTROY,
         vec![
             Check::eq("io_destroy", "OK".to_string(), d),
             Check::eq("mapping after", "no mapping".to_string(), maps_shape(line)),
@@ -39,10 +45,10 @@ fn destroy(c: &mut Ctx, o: &Obs) -> Res<()> {
 }
 
 pub const EINTR: Judge = Judge {
-    experiment: "eintr.sigkill",
+    experiment: ids::EINTR_SIGKILL,
     only: None,
     cases: &[CaseDef {
-        id: "error.EINTR.sigkill-leaves-no-trace",
+        id: case::ERROR_EINTR_SIGKILL_LEAVES_NO_TRACE,
         clauses: &["error:EINTR", "signal:SIGKILL", "lock:mmap_lock"],
     }],
     run: eintr,
@@ -55,15 +61,19 @@ fn eintr(c: &mut Ctx, o: &Obs) -> Res<()> {
         c.skip_rest("CONFIG_AIO=n: io_setup returns ENOSYS at once, nothing to interrupt");
         return Ok(());
     }
-    let before = c.aio_nr(o, "aio_nr_before")?;
-    let after = c.aio_nr(o, "aio_nr_after")?;
-    let made = o.u64("setups_ok")?;
+    let before = c.aio_nr(o, key::AIO_NR_BEFORE)?;
+    let after = c.aio_nr(o, key::AIO_NR_AFTER)?;
+    let made = o.u64(key::SETUPS_OK)?;
     c.case(
-        "error.EINTR.sigkill-leaves-no-trace",
+        case::ERROR_EINTR_SIGKILL_LEAVES_NO_TRACE,
         vec![
             aio_nr_check(c, 0, before, after),
-            Check::eq("fate", "signal:9", o.str("grandchild_fate")?),
-            Check::eq("killed by the parent", true, o.bool("killed_by_parent")?),
+            Check::eq(
+                "fate",
+                Fate::Signal(9).label(),
+                o.str(key::GRANDCHILD_FATE)?.to_string(),
+            ),
+            Check::eq("killed by the parent", true, o.bool(key::KILLED_BY_PARENT)?),
             Check::new("contexts made before the kill", ">= 1", made, made >= 1),
         ],
     );
@@ -71,37 +81,41 @@ fn eintr(c: &mut Ctx, o: &Obs) -> Res<()> {
 }
 
 pub const EXIT_RELEASES: Judge = Judge {
-    experiment: "side-effect.exit-releases",
+    experiment: ids::SIDE_EFFECT_EXIT_RELEASES,
     only: None,
     cases: &[CaseDef {
-        id: "state-trans.process-exit-releases",
+        id: case::STATE_TRANS_PROCESS_EXIT_RELEASES,
         clauses: &[
             "state-trans:process AIO state",
             "side-effect:aio_nr (global counter)",
         ],
     }],
     run: |c, o| {
-        let setup = o.obj("setup")?;
-        let nr = setup.u64("nr_events")?;
-        let before = c.aio_nr(o, "aio_nr_before")?;
+        let setup = o.obj(key::SETUP)?;
+        let nr = setup.u64(key::NR_EVENTS)?;
+        let before = c.aio_nr(o, key::AIO_NR_BEFORE)?;
         let want = c.want(nr, before, false, false)?;
         let got = setup.outcome()?;
         let mut checks = vec![
             Check::outcome(&want, &got),
-            Check::eq("fate", "exited", o.str("grandchild_fate")?),
+            Check::eq(
+                "fate",
+                Fate::Exited.label(),
+                o.str(key::GRANDCHILD_FATE)?.to_string(),
+            ),
         ];
         if got == "OK" {
-            let mut held = aio_nr_check(c, nr, before, c.aio_nr(o, "aio_nr_during")?);
+            let mut held = aio_nr_check(c, nr, before, c.aio_nr(o, key::AIO_NR_DURING)?);
             held.name = "aio-nr while held";
             checks.push(held);
             checks.push(aio_nr_check(
                 c,
                 0,
                 before,
-                c.aio_nr(o, "aio_nr_after_exit")?,
+                c.aio_nr(o, key::AIO_NR_AFTER_EXIT)?,
             ));
         }
-        c.case("state-trans.process-exit-releases", checks);
+        c.case(case::STATE_TRANS_PROCESS_EXIT_RELEASES, checks);
         Ok(())
     },
 };

@@ -4,6 +4,7 @@
 
 use super::obs::{Obs, Res};
 use super::{CaseDef, Check, Ctx, Judge, Verdict};
+use kmatrix_proto::obs::{key, Ring};
 
 mod basic;
 mod eagain;
@@ -124,17 +125,17 @@ pub fn aio_nr_check(c: &Ctx, delta: u64, before: Option<u64>, after: Option<u64>
 /// io_destroy works and gives the events back; on failure aio-nr is
 /// unchanged.
 pub fn call_checks(c: &Ctx, o: &Obs, want: &[&str]) -> Res<Vec<Check>> {
-    let nr = o.u64("nr_events")?;
-    let before = c.aio_nr(o, "aio_nr_before")?;
-    let after = c.aio_nr(o, "aio_nr_after")?;
+    let nr = o.u64(key::NR_EVENTS)?;
+    let before = c.aio_nr(o, key::AIO_NR_BEFORE)?;
+    let after = c.aio_nr(o, key::AIO_NR_AFTER)?;
     let got = o.outcome()?;
     let mut checks = vec![Check::outcome(want, &got)];
     if got != "OK" {
         checks.push(aio_nr_check(c, 0, before, after));
         return Ok(checks);
     }
-    let cap = match o.opt_obj("ring")? {
-        Some(r) => r.u64("nr")?.to_string(),
+    let cap = match o.opt_obj(key::RING)? {
+        Some(r) => Ring::read(&r)?.nr.to_string(),
         None => "no ring".into(),
     };
     let big = cap.parse::<u64>().is_ok_and(|n| n >= 2 * nr);
@@ -143,9 +144,9 @@ pub fn call_checks(c: &Ctx, o: &Obs, want: &[&str]) -> Res<Vec<Check>> {
     checks.push(Check::eq(
         "io_destroy",
         "OK".to_string(),
-        o.sysret("destroy")?,
+        o.sysret(key::DESTROY)?,
     ));
-    let mut back = aio_nr_check(c, 0, before, c.aio_nr(o, "aio_nr_after_destroy")?);
+    let mut back = aio_nr_check(c, 0, before, c.aio_nr(o, key::AIO_NR_AFTER_DESTROY)?);
     back.name = "aio-nr after io_destroy";
     checks.push(back);
     Ok(checks)
@@ -154,8 +155,8 @@ pub fn call_checks(c: &Ctx, o: &Obs, want: &[&str]) -> Res<Vec<Check>> {
 /// `call_checks` against the spec outcome from the aio-nr before the call.
 pub fn spec_call_checks(c: &Ctx, o: &Obs) -> Res<Vec<Check>> {
     let want = c.want(
-        o.u64("nr_events")?,
-        c.aio_nr(o, "aio_nr_before")?,
+        o.u64(key::NR_EVENTS)?,
+        c.aio_nr(o, key::AIO_NR_BEFORE)?,
         false,
         false,
     )?;
@@ -200,8 +201,8 @@ pub fn call_skipped(c: &mut Ctx, o: &Obs, id: &str) -> Res<bool> {
 
 /// The guest's top-level "skipped" reason, if it gave one.
 pub fn skipped<'a>(o: &Obs<'a>) -> Res<Option<&'a str>> {
-    if o.has("skipped") {
-        o.str("skipped").map(Some)
+    if o.has(key::SKIPPED) {
+        o.str(key::SKIPPED).map(Some)
     } else {
         Ok(None)
     }

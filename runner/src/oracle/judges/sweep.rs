@@ -2,9 +2,12 @@
 
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::{self, key};
+use kmatrix_proto::record::Fate;
 
 pub const SWEEP: Judge = Judge {
-    experiment: "nr.sweep",
+    experiment: ids::NR_SWEEP,
     only: None,
     cases: &[CaseDef {
         id: "param.nr_events.range/*",
@@ -18,13 +21,13 @@ pub const SWEEP: Judge = Judge {
 };
 
 fn sweep(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let steps = o.arr("steps")?;
+    let steps = o.arr(key::STEPS)?;
     if steps.is_empty() {
         return Err(Missing("nr.sweep reported no steps".into()));
     }
     for s in &steps {
-        let nr = s.u64("nr_events")?;
-        let id = format!("param.nr_events.range/{nr}");
+        let nr = s.u64(key::NR_EVENTS)?;
+        let id = format!("{}{nr}", case::PARAM_NR_EVENTS_RANGE);
         if let Err(Missing(why)) = step(c, s, &id, nr) {
             c.error(&id, why);
         }
@@ -33,23 +36,24 @@ fn sweep(c: &mut Ctx, o: &Obs) -> Res<()> {
 }
 
 fn step(c: &mut Ctx, s: &Obs, id: &str, nr: u64) -> Res<()> {
-    match s.str("fate")? {
-        "exited" => {}
-        "timeout" => {
+    let fate = s.str(key::FATE)?;
+    match obs::fate_of(fate) {
+        Ok(Fate::Exited) => {}
+        Ok(Fate::Timeout) => {
             c.error(
                 id,
                 "the call outlived the guest's per-step limit (kmatrix.timeout)".into(),
             );
             return Ok(());
         }
-        fate => {
+        _ => {
             let mut k = Check::new("fate", "a return value", format!("process {fate}"), false);
             k.expected = "a return value (ENOMEM if the ring does not fit)".into();
             c.case(id, vec![k]);
             return Ok(());
         }
     }
-    let want = c.want(nr, c.aio_nr(s, "aio_nr_before")?, false, false)?;
+    let want = c.want(nr, c.aio_nr(s, key::AIO_NR_BEFORE)?, false, false)?;
     let checks = super::call_checks(c, s, &want)?;
     c.case(id, checks);
     Ok(())

@@ -4,20 +4,22 @@
 use super::aio_nr_check;
 use crate::oracle::obs::{Missing, Obs, Res};
 use crate::oracle::{CaseDef, Check, Ctx, Judge};
+use kmatrix_proto::catalogue::{case, ids};
+use kmatrix_proto::obs::key;
 
 pub const MREMAP: Judge = Judge {
-    experiment: "ring.mremap",
+    experiment: ids::RING_MREMAP,
     only: None,
     cases: &[
         CaseDef {
-            id: "side-effect.vma.mremap-moves-handle",
+            id: case::SIDE_EFFECT_VMA_MREMAP_MOVES_HANDLE,
             clauses: &[
                 "notes:The returned context handle",
                 "side-effect:process virtual memory",
             ],
         },
         CaseDef {
-            id: "side-effect.vma.dontexpand",
+            id: case::SIDE_EFFECT_VMA_DONTEXPAND,
             clauses: &["side-effect:process virtual memory"],
         },
     ],
@@ -25,17 +27,17 @@ pub const MREMAP: Judge = Judge {
 };
 
 fn mremap(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let setup = o.obj("setup")?;
+    let setup = o.obj(key::SETUP)?;
     let got = setup.outcome()?;
     if got != "OK" {
         if !c.f.aio {
             c.skip_rest("CONFIG_AIO=n: no ring to remap");
             return Ok(());
         }
-        let want = c.want(setup.u64("nr_events")?, Some(0), false, false)?;
+        let want = c.want(setup.u64(key::NR_EVENTS)?, Some(0), false, false)?;
         for id in [
-            "side-effect.vma.mremap-moves-handle",
-            "side-effect.vma.dontexpand",
+            case::SIDE_EFFECT_VMA_MREMAP_MOVES_HANDLE,
+            case::SIDE_EFFECT_VMA_DONTEXPAND,
         ] {
             c.case(
                 id,
@@ -47,45 +49,45 @@ fn mremap(c: &mut Ctx, o: &Obs) -> Res<()> {
         }
         return Ok(());
     }
-    if o.has("error") {
-        return Err(Missing(format!("ring.mremap: {}", o.str("error")?)));
+    if o.has(key::ERROR) {
+        return Err(Missing(format!("ring.mremap: {}", o.str(key::ERROR)?)));
     }
     c.case(
-        "side-effect.vma.dontexpand",
+        case::SIDE_EFFECT_VMA_DONTEXPAND,
         vec![
-            Check::eq("grow", "EFAULT".to_string(), o.obj("grow")?.outcome()?),
+            Check::eq("grow", "EFAULT".to_string(), o.obj(key::GROW)?.outcome()?),
             Check::eq(
                 "MREMAP_DONTUNMAP",
                 "EINVAL".to_string(),
-                o.obj("dontunmap")?.outcome()?,
+                o.obj(key::DONTUNMAP)?.outcome()?,
             ),
         ],
     );
-    let before = c.aio_nr(o, "aio_nr_before_destroy")?;
-    let after = c.aio_nr(o, "aio_nr_after_destroy")?;
-    let nr = setup.u64("nr_events")?;
+    let before = c.aio_nr(o, key::AIO_NR_BEFORE_DESTROY)?;
+    let after = c.aio_nr(o, key::AIO_NR_AFTER_DESTROY)?;
+    let nr = setup.u64(key::NR_EVENTS)?;
     let released = match (before, after) {
         (Some(b), Some(a)) => format!("-{}", b.saturating_sub(a)),
         _ => "unreadable".into(),
     };
     c.case(
-        "side-effect.vma.mremap-moves-handle",
+        case::SIDE_EFFECT_VMA_MREMAP_MOVES_HANDLE,
         vec![
-            Check::eq("move", "OK".to_string(), o.obj("move")?.outcome()?),
+            Check::eq("move", "OK".to_string(), o.obj(key::MOVE)?.outcome()?),
             Check::eq(
                 "at the requested address",
                 true,
-                o.bool("moved_to_requested")?,
+                o.bool(key::MOVED_TO_REQUESTED)?,
             ),
             Check::eq(
                 "io_destroy(old handle)",
                 "EINVAL".to_string(),
-                o.sysret("old_destroy")?,
+                o.sysret(key::OLD_DESTROY)?,
             ),
             Check::eq(
                 "io_destroy(new address)",
                 "OK".to_string(),
-                o.sysret("new_destroy")?,
+                o.sysret(key::NEW_DESTROY)?,
             ),
             Check::eq("aio-nr", format!("-{nr}"), released),
         ],
@@ -94,10 +96,10 @@ fn mremap(c: &mut Ctx, o: &Obs) -> Res<()> {
 }
 
 pub const MAX_MAP_COUNT: Judge = Judge {
-    experiment: "limit.max-map-count",
+    experiment: ids::LIMIT_MAX_MAP_COUNT,
     only: None,
     cases: &[CaseDef {
-        id: "error.ENOMEM.max-map-count",
+        id: case::ERROR_ENOMEM_MAX_MAP_COUNT,
         clauses: &["error:ENOMEM", "constraint:Memory for ring buffer"],
     }],
     run: max_map_count,
@@ -107,7 +109,7 @@ pub const MAX_MAP_COUNT: Judge = Judge {
 /// fail with ENOMEM ("could not establish the memory mapping"), leaving
 /// aio-nr alone.
 fn max_map_count(c: &mut Ctx, o: &Obs) -> Res<()> {
-    let id = "error.ENOMEM.max-map-count";
+    let id = case::ERROR_ENOMEM_MAX_MAP_COUNT;
     if let Some(why) = super::skipped(o)? {
         if !c.f.aio {
             super::guest_skipped(c, o)?;
@@ -117,13 +119,13 @@ fn max_map_count(c: &mut Ctx, o: &Obs) -> Res<()> {
             "limit.max-map-count skipped in an aio-on cell: {why}"
         )));
     }
-    let calls = o.arr("calls")?;
+    let calls = o.arr(key::CALLS)?;
     let Some(last) = calls.last() else {
         return Err(Missing("limit.max-map-count made no call".into()));
     };
     let got = last.outcome()?;
-    let before = c.aio_nr(last, "aio_nr_before")?;
-    let after = c.aio_nr(last, "aio_nr_after")?;
+    let before = c.aio_nr(last, key::AIO_NR_BEFORE)?;
+    let after = c.aio_nr(last, key::AIO_NR_AFTER)?;
     let mut ok_calls = 0;
     for call in &calls[..calls.len() - 1] {
         if call.outcome()? == "OK" {
@@ -133,7 +135,7 @@ fn max_map_count(c: &mut Ctx, o: &Obs) -> Res<()> {
     // EAGAIN first would mean aio-max-nr, not the map count, ran out.
     let nr_room = c
         .max()?
-        .saturating_sub(before.ok_or_else(|| Missing("aio_nr_before".into()))?);
+        .saturating_sub(before.ok_or_else(|| Missing(key::AIO_NR_BEFORE.into()))?);
     if nr_room == 0 {
         return Err(Missing(
             "aio-max-nr was reached before vm.max_map_count".into(),
