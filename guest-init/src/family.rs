@@ -557,8 +557,31 @@ pub fn submit_rw(_env: &Env, _s: &Sink) -> Obj {
     o
 }
 
+/// EFD_NONBLOCK (O_NONBLOCK on every arch kmatrix has): a count the kernel
+/// never raised reads as EAGAIN, not as a read that blocks for good.
+const EFD_NONBLOCK: u64 = 0o4000;
+
 fn eventfd() -> sys::SysRet {
-    raw(nr::EVENTFD2, [0, 0, 0, 0, 0, 0])
+    raw(nr::EVENTFD2, [0, EFD_NONBLOCK, 0, 0, 0, 0])
+}
+
+/// The eventfd's count, 0 when it was never signalled (EAGAIN).
+fn eventfd_count(o: &mut Obj, name: &str, efd: i32) {
+    let mut count = [0u8; 8];
+    match sys::read_fd(efd, &mut count) {
+        Ok(8) => {
+            o.u64(name, u64::from_ne_bytes(count));
+        }
+        Err(sys::EAGAIN) => {
+            o.u64(name, 0);
+        }
+        Ok(n) => {
+            o.str(key::EVENTFD_READ_ERROR, &format!("short read {n}"));
+        }
+        Err(e) => {
+            o.str(key::EVENTFD_READ_ERROR, &format!("errno {e}"));
+        }
+    }
 }
 
 /// IOCB_FLAG_RESFD: an eventfd counts completions; a resfd that is not an
@@ -589,18 +612,7 @@ pub fn submit_resfd(_env: &Env, _s: &Sink) -> Obj {
             key::GETEVENTS,
             getevents(ctx, 1, 1, ev.as_mut_ptr(), Some(&ts)),
         );
-        let mut count = [0u8; 8];
-        match sys::read_fd(efd.ret as i32, &mut count) {
-            Ok(8) => {
-                o.u64(key::EVENTFD_COUNT, u64::from_ne_bytes(count));
-            }
-            Ok(n) => {
-                o.str(key::EVENTFD_READ_ERROR, &format!("short read {n}"));
-            }
-            Err(e) => {
-                o.str(key::EVENTFD_READ_ERROR, &format!("errno {e}"));
-            }
-        }
+        eventfd_count(&mut o, key::EVENTFD_COUNT, efd.ret as i32);
     }
     let mut cb = rw_iocb(IOCB_CMD_PWRITE, fd, text, 0, 8);
     cb.flags = IOCB_FLAG_RESFD;
@@ -687,6 +699,11 @@ pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
         unsafe { crate::aio::read_ring(ctx) }.nr.into(),
     );
     // EAGAIN: polls on an idle pipe stay pending and hold their slot.
+    // Each poll also signals an eventfd when it completes (cancelled by
+    // io_destroy), so the count right after io_destroy returns tells whether
+    // it waited for them all. Without CONFIG_EVENTFD the polls go without.
+    let efd = eventfd();
+    put(&mut o, key::POLLS_EVENTFD, efd);
     if let Ok((rfd, wfd)) = sys::make_pipe() {
         let n = 1024;
         let mut cbs: Vec<Iocb> = (0..n)
@@ -695,6 +712,8 @@ pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
                 opcode: IOCB_CMD_POLL,
                 fildes: rfd as u32,
                 buf: POLLIN,
+                flags: if efd.ret >= 0 { IOCB_FLAG_RESFD } else { 0 },
+                resfd: if efd.ret >= 0 { efd.ret as u32 } else { 0 },
                 ..Iocb::default()
             })
             .collect();
@@ -706,6 +725,9 @@ pub fn submit_errors(_env: &Env, _s: &Sink) -> Obj {
         let _ = wfd;
     }
     put(&mut o, key::DESTROY, sys::io_destroy(ctx));
+    if efd.ret >= 0 {
+        eventfd_count(&mut o, key::POLLS_EVENTFD_AFTER_DESTROY, efd.ret as i32);
+    }
     o
 }
 
@@ -772,7 +794,9 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         } else {
             None
         };
+        let sw0 = sys::voluntary_switches();
         let r = getevents(ctx, min, n, ev, ts);
+        let sw1 = sys::voluntary_switches();
         let elapsed = t0.elapsed();
         if alarm {
             let _ = sys::one_shot_alarm(std::time::Duration::ZERO);
@@ -780,6 +804,12 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         let mut c = crate::aio::sysret_obj(r);
         c.u64(key::ELAPSED_MS, elapsed.as_millis() as u64)
             .obj(key::RING, &ring_obj(ctx));
+        // Whether the call slept, told apart from a slow host (TCG on a
+        // loaded machine stretches wall time, not voluntary switches).
+        match (sw0, sw1) {
+            (Ok(a), Ok(b)) => c.u64(key::NVCSW, b.saturating_sub(a)),
+            _ => c.null(key::NVCSW),
+        };
         match armed {
             Some(Ok(())) => {
                 c.u64(key::ALARM_MS, ALARM.as_millis() as u64);
@@ -1096,6 +1126,16 @@ pub fn cancel(_env: &Env, _s: &Sink) -> Obj {
                 submit(ctx, &[&mut poll as *mut Iocb]),
             );
             o.obj(key::RING_AFTER_POLL_SUBMIT, &ring_obj(ctx));
+            // The same pending iocb with a foreign key: only the key check
+            // tells it from the cancellable one below (a never-submitted
+            // iocb is EINVAL whether or not the key is checked).
+            poll.key = 1;
+            put(
+                &mut o,
+                key::CANCEL_FOREIGN_KEY_PENDING,
+                do_cancel(&mut poll as *mut Iocb),
+            );
+            poll.key = 0;
             put(
                 &mut o,
                 key::CANCEL_PENDING_POLL,

@@ -126,6 +126,7 @@ extern "C" {
     fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
     fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
     fn read(fd: c_int, buf: *mut c_void, n: usize) -> isize;
+    fn getrusage(who: c_int, usage: *mut Rusage) -> c_int;
     fn write(fd: c_int, buf: *const c_void, n: usize) -> isize;
     fn close(fd: c_int) -> c_int;
     fn uname(buf: *mut Utsname) -> c_int;
@@ -193,6 +194,33 @@ pub fn set_handler(sig: c_int, handler: extern "C" fn(c_int)) {
 /// SIGALRM every `every` (0 stops it).
 pub fn interval_timer(every: Duration) -> Result<(), i32> {
     real_timer(every, every)
+}
+
+/// errno of a non-blocking read with nothing to read (11 on every arch
+/// kmatrix has).
+pub const EAGAIN: i32 = 11;
+
+/// struct rusage: two timevals, then fourteen longs (ru_maxrss ..
+/// ru_nivcsw); every field is a C long on Linux, 32- or 64-bit.
+#[repr(C)]
+struct Rusage {
+    times: [c_long; 4],
+    counts: [c_long; 14],
+}
+
+/// Voluntary context switches of the calling thread so far (ru_nvcsw of
+/// RUSAGE_THREAD): a call that slept adds at least one, preemption none.
+pub fn voluntary_switches() -> Result<u64, i32> {
+    const RUSAGE_THREAD: c_int = 1;
+    let mut u = Rusage {
+        times: [0; 4],
+        counts: [0; 14],
+    };
+    // SAFETY: u is a live struct rusage for the kernel to fill.
+    if unsafe { getrusage(RUSAGE_THREAD, &mut u) } != 0 {
+        return Err(errno());
+    }
+    Ok(u.counts[12] as u64)
 }
 
 /// One SIGALRM after `after` (a zero Duration cancels a pending one).

@@ -310,6 +310,7 @@ pub mod key {
     pub const CANCELLED_EVENT: &str = "cancelled_event";
     pub const CANCEL_COMPLETED: &str = "cancel_completed";
     pub const CANCEL_FOREIGN_KEY: &str = "cancel_foreign_key";
+    pub const CANCEL_FOREIGN_KEY_PENDING: &str = "cancel_foreign_key_pending";
     pub const CANCEL_PENDING_POLL: &str = "cancel_pending_poll";
     pub const CLOSED_FD: &str = "closed-fd";
     pub const COOKIE: &str = "cookie";
@@ -323,6 +324,9 @@ pub mod key {
     pub const DONTUNMAP: &str = "dontunmap";
     pub const EINTR: &str = "eintr";
     pub const ELAPSED_MS: &str = "elapsed_ms";
+    /// Voluntary context switches of the calling thread during a call
+    /// (getrusage RUSAGE_THREAD ru_nvcsw after minus before): 0 = it did not sleep.
+    pub const NVCSW: &str = "nvcsw";
     pub const ELAPSED_US: &str = "elapsed_us";
     pub const EMPTY_100MS: &str = "empty_100ms";
     pub const EMPTY_NEGATIVE_TIMEOUT: &str = "empty_negative_timeout";
@@ -384,6 +388,10 @@ pub mod key {
     pub const PIN_ERRNO: &str = "pin_errno";
     pub const PIPE_ERROR: &str = "pipe_error";
     pub const POLLS: &str = "polls";
+    /// The eventfd the pending polls signal when they complete, and its
+    /// count read (without blocking) right after io_destroy returned.
+    pub const POLLS_EVENTFD: &str = "polls_eventfd";
+    pub const POLLS_EVENTFD_AFTER_DESTROY: &str = "polls_eventfd_after_destroy";
     pub const POLL_IOCB: &str = "poll_iocb";
     pub const POLL_MPROTECT_ERRNO: &str = "poll_mprotect_errno";
     pub const POLL_PAGE_ERROR: &str = "poll_page_error";

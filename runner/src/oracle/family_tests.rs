@@ -220,6 +220,20 @@ fn deviant() -> Vec<(&'static str, &'static str, String, i64)> {
             ptr(&[&key::ret_of(key::DESTROY)]),
             -1,
         ),
+        // Nothing was pending: io_destroy had nothing to cancel.
+        (
+            case::IO_DESTROY_SIDE_EFFECT_IN_FLIGHT_POLLS,
+            ids::IO_SUBMIT_ERRORS,
+            ptr(&[&key::ret_of(key::POLLS)]),
+            0,
+        ),
+        // io_destroy returned before every poll had completed (no wait).
+        (
+            case::IO_DESTROY_SIDE_EFFECT_IN_FLIGHT_POLLS,
+            ids::IO_SUBMIT_ERRORS,
+            ptr(&[key::POLLS_EVENTFD_AFTER_DESTROY]),
+            3,
+        ),
         (
             case::IO_SUBMIT_RETURN_SUCCESS_RW,
             ids::IO_SUBMIT_RW,
@@ -361,8 +375,8 @@ fn deviant() -> Vec<(&'static str, &'static str, String, i64)> {
         (
             case::IO_GETEVENTS_PARAM_TIMEOUT_ZERO,
             ids::IO_GETEVENTS_TIMEOUTS,
-            ptr(&[key::EMPTY_ZERO_TIMEOUT, key::ELAPSED_MS]),
-            500,
+            ptr(&[key::EMPTY_ZERO_TIMEOUT, key::NVCSW]),
+            1,
         ),
         (
             case::IO_GETEVENTS_PARAM_TIMEOUT_ELAPSES,
@@ -535,6 +549,13 @@ fn deviant() -> Vec<(&'static str, &'static str, String, i64)> {
             ids::IO_CANCEL_CASES,
             ptr(&[&key::ret_of(key::CANCEL_FOREIGN_KEY)]),
             0,
+        ),
+        // A kernel without the key check cancels the pending poll.
+        (
+            case::IO_CANCEL_ERROR_EINVAL_FOREIGN_KEY,
+            ids::IO_CANCEL_CASES,
+            ptr(&[&key::errno_of(key::CANCEL_FOREIGN_KEY_PENDING)]),
+            115,
         ),
         (
             case::IO_CANCEL_ERROR_EINPROGRESS_PENDING_POLL,
@@ -1066,6 +1087,31 @@ fn unarranged_conditions_are_errors() {
         "{}",
         c.detail
     );
+    // No io_cancel succeeded: an untouched result proves nothing.
+    let mut s = good();
+    obs_mut(&mut s, ids::IO_CANCEL_CASES)[&key::errno_of(key::CANCEL_PENDING_POLL)] = json!(22);
+    let c = case_of(&facts(true), &s, case::IO_CANCEL_PARAM_RESULT_UNTOUCHED);
+    assert_eq!(c.verdict, Verdict::Error);
+    assert!(c.detail.contains("no io_cancel succeeded"), "{}", c.detail);
+    // The destroyed handle's address was not held, or its io_destroy
+    // failed: the handle may name a live context.
+    for (field, val) in [
+        (key::DEAD_RESERVED.to_string(), json!(false)),
+        (key::ret_of(key::DEAD_DESTROY), json!(-1)),
+    ] {
+        let mut s = good();
+        let o = obs_mut(&mut s, ids::IO_SUBMIT_GENERIC);
+        let e = o[key::CASES]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|e| e[key::ID] == "io_submit.param.ctx_id.invalid/destroyed")
+            .unwrap();
+        e[&field] = val;
+        let c = case_of(&facts(true), &s, "io_submit.param.ctx_id.invalid/destroyed");
+        assert_eq!(c.verdict, Verdict::Error, "{field}");
+        assert!(c.detail.contains("destroyed handle"), "{}", c.detail);
+    }
 }
 
 /// N4: the exact count a pinned caller gets, from ioctx_alloc's req_batch.

@@ -6,13 +6,13 @@
 //! baseline (`return.base`) and one case per param value (`param.*`, whose
 //! clause is the param the id names).
 
-use kmatrix_proto::obs::key;
+use kmatrix_proto::obs::{key, Success};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
-use super::family::{no_ctx, outcome, rule_of, NoCtx};
+use super::family::{no_ctx, outcome, rule_of, sysret, NoCtx};
 use crate::generic::{Expect, GenericCase};
 
 macro_rules! generic_judge {
@@ -43,6 +43,23 @@ generic_judge!(IO_PGETEVENTS, "io_pgetevents");
 generic_judge!(IO_CANCEL, "io_cancel");
 
 /// Every generic case of the shipped specs, computed once.
+/// Why the dead handle a case passed may not be dead, if it may not.
+fn dead_handle_doubt(v: &Obs) -> Res<Option<String>> {
+    let d = sysret(v, key::DEAD_DESTROY, Success::Zero)?;
+    if d != "OK" {
+        return Ok(Some(format!(
+            "the destroyed handle's io_destroy gave {d}: the handle may name a live context"
+        )));
+    }
+    if !v.bool(key::DEAD_RESERVED)? {
+        return Ok(Some(
+            "the destroyed handle's address could not be held: a later context's ring may be mapped there"
+                .into(),
+        ));
+    }
+    Ok(None)
+}
+
 fn all() -> Result<&'static [GenericCase], String> {
     static ALL: OnceLock<Result<Vec<GenericCase>, String>> = OnceLock::new();
     ALL.get_or_init(|| {
@@ -161,6 +178,18 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
                     Err(Missing(m)) => c.error(&g.id, m),
                 }
                 continue;
+            }
+        }
+        // A "destroyed" handle whose io_destroy failed, or whose address
+        // could not be held, may name a live context: the call would then
+        // judge io_destroy's fault, or a live context, under this syscall.
+        if c.f.aio && v.has(&key::ret_of(key::DEAD_SETUP)) {
+            match dead_handle_doubt(v) {
+                Ok(None) => {}
+                Ok(Some(why)) | Err(Missing(why)) => {
+                    c.error(&g.id, why);
+                    continue;
+                }
             }
         }
         // A pending poll the case cancels (io_cancel's baseline iocb) that

@@ -1,7 +1,7 @@
 //! io_cancel.cases: what io_cancel does to completed, foreign and pending
 //! requests, and that it never writes `result` (spec/io_cancel-kapi-spec.txt).
 
-use super::super::obs::{Obs, Res};
+use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{cannot_run, outcome_is, ret, sysret};
 use kmatrix_proto::catalogue::{case, ids};
@@ -52,16 +52,30 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
         COMPLETED,
         outcome_is("outcome", o, key::CANCEL_COMPLETED, Success::Zero, "EINVAL"),
     );
-    c.decide(
-        FOREIGN,
-        outcome_is(
-            "outcome",
-            o,
-            key::CANCEL_FOREIGN_KEY,
-            Success::Zero,
-            "EINVAL",
-        ),
-    );
+    // A never-submitted iocb is EINVAL with or without the key check; the
+    // pending poll with aio_key 1 is refused by the key check alone.
+    let r: Res<Vec<Check>> = (|| {
+        Ok(vec![
+            outcome_is(
+                "outcome",
+                o,
+                key::CANCEL_FOREIGN_KEY,
+                Success::Zero,
+                "EINVAL",
+            )?,
+            outcome_is(
+                "pending",
+                o,
+                key::CANCEL_FOREIGN_KEY_PENDING,
+                Success::Zero,
+                "EINVAL",
+            )?,
+        ])
+    })();
+    match r {
+        Ok(checks) => c.case(FOREIGN, checks),
+        Err(m) => c.error(FOREIGN, m.0),
+    }
     let r = (|| {
         let s = ret(o, key::SUBMIT_POLL)?;
         let k = sysret(o, key::CANCEL_PENDING_POLL, Success::Zero)?;
@@ -81,6 +95,13 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     })();
     c.decide(PENDING, r);
     let r = (|| {
+        // Only a cancellation that succeeded could have written result.
+        let k = sysret(o, key::CANCEL_PENDING_POLL, Success::Zero)?;
+        if k != "EINPROGRESS" {
+            return Err(Missing(format!(
+                "no io_cancel succeeded (the pending poll's gave {k}): nothing shows whether result is written"
+            )));
+        }
         let u = o.obj(key::RESULT_UNTOUCHED)?;
         let mut z = true;
         for k in [key::DATA, key::OBJ, key::RES, key::RES2] {

@@ -365,12 +365,42 @@ fn errors(c: &mut Ctx, o: &Obs) -> Res<()> {
     }
     let r = slots_full(c, o);
     c.decide(SLOTS_FULL, r);
-    let r = outcome_is("io_destroy", o, key::DESTROY, Success::Zero, "OK").map(|mut k| {
-        k.expected = "OK (pending polls cancelled)".into();
-        k
-    });
-    c.decide(IN_FLIGHT, r);
+    let r = in_flight(o);
+    match r {
+        Ok(checks) => c.case(IN_FLIGHT, checks),
+        Err(m) => c.error(IN_FLIGHT, m.0),
+    }
     Ok(())
+}
+
+/// io_destroy with polls pending: they were pending, io_destroy returned 0,
+/// and (where the polls could signal an eventfd) every one had completed
+/// when it returned: it cancels them and waits for them all.
+fn in_flight(o: &Obs) -> Res<Vec<Check>> {
+    let polls = ret(o, key::POLLS)?;
+    let mut checks = vec![
+        Check::new(
+            "pending",
+            "polls pending (>= 1)",
+            format!("{polls} submitted"),
+            polls >= 1,
+        ),
+        {
+            let mut k = outcome_is("io_destroy", o, key::DESTROY, Success::Zero, "OK")?;
+            k.expected = "OK (pending polls cancelled)".into();
+            k
+        },
+    ];
+    if sysret(o, key::POLLS_EVENTFD, Success::NonNegative)? == "OK" {
+        let n = o.i64(key::POLLS_EVENTFD_AFTER_DESTROY)?;
+        checks.push(Check::new(
+            "waited",
+            format!("all {polls} polls completed when io_destroy returned (eventfd count {polls})"),
+            format!("eventfd count {n}"),
+            n == polls,
+        ));
+    }
+    Ok(checks)
 }
 
 /// How many requests a caller pinned to one CPU can have pending on a
