@@ -777,7 +777,7 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         None => return o,
     };
     let mut ev = [Event::default(); 8];
-    // `alarm`: a SIGALRM ends the wait after ALARM (the call object
+    // `alarm`: a SIGALRM ends the wait after that long (the call object
     // says so as alarm_ms, so the host judges against what was armed).
     let timed = |o: &mut Obj,
                  name: &str,
@@ -785,20 +785,16 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
                  n: i64,
                  ev: *mut Event,
                  ts: Option<&Timespec>,
-                 alarm: bool| {
-        // t0 first: the alarm fires ALARM after it is armed, so after t0
+                 alarm: Option<std::time::Duration>| {
+        // t0 first: the alarm fires its time after it is armed, so after t0
         // too, and the elapsed time of a wait it ends is never below it.
         let t0 = Instant::now();
-        let armed = if alarm {
-            Some(sys::one_shot_alarm(ALARM))
-        } else {
-            None
-        };
+        let armed = alarm.map(sys::one_shot_alarm);
         let sw0 = sys::voluntary_switches();
         let r = getevents(ctx, min, n, ev, ts);
         let sw1 = sys::voluntary_switches();
         let elapsed = t0.elapsed();
-        if alarm {
+        if alarm.is_some() {
             let _ = sys::one_shot_alarm(std::time::Duration::ZERO);
         }
         let mut c = crate::aio::sysret_obj(r);
@@ -810,14 +806,14 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
             (Ok(a), Ok(b)) => c.u64(key::NVCSW, b.saturating_sub(a)),
             _ => c.null(key::NVCSW),
         };
-        match armed {
-            Some(Ok(())) => {
-                c.u64(key::ALARM_MS, ALARM.as_millis() as u64);
+        match (armed, alarm) {
+            (Some(Ok(())), Some(a)) => {
+                c.u64(key::ALARM_MS, a.as_millis() as u64);
             }
-            Some(Err(e)) => {
+            (Some(Err(e)), _) => {
                 c.i64(key::ALARM_ERRNO, e.into());
             }
-            None => {}
+            _ => {}
         }
         o.obj(name, &c);
         // Snapshot: a call that never returns still leaves the others.
@@ -829,9 +825,11 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         sec: 0,
         nsec: 100_000_000,
     };
+    // Neither part is valid alone, and neither is rejected: the kernel
+    // reads -1 s + 1.1e9 ns as a 100 ms wait (timespec64_to_ktime).
     let bad_nsec = Timespec {
-        sec: 0,
-        nsec: 1_500_000_000,
+        sec: -1,
+        nsec: 1_100_000_000,
     };
     let evp = ev.as_mut_ptr();
     timed(
@@ -841,7 +839,7 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         1,
         evp,
         Some(&zero),
-        false,
+        None,
     );
     // A negative relative timeout can block for good (the kernel's
     // ktime_add_safe turns "now - 1 s" into KTIME_SEC_MAX): the alarm
@@ -854,19 +852,29 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         1,
         evp,
         Some(&negative),
-        true,
+        Some(ALARM),
     );
-    timed(&mut o, key::EMPTY_100MS, 1, 1, evp, Some(&short), false);
+    timed(&mut o, key::EMPTY_100MS, 1, 1, evp, Some(&short), None);
     // No timeout at all: only a signal ends the wait (EINTR).
-    timed(&mut o, key::EMPTY_NO_TIMEOUT_ALARM, 1, 1, evp, None, true);
+    timed(
+        &mut o,
+        key::EMPTY_NO_TIMEOUT_ALARM,
+        1,
+        1,
+        evp,
+        None,
+        Some(ALARM),
+    );
     timed(
         &mut o,
         key::EMPTY_NSEC_UNVALIDATED,
-        0,
+        1,
         1,
         evp,
         Some(&bad_nsec),
-        false,
+        // Long past the 100 ms: only a kernel that reads the timeout
+        // otherwise (as negative: no limit) is ended by it.
+        Some(std::time::Duration::from_secs(1)),
     );
     // The order of checks: the timeout is read (EFAULT) before the
     // context is looked up (EINVAL): sys_io_getevents, do_io_getevents.
@@ -886,7 +894,7 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
     let ptrs: Vec<*mut Iocb> = cbs.iter_mut().map(|c| c as *mut Iocb).collect();
     put(&mut o, key::SUBMIT3, submit(ctx, &ptrs));
     o.obj(key::RING_AFTER_SUBMIT3, &ring_obj(ctx));
-    timed(&mut o, key::MIN1_NR2, 1, 2, evp, Some(&zero), false);
+    timed(&mut o, key::MIN1_NR2, 1, 2, evp, Some(&zero), None);
     timed(
         &mut o,
         key::MIN2_NR5_100MS_ONE_LEFT,
@@ -894,13 +902,13 @@ pub fn getevents_timeouts(_env: &Env, sink: &Sink) -> Obj {
         5,
         evp,
         Some(&short),
-        false,
+        None,
     );
     // One more event, copied to an unmapped array: EFAULT, head unchanged.
     let mut cb = rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), text, 0, 9);
     put(&mut o, key::SUBMIT1, submit(ctx, &[&mut cb as *mut Iocb]));
     let bad = unmapped_page() as *mut Event;
-    timed(&mut o, key::EVENTS_UNMAPPED, 0, 1, bad, Some(&zero), false);
+    timed(&mut o, key::EVENTS_UNMAPPED, 0, 1, bad, Some(&zero), None);
     put(&mut o, key::DESTROY, sys::io_destroy(ctx));
     o
 }

@@ -390,6 +390,13 @@ fn deviant() -> Vec<(&'static str, &'static str, String, i64)> {
             ptr(&[key::EMPTY_NSEC_UNVALIDATED, key::RET]),
             -1,
         ),
+        // Returned at once: the timeout was not read as 100 ms.
+        (
+            case::IO_GETEVENTS_PARAM_TIMEOUT_NSEC_UNVALIDATED,
+            ids::IO_GETEVENTS_TIMEOUTS,
+            ptr(&[key::EMPTY_NSEC_UNVALIDATED, key::ELAPSED_MS]),
+            3,
+        ),
         (
             case::IO_GETEVENTS_PARAM_MIN_NR_SEMANTICS,
             ids::IO_GETEVENTS_TIMEOUTS,
