@@ -101,7 +101,11 @@ fn bisect_names_the_commits_that_changed_a_verdict_and_an_observation() {
     assert_eq!(v["first_bad"]["date"], "2024-01-01T00:10:00Z");
     let ch = v["changes"].as_array().unwrap();
     assert_eq!(ch.len(), 1, "{ch:?}");
-    assert_eq!(ch[0]["case"], "x86_64/aio-on error.EINVAL.nr_events-zero");
+    let case = ch[0]["case"].as_str().unwrap();
+    assert!(
+        case.starts_with("x86_64/aio-on/") && case.ends_with(" error.EINVAL.nr_events-zero"),
+        "{case}"
+    );
     assert_eq!(ch[0]["before"], "pass (EINVAL)");
     assert_eq!(ch[0]["after"], "fail (OK)");
     check_steps(&v, &c);
@@ -135,6 +139,8 @@ fn bisect_names_the_commits_that_changed_a_verdict_and_an_observation() {
         exps.iter().all(|x| *x == "einval.nr-zero" || *x == "hello"),
         "{exps:?}"
     );
+
+    interrupted_and_resumed(&tree, &c, out.path());
 
     // The observation: c5 makes the ring bigger, and notes.capacity still passes.
     let (v, err, secs) = bisect(
@@ -189,6 +195,72 @@ fn bisect_names_the_commits_that_changed_a_verdict_and_an_observation() {
     ]);
     assert!(!o.status.success());
     assert!(text(&o).contains("are judged the same"), "{}", text(&o));
+}
+
+/// The same bisection (its kernels now cached) interrupted by SIGINT once
+/// git's first step is judged, then `--resume`d: the same answer, no step
+/// judged twice.
+fn interrupted_and_resumed(tree: &Path, c: &[String], out: &Path) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
+        .args([
+            "bisect",
+            "--tree",
+            tree.to_str().unwrap(),
+            "--good",
+            &c[0],
+            "--bad",
+            &c[16],
+        ])
+        .args(["--case", "error.EINVAL.nr_events-zero", "--format", "json"])
+        .args(CELL)
+        .arg("--out")
+        .arg(out.join("resumed"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut judged = 0;
+    let mut seen = String::new();
+    for line in std::io::BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("bisect: ") && line.contains(" (build ") {
+            judged += 1;
+            if judged == 3 {
+                // SAFETY: kill(2) on our own child's pid.
+                unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+            }
+        }
+    }
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(130), "{seen}");
+    assert!(seen.contains("kmatrix bisect --resume"), "{seen}");
+    let o = kmatrix(&["bisect", "--resume", "--tree", tree.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["first_bad"]["id"], c[10].as_str(), "{}", steps_line(&v));
+    let ids: Vec<&str> = v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["commit"]["id"].as_str().unwrap())
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "a step judged twice: {}",
+        steps_line(&v)
+    );
+    let resumed = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !resumed.contains(&format!("bisect: good {}", &c[0][..12])),
+        "{resumed}"
+    );
 }
 
 /// A small git tree that looks like a kernel tree: enough for every

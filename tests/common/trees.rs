@@ -110,6 +110,9 @@ pub fn bisect_history(src: &Path) -> (PathBuf, Vec<String>) {
         .unwrap();
     assert!(st.success());
     git(&["init", "-q"]);
+    // No background gc repacking 500 MB while the test builds kernels.
+    git(&["config", "gc.auto", "0"]);
+    git(&["config", "maintenance.auto", "false"]);
     // Debian's .gitignore ends with `/*` (its packaging ignores the whole
     // top level): a plain `git add` stages nothing, so -f.
     git(&["add", "-A"]);

@@ -98,8 +98,17 @@ struct Ctx<'a> {
 }
 
 /// Runs (or resumes) a bisection to its answer. Bad input is refused here,
-/// before anything is built.
+/// before anything is built. SIGINT or SIGTERM at any point drops the step
+/// under way (its makes and QEMUs are killed with it); every step judged
+/// before is in the saved state.
 pub async fn bisect(o: &Options, specs: Specs<'_>) -> Result<Ended> {
+    tokio::select! {
+        r = walk_to_the_answer(o, specs) => r,
+        sig = run::shutdown_signal() => Ok(Ended::Interrupted(sig)),
+    }
+}
+
+async fn walk_to_the_answer(o: &Options, specs: Specs<'_>) -> Result<Ended> {
     let t0 = Instant::now();
     let tree = walk::toplevel(&o.tree)?
         .canonicalize()
@@ -151,11 +160,12 @@ pub async fn bisect(o: &Options, specs: Specs<'_>) -> Result<Ended> {
         }
         walk::checkout(&tree, &cx.wt, &commit.id)?;
         let good = st.judged(Role::Good).and_then(|s| s.cases.clone());
-        let Some(step) = cx
+        let step = match cx
             .step(role, &commit, good.as_ref(), st.steps.len())
             .await?
-        else {
-            return Ok(Ended::Interrupted("SIGINT or SIGTERM"));
+        {
+            Ok(s) => s,
+            Err(sig) => return Ok(Ended::Interrupted(sig)),
         };
         if let Judged::Skip(why) = &step.judged {
             st.finished = true;
@@ -210,11 +220,12 @@ pub async fn bisect(o: &Options, specs: Specs<'_>) -> Result<Ended> {
             Some(s) => s,
             None => {
                 let commit = walk::describe(&tree, &id)?;
-                let Some(s) = cx
+                let s = match cx
                     .step(Role::Step, &commit, Some(&good), st.steps.len())
                     .await?
-                else {
-                    return Ok(Ended::Interrupted("SIGINT or SIGTERM"));
+                {
+                    Ok(s) => s,
+                    Err(sig) => return Ok(Ended::Interrupted(sig)),
                 };
                 st.steps.push(s.clone());
                 st.save(&sdir)?;
@@ -283,14 +294,14 @@ pub fn short(id: &str) -> &str {
 
 impl Ctx<'_> {
     /// Builds, boots and judges the revision checked out in the worktree;
-    /// None if interrupted.
+    /// Err(signal) if interrupted.
     async fn step(
         &self,
         role: Role,
         commit: &Commit,
         good: Option<&Seens>,
         index: usize,
-    ) -> Result<Option<Step>> {
+    ) -> Result<Result<Step, &'static str>> {
         let o = self.o;
         let role_name = serde_json::to_value(role)?
             .as_str()
@@ -306,10 +317,7 @@ impl Ctx<'_> {
         let sink = ui.sink();
         let progress = move |e| sink(e);
         let t = Instant::now();
-        let built = tokio::select! {
-            b = run::kernels(&o.cells, &choice, &o.fragments, o.jobs, &progress) => b,
-            _ = run::shutdown_signal() => return Ok(None),
-        };
+        let built = run::kernels(&o.cells, &choice, &o.fragments, o.jobs, &progress).await;
         let build_s = t.elapsed().as_secs_f64();
         let (mut objects, mut cached, mut broken) = (0, true, Vec::new());
         for ((arch, config), b) in &built {
@@ -318,10 +326,13 @@ impl Ctx<'_> {
                     objects += kbuild::objects_compiled(b);
                     cached &= b.cached;
                 }
-                Err(e) => broken.push(format!(
-                    "{arch}/{config}: {}",
-                    e.lines().next().unwrap_or_default()
-                )),
+                Err(e) => {
+                    cached = false;
+                    broken.push(format!(
+                        "{arch}/{config}: {}",
+                        e.lines().next().unwrap_or_default()
+                    ))
+                }
             }
         }
         let mut step = Step {
@@ -342,14 +353,14 @@ impl Ctx<'_> {
                 short(&commit.id),
                 broken.join("; ")
             );
-            return Ok(Some(step));
+            return Ok(Ok(step));
         }
         let specs = match (self.specs)(&choice) {
             Ok(s) => s,
             Err(e) => {
                 ui.finish("");
                 step.judged = Judged::Skip(format!("its KAPI blocks do not parse: {e:#}"));
-                return Ok(Some(step));
+                return Ok(Ok(step));
             }
         };
         let opts = CellOptions {
@@ -373,8 +384,8 @@ impl Ctx<'_> {
         )
         .await?;
         ui.finish("");
-        if sig.is_some() {
-            return Ok(None);
+        if let Some(sig) = sig {
+            return Ok(Err(sig));
         }
         step.run_s = t.elapsed().as_secs_f64();
         // On --resume the options are the saved command line's.
@@ -399,6 +410,6 @@ impl Ctx<'_> {
             step.objects,
             step.run_s
         );
-        Ok(Some(step))
+        Ok(Ok(step))
     }
 }

@@ -76,10 +76,10 @@ pub fn text(o: &Outcome) -> String {
                 n.to_string()
             }
         };
-        let objects = if st.cached {
-            "cached".to_string()
-        } else {
-            st.objects.to_string()
+        let objects = match &st.judged {
+            Judged::Skip(why) if why.starts_with("does not build") => "failed".to_string(),
+            _ if st.cached => "cached".to_string(),
+            _ => st.objects.to_string(),
         };
         let _ = writeln!(
             s,

@@ -37,7 +37,8 @@ pub struct Step {
     pub commit: Commit,
     /// Wall time of the kernel builds (cache checks only when cached).
     pub build_s: f64,
-    /// Objects compiled (`CC` lines of the build logs); 0 when cached.
+    /// Objects compiled (`CC` lines of the build logs); 0 when cached or
+    /// when a build failed.
     pub objects: usize,
     pub cached: bool,
     /// Wall time of the boots and judging.
