@@ -85,7 +85,7 @@ impl Outcome {
 }
 
 pub enum Ended {
-    Done(Outcome),
+    Done(Box<Outcome>),
     /// SIGINT/SIGTERM: the state is saved for --resume.
     Interrupted(&'static str),
 }
@@ -268,7 +268,7 @@ async fn walk_to_the_answer(o: &Options, specs: Specs<'_>) -> Result<Ended> {
             after,
         })
         .collect();
-    Ok(Ended::Done(Outcome {
+    Ok(Ended::Done(Box::new(Outcome {
         tree,
         bisect_steps: st.steps.iter().filter(|s| s.role == Role::Step).count(),
         good: st.good.clone(),
@@ -279,7 +279,7 @@ async fn walk_to_the_answer(o: &Options, specs: Specs<'_>) -> Result<Ended> {
         changes,
         steps: st.steps,
         wall_s: t0.elapsed().as_secs_f64(),
-    }))
+    })))
 }
 
 fn seens(st: &State, role: Role) -> Seens {
@@ -368,39 +368,50 @@ impl Ctx<'_> {
             specs,
             ..Default::default()
         };
-        let out = o
-            .out
-            .join(format!("{index:02}-{role_name}-{}", short(&commit.id)));
         let t = Instant::now();
-        let (rep, sig) = run::run_matrix(
-            o.cells.clone(),
-            choice,
-            o.fragments.clone(),
-            Choice::Auto,
-            o.jobs,
-            opts,
-            &out,
-            ui.sink(),
-        )
-        .await?;
-        ui.finish("");
-        if let Some(sig) = sig {
-            return Ok(Err(sig));
-        }
-        step.run_s = t.elapsed().as_secs_f64();
-        // On --resume the options are the saved command line's.
+        // A cell that did not run to the end is booted once more before the
+        // revision is skipped: under load an x86_64 boot can panic on its
+        // own ("IO-APIC + timer doesn't work!"), which says nothing of the
+        // revision.
         let crit = &o.criterion;
-        match crit.seens(&rep) {
-            Err(why) => step.judged = Judged::Skip(why),
-            Ok(seen) => {
-                step.judged = match good {
-                    None => Judged::Good,
-                    Some(g) if crit.differences(g, &seen).is_empty() => Judged::Good,
-                    Some(_) => Judged::Bad,
-                };
-                step.cases = Some(seen);
+        for attempt in 0..2 {
+            let out = o.out.join(format!(
+                "{index:02}-{role_name}-{}{}",
+                short(&commit.id),
+                if attempt > 0 { "-again" } else { "" }
+            ));
+            let (rep, sig) = run::run_matrix(
+                o.cells.clone(),
+                choice.clone(),
+                o.fragments.clone(),
+                Choice::Auto,
+                o.jobs,
+                opts.clone(),
+                &out,
+                ui.sink(),
+            )
+            .await?;
+            if let Some(sig) = sig {
+                return Ok(Err(sig));
+            }
+            match crit.seens(&rep) {
+                Err(why) if attempt == 0 => {
+                    eprintln!("bisect: {}: {why}; booting again", short(&commit.id));
+                }
+                Err(why) => step.judged = Judged::Skip(format!("{why} (booted twice)")),
+                Ok(seen) => {
+                    step.judged = match good {
+                        None => Judged::Good,
+                        Some(g) if crit.differences(g, &seen).is_empty() => Judged::Good,
+                        Some(_) => Judged::Bad,
+                    };
+                    step.cases = Some(seen);
+                    break;
+                }
             }
         }
+        ui.finish("");
+        step.run_s = t.elapsed().as_secs_f64();
         eprintln!(
             "bisect: {} {}: {} (build {:.1} s, {} objects compiled; boot and judge {:.1} s)",
             short(&commit.id),
