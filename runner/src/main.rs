@@ -680,6 +680,10 @@ async fn bisect(cmd: Cmd, argv: Vec<String>) -> Result<i32> {
     };
     let (_, st) = state::unfinished(dir.as_deref())?;
     eprintln!("kmatrix: resuming: {}", st.argv.join(" "));
+    if !st.cwd.as_os_str().is_empty() {
+        std::env::set_current_dir(&st.cwd)
+            .with_context(|| format!("resuming in {}", st.cwd.display()))?;
+    }
     let saved = Cli::try_parse_from(&st.argv).context("the saved bisect command line")?;
     match saved.cmd {
         c @ Cmd::Bisect { resume: false, .. } => bisect_run(c, st.argv, true).await,

@@ -129,6 +129,7 @@ async fn walk_to_the_answer(o: &Options, specs: Specs<'_>) -> Result<Ended> {
         walk::check_ends(&tree, &good, &bad, (&o.good, &o.bad))?;
         State {
             argv: o.argv.clone(),
+            cwd: std::env::current_dir().unwrap_or_default(),
             tree: tree.clone(),
             good: walk::describe(&tree, &good)?,
             bad: walk::describe(&tree, &bad)?,
@@ -184,6 +185,14 @@ async fn walk_to_the_answer(o: &Options, specs: Specs<'_>) -> Result<Ended> {
         st.save(&sdir)?;
     }
     let (good, bad) = (seens(&st, Role::Good), seens(&st, Role::Bad));
+    if good.is_empty() && bad.is_empty() {
+        st.finished = true;
+        st.save(&sdir)?;
+        bail!(
+            "--case {}: no such case in the results of the selected cells (e.g. an aio-on case in aio-off cells)",
+            st.criterion.case.as_deref().unwrap_or("*")
+        );
+    }
     if st.criterion.differences(&good, &bad).is_empty() {
         st.finished = true;
         st.save(&sdir)?;

@@ -54,6 +54,9 @@ pub struct Step {
 pub struct State {
     /// The command line, so --resume runs with the same options.
     pub argv: Vec<String>,
+    /// Where it was run, for the command line's relative paths.
+    #[serde(default)]
+    pub cwd: PathBuf,
     pub tree: PathBuf,
     pub good: Commit,
     pub bad: Commit,
