@@ -44,7 +44,7 @@ const RUNNER_LAYERS: &[(&str, &[&str])] = &[
     ("report", &["report", "cell_report", "compare"]),
     (
         "orchestration",
-        &["accel", "run", "schedule", "progress", "bench"],
+        &["accel", "run", "schedule", "progress", "bench", "bisect"],
     ),
     ("CLI", &["main", "lib"]),
 ];

@@ -32,14 +32,16 @@ fn bad(v: Verdict) -> bool {
     matches!(v, Verdict::Fail | Verdict::Error)
 }
 
+/// A verdict as reports spell it (`pass`, `known-deviation`, ...).
+pub fn verdict_name(v: Verdict) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 fn show(v: Verdict, observed: &str) -> String {
-    format!(
-        "{} ({observed})",
-        serde_json::to_value(v)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default()
-    )
+    format!("{} ({observed})", verdict_name(v))
 }
 
 /// Every difference between two reports of the same matrix.

@@ -607,6 +607,20 @@ async fn lock(path: &Path) -> Result<std::fs::File> {
     Ok(f)
 }
 
+/// Objects a build compiled: kbuild's `  CC` lines in the entry's build
+/// log (0 for a cached kernel, which compiled nothing).
+pub fn objects_compiled(b: &Built) -> usize {
+    if b.cached {
+        return 0;
+    }
+    let log = b.image.with_file_name("build.log");
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("  CC "))
+        .count()
+}
+
 pub fn check_tree(dir: &Path) -> Result<()> {
     if !dir.is_dir() {
         bail!("--kernel-src {}: no such directory", dir.display());

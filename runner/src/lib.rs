@@ -10,6 +10,7 @@
 pub mod accel;
 pub mod arch;
 pub mod bench;
+pub mod bisect;
 pub mod cache;
 pub mod cell_report;
 pub mod compare;

@@ -227,6 +227,43 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
+    /// Find the commit that changed a verdict (or an observation) between
+    /// a good and a bad revision of a kernel tree, with git bisect; each
+    /// revision is built incrementally in the staging place and booted.
+    Bisect {
+        /// The kernel's git tree (only read: revisions are checked out in a
+        /// worktree in the cache).
+        #[arg(long, value_name = "DIR", required_unless_present = "resume")]
+        tree: Option<PathBuf>,
+        /// A revision that behaves as expected.
+        #[arg(long, value_name = "REV", required_unless_present = "resume")]
+        good: Option<String>,
+        /// A later revision that does not.
+        #[arg(long, value_name = "REV", required_unless_present = "resume")]
+        bad: Option<String>,
+        /// Bisect on this case's verdict (an id, or a '*' pattern; comma
+        /// separated); default: any case of the selected cells.
+        #[arg(long = "case", value_name = "ID|PATTERN")]
+        case: Option<String>,
+        /// Bisect on the observation (errno, ring capacity, aio-nr), so a
+        /// change that keeps the verdict is found too.
+        #[arg(long)]
+        observed: bool,
+        /// Go on with the bisection an interruption left in the cache (of
+        /// --tree, else the last one), with its options.
+        #[arg(long, conflicts_with_all = ["good", "bad", "case", "observed"])]
+        resume: bool,
+        #[command(flatten)]
+        m: MatrixArgs,
+        #[arg(short, long)]
+        jobs: Option<usize>,
+        /// Each revision's run goes to OUT/NN-ROLE-REV.
+        #[arg(long, default_value = "kmatrix-bisect")]
+        out: PathBuf,
+        /// table or json.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
     /// Re-render a saved JSON report.
     Report {
         file: PathBuf,
@@ -483,6 +520,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             out,
             format,
         } => compare(&baseline, &candidate, &m, cases, jobs(j), &out, format).await,
+        cmd @ Cmd::Bisect { .. } => bisect(cmd, std::env::args().collect()).await,
         Cmd::Report {
             file,
             format,
@@ -632,6 +670,90 @@ async fn compare_side(
         return Ok(None);
     }
     Ok(Some(r))
+}
+
+/// `kmatrix bisect`: exit 0 with the first bad commit named, 1 when only
+/// skipped revisions were left to name it, 130 if interrupted (then
+/// `--resume` goes on). `--resume` runs the saved command line again.
+async fn bisect(cmd: Cmd, argv: Vec<String>) -> Result<i32> {
+    use kmatrix::bisect::{state, walk};
+    let Cmd::Bisect { resume, tree, .. } = &cmd else {
+        unreachable!("called for bisect only")
+    };
+    if !*resume {
+        return bisect_run(cmd, argv, false).await;
+    }
+    let dir = match tree {
+        Some(t) => Some(walk::toplevel(t)?.canonicalize()?),
+        None => None,
+    };
+    let (_, st) = state::unfinished(dir.as_deref())?;
+    eprintln!("kmatrix: resuming: {}", st.argv.join(" "));
+    if !st.cwd.as_os_str().is_empty() {
+        std::env::set_current_dir(&st.cwd)
+            .with_context(|| format!("resuming in {}", st.cwd.display()))?;
+    }
+    let saved = Cli::try_parse_from(&st.argv).context("the saved bisect command line")?;
+    match saved.cmd {
+        c @ Cmd::Bisect { resume: false, .. } => bisect_run(c, st.argv, true).await,
+        _ => bail!(
+            "the saved command line is not a bisect: {}",
+            st.argv.join(" ")
+        ),
+    }
+}
+
+async fn bisect_run(cmd: Cmd, argv: Vec<String>, resume: bool) -> Result<i32> {
+    use kmatrix::bisect::{self, judge::Criterion, Ended};
+    let Cmd::Bisect {
+        tree: Some(tree),
+        good: Some(good),
+        bad: Some(bad),
+        case,
+        observed,
+        m,
+        jobs: j,
+        out,
+        format,
+        ..
+    } = cmd
+    else {
+        bail!("bisect needs --tree DIR --good REV --bad REV (or --resume)");
+    };
+    if !matches!(format, Format::Table | Format::Json) {
+        bail!("bisect --format: table or json");
+    }
+    if m.kernel.is_some() || m.kernel_src.is_some() || m.kernel_version.is_some() {
+        bail!("bisect builds --tree's revisions: --kernel, --kernel-src and --kernel-version do not apply");
+    }
+    let cells = m.cells()?;
+    check_qemus(&cells)?;
+    let o = bisect::Options {
+        tree,
+        good,
+        bad,
+        criterion: Criterion { case, observed },
+        cells,
+        fragments: m.fragments()?,
+        jobs: jobs(j),
+        out,
+        argv,
+        resume,
+    };
+    let specs = |c: &KernelChoice| m.specs(c);
+    match bisect::bisect(&o, &specs).await? {
+        Ended::Interrupted(sig) => {
+            eprintln!("kmatrix: interrupted by {sig}; `kmatrix bisect --resume` goes on from here");
+            Ok(130)
+        }
+        Ended::Done(r) => {
+            match format {
+                Format::Json => emit_line(&serde_json::to_string_pretty(&r)?),
+                _ => emit(&bisect::render::text(&r)),
+            }
+            Ok(if r.first_bad.is_some() { 0 } else { 1 })
+        }
+    }
 }
 
 /// `kmatrix build`: the kernels the cells need, one line each.
