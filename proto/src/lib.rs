@@ -12,6 +12,7 @@ pub mod generic;
 pub mod glob;
 pub mod json;
 pub mod record;
+pub mod syscalls;
 
 /// Version carried by every record ("v"); a runner rejects others.
 pub const PROTOCOL_VERSION: u64 = 1;

@@ -9,7 +9,7 @@ use anyhow::{bail, Result};
 
 use crate::generic::{self, Expect};
 use crate::spec::{self, Spec};
-use crate::syscalls::NUMBERS;
+use crate::syscalls::NAMES;
 
 /// Patterns for io_setup's experiments of the original probe, which predate
 /// the `<syscall>.` naming: one `<first word>.*` per catalogue entry that
@@ -18,7 +18,7 @@ fn io_setup_patterns() -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
     for x in kmatrix_proto::catalogue::EXPERIMENTS {
         let head = x.id.split('.').next().unwrap_or(x.id);
-        let named = head == "enosys" || NUMBERS.iter().any(|n| n.0 == head);
+        let named = head == "enosys" || NAMES.iter().any(|n| *n == head);
         let p = format!("{head}.*");
         if !named && !v.contains(&p) {
             v.push(p);
@@ -46,8 +46,8 @@ pub fn select(cases: Option<String>, syscalls: Option<String>) -> Result<Option<
     }
     let mut pats = vec!["enosys.map".to_string()];
     for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !NUMBERS.iter().any(|(n, _, _)| *n == s) {
-            let known: Vec<&str> = NUMBERS.iter().map(|n| n.0).collect();
+        if !NAMES.contains(&s) {
+            let known = NAMES;
             bail!(
                 "--syscalls: unknown syscall {s:?} (known: {})",
                 known.join(", ")
@@ -123,7 +123,7 @@ pub fn cases_for(s: &Spec, kind: &str, name: &str) -> Vec<String> {
 /// syscall.
 pub fn checks_syscall(id: &str, syscall: &str) -> bool {
     match id.split_once('.') {
-        Some((head, _)) if NUMBERS.iter().any(|n| n.0 == head) => head == syscall,
+        Some((head, _)) if NAMES.iter().any(|n| *n == head) => head == syscall,
         _ => syscall == "io_setup",
     }
 }

@@ -1,22 +1,98 @@
 //! The AIO family's syscalls by name and number, for every layer that names
 //! them (the oracle's ENOSYS map, report order, the CLI's --syscalls).
 
-/// Syscall numbers by arch, from arch/x86/entry/syscalls/syscall_64.tbl and
-/// include/uapi/asm-generic/unistd.h (6.1 and 6.12 agree).
-pub const NUMBERS: &[(&str, i64, i64)] = &[
-    ("io_setup", 206, 0),
-    ("io_destroy", 207, 1),
-    ("io_submit", 209, 2),
-    ("io_cancel", 210, 3),
-    ("io_getevents", 208, 4),
-    ("io_pgetevents", 333, 292),
-];
+/// The six syscalls, in report order.
+pub const NAMES: [&str; 6] = kmatrix_proto::syscalls::AIO;
 
-/// Where a case id's syscall stands in NUMBERS, after 0 for io_setup's
+/// The number of `name` on `arch` (a kmatrix arch name or the guest's
+/// target_arch, as the hello record gives it), from the table the guest
+/// was compiled with (kmatrix_proto::syscalls).
+pub fn number(arch: &str, name: &str) -> Option<i64> {
+    let guest = crate::arch::by_name(arch).map_or(arch.to_string(), |a| a.guest_arch);
+    kmatrix_proto::syscalls::find(&guest)?.aio_nr(name)
+}
+
+/// Where a case id's syscall stands in NAMES, after 0 for io_setup's
 /// original ids, which name no syscall.
 pub fn syscall_rank(id: &str) -> usize {
-    NUMBERS
+    NAMES
         .iter()
-        .position(|n| id.starts_with(n.0) && id[n.0.len()..].starts_with('.'))
+        .position(|n| id.starts_with(n) && id[n.len()..].starts_with('.'))
         .map_or(0, |i| i + 1)
+}
+
+/// The number of syscall `name` in a kernel syscall table: a `.tbl`
+/// ("NR ABI NAME ENTRY", 64-bit or common ABI) or asm-generic's unistd.h
+/// ("#define __NR_NAME NR").
+pub fn number_in_table(table: &str, name: &str) -> Option<i64> {
+    let define = format!("__NR_{name}");
+    table.lines().find_map(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        match w.as_slice() {
+            ["#define", n, nr, ..] if *n == define => nr.parse().ok(),
+            [nr, abi, n, ..] if *n == name && ["common", "64"].contains(abi) => nr.parse().ok(),
+            _ => None,
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_lines_are_read_by_abi() {
+        let tbl = "206\t64\tio_setup\tsys_io_setup\n543\tx32\tio_setup\tcompat_sys_io_setup\n";
+        assert_eq!(number_in_table(tbl, "io_setup"), Some(206));
+        assert_eq!(number_in_table("543 x32 io_setup x\n", "io_setup"), None);
+        let h = "#define __NR_io_setup 0\n__SC_COMP(__NR_io_setup, sys_io_setup)\n";
+        assert_eq!(number_in_table(h, "io_setup"), Some(0));
+        assert_eq!(number_in_table(h, "io_destroy"), None);
+    }
+
+    /// Every row of the table the guest is compiled with equals the
+    /// kernel's own syscall table of its arch (Debian's 6.1 source, from the
+    /// cache's unpacked tree or straight from the tarball).
+    #[test]
+    fn numbers_are_the_kernels_own() {
+        let unpacked = std::fs::read_dir(crate::cache::root().join("src"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().join("linux-source-6.1"))
+            .find(|p| p.join("Makefile").exists());
+        let read = |rel: &str| -> String {
+            if let Some(dir) = &unpacked {
+                return std::fs::read_to_string(dir.join(rel)).unwrap();
+            }
+            let o = std::process::Command::new("tar")
+                .args(["-xJOf", crate::kbuild::DEFAULT_TARBALL])
+                .arg(format!("linux-source-6.1/{rel}"))
+                .output()
+                .expect("tar runs");
+            assert!(
+                o.status.success(),
+                "{rel} in {}",
+                crate::kbuild::DEFAULT_TARBALL
+            );
+            String::from_utf8(o.stdout).unwrap()
+        };
+        for a in crate::arch::all() {
+            let table = read(&a.syscall_table);
+            let row = kmatrix_proto::syscalls::find(&a.guest_arch)
+                .unwrap_or_else(|| panic!("{}: no row in proto/src/syscalls.rs", a.name));
+            for name in NAMES {
+                assert_eq!(
+                    number_in_table(&table, name),
+                    row.aio_nr(name),
+                    "{} {name} ({})",
+                    a.name,
+                    a.syscall_table
+                );
+            }
+            assert_eq!(number_in_table(&table, "eventfd2"), Some(row.eventfd2));
+            assert_eq!(number_in_table(&table, "gettid"), Some(row.gettid));
+            assert_eq!(number(&a.name, "io_setup"), Some(row.aio[0]));
+        }
+    }
 }

@@ -25,8 +25,8 @@ use crate::spec::source::{SpecSet, SpecUsed};
 /// The syscall a case id is about (io_setup's original ids name none).
 pub fn syscall_of(id: &str) -> Option<&'static str> {
     let head = id.split(['.', ':', '/']).next().unwrap_or("");
-    if let Some(n) = crate::syscalls::NUMBERS.iter().find(|n| n.0 == head) {
-        return Some(n.0);
+    if let Some(n) = crate::syscalls::NAMES.iter().find(|n| **n == head) {
+        return Some(n);
     }
     // exec:, share:, hello and the config map are about no syscall.
     let none = ["exec", "share", "hello", "enosys", "cell", "boot"];

@@ -5,7 +5,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{Case, CaseDef, Check, Ctx, Judge};
 use super::family::outcome;
-use crate::syscalls::NUMBERS;
+use crate::syscalls::{number, NAMES};
 
 const CLAUSES: &[&str] = &["constraint:CONFIG_AIO required", "error:ENOSYS"];
 
@@ -55,17 +55,14 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     } else {
         "never ENOSYS"
     };
-    for (name, x86, arm) in NUMBERS {
+    for name in NAMES {
         let r = (|| {
-            let want_nr = match arch {
-                "x86_64" => *x86,
-                "aarch64" | "arm64" => *arm,
-                _ => return Err(Missing(format!("unknown arch {arch:?}"))),
-            };
+            let want_nr = number(arch, name)
+                .ok_or_else(|| Missing(format!("no syscall numbers for arch {arch:?}")))?;
             let mut ok = true;
             let mut seen = Vec::new();
             for k in &calls {
-                if k.str("syscall")? != *name {
+                if k.str("syscall")? != name {
                     continue;
                 }
                 let nr = k.i64("nr")?;
@@ -88,7 +85,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
 /// all-zero and all-ones calls joined by '/' where they differ).
 pub fn map_line(cases: &[Case]) -> Option<String> {
     let mut parts = Vec::new();
-    for (name, _, _) in NUMBERS {
+    for name in NAMES {
         let id = case_id(name);
         let c = cases.iter().find(|c| c.id == id)?;
         // observed: "nr 206 zeros: ENOSYS, nr 206 ones: ENOSYS"
