@@ -1049,6 +1049,31 @@ fn unarranged_conditions_are_errors() {
     assert!(c.detail.contains("poll_submit_ret"), "{}", c.detail);
 }
 
+/// An earlier call of the experiment that the kernel accepted (s390x takes
+/// the buf-not-user write, D5) keeps its slot: one poll fewer, exactly.
+#[test]
+fn slots_held_by_accepted_earlier_calls_are_counted() {
+    let slots = |buf_ret: i64, polls: i64| {
+        let mut s = good();
+        let o = obs_mut(&mut s, "io_submit.errors");
+        o["calls"]["buf-not-user"] = json!({"ret": buf_ret, "errno": 0});
+        o["polls_ret"] = json!(polls);
+        case_of(&facts(true), &s, "io_submit.error.EAGAIN/slots-full")
+    };
+    let c = slots(1, 119);
+    assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
+    assert!(c.expected.contains("1 slot(s) held"), "{}", c.expected);
+    // Deviant counts fail either way.
+    assert_eq!(slots(1, 120).verdict, Verdict::Fail);
+    assert_eq!(slots(0, 119).verdict, Verdict::Fail);
+    // A call without its ret is an error naming it.
+    let mut s = good();
+    obs_mut(&mut s, "io_submit.errors")["calls"]["buf-not-user"] = json!({"errno": 0});
+    let c = case_of(&facts(true), &s, "io_submit.error.EAGAIN/slots-full");
+    assert_eq!(c.verdict, Verdict::Error);
+    assert!(c.detail.contains("calls.buf-not-user.ret"), "{}", c.detail);
+}
+
 /// N4: the exact count a pinned caller gets, from ioctx_alloc's req_batch.
 #[test]
 fn pinned_slots_follow_req_batch() {
