@@ -17,7 +17,7 @@ pkgs=(
   libc6-dev                                   # static glibc for the x86_64 guest
   libseccomp-dev libcap-ng-dev pkg-config     # virtiofsd from crates.io
   chromium                                    # tests/report_formats.rs renders the HTML report
-  libaio-dev libaio-dev:arm64 autoconf automake # building LTP's io_setup tests (README recipe)
+  libaio-dev libaio-dev:arm64 libaio-dev:s390x autoconf automake # building LTP's io_setup tests (README recipe)
 )
 # The s390x guest's std (libstd-rust-dev:s390x). Its package depends on
 # libllvm14:s390x, which needs zlib1g:s390x at the amd64 version, and

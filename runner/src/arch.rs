@@ -41,6 +41,9 @@ pub struct Arch {
     /// Other names users type for this arch (e.g. amd64).
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// The guest's byte order is big-endian (s390x).
+    #[serde(default)]
+    pub big_endian: bool,
     /// Whether a run that names no arch boots it (the first run stays
     /// short); `--arch all` or naming it boots it anyway.
     #[serde(default = "yes")]
