@@ -25,7 +25,13 @@ fn run_json(args: &[&str], env: &[(&str, &str)]) -> (Value, std::process::Output
 fn s390x_cells_boot_and_judge_every_case() {
     let out = tempfile::tempdir().unwrap();
     let (r, o) = run_json(
-        &["run", "--arch", "s390x", "--out", out.path().to_str().unwrap()],
+        &[
+            "run",
+            "--arch",
+            "s390x",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
         &[],
     );
     let cells = r["cells"].as_array().unwrap();

@@ -44,6 +44,10 @@ pub struct Arch {
     /// The guest's byte order is big-endian (s390x).
     #[serde(default)]
     pub big_endian: bool,
+    /// `kmatrix bench`'s target for this arch's ping boot, in percent of its
+    /// own plain-QEMU floor (none: the row is shown without one).
+    #[serde(default)]
+    pub ping_floor_percent: Option<u32>,
     /// Whether a run that names no arch boots it (the first run stays
     /// short); `--arch all` or naming it boots it anyway.
     #[serde(default = "yes")]

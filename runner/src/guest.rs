@@ -105,7 +105,9 @@ pub async fn build(arch: &Arch) -> Result<PathBuf> {
     key.add("rustc", version.as_bytes())
         .add("target", arch.rust_target.as_bytes());
     key.add("linker", arch.linker.as_bytes());
-    key.add("flags", extra.join(" ").as_bytes());
+    if !extra.is_empty() {
+        key.add("flags", extra.join(" ").as_bytes());
+    }
     for (name, text) in GUEST_SOURCES {
         key.add(name, text.as_bytes());
     }

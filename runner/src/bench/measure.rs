@@ -66,6 +66,8 @@ pub struct Row {
     pub first_console_ms: f64,
     pub probe_ms: f64,
     pub experiments: Vec<(String, f64)>,
+    /// The arch's target for the ping boot, as a multiple of the floor.
+    pub ping_floor_ratio: Option<f64>,
 }
 
 pub async fn machine_row(cell: &Cell, p: &Prepared, runs: usize, dir: &Path) -> Result<Row> {
@@ -109,6 +111,7 @@ pub async fn machine_row(cell: &Cell, p: &Prepared, runs: usize, dir: &Path) -> 
         first_console_ms: median(con),
         probe_ms: (o.start_ms + o.run_ms) as f64,
         experiments: experiment_times(&console),
+        ping_floor_ratio: p.arch.ping_floor_percent.map(|p| f64::from(p) / 100.0),
     })
 }
 
