@@ -119,3 +119,37 @@ fn iocb_in_little_endian_order_fails_on_s390x_and_passes_on_x86_64() {
     }
     assert_eq!(o.status.code(), Some(1), "a FAIL fails the run");
 }
+
+/// How an s390x cell ends when the kernel panics: the disabled-wait PSW is
+/// QMP GUEST_PANICKED on this machine, without any panic device.
+#[test]
+#[ignore = "boots s390x (cold: an s390x kernel build); make test-s390x"]
+fn s390x_panic_is_named() {
+    let out = tempfile::tempdir().unwrap();
+    let (r, o) = run_json(
+        &[
+            "run",
+            "--arch",
+            "s390x",
+            "--config",
+            "aio-on",
+            "--append",
+            "kmatrix.drill=panic",
+            "--timeout",
+            "60",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+        &[],
+    );
+    let c = &r["cells"][0];
+    assert_eq!(c["status"], "panic", "{}", text(&o));
+    assert!(
+        c["status_detail"]
+            .as_str()
+            .unwrap()
+            .contains("GUEST_PANICKED"),
+        "{c}"
+    );
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -18,7 +18,7 @@ fn io_setup_patterns() -> Vec<String> {
     let mut v: Vec<String> = Vec::new();
     for x in kmatrix_proto::catalogue::EXPERIMENTS {
         let head = x.id.split('.').next().unwrap_or(x.id);
-        let named = head == "enosys" || NAMES.iter().any(|n| *n == head);
+        let named = head == "enosys" || NAMES.contains(&head);
         let p = format!("{head}.*");
         if !named && !v.contains(&p) {
             v.push(p);
@@ -123,7 +123,7 @@ pub fn cases_for(s: &Spec, kind: &str, name: &str) -> Vec<String> {
 /// syscall.
 pub fn checks_syscall(id: &str, syscall: &str) -> bool {
     match id.split_once('.') {
-        Some((head, _)) if NAMES.iter().any(|n| *n == head) => head == syscall,
+        Some((head, _)) if NAMES.contains(&head) => head == syscall,
         _ => syscall == "io_setup",
     }
 }
