@@ -1,6 +1,7 @@
-//! s390x, the big-endian arch: real s390x kernels booted under TCG. Not in
-//! the default `make test` (a cold run builds two s390x kernels, ~10 min
-//! on 2 cores): `make test-s390x`, or `cargo test --test s390x -- --ignored`.
+//! s390x, the big-endian arch: real s390x kernels booted under TCG. The
+//! boots are not in the default `make test` (a cold run builds two s390x
+//! kernels, ~10 min on 2 cores): `make test-s390x`, or `cargo test --test
+//! s390x -- --ignored`. The check of what the host lacks runs always.
 
 mod common;
 use common::*;
@@ -152,4 +153,31 @@ fn s390x_panic_is_named() {
         "{c}"
     );
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// What s390x needs on the host is named, with its package, before anything
+/// is built or booted (no boot: these run in `make test`).
+#[test]
+fn missing_s390x_qemu_and_compiler_are_named_with_their_packages() {
+    let bin = path_without("qemu-system-s390x");
+    let o = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
+        .args(["run", "--arch", "s390x"])
+        .env("PATH", bin.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(t.contains("qemu-system-s390x not found in PATH"), "{t}");
+    assert!(t.contains("qemu-system-misc"), "names the package: {t}");
+
+    let bin = path_without("s390x-linux-gnu-");
+    let o = Command::new(env!("CARGO_BIN_EXE_kmatrix"))
+        .args(["build", "--arch", "s390x", "--config", "aio-on"])
+        .env("PATH", bin.path())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let t = text(&o);
+    assert!(t.contains("s390x-linux-gnu-gcc"), "{t}");
+    assert!(t.contains("gcc-s390x-linux-gnu"), "names the package: {t}");
 }
