@@ -272,7 +272,6 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
         .read_write(true)
         .open_receiver(fifo.with_extension("out"))?;
     let mut daemons = Vec::new();
-    // Without virtiofsd the cell still runs; its share cases say what is missing.
     if !spec.shares.is_empty() && spec.arch.big_endian != cfg!(target_endian = "big") {
         crate::notice::once(
             &format!("share-byte-order-{}", spec.arch.name),
@@ -282,6 +281,7 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
             ),
         );
     }
+    // Without virtiofsd the cell still runs; its share cases say what is missing.
     let shares = match spec.shares.is_empty() {
         true => &[][..],
         false if crate::share::available().is_none() => &[][..],
