@@ -26,6 +26,7 @@ const RUNNER_LAYERS: &[(&str, &[&str])] = &[
             "stdout",
             "runlock",
             "milestones",
+            "syscalls",
             "machine",
             "arch",
             "kconfig",

@@ -58,12 +58,20 @@ extern "C" fn on_alarm(_sig: c_int) {}
 /// told apart; the call object carries it as `alarm_ms`.
 const ALARM: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// struct iocb (include/uapi/linux/aio_abi.h). aio_key and aio_rw_flags
+/// share one 64-bit word, in an order that follows the byte order (the
+/// PADDED macro): key first on little-endian, rw_flags first on big-endian.
+/// `--cfg kmatrix_iocb_le_order` forces the little-endian order everywhere:
+/// a deliberately wrong guest, which the host must catch on big-endian.
 #[repr(C)]
 #[derive(Clone, Copy, Default)]
 struct Iocb {
     data: u64,
+    #[cfg(any(target_endian = "little", kmatrix_iocb_le_order))]
     key: u32,
     rw_flags: u32,
+    #[cfg(all(target_endian = "big", not(kmatrix_iocb_le_order)))]
+    key: u32,
     opcode: u16,
     reqprio: i16,
     fildes: u32,

@@ -2,42 +2,31 @@
 //! each behind a thin wrapper that turns `-1 + errno` into `Err(errno)`.
 //!
 //! std already links glibc, so declaring the functions here is enough (no
-//! crates allowed). Only the constants that differ between architectures are
-//! behind `cfg`; the rest are identical on x86_64 and aarch64 (asm-generic).
+//! crates allowed). The syscall numbers come from kmatrix_proto::syscalls;
+//! every other constant here is the same on x86_64, aarch64 and s390x.
 
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_long, c_ulong, c_void};
 use std::time::Duration;
 
-/// Syscall numbers on this arch: the AIO family's from the protocol
-/// crate's table (the one the runner names them from), the others here.
+/// This arch's syscall numbers, from the one table both sides read
+/// (kmatrix_proto::syscalls); an arch without a row does not compile.
 pub mod nr {
-    use kmatrix_proto::syscalls as aio;
+    use kmatrix_proto::syscalls::{of_arch, Numbers};
     use std::os::raw::c_long;
-    pub const IO_SETUP: c_long = aio::IO_SETUP.here() as c_long;
-    pub const IO_DESTROY: c_long = aio::IO_DESTROY.here() as c_long;
-    pub const IO_GETEVENTS: c_long = aio::IO_GETEVENTS.here() as c_long;
-    pub const IO_SUBMIT: c_long = aio::IO_SUBMIT.here() as c_long;
-    pub const IO_CANCEL: c_long = aio::IO_CANCEL.here() as c_long;
-    pub const IO_PGETEVENTS: c_long = aio::IO_PGETEVENTS.here() as c_long;
-    #[cfg(target_arch = "x86_64")]
-    pub const EVENTFD2: c_long = 290;
-    #[cfg(target_arch = "x86_64")]
-    pub const GETTID: c_long = 186;
-    #[cfg(target_arch = "aarch64")]
-    pub const EVENTFD2: c_long = 19;
-    #[cfg(target_arch = "aarch64")]
-    pub const GETTID: c_long = 178;
+    const N: Numbers = of_arch(std::env::consts::ARCH);
+    pub const IO_SETUP: c_long = N.aio[0] as c_long;
+    pub const IO_DESTROY: c_long = N.aio[1] as c_long;
+    pub const IO_SUBMIT: c_long = N.aio[2] as c_long;
+    pub const IO_CANCEL: c_long = N.aio[3] as c_long;
+    pub const IO_GETEVENTS: c_long = N.aio[4] as c_long;
+    pub const IO_PGETEVENTS: c_long = N.aio[5] as c_long;
+    pub const EVENTFD2: c_long = N.eventfd2 as c_long;
+    pub const GETTID: c_long = N.gettid as c_long;
 }
 
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-compile_error!("guest-init knows syscall numbers for x86_64 and aarch64 only");
-
-/// The architecture name reported in the hello record.
-#[cfg(target_arch = "x86_64")]
-pub const ARCH: &str = "x86_64";
-#[cfg(target_arch = "aarch64")]
-pub const ARCH: &str = "aarch64";
+/// The architecture name reported in the hello record (Rust's target_arch).
+pub const ARCH: &str = std::env::consts::ARCH;
 
 pub const EINTR: i32 = 4;
 pub const EIO: i32 = 5;
@@ -51,7 +40,7 @@ const WNOHANG: c_int = 1;
 
 /// mount(2) flag for a read-only mount.
 pub const MS_RDONLY: c_ulong = 1;
-// open(2) flags: the same values on x86_64 and aarch64.
+// open(2) flags: the same values on x86_64, aarch64 and s390x.
 const O_RDONLY: c_int = 0;
 const O_WRONLY: c_int = 0o1;
 const O_CREAT: c_int = 0o100;
@@ -95,7 +84,7 @@ struct Utsname {
 }
 
 extern "C" {
-    // Returns long, which is i64 on both supported (LP64) targets.
+    // Returns long, which is i64 on every supported (LP64) target.
     fn syscall(num: c_long, ...) -> i64;
     fn fork() -> c_int;
     fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;

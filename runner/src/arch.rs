@@ -19,6 +19,11 @@ pub struct Arch {
     pub image_magic: String,
     pub rust_target: String,
     pub linker: String,
+    /// Debian packages of the cross compiler (kernel and guest link, with
+    /// the static libc), named when the compiler is missing.
+    pub cc_package: String,
+    /// Debian package of the guest's Rust std, named when it is missing.
+    pub std_package: String,
     pub qemu: String,
     /// Debian package that ships `qemu`, named in "not found" errors.
     pub qemu_package: String,
@@ -29,12 +34,26 @@ pub struct Arch {
     pub console: String,
     pub kvm_host_arch: String,
     pub kvm_cpu: String,
+    /// The kernel tree's syscall table for this arch (a `.tbl`, or
+    /// asm-generic's unistd.h); kmatrix_proto::syscalls is checked against it.
+    pub syscall_table: String,
     /// What guest-init reports as its arch and the kernel as uname's
     /// machine (Rust's target_arch, e.g. aarch64 for arm64).
     pub guest_arch: String,
     /// Other names users type for this arch (e.g. amd64).
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// The guest's byte order is big-endian (s390x).
+    #[serde(default)]
+    pub big_endian: bool,
+    /// `kmatrix bench`'s target for this arch's ping boot, in percent of its
+    /// own plain-QEMU floor (none: the row is shown without one).
+    #[serde(default)]
+    pub ping_floor_percent: Option<u32>,
+    /// Whether a run that names no arch boots it (the first run stays
+    /// short); `--arch all` or naming it boots it anyway.
+    #[serde(default = "yes")]
+    pub default_matrix: bool,
     /// Config fragment for this arch (kernels/arch/<name>.config).
     #[serde(skip)]
     pub fragment: String,
@@ -43,6 +62,10 @@ pub struct Arch {
 // ARCH_TABLES: (toml, fragment) of every kernels/arch/*.toml, found and
 // embedded by build.rs so the binary works outside the checkout.
 include!(concat!(env!("OUT_DIR"), "/arch_tables.rs"));
+
+fn yes() -> bool {
+    true
+}
 
 /// Every arch, parsed once (a report of thousands of cells looks each up).
 fn tables() -> &'static [Arch] {
@@ -84,9 +107,13 @@ pub fn by_name(name: &str) -> Result<Arch> {
     bail!("unknown arch '{name}' (known: {})", names.join(", "))
 }
 
-/// The named arches, or all of them when none is named.
+/// The named arches; `all` is every arch, and naming none is the arches
+/// of the default matrix.
 pub fn by_names(names: &[String]) -> Result<Vec<Arch>> {
     if names.is_empty() {
+        return Ok(all().into_iter().filter(|a| a.default_matrix).collect());
+    }
+    if names.iter().any(|n| n == "all") {
         return Ok(all());
     }
     names.iter().map(|n| by_name(n)).collect()
@@ -195,7 +222,7 @@ mod tests {
     #[test]
     fn tables_parse_and_differ_only_in_data() {
         let all = all();
-        assert_eq!(all.len(), 2);
+        assert!(all.len() >= 3);
         assert!(all.iter().all(|a| !a.fragment.is_empty()));
         assert_ne!(all[0].qemu, all[1].qemu);
         assert_eq!(by_name("aarch64").unwrap().name, "arm64");
@@ -212,6 +239,15 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("known"));
+    }
+
+    #[test]
+    fn default_matrix_is_the_two_little_endian_arches_and_all_is_every_arch() {
+        let names = |v: Vec<Arch>| v.into_iter().map(|a| a.name).collect::<Vec<_>>();
+        assert_eq!(names(by_names(&[]).unwrap()), ["arm64", "x86_64"]);
+        assert_eq!(names(by_names(&["all".into()]).unwrap()), names(all()));
+        assert!(names(all()).contains(&"s390x".to_string()));
+        assert_eq!(names(by_names(&["s390x".into()]).unwrap()), ["s390x"]);
     }
 
     #[test]

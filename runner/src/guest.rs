@@ -23,8 +23,9 @@ fn rustc_candidates() -> Vec<PathBuf> {
     v
 }
 
-/// The first rustc that has a std for `target`.
-async fn find_rustc(target: &str) -> Result<(PathBuf, String)> {
+/// The first rustc that has a std for the arch's target.
+async fn find_rustc(arch: &Arch) -> Result<(PathBuf, String)> {
+    let target = arch.rust_target.as_str();
     for rc in rustc_candidates() {
         let Ok(out) = Command::new(&rc)
             .args(["--print", "target-libdir", "--target", target])
@@ -49,7 +50,9 @@ async fn find_rustc(target: &str) -> Result<(PathBuf, String)> {
         }
     }
     bail!(
-        "no rustc with a std for {target}: install Debian's rustc and libstd-rust-dev for that arch (scripts/setup.sh), `rustup target add {target}`, or set KMATRIX_GUEST_RUSTC"
+        "no rustc with a std for {target}, which the {} guest needs: apt-get install rustc {} (scripts/setup.sh installs it), `rustup target add {target}`, or set KMATRIX_GUEST_RUSTC",
+        arch.name,
+        arch.std_package
     )
 }
 
@@ -83,13 +86,28 @@ async fn compile(rustc: &Path, arch: &Arch, what: &str, args: &[std::ffi::OsStri
     Ok(())
 }
 
+/// Extra rustc arguments for guest-init from KMATRIX_GUEST_RUSTFLAGS
+/// (whitespace-separated), e.g. `--cfg kmatrix_iocb_le_order` for a guest
+/// that is wrong on purpose; part of the cache key.
+fn extra_flags() -> Vec<String> {
+    std::env::var("KMATRIX_GUEST_RUSTFLAGS")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
 /// Builds (or reuses) the static guest-init for `arch`; returns its path.
 pub async fn build(arch: &Arch) -> Result<PathBuf> {
-    let (rustc, version) = find_rustc(&arch.rust_target).await?;
+    let (rustc, version) = find_rustc(arch).await?;
+    let extra = extra_flags();
     let mut key = Key::new("guest-v2");
     key.add("rustc", version.as_bytes())
         .add("target", arch.rust_target.as_bytes());
     key.add("linker", arch.linker.as_bytes());
+    if !extra.is_empty() {
+        key.add("flags", extra.join(" ").as_bytes());
+    }
     for (name, text) in GUEST_SOURCES {
         key.add(name, text.as_bytes());
     }
@@ -129,26 +147,22 @@ pub async fn build(arch: &Arch) -> Result<PathBuf> {
     let out = work.path().join("init");
     let mut extern_arg = os("kmatrix_proto=");
     extern_arg.push(&rlib);
-    compile(
-        &rustc,
-        arch,
-        "guest-init",
-        &[
-            os("--crate-name"),
-            os("guest_init"),
-            os("--extern"),
-            extern_arg,
-            os(&format!("-Clinker={}", arch.linker)),
-            os("-C"),
-            os("target-feature=+crt-static"),
-            os("-C"),
-            os("strip=symbols"),
-            guest_src.join("main.rs").into(),
-            os("-o"),
-            out.clone().into(),
-        ],
-    )
-    .await?;
+    let mut args: Vec<std::ffi::OsString> = extra.iter().map(|f| os(f)).collect();
+    args.extend([
+        os("--crate-name"),
+        os("guest_init"),
+        os("--extern"),
+        extern_arg,
+        os(&format!("-Clinker={}", arch.linker)),
+        os("-C"),
+        os("target-feature=+crt-static"),
+        os("-C"),
+        os("strip=symbols"),
+        guest_src.join("main.rs").into(),
+        os("-o"),
+        out.clone().into(),
+    ]);
+    compile(&rustc, arch, "guest-init", &args).await?;
     std::fs::create_dir_all(&dir)?;
     install(&out, &bin)?;
     cache::seal(&bin)?;

@@ -246,8 +246,8 @@ impl Builder<'_> {
         let cc = format!("{}gcc", self.arch.cross_compile);
         let cc_version = tool_version(&cc).await.with_context(|| {
             format!(
-                "compiler {cc} for {} kernels is missing (run scripts/setup.sh)",
-                self.arch.name
+                "compiler {cc} for {} kernels is missing: apt-get install {} (scripts/setup.sh installs it)",
+                self.arch.name, self.arch.cc_package
             )
         })?;
 

@@ -39,4 +39,5 @@ pub mod spec;
 pub mod stdout;
 pub mod stream;
 pub mod suites;
+pub mod syscalls;
 pub mod vm;

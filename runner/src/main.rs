@@ -84,7 +84,7 @@ struct MatrixArgs {
     /// Run shard K of N (1-based): every N-th cell, for CI runners in parallel.
     #[arg(long, value_name = "K/N", value_parser = kmatrix::matrix::parse_shard)]
     shard: Option<(usize, usize)>,
-    /// Architectures (x86_64, arm64); default all.
+    /// Architectures (x86_64, arm64, s390x, or all); default x86_64 and arm64.
     #[arg(long = "arch", value_delimiter = ',')]
     arches: Vec<String>,
     /// Kernel configs (aio-on, aio-off); default both.

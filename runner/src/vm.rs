@@ -272,6 +272,15 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
         .read_write(true)
         .open_receiver(fifo.with_extension("out"))?;
     let mut daemons = Vec::new();
+    if !spec.shares.is_empty() && spec.arch.big_endian != cfg!(target_endian = "big") {
+        crate::notice::once(
+            &format!("share-byte-order-{}", spec.arch.name),
+            &format!(
+                "{} cells: virtiofsd reads FUSE requests in this host's byte order and the {} guest writes them in its own, so its shares mount but every access fails (ECONNREFUSED): their share and exec cases fail",
+                spec.arch.name, spec.arch.name
+            ),
+        );
+    }
     // Without virtiofsd the cell still runs; its share cases say what is missing.
     let shares = match spec.shares.is_empty() {
         true => &[][..],

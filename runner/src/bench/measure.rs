@@ -67,6 +67,8 @@ pub struct Row {
     pub first_console_ms: f64,
     pub probe_ms: f64,
     pub experiments: Vec<(String, f64)>,
+    /// The arch's target for the ping boot, as a multiple of the floor.
+    pub ping_floor_ratio: Option<f64>,
 }
 
 pub async fn machine_row(cell: &Cell, p: &Prepared, runs: usize, dir: &Path) -> Result<Row> {
@@ -110,6 +112,7 @@ pub async fn machine_row(cell: &Cell, p: &Prepared, runs: usize, dir: &Path) -> 
         first_console_ms: median(con),
         probe_ms: (o.start_ms + o.run_ms) as f64,
         experiments: experiment_times(&console),
+        ping_floor_ratio: p.arch.ping_floor_percent.map(|p| f64::from(p) / 100.0),
     })
 }
 
@@ -307,7 +310,9 @@ mod tests {
 
     /// One ok cell spawned at 1 s after `main` at 0.1 s; QEMU 60 + 400 ms.
     fn run() -> Report {
-        let cell = crate::matrix::Axes::default_matrix(crate::arch::all()).cells()[0].clone();
+        let cell = crate::matrix::Axes::default_matrix(crate::arch::by_names(&[]).unwrap()).cells()
+            [0]
+        .clone();
         let mut c = run::empty_report(&cell, Path::new("/x"), CellStatus::Ok, String::new());
         c.start_ms = 60;
         c.run_ms = 400;

@@ -247,6 +247,19 @@ fn boot_targets(rows: &[(Row, bool)]) -> Vec<Target> {
             }),
         });
     }
+    for (r, max) in rows
+        .iter()
+        .filter_map(|(r, _)| Some((r, r.ping_floor_ratio?)))
+    {
+        let ratio = r.ping_ms / r.floor_ms;
+        v.push(Target {
+            figure: format!("ping boot, {}", r.label),
+            measured: format!("{:.2} s ({ratio:.2}x)", r.ping_ms / 1e3),
+            floor: format!("{:.2} s (plain qemu)", r.floor_ms / 1e3),
+            target: format!("<= {max}x floor"),
+            verdict: verdict(ratio <= max, || "runner overhead above the floor".into()),
+        });
+    }
     for (r, _) in rows.iter().filter(|(_, default)| *default) {
         let extra = r.probe_ms - r.ping_ms;
         let slowest = r

@@ -7,6 +7,7 @@ use super::{Case, CellFacts, Verdict};
 use crate::generic::{self, Expect};
 use crate::spec;
 use crate::stream::{parse, Stream};
+use crate::syscalls::number;
 use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
 use kmatrix_proto::syscalls;
@@ -762,26 +763,36 @@ fn enosys_map_numbers_and_line() {
         verdicts(&facts(false), &s)[case::IO_SETUP_CONSTRAINT_CONFIG_AIO].0,
         Verdict::Fail
     );
-    // arm64 numbers.
+    // Each other arch's own numbers, and x86_64's are wrong there.
+    for arch in ["aarch64", "s390x"] {
+        let mut s = as_aio_off(good());
+        obs_mut(&mut s, ids::ENOSYS_MAP)[key::ARCH] = json!(arch);
+        assert_eq!(
+            verdicts(&facts(false), &s)[case::IO_SETUP_CONSTRAINT_CONFIG_AIO].0,
+            Verdict::Fail,
+            "x86_64 numbers are wrong on {arch}"
+        );
+        let o = obs_mut(&mut s, ids::ENOSYS_MAP);
+        for c in o[key::CALLS].as_array_mut().unwrap() {
+            let name = c[key::SYSCALL].as_str().unwrap().to_string();
+            c[key::NR] = json!(number(arch, &name).unwrap());
+        }
+        let v = verdicts(&facts(false), &s);
+        assert!(syscalls::AIO
+            .iter()
+            .all(|n| v[&format!("{}.constraint.CONFIG_AIO", n.name)].0 == Verdict::Pass));
+        // The map line names this arch's numbers.
+        let line = enosys_map_line(&judge(&facts(false), &s)).unwrap();
+        let nr = number(arch, "io_setup").unwrap();
+        assert!(line.contains(&format!("io_setup({nr})=ENOSYS")), "{line}");
+    }
+    // An arch without numbers is an error naming it, not a pass.
     let mut s = as_aio_off(good());
-    obs_mut(&mut s, ids::ENOSYS_MAP)[key::ARCH] = json!("aarch64");
+    obs_mut(&mut s, ids::ENOSYS_MAP)[key::ARCH] = json!("riscv64");
     assert_eq!(
         verdicts(&facts(false), &s)[case::IO_SETUP_CONSTRAINT_CONFIG_AIO].0,
-        Verdict::Fail,
-        "x86_64 numbers are wrong on arm64"
+        Verdict::Error
     );
-    let o = obs_mut(&mut s, ids::ENOSYS_MAP);
-    for c in o[key::CALLS].as_array_mut().unwrap() {
-        let n = syscalls::AIO
-            .iter()
-            .find(|n| c[key::SYSCALL] == n.name)
-            .unwrap();
-        c[key::NR] = json!(n.aarch64);
-    }
-    let v = verdicts(&facts(false), &s);
-    assert!(syscalls::AIO
-        .iter()
-        .all(|n| v[&format!("{}.constraint.CONFIG_AIO", n.name)].0 == Verdict::Pass));
 }
 
 #[test]
@@ -1119,6 +1130,31 @@ fn unarranged_conditions_are_errors() {
         assert_eq!(c.verdict, Verdict::Error, "{field}");
         assert!(c.detail.contains("destroyed handle"), "{}", c.detail);
     }
+}
+
+/// An earlier call of the experiment that the kernel accepted (s390x takes
+/// the buf-not-user write, D5) keeps its slot: one poll fewer, exactly.
+#[test]
+fn slots_held_by_accepted_earlier_calls_are_counted() {
+    let slots = |buf_ret: i64, polls: i64| {
+        let mut s = good();
+        let o = obs_mut(&mut s, "io_submit.errors");
+        o["calls"]["buf-not-user"] = json!({"ret": buf_ret, "errno": 0});
+        o["polls_ret"] = json!(polls);
+        case_of(&facts(true), &s, "io_submit.error.EAGAIN/slots-full")
+    };
+    let c = slots(1, 119);
+    assert_eq!(c.verdict, Verdict::Pass, "{c:?}");
+    assert!(c.expected.contains("1 slot(s) held"), "{}", c.expected);
+    // Deviant counts fail either way.
+    assert_eq!(slots(1, 120).verdict, Verdict::Fail);
+    assert_eq!(slots(0, 119).verdict, Verdict::Fail);
+    // A call without its ret is an error naming it.
+    let mut s = good();
+    obs_mut(&mut s, "io_submit.errors")["calls"]["buf-not-user"] = json!({"errno": 0});
+    let c = case_of(&facts(true), &s, "io_submit.error.EAGAIN/slots-full");
+    assert_eq!(c.verdict, Verdict::Error);
+    assert!(c.detail.contains("calls.buf-not-user.ret"), "{}", c.detail);
 }
 
 /// N4: the exact count a pinned caller gets, from ioctx_alloc's req_batch.

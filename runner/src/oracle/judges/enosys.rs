@@ -5,6 +5,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{Case, CaseDef, Check, Ctx, Judge};
 use super::family::{outcome, rule_of};
+use crate::syscalls::number;
 use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
 use kmatrix_proto::syscalls;
@@ -60,11 +61,8 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
     for s in syscalls::AIO {
         let name = &s.name;
         let r = (|| {
-            let want_nr = match arch {
-                "x86_64" => s.x86_64,
-                "aarch64" | "arm64" => s.aarch64,
-                _ => return Err(Missing(format!("unknown arch {arch:?}"))),
-            };
+            let want_nr = number(arch, name)
+                .ok_or_else(|| Missing(format!("no syscall numbers for arch {arch:?}")))?;
             let mut ok = true;
             let mut seen = Vec::new();
             for k in &calls {
