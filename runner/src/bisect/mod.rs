@@ -339,7 +339,7 @@ impl Ctx<'_> {
                     cached = false;
                     broken.push(format!(
                         "{arch}/{config}: {}",
-                        e.lines().next().unwrap_or_default()
+                        e.lines().next().unwrap_or_default().trim_end_matches(':')
                     ))
                 }
             }
