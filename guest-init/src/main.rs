@@ -24,6 +24,7 @@ mod files;
 mod glob;
 mod json;
 mod kconfig;
+mod kmsg;
 mod out;
 mod parse;
 mod probe;
@@ -126,6 +127,7 @@ fn gather_hello(mode: Mode, debugfs: bool, ncpus_possible: Option<u64>) -> recor
 fn run(slot: &mut Option<Port>) -> Result<(), String> {
     let mut logs = Vec::new();
     let debugfs = mount_all(&mut logs);
+    logs.extend(kmsg::setup());
     let cmdline = files::read_text("/proc/cmdline").unwrap_or_else(|e| {
         logs.push(format!(
             "cannot read /proc/cmdline: errno {e}; using defaults"

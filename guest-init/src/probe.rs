@@ -64,6 +64,7 @@ pub fn run_all(env: &Env, patterns: &[String], port: &mut Port) -> u64 {
     for e in all().filter(|e| glob::any_matches(patterns, e.id)) {
         let timeout = env.timeout.checked_mul(e.slots).unwrap_or(env.timeout);
         let started = Instant::now();
+        crate::kmsg::mark("start", e.id, "");
         let outcome = child::run(Role::Experiment, timeout, |sink| {
             let obs = (e.body)(env, sink);
             sink.line(&obs.to_json());
@@ -76,6 +77,8 @@ pub fn run_all(env: &Env, patterns: &[String], port: &mut Port) -> u64 {
         if let Some(cleanup) = e.cleanup {
             cleanup();
         }
+        // After its strays and cleanup: what they make the kernel say is the experiment's.
+        crate::kmsg::mark("end", e.id, &fate);
         port.line(&record::experiment(
             e.id,
             outcome.final_fate(),
