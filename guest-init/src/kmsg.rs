@@ -64,7 +64,10 @@ mod tests {
 
     #[test]
     fn markers_are_what_the_host_reads() {
-        assert_eq!(line("start", "nr.sweep", ""), "<5>kmatrix: start nr.sweep\n");
+        assert_eq!(
+            line("start", "nr.sweep", ""),
+            "<5>kmatrix: start nr.sweep\n"
+        );
         assert_eq!(
             line("end", "nr.sweep", "exited"),
             "<5>kmatrix: end nr.sweep exited\n"

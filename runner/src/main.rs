@@ -76,7 +76,7 @@ enum AccelArg {
 #[derive(clap::Args, Clone)]
 struct MatrixArgs {
     /// A matrix file (TOML: axes, excludes, per-cell timeouts); see matrices/.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["arches", "configs", "aio_max_nr"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["arches", "configs", "aio_max_nr", "variants"])]
     matrix: Option<PathBuf>,
     /// Only cells whose name matches this pattern ('*' wildcard), e.g. 'arm64/*'.
     #[arg(long)]
@@ -90,6 +90,10 @@ struct MatrixArgs {
     /// Kernel configs (aio-on, aio-off); default both.
     #[arg(long = "config", value_delimiter = ',')]
     configs: Vec<Config>,
+    /// Kernel variants (plain, debug: lockdep, might_sleep, KASAN,
+    /// kmemleak, ... reporting on the console); default plain.
+    #[arg(long = "variant", value_delimiter = ',')]
+    variants: Vec<kmatrix::matrix::Variant>,
     /// fs.aio-max-nr values to set in the guest (one aio-on cell each);
     /// default: kernel default.
     #[arg(long = "aio-max-nr", value_delimiter = ',', value_parser = kmatrix::matrix::parse_aio_max_nr, allow_hyphen_values = true)]
@@ -347,6 +351,9 @@ impl MatrixArgs {
         if cells.is_empty() {
             bail!("no cells selected (check --filter / --shard)");
         }
+        for gap in kmatrix::matrix::debug_gaps(&cells) {
+            kmatrix::notice::once(&gap, &gap);
+        }
         Ok(cells)
     }
 
@@ -371,11 +378,16 @@ impl MatrixArgs {
         if !self.aio_max_nr.is_empty() {
             axes.aio_max_nr = self.aio_max_nr.iter().map(|v| Some(*v)).collect();
         }
+        if !self.variants.is_empty() {
+            axes.variants = self.variants.clone();
+        }
         axes.cpus = self.cpus.clone();
         axes.mem_mb = self.mem.clone();
         axes.timeout_s = self.timeout;
         axes.validate()?;
-        Ok(axes.cells())
+        let cells = axes.cells();
+        kmatrix::matrix::check_debug_cells(&cells)?;
+        Ok(cells)
     }
 }
 
@@ -638,7 +650,11 @@ async fn build(m: MatrixArgs, timings: bool, jobs: usize) -> Result<i32> {
         let timing = t.stop();
         ui.finish("");
         let mut failed = 0;
-        for ((arch, config), b) in &built {
+        for ((arch, config, variant), b) in &built {
+            let config = match variant {
+                kmatrix::matrix::Variant::Plain => config.to_string(),
+                v => format!("{config}+{v}"),
+            };
             match b {
                 Ok(b) => {
                     let how = if b.cached { "cached" } else { "built" };

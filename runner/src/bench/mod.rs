@@ -204,7 +204,7 @@ async fn machine_rows(
     let mut rows: Vec<(Row, bool)> = Vec::new();
     let mut other_done: Vec<String> = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
-        let p = prepared[&(cell.arch.name.clone(), cell.config)]
+        let p = prepared[&run::key_of(cell)]
             .clone()
             .map_err(anyhow::Error::msg)?;
         let d = dir.join(format!("c{i}"));
@@ -215,7 +215,16 @@ async fn machine_rows(
         other_done.push(cell.arch.name.clone());
         for m in p.arch.machines.keys().filter(|m| **m != p.arch.machine) {
             let arch = p.arch.on_machine(m)?;
-            let b = run::kernel(&arch, cell.config, choice, &[], o.jobs, &|_| {}).await?;
+            let b = run::kernel(
+                &arch,
+                cell.config,
+                cell.variant,
+                choice,
+                &[],
+                o.jobs,
+                &|_| {},
+            )
+            .await?;
             let pm = Prepared {
                 arch,
                 kernel: b.image,

@@ -115,7 +115,9 @@ fn header(b: &str) -> Option<&'static str> {
         Some("hung-task")
     } else if t.contains("INFO: rcu_") && t.contains("stall") {
         Some("rcu-stall")
-    } else if (starts("list_add") || starts("list_del") || starts("list_")) && t.contains("corruption") {
+    } else if (starts("list_add") || starts("list_del") || starts("list_"))
+        && t.contains("corruption")
+    {
         Some("list-corruption")
     } else if starts("ODEBUG:") {
         Some("debug-objects")
@@ -233,7 +235,11 @@ pub fn parse(text: &str) -> Console {
         };
         *n += 1;
         let t = b.trim();
-        if t == "Call Trace:" || t == "Call trace:" || t == "backtrace:" || t.starts_with("backtrace (crc") {
+        if t == "Call Trace:"
+            || t == "Call trace:"
+            || t == "backtrace:"
+            || t.starts_with("backtrace (crc")
+        {
             *in_trace = true;
         } else if *in_trace {
             if let Some(f) = frame(b) {
@@ -317,7 +323,11 @@ pub fn apply(cases: &mut Vec<Case>, console: Option<&Console>, ran: &[String], a
                 .join(" | ");
             if excused.iter().all(Option::is_some) {
                 case.verdict = Verdict::KnownDeviation;
-                case.detail = format!("{}; {}", excused[0].clone().unwrap_or_default(), case.detail);
+                case.detail = format!(
+                    "{}; {}",
+                    excused[0].clone().unwrap_or_default(),
+                    case.detail
+                );
             } else {
                 case.verdict = Verdict::Fail;
                 fail_experiment(cases, &id, first);
@@ -374,10 +384,7 @@ pub fn hang_note(console: &Path, lines: usize) -> String {
     let text = std::fs::read(console).unwrap_or_default();
     let text = String::from_utf8_lossy(&text);
     let con = parse(&text);
-    let last: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .collect();
+    let last: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let last = last[last.len().saturating_sub(lines)..].join(" | ");
     let running = match (&con.running, con.marked.last()) {
         (Some(r), _) => format!("experiment {r} was running (its start marker has no end)"),

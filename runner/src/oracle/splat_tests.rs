@@ -135,7 +135,10 @@ fn judged(text: &str, base: Vec<Case>) -> Vec<Case> {
 }
 
 fn get<'a>(cases: &'a [Case], id: &str) -> &'a Case {
-    cases.iter().find(|c| c.id == id).unwrap_or_else(|| panic!("no case {id}: {cases:#?}"))
+    cases
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no case {id}: {cases:#?}"))
 }
 
 #[test]
@@ -144,11 +147,21 @@ fn a_clean_console_passes_and_an_oom_kill_is_no_report() {
     assert!(con.splats.is_empty(), "{:?}", con.splats);
     assert_eq!(
         con.marked,
-        vec![("setup.basic".to_string(), true), ("nr.sweep".to_string(), true)]
+        vec![
+            ("setup.basic".to_string(), true),
+            ("nr.sweep".to_string(), true)
+        ]
     );
     assert_eq!(con.running, None);
-    let cases = judged(CLEAN, vec![case("return.success", "setup.basic", Verdict::Pass)]);
-    for id in ["kernel.splat/boot", "kernel.splat/setup.basic", "kernel.splat/nr.sweep"] {
+    let cases = judged(
+        CLEAN,
+        vec![case("return.success", "setup.basic", Verdict::Pass)],
+    );
+    for id in [
+        "kernel.splat/boot",
+        "kernel.splat/setup.basic",
+        "kernel.splat/nr.sweep",
+    ] {
         assert_eq!(get(&cases, id).verdict, Verdict::Pass);
     }
     assert_eq!(get(&cases, "return.success").verdict, Verdict::Pass);
@@ -158,13 +171,21 @@ fn a_clean_console_passes_and_an_oom_kill_is_no_report() {
 fn might_sleep_in_an_experiment_fails_it_with_first_line_and_trace() {
     let base = vec![
         case("return.success", "setup.basic", Verdict::Pass),
-        case("param.nr_events.range/4194305", "setup.basic", Verdict::KnownDeviation),
+        case(
+            "param.nr_events.range/4194305",
+            "setup.basic",
+            Verdict::KnownDeviation,
+        ),
         case("error.EINVAL.nr-zero", "einval.nr-zero", Verdict::Pass),
     ];
     let cases = judged(MIGHT_SLEEP, base);
     let s = get(&cases, "kernel.splat/setup.basic");
     assert_eq!(s.verdict, Verdict::Fail);
-    assert!(s.observed.starts_with("BUG: sleeping function called from invalid context"), "{s:?}");
+    assert!(
+        s.observed
+            .starts_with("BUG: sleeping function called from invalid context"),
+        "{s:?}"
+    );
     assert!(s.detail.contains("might-sleep report"), "{}", s.detail);
     assert!(
         s.detail.contains("dump_stack_lvl+0x45/0x5e < __might_resched.cold+0xd6/0x10e < kmem_cache_alloc+0x2a5/0x350 < ioctx_alloc+0x412/0x8c0 < __x64_sys_io_setup"),
@@ -175,7 +196,10 @@ fn might_sleep_in_an_experiment_fails_it_with_first_line_and_trace() {
     for id in ["return.success", "param.nr_events.range/4194305"] {
         let c = get(&cases, id);
         assert_eq!(c.verdict, Verdict::Fail, "{c:?}");
-        assert!(c.detail.contains("kernel report during setup.basic"), "{c:?}");
+        assert!(
+            c.detail.contains("kernel report during setup.basic"),
+            "{c:?}"
+        );
     }
     // Another experiment's are untouched, and the boot is clean.
     assert_eq!(get(&cases, "error.EINVAL.nr-zero").verdict, Verdict::Pass);
@@ -189,12 +213,25 @@ fn kasan_on_arm64_keeps_the_report_trace_not_the_allocation_trace() {
     let s = &con.splats[0];
     assert_eq!(s.kind, "KASAN");
     assert_eq!(s.experiment.as_deref(), Some("io_destroy.basic"));
-    assert_eq!(s.first, "BUG: KASAN: slab-out-of-bounds in aio_free_ring+0x1e4/0x210");
+    assert_eq!(
+        s.first,
+        "BUG: KASAN: slab-out-of-bounds in aio_free_ring+0x1e4/0x210"
+    );
     assert!(s.frames.contains(&"aio_free_ring+0x1e4/0x210".to_string()));
-    assert!(!s.frames.iter().any(|f| f.starts_with("__kmalloc")), "{:?}", s.frames);
-    let cases = judged(KASAN, vec![case("io_destroy.ok", "io_destroy.basic", Verdict::Pass)]);
+    assert!(
+        !s.frames.iter().any(|f| f.starts_with("__kmalloc")),
+        "{:?}",
+        s.frames
+    );
+    let cases = judged(
+        KASAN,
+        vec![case("io_destroy.ok", "io_destroy.basic", Verdict::Pass)],
+    );
     assert_eq!(get(&cases, "io_destroy.ok").verdict, Verdict::Fail);
-    assert_eq!(get(&cases, "kernel.splat/io_destroy.basic").verdict, Verdict::Fail);
+    assert_eq!(
+        get(&cases, "kernel.splat/io_destroy.basic").verdict,
+        Verdict::Fail
+    );
 }
 
 #[test]
@@ -202,9 +239,14 @@ fn lockdep_and_list_corruption_are_one_report_each() {
     let con = parse(LOCKDEP);
     assert_eq!(con.splats.len(), 1, "{:?}", con.splats);
     assert_eq!(con.splats[0].kind, "lockdep");
-    assert!(con.splats[0].frames.contains(&"aio_read_events+0x4e/0x3a0".to_string()));
+    assert!(con.splats[0]
+        .frames
+        .contains(&"aio_read_events+0x4e/0x3a0".to_string()));
     // The dependency chain's frames are not the call trace.
-    assert!(!con.splats[0].frames.iter().any(|f| f.starts_with("aio_complete")));
+    assert!(!con.splats[0]
+        .frames
+        .iter()
+        .any(|f| f.starts_with("aio_complete")));
     let con = parse(LIST);
     assert_eq!(con.splats.len(), 1, "{:?}", con.splats);
     assert_eq!(con.splats[0].kind, "list-corruption");
@@ -220,7 +262,11 @@ fn a_report_outside_every_experiment_fails_the_boot_case() {
     let cases = judged(&text, vec![]);
     let b = get(&cases, "kernel.splat/boot");
     assert_eq!(b.verdict, Verdict::Fail);
-    assert!(b.detail.contains("after experiment nr.sweep ended"), "{}", b.detail);
+    assert!(
+        b.detail.contains("after experiment nr.sweep ended"),
+        "{}",
+        b.detail
+    );
     assert_eq!(get(&cases, "kernel.splat/nr.sweep").verdict, Verdict::Pass);
 }
 
@@ -244,9 +290,15 @@ unreferenced object 0xffff888003b4c000 (size 4096):
 ";
     let con = parse(text);
     let kinds: Vec<&str> = con.splats.iter().map(|s| s.kind).collect();
-    assert_eq!(kinds, ["hung-task", "rcu-stall", "BUG", "UBSAN", "kmemleak"]);
+    assert_eq!(
+        kinds,
+        ["hung-task", "rcu-stall", "BUG", "UBSAN", "kmemleak"]
+    );
     assert_eq!(con.running.as_deref(), Some("nr.sweep"));
-    assert_eq!(con.splats[4].frames, ["__kmalloc+0x4e/0x130", "ioctx_alloc+0x1a3/0x8c0"]);
+    assert_eq!(
+        con.splats[4].frames,
+        ["__kmalloc+0x4e/0x130", "ioctx_alloc+0x1a3/0x8c0"]
+    );
 }
 
 #[test]
@@ -256,7 +308,11 @@ fn an_experiment_without_its_marker_is_an_error_and_no_console_is_an_error() {
     apply(&mut cases, Some(&con), &["table.many".to_string()], &none);
     let c = get(&cases, "kernel.splat/table.many");
     assert_eq!(c.verdict, Verdict::Error);
-    assert!(c.detail.contains("kmatrix: start table.many"), "{}", c.detail);
+    assert!(
+        c.detail.contains("kmatrix: start table.many"),
+        "{}",
+        c.detail
+    );
     let mut cases = vec![];
     apply(&mut cases, None, &[], &none);
     assert_eq!(get(&cases, "kernel.splat/boot").verdict, Verdict::Error);
@@ -271,9 +327,15 @@ fn a_known_deviation_accepts_only_a_report_it_names() {
     let con = parse(MIGHT_SLEEP);
     let mut cases = vec![];
     apply(&mut cases, Some(&con), &[], &accept);
-    assert_eq!(get(&cases, "kernel.splat/setup.basic").verdict, Verdict::KnownDeviation);
+    assert_eq!(
+        get(&cases, "kernel.splat/setup.basic").verdict,
+        Verdict::KnownDeviation
+    );
     let con = parse(&MIGHT_SLEEP.replace("setup.basic", "example.1024"));
     let mut cases = vec![];
     apply(&mut cases, Some(&con), &[], &accept);
-    assert_eq!(get(&cases, "kernel.splat/example.1024").verdict, Verdict::Fail);
+    assert_eq!(
+        get(&cases, "kernel.splat/example.1024").verdict,
+        Verdict::Fail
+    );
 }
