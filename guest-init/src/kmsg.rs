@@ -3,13 +3,31 @@
 //! which experiment was running when the kernel reported something (a
 //! lockdep or KASAN report, an OOM kill, a hung task) or went silent.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::sync::Mutex;
 
 use crate::files;
 
 /// KERN_NOTICE: shown on the console at the log level set below.
 const LEVEL: &str = "<5>";
+
+/// /dev/kmsg, opened once: each open allocates a buffer (kvmalloc), which
+/// under memory pressure sends PID 1 into direct reclaim (seen in the
+/// 256 MiB big-ring cells, where reclaim then took minutes).
+static KMSG: Mutex<Option<File>> = Mutex::new(None);
+
+/// Writes one record to the kernel log (one write, one record).
+fn write(text: &str) -> std::io::Result<()> {
+    let mut g = KMSG.lock().unwrap_or_else(|e| e.into_inner());
+    if g.is_none() {
+        *g = Some(OpenOptions::new().write(true).open("/dev/kmsg")?);
+    }
+    match g.as_mut() {
+        Some(f) => f.write_all(text.as_bytes()),
+        None => Ok(()),
+    }
+}
 
 /// Lets every marker through and shows the kernel's reports on the console
 /// in full during the experiments: `quiet` keeps the boot fast, but would
@@ -30,6 +48,13 @@ pub fn setup() -> Vec<String> {
             "cannot set the console log level (kernel.printk): errno {e}; kernel reports may be cut"
         ));
     }
+    // Opened now, while memory is plentiful.
+    match OpenOptions::new().write(true).open("/dev/kmsg") {
+        Ok(f) => *KMSG.lock().unwrap_or_else(|e| e.into_inner()) = Some(f),
+        Err(e) => problems.push(format!(
+            "cannot open /dev/kmsg: {e}; experiments are not marked in the kernel log"
+        )),
+    }
     problems
 }
 
@@ -44,14 +69,15 @@ pub fn line(what: &str, id: &str, extra: &str) -> String {
     s
 }
 
+/// Writes one line of text to the kernel log as it is (leading blanks kept).
+pub fn raw(text: &str) {
+    let _ = write(&format!("{LEVEL}{text}\n"));
+}
+
 /// Writes one marker; a failure goes to the console, where the host finds
 /// the experiment unmarked and says so.
 pub fn mark(what: &str, id: &str, extra: &str) {
-    let r = OpenOptions::new()
-        .write(true)
-        .open("/dev/kmsg")
-        .and_then(|mut f| f.write_all(line(what, id, extra).as_bytes()));
-    if let Err(e) = r {
+    if let Err(e) = write(&line(what, id, extra)) {
         crate::out::console(&format!(
             "kmatrix-guest: cannot write the {what} marker of {id} to /dev/kmsg: {e}"
         ));

@@ -24,6 +24,7 @@ mod files;
 mod glob;
 mod json;
 mod kconfig;
+mod kmemleak;
 mod kmsg;
 mod out;
 mod parse;
@@ -208,6 +209,9 @@ fn run(slot: &mut Option<Port>) -> Result<(), String> {
             debugfs,
         };
         written += probe::run_all(&env, &cfg.cases, port);
+        if let Some(msg) = kmemleak::scan() {
+            port.line(&record::log(&msg));
+        }
         if !cfg.exec.is_empty() {
             // What test suites expect: the kernel config, a /tmp, the user's env.
             port.line(&record::log(&kconfig::install()));

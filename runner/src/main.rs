@@ -523,6 +523,10 @@ async fn async_main(cli: Cli) -> Result<i32> {
                 append,
                 specs: m.specs(&m.kernel_choice()?)?,
             };
+            if m.cells()?.iter().all(|c| c.variant.is_plain()) {
+                let msg = kmatrix::oracle::splat::unchecked_without_debug();
+                kmatrix::notice::once("no-debug-cell", &msg);
+            }
             run_matrix(m, jobs(j), (format, verbose), out, accel, opts).await
         }
     }

@@ -339,3 +339,21 @@ fn a_known_deviation_accepts_only_a_report_it_names() {
         Verdict::Fail
     );
 }
+
+#[test]
+fn kmemleak_counts_only_objects_allocated_through_aio() {
+    let leak = |frame: &str| {
+        format!(
+            "[    9.0] kmatrix: start kmemleak\n[    9.1] unreferenced object 0xffff888003b4c000 (size 64):\n[    9.1]   comm \"init\", pid 1, jiffies 4294893210 (age 8.100s)\n[    9.1]   backtrace:\n[    9.1]     [<ffffffff812a3b4e>] __kmalloc+0x4e/0x130\n[    9.1]     [<ffffffff8133c123>] {frame}\n[    9.2] kmatrix: end kmemleak\n"
+        )
+    };
+    let boot_noise = judged(&leak("kobject_set_name_vargs+0x1a/0x90"), vec![]);
+    assert_eq!(
+        get(&boot_noise, "kernel.splat/kmemleak").verdict,
+        Verdict::Pass
+    );
+    let ours = judged(&leak("ioctx_alloc+0x1a3/0x8c0"), vec![]);
+    let c = get(&ours, "kernel.splat/kmemleak");
+    assert_eq!(c.verdict, Verdict::Fail);
+    assert!(c.detail.contains("ioctx_alloc+0x1a3/0x8c0"), "{}", c.detail);
+}
