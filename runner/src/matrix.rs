@@ -718,6 +718,62 @@ mod tests {
     }
 
     #[test]
+    fn the_variant_axis_names_cells_and_gives_debug_cells_time_and_memory() {
+        let f: MatrixFile = toml::from_str(
+            "timeout = 100\n[axes]\narch = [\"x86_64\"]\nconfig = [\"aio-on\"]\nvariant = [\"plain\", \"debug\"]\nmem = [256, 512]\n[[exclude]]\nvariant = \"debug\"\nmem = 256",
+        )
+        .unwrap();
+        let cells = f.cells().unwrap();
+        let names: Vec<&str> = cells.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "x86_64/aio-on/maxdefault/cpu2/mem256",
+                "x86_64/aio-on/maxdefault/cpu2/mem512",
+                "x86_64/aio-on+debug/maxdefault/cpu2/mem512"
+            ]
+        );
+        assert_eq!(cells[2].timeout_s, 100 * DEBUG_TIMEOUT_FACTOR);
+        assert_eq!(cells[1].timeout_s, 100);
+        // Without the exclude, the 256 MiB debug cell is refused by name.
+        let f: MatrixFile = toml::from_str("[axes]\nvariant = [\"debug\"]\nmem = [256]").unwrap();
+        let e = format!("{:#}", f.cells().unwrap_err());
+        assert!(e.contains("aio-on+debug") && e.contains("512 MiB"), "{e}");
+        assert!(toml::from_str::<MatrixFile>("[axes]\nvariant = [\"debgu\"]").is_err());
+        assert_eq!(
+            "debgu".parse::<Variant>().unwrap_err(),
+            "unknown kernel variant 'debgu' (known: plain, debug)"
+        );
+        // Plain cells serialize as before (no variant key).
+        let json = serde_json::to_value(&cells[0]).unwrap();
+        assert!(json.get("variant").is_none(), "{json}");
+    }
+
+    #[test]
+    fn an_arch_without_kasan_is_named_with_what_its_debug_cells_check() {
+        // x86_64 and arm64 have generic KASAN (an arch added without
+        // kernels/arch/<arch>.debug.config would be named here).
+        let both = ["x86_64", "arm64"].map(|a| crate::arch::by_name(a).unwrap());
+        let mut axes = Axes::default_matrix(both.to_vec());
+        axes.variants = vec![Variant::Debug];
+        let cells = axes.cells();
+        assert!(debug_gaps(&cells).is_empty(), "{:?}", debug_gaps(&cells));
+        let mut cells = cells;
+        for c in &mut cells {
+            c.arch.debug_fragment = String::new();
+        }
+        let gaps = debug_gaps(&cells);
+        assert_eq!(gaps.len(), 2, "{gaps:?}");
+        assert!(
+            gaps[0].contains("cannot check out-of-bounds and use-after-free accesses (KASAN)")
+                && gaps[0].contains("they check lock order"),
+            "{gaps:?}"
+        );
+        // Plain cells need nothing.
+        assert!(debug_gaps(&Axes::default_matrix(crate::arch::all()).cells()).is_empty());
+    }
+
+    #[test]
     fn glob_matches() {
         assert!(glob("x86_64/*", "x86_64/aio-on/max1"));
         assert!(glob("*aio-off*", "arm64/aio-off/cpu2"));
