@@ -357,3 +357,18 @@ fn kmemleak_counts_only_objects_allocated_through_aio() {
     assert_eq!(c.verdict, Verdict::Fail);
     assert!(c.detail.contains("ioctx_alloc+0x1a3/0x8c0"), "{}", c.detail);
 }
+
+#[test]
+fn a_hang_names_the_running_experiment_and_the_last_lines() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("console.log");
+    let text = format!("{CLEAN}[    2.2] kmatrix: start table.many\n[    9.9] rcu: INFO: rcu_sched self-detected stall on CPU\n");
+    std::fs::write(&p, text).unwrap();
+    let n = hang_note(&p, 2);
+    assert!(n.starts_with("experiment table.many was running"), "{n}");
+    assert!(n.contains("self-detected stall"), "{n}");
+    std::fs::write(&p, CLEAN).unwrap();
+    assert!(hang_note(&p, 2).contains("the last to end was nr.sweep"));
+    std::fs::write(&p, "").unwrap();
+    assert!(hang_note(&p, 2).contains("no experiment had started"));
+}
