@@ -146,7 +146,8 @@ fn a_read_past_ring_pages_fails_only_in_the_debug_cell() {
         past_ring_pages,
         "BUG: KASAN: slab-out-of-bounds",
     );
-    // Seen in eagain.boundary, whose io_setup gives up a context with a
-    // 1025-page ring (ring_pages is a page allocation, its end a page end).
+    // Seen in eagain.boundary, in io_setup's own kill_ioctx (the report
+    // names __x64_sys_io_setup), the first ring_pages array whose end
+    // KASAN watches.
     eprintln!("KASAN report during {exp}");
 }
