@@ -372,3 +372,34 @@ fn a_hang_names_the_running_experiment_and_the_last_lines() {
     std::fs::write(&p, "").unwrap();
     assert!(hang_note(&p, 2).contains("no experiment had started"));
 }
+
+#[test]
+fn a_known_deviations_entry_names_the_report_it_accepts() {
+    let k = crate::oracle::known::parse(
+        r#"
+[[deviation]]
+id = "D9"
+case = "kernel.splat/setup.basic"
+observed = {}
+when = { kernel = ["6.1"] }
+splat = "sleeping function called from invalid context"
+reason = "r"
+evidence = "e"
+"#,
+    )
+    .unwrap();
+    let cond = |kernel: &str| Conditions {
+        arch: "x86_64".into(),
+        kernel: Some(kernel.into()),
+        aio_max_nr: None,
+        mem_mb: 512,
+        cpus: 2,
+    };
+    let first = "BUG: sleeping function called from invalid context at mm/slab.h:1";
+    assert!(k[0].accepts_splat("kernel.splat/setup.basic", first, &cond("6.1")));
+    assert!(!k[0].accepts_splat("kernel.splat/setup.basic", first, &cond("6.12")));
+    assert!(!k[0].accepts_splat("kernel.splat/example.1024", first, &cond("6.1")));
+    assert!(!k[0].accepts_splat("kernel.splat/setup.basic", "BUG: KASAN: x", &cond("6.1")));
+    // The shipped list names no report: a stock kernel gave none.
+    assert!(known_deviations().iter().all(|k| k.splat.is_none()));
+}
