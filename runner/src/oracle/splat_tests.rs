@@ -403,3 +403,38 @@ evidence = "e"
     // The shipped list names no report: a stock kernel gave none.
     assert!(known_deviations().iter().all(|k| k.splat.is_none()));
 }
+
+#[test]
+fn an_unfinished_cell_passes_no_splat_case_and_share_mounts_need_no_marker() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("console.log");
+    std::fs::write(&p, CLEAN).unwrap();
+    let cond = Conditions {
+        arch: "x86_64".into(),
+        kernel: None,
+        aio_max_nr: None,
+        mem_mb: 512,
+        cpus: 2,
+    };
+    let exp = |id: &str| {
+        format!("{{\"v\":1,\"type\":\"experiment\",\"id\":\"{id}\",\"fate\":\"exited\",\"obs\":{{}}}}\n")
+    };
+    let body = exp("setup.basic") + &exp("share.mount/kmx0");
+    // No end record: incomplete.
+    let cut = crate::stream::parse(body.as_bytes());
+    let mut cases = vec![];
+    judge_console(&mut cases, &p, &cut, &cond);
+    assert!(
+        cases.iter().all(|c| c.verdict == Verdict::Error),
+        "{cases:#?}"
+    );
+    let whole =
+        crate::stream::parse(format!("{body}{}\n", kmatrix_proto::record::end_json(2)).as_bytes());
+    let mut cases = vec![];
+    judge_console(&mut cases, &p, &whole, &cond);
+    assert!(
+        cases.iter().all(|c| c.verdict == Verdict::Pass),
+        "{cases:#?}"
+    );
+    assert!(!cases.iter().any(|c| c.id.contains("share.mount")));
+}
