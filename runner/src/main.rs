@@ -361,7 +361,7 @@ impl MatrixArgs {
         if let Some(m) = &self.matrix {
             let mut cells = kmatrix::matrix::MatrixFile::load(m)?.cells()?;
             if self.kernel.is_some() {
-                cells.retain(|c| c.config == Config::AioOn);
+                cells.retain(|c| c.config == Config::AioOn && c.variant.is_plain());
                 for c in &mut cells {
                     c.config = Config::Prebuilt;
                     *c = c.clone().named();
@@ -379,6 +379,9 @@ impl MatrixArgs {
             axes.aio_max_nr = self.aio_max_nr.iter().map(|v| Some(*v)).collect();
         }
         if !self.variants.is_empty() {
+            if self.kernel.is_some() && self.variants.iter().any(|v| !v.is_plain()) {
+                bail!("--variant debug builds its kernel with kernels/debug.config; a prebuilt --kernel image is booted as it is");
+            }
             axes.variants = self.variants.clone();
         }
         axes.cpus = self.cpus.clone();
@@ -655,10 +658,7 @@ async fn build(m: MatrixArgs, timings: bool, jobs: usize) -> Result<i32> {
         ui.finish("");
         let mut failed = 0;
         for ((arch, config, variant), b) in &built {
-            let config = match variant {
-                kmatrix::matrix::Variant::Plain => config.to_string(),
-                v => format!("{config}+{v}"),
-            };
+            let config = kmatrix::matrix::config_label(*config, *variant);
             match b {
                 Ok(b) => {
                     let how = if b.cached { "cached" } else { "built" };

@@ -98,6 +98,15 @@ impl std::str::FromStr for Variant {
     }
 }
 
+/// How a kernel's config and variant are named in cells, builds and
+/// progress: `aio-on` (plain keeps its old names), `aio-on+debug`.
+pub fn config_label(config: Config, variant: Variant) -> String {
+    match variant {
+        Variant::Plain => config.to_string(),
+        v => format!("{config}+{v}"),
+    }
+}
+
 /// Debug cells run slower (lockdep, KASAN, kmemleak under TCG): their
 /// timeout is the matrix's times this.
 pub const DEBUG_TIMEOUT_FACTOR: u64 = 3;
@@ -210,13 +219,9 @@ impl Cell {
             .aio_max_nr
             .map_or("maxdefault".to_string(), |v| format!("max{v}"));
         let possible = self.maxcpus.map_or(String::new(), |p| format!("-{p}"));
-        let config = match self.variant {
-            Variant::Plain => self.config.to_string(),
-            v => format!("{}+{v}", self.config),
-        };
         vec![
             arch,
-            config,
+            config_label(self.config, self.variant),
             max,
             format!("cpu{}{possible}", self.cpus),
             format!("mem{}", self.mem_mb),

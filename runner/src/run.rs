@@ -77,10 +77,11 @@ pub async fn kernel(
             })
         }
         KernelChoice::Build(src) => {
-            let label = match variant {
-                Variant::Plain => format!("kernel {}/{config}", arch.name),
-                v => format!("kernel {}/{config}+{v}", arch.name),
-            };
+            let label = format!(
+                "kernel {}/{}",
+                arch.name,
+                crate::matrix::config_label(config, variant)
+            );
             let t0 = std::time::Instant::now();
             let on_step = |s: &str| match s {
                 kbuild::STARTED => progress(Event::KernelStarted {
