@@ -143,9 +143,7 @@ fn header(b: &str) -> Option<&'static str> {
         Some("hung-task")
     } else if t.contains("INFO: rcu_") && t.contains("stall") {
         Some("rcu-stall")
-    } else if (starts("list_add") || starts("list_del") || starts("list_"))
-        && t.contains("corruption")
-    {
+    } else if starts("list_") && t.contains("corruption") {
         Some("list-corruption")
     } else if starts("ODEBUG:") {
         Some("debug-objects")
