@@ -39,8 +39,9 @@ fn embed(dir: &str, name: &str) -> String {
     )
 }
 
-/// `ARCH_TABLES`: (toml, fragment) of every kernels/arch/NAME.toml and its
-/// NAME.config, so adding an arch is adding those two files.
+/// `ARCH_TABLES`: (toml, fragment, debug fragment) of every
+/// kernels/arch/NAME.toml, its NAME.config and NAME.debug.config (empty
+/// when absent), so adding an arch is adding those files.
 fn arch_tables() -> String {
     let dir = Path::new(&manifest_dir())
         .join("../kernels/arch")
@@ -61,15 +62,21 @@ fn arch_tables() -> String {
             assert!(frag.exists(), "{} has no {}", t.display(), frag.display());
             println!("cargo:rerun-if-changed={}", t.display());
             println!("cargo:rerun-if-changed={}", frag.display());
+            let debug = t.with_extension("debug.config");
+            println!("cargo:rerun-if-changed={}", debug.display());
+            let debug = match debug.exists() {
+                true => format!("include_str!({:?})", debug.display().to_string()),
+                false => "\"\"".to_string(),
+            };
             format!(
-                "(include_str!({:?}), include_str!({:?})),",
+                "(include_str!({:?}), include_str!({:?}), {debug}),",
                 t.display().to_string(),
                 frag.display().to_string()
             )
         })
         .collect();
     format!(
-        "pub const ARCH_TABLES: &[(&str, &str)] = &[\n{}\n];\n",
+        "pub const ARCH_TABLES: &[(&str, &str, &str)] = &[\n{}\n];\n",
         items.join("\n")
     )
 }

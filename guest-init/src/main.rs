@@ -25,6 +25,8 @@ mod files;
 mod glob;
 mod json;
 mod kconfig;
+mod kmemleak;
+mod kmsg;
 mod out;
 mod parse;
 mod probe;
@@ -127,6 +129,7 @@ fn gather_hello(mode: Mode, debugfs: bool, ncpus_possible: Option<u64>) -> recor
 fn run(slot: &mut Option<Port>) -> Result<(), String> {
     let mut logs = Vec::new();
     let debugfs = mount_all(&mut logs);
+    logs.extend(kmsg::setup());
     let cmdline = files::read_text("/proc/cmdline").unwrap_or_else(|e| {
         logs.push(format!(
             "cannot read /proc/cmdline: errno {e}; using defaults"
@@ -207,6 +210,9 @@ fn run(slot: &mut Option<Port>) -> Result<(), String> {
             debugfs,
         };
         written += probe::run_all(&env, &cfg.cases, port);
+        if let Some(msg) = kmemleak::scan() {
+            port.line(&record::log(&msg));
+        }
         if !cfg.exec.is_empty() {
             // What test suites expect: the kernel config, a /tmp, the user's env.
             port.line(&record::log(&kconfig::install()));

@@ -48,6 +48,13 @@ pub const EXPERIMENTS: &[Experiment] = &[
     },
 ];
 
+/// The whole probe's time, in units of kmatrix.timeout (the host passes
+/// a sixth of the cell's timeout): past it no experiment starts and the
+/// running one is stopped, so a cell whose kernel crawls (big rings
+/// reclaiming memory with 4 vCPUs on busy host cores) ends on its own,
+/// naming what it did not finish, before the host's timeout.
+pub const PROBE_SLOTS: u32 = 4;
+
 /// io_setup's experiments, then the rest of the AIO family's.
 fn all() -> impl Iterator<Item = &'static Experiment> {
     EXPERIMENTS.iter().chain(crate::family::EXPERIMENTS)
@@ -62,9 +69,25 @@ pub fn unmatched_patterns(patterns: &[String]) -> Vec<String> {
 /// experiment whatever happened to it. Returns the number written.
 pub fn run_all(env: &Env, patterns: &[String], port: &mut Port) -> u64 {
     let mut written = 0;
+    let budget = env.timeout.checked_mul(PROBE_SLOTS).unwrap_or(env.timeout);
+    let deadline = Instant::now() + budget;
     for e in all().filter(|e| glob::any_matches(patterns, e.id)) {
-        let timeout = env.timeout.checked_mul(e.slots).unwrap_or(env.timeout);
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            let msg = format!(
+                "{}: not run: the probe's {} s were spent",
+                e.id,
+                budget.as_secs()
+            );
+            out::console(&format!("kmatrix-guest: {msg}"));
+            port.line(&record::log(&msg));
+            continue;
+        }
+        let timeout = (env.timeout.checked_mul(e.slots))
+            .unwrap_or(env.timeout)
+            .min(left);
         let started = Instant::now();
+        crate::kmsg::mark("start", e.id, "");
         let outcome = child::run(Role::Experiment, timeout, |sink| {
             let obs = (e.body)(env, sink);
             sink.line(&obs.to_json());
@@ -77,6 +100,8 @@ pub fn run_all(env: &Env, patterns: &[String], port: &mut Port) -> u64 {
         if let Some(cleanup) = e.cleanup {
             cleanup();
         }
+        // After its strays and cleanup: what they make the kernel say is the experiment's.
+        crate::kmsg::mark("end", e.id, &fate);
         port.line(&record::experiment(
             e.id,
             outcome.final_fate(),

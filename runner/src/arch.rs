@@ -57,9 +57,13 @@ pub struct Arch {
     /// Config fragment for this arch (kernels/arch/<name>.config).
     #[serde(skip)]
     pub fragment: String,
+    /// What this arch adds to kernels/debug.config in debug cells
+    /// (kernels/arch/<name>.debug.config; empty when it has none).
+    #[serde(skip)]
+    pub debug_fragment: String,
 }
 
-// ARCH_TABLES: (toml, fragment) of every kernels/arch/*.toml, found and
+// ARCH_TABLES: (toml, fragment, debug fragment) of every kernels/arch/*.toml, found and
 // embedded by build.rs so the binary works outside the checkout.
 include!(concat!(env!("OUT_DIR"), "/arch_tables.rs"));
 
@@ -73,9 +77,10 @@ fn tables() -> &'static [Arch] {
     ALL.get_or_init(|| {
         ARCH_TABLES
             .iter()
-            .map(|(t, f)| {
+            .map(|(t, f, d)| {
                 let mut a: Arch = toml::from_str(t).expect("built-in arch table is valid TOML");
                 a.fragment = f.to_string();
+                a.debug_fragment = d.to_string();
                 assert!(
                     a.machines.contains_key(&a.machine),
                     "built-in arch {}: default machine {} has no [machines] entry",

@@ -146,6 +146,11 @@ pub fn finish(
     if rep.status != CellStatus::Ok {
         rep.console_excerpt = console_tail(&outcome.console, 25);
     }
+    // A hang names what was running and what the kernel said last.
+    if matches!(outcome.exit, Exit::TimedOut { .. }) {
+        let note = oracle::splat::hang_note(&outcome.console, 4);
+        rep.status_detail = format!("{}: {note}", rep.status_detail);
+    }
     // The guest must be the one the cell asked for, or it tests something else.
     if let Some(h) = &s.hello {
         let bad = hello_check::mismatches(cell, &cell.kernel_config, h);
@@ -177,6 +182,7 @@ pub fn finish(
     if let Some(set) = &opts.specs {
         oracle::against::apply(&mut rep.cases, set, aio);
     }
+    judge_console(&mut rep.cases, cell, s, &outcome.console);
     rep.cases
         .extend(crate::suites::judge_shares(s, &opts.shares));
     // The user's program's own words belong in the report, not just a verdict.
@@ -243,9 +249,26 @@ pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
         if let Some(set) = &against {
             oracle::against::apply(&mut c.cases, set, cell_has_aio(&c.cell, &s));
         }
+        judge_console(&mut c.cases, &c.cell, &s, &c.artifacts.join("console.log"));
         c.cases.extend(kept);
     }
     Ok(r)
+}
+
+/// The kernel's reports on the console, judged per experiment (last: they
+/// override what the experiment's cases said).
+fn judge_console(cases: &mut Vec<oracle::Case>, cell: &Cell, s: &Stream, console: &Path) {
+    let cond = oracle::known::Conditions {
+        arch: cell.arch.name.clone(),
+        kernel: s
+            .hello
+            .as_ref()
+            .and_then(|h| oracle::known::major_minor(&h.uname_release)),
+        aio_max_nr: s.hello.as_ref().and_then(|h| h.aio_max_nr),
+        mem_mb: cell.mem_mb,
+        cpus: cell.cpus,
+    };
+    oracle::splat::judge_console(cases, console, s, &cond);
 }
 
 /// CONFIG_AIO of the cell's kernel, from its config. When that is unknown

@@ -239,6 +239,7 @@ mod tests {
             name: "x86_64/aio-on".into(),
             arch: crate::arch::by_name("x86_64").unwrap(),
             config: crate::matrix::Config::AioOn,
+            variant: Default::default(),
             aio_max_nr: None,
             cpus: 2,
             maxcpus: None,

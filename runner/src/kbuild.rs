@@ -103,6 +103,8 @@ pub fn builtin_fragment(name: &str) -> Result<Fragment> {
         "base" => include_str!("../../kernels/base.config"),
         "aio-on" => include_str!("../../kernels/aio-on.config"),
         "aio-off" => include_str!("../../kernels/aio-off.config"),
+        // The debug variant's checks (matrix::Variant::Debug).
+        "debug" => include_str!("../../kernels/debug.config"),
         // Machine fragments (kernels/machine/), named by a machine profile.
         "q35" => include_str!("../../kernels/machine/q35.config"),
         "virt-pci" => include_str!("../../kernels/machine/virt-pci.config"),

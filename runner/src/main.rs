@@ -76,7 +76,7 @@ enum AccelArg {
 #[derive(clap::Args, Clone)]
 struct MatrixArgs {
     /// A matrix file (TOML: axes, excludes, per-cell timeouts); see matrices/.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["arches", "configs", "aio_max_nr"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["arches", "configs", "aio_max_nr", "variants"])]
     matrix: Option<PathBuf>,
     /// Only cells whose name matches this pattern ('*' wildcard), e.g. 'arm64/*'.
     #[arg(long)]
@@ -90,6 +90,10 @@ struct MatrixArgs {
     /// Kernel configs (aio-on, aio-off); default both.
     #[arg(long = "config", value_delimiter = ',')]
     configs: Vec<Config>,
+    /// Kernel variants (plain, debug: lockdep, might_sleep, KASAN,
+    /// kmemleak, ... reporting on the console); default plain.
+    #[arg(long = "variant", value_delimiter = ',')]
+    variants: Vec<kmatrix::matrix::Variant>,
     /// fs.aio-max-nr values to set in the guest (one aio-on cell each);
     /// default: kernel default.
     #[arg(long = "aio-max-nr", value_delimiter = ',', value_parser = kmatrix::matrix::parse_aio_max_nr, allow_hyphen_values = true)]
@@ -422,6 +426,9 @@ impl MatrixArgs {
         if cells.is_empty() {
             bail!("no cells selected (check --filter / --shard)");
         }
+        for gap in kmatrix::matrix::debug_gaps(&cells) {
+            kmatrix::notice::once(&gap, &gap);
+        }
         Ok(cells)
     }
 
@@ -429,7 +436,7 @@ impl MatrixArgs {
         if let Some(m) = &self.matrix {
             let mut cells = kmatrix::matrix::MatrixFile::load(m)?.cells()?;
             if self.kernel.is_some() {
-                cells.retain(|c| c.config == Config::AioOn);
+                cells.retain(|c| c.config == Config::AioOn && c.variant.is_plain());
                 for c in &mut cells {
                     c.config = Config::Prebuilt;
                     *c = c.clone().named();
@@ -446,11 +453,19 @@ impl MatrixArgs {
         if !self.aio_max_nr.is_empty() {
             axes.aio_max_nr = self.aio_max_nr.iter().map(|v| Some(*v)).collect();
         }
+        if !self.variants.is_empty() {
+            if self.kernel.is_some() && self.variants.iter().any(|v| !v.is_plain()) {
+                bail!("--variant debug builds its kernel with kernels/debug.config; a prebuilt --kernel image is booted as it is");
+            }
+            axes.variants = self.variants.clone();
+        }
         axes.cpus = self.cpus.clone();
         axes.mem_mb = self.mem.clone();
         axes.timeout_s = self.timeout;
         axes.validate()?;
-        Ok(axes.cells())
+        let cells = axes.cells();
+        kmatrix::matrix::check_debug_cells(&cells)?;
+        Ok(cells)
     }
 }
 
@@ -558,6 +573,10 @@ async fn async_main(cli: Cli) -> Result<i32> {
             c,
         } => {
             let opts = c.options(&m)?;
+            if m.cells()?.iter().all(|c| c.variant.is_plain()) {
+                let msg = kmatrix::oracle::splat::unchecked_without_debug();
+                kmatrix::notice::once("no-debug-cell", &msg);
+            }
             run_matrix(m, jobs(j), (format, verbose), out, accel, opts).await
         }
     }
@@ -769,7 +788,8 @@ async fn build(m: MatrixArgs, timings: bool, jobs: usize) -> Result<i32> {
         let timing = t.stop();
         ui.finish("");
         let mut failed = 0;
-        for ((arch, config), b) in &built {
+        for ((arch, config, variant), b) in &built {
+            let config = kmatrix::matrix::config_label(*config, *variant);
             match b {
                 Ok(b) => {
                     let how = if b.cached { "cached" } else { "built" };

@@ -52,6 +52,127 @@ impl std::str::FromStr for Config {
     }
 }
 
+/// The kernel variant a cell boots: `plain` (the config as it is) or
+/// `debug` (kernels/debug.config and the arch's debug additions on top:
+/// lockdep, might_sleep checks, KASAN, kmemleak, ...), whose reports on the
+/// console become verdicts (oracle/splat.rs).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Variant {
+    #[default]
+    Plain,
+    Debug,
+}
+
+impl Variant {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Variant::Plain => "plain",
+            Variant::Debug => "debug",
+        }
+    }
+
+    pub fn is_plain(&self) -> bool {
+        *self == Variant::Plain
+    }
+}
+
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Variant {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "plain" => Ok(Variant::Plain),
+            "debug" => Ok(Variant::Debug),
+            other => Err(format!(
+                "unknown kernel variant '{other}' (known: plain, debug)"
+            )),
+        }
+    }
+}
+
+/// How a kernel's config and variant are named in cells, builds and
+/// progress: `aio-on` (plain keeps its old names), `aio-on+debug`.
+pub fn config_label(config: Config, variant: Variant) -> String {
+    match variant {
+        Variant::Plain => config.to_string(),
+        v => format!("{config}+{v}"),
+    }
+}
+
+/// Debug cells run slower (lockdep, KASAN, kmemleak under TCG): their
+/// timeout is the matrix's times this.
+pub const DEBUG_TIMEOUT_FACTOR: u64 = 3;
+/// Least memory a debug cell boots with: KASAN keeps 1/8 of memory as
+/// shadow, and lockdep's and kmemleak's tables come on top.
+pub const DEBUG_MIN_MEM_MB: u32 = 512;
+
+/// The checks a debug kernel brings, by the option that turns each on: an
+/// arch whose debug fragments lack one is named when the matrix is read.
+pub const DEBUG_CHECKS: &[(&str, &str)] = &[
+    (
+        "CONFIG_PROVE_LOCKING",
+        "lock order and lock context (lockdep)",
+    ),
+    (
+        "CONFIG_DEBUG_ATOMIC_SLEEP",
+        "sleeping in atomic context (might_sleep)",
+    ),
+    (
+        "CONFIG_KASAN",
+        "out-of-bounds and use-after-free accesses (KASAN)",
+    ),
+    ("CONFIG_DEBUG_KMEMLEAK", "leaked allocations (kmemleak)"),
+    ("CONFIG_DEBUG_LIST", "list corruption"),
+    (
+        "CONFIG_DEBUG_OBJECTS",
+        "objects freed while in use (debugobjects)",
+    ),
+];
+
+/// For each arch among `cells`' debug cells, what its debug kernel cannot
+/// check (an option neither kernels/debug.config nor the arch's
+/// kernels/arch/<arch>.debug.config turns on), with what it still checks.
+pub fn debug_gaps(cells: &[Cell]) -> Vec<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut out = Vec::new();
+    let common = include_str!("../../kernels/debug.config");
+    for c in cells.iter().filter(|c| !c.variant.is_plain()) {
+        if seen.contains(&c.arch.name.as_str()) {
+            continue;
+        }
+        seen.push(&c.arch.name);
+        let on = |opt: &str| {
+            [common, c.arch.debug_fragment.as_str()]
+                .iter()
+                .flat_map(|t| t.lines())
+                .filter(|l| l.trim() == format!("{opt}=y"))
+                .count()
+                > 0
+        };
+        let (have, lack): (Vec<_>, Vec<_>) = DEBUG_CHECKS.iter().partition(|(o, _)| on(o));
+        if !lack.is_empty() {
+            let names = |v: &[&(&str, &str)]| v.iter().map(|x| x.1).collect::<Vec<_>>().join(", ");
+            out.push(format!(
+                "{} debug cells cannot check {} (kernels/arch/{}.debug.config does not turn on {}); they check {}",
+                c.arch.name,
+                names(&lack),
+                c.arch.name,
+                lack.iter().map(|x| x.0).collect::<Vec<_>>().join(", "),
+                names(&have),
+            ));
+        }
+    }
+    out
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Cell {
     /// Stable name, e.g. "x86_64/aio-on/max65536/cpu2/mem512": `parts()`
@@ -61,6 +182,9 @@ pub struct Cell {
     #[serde(with = "arch::serde_by_name")]
     pub arch: Arch,
     pub config: Config,
+    /// plain or debug; reports from before the variant axis are plain.
+    #[serde(default, skip_serializing_if = "Variant::is_plain")]
+    pub variant: Variant,
     /// Value written to fs.aio-max-nr before the probe; None leaves the
     /// kernel default.
     pub aio_max_nr: Option<u64>,
@@ -82,7 +206,8 @@ pub struct Cell {
 
 impl Cell {
     /// The parts of the cell's name, in order: the arch (`arch@machine`
-    /// off the arch's default machine), config, `maxN` or `maxdefault`,
+    /// off the arch's default machine), config (`aio-on+debug` in debug
+    /// cells; plain cells keep their names), `maxN` or `maxdefault`,
     /// `cpuN` (`cpuN-M` with M possible CPUs), `memN`.
     pub fn parts(&self) -> Vec<String> {
         let arch = if self.arch.on_default_machine() {
@@ -96,7 +221,7 @@ impl Cell {
         let possible = self.maxcpus.map_or(String::new(), |p| format!("-{p}"));
         vec![
             arch,
-            self.config.to_string(),
+            config_label(self.config, self.variant),
             max,
             format!("cpu{}{possible}", self.cpus),
             format!("mem{}", self.mem_mb),
@@ -115,6 +240,7 @@ impl Cell {
 pub struct Axes {
     pub arches: Vec<Arch>,
     pub configs: Vec<Config>,
+    pub variants: Vec<Variant>,
     pub aio_max_nr: Vec<Option<u64>>,
     pub cpus: Vec<u32>,
     pub maxcpus: Vec<Option<u32>>,
@@ -128,6 +254,7 @@ impl Axes {
         Axes {
             arches,
             configs: vec![Config::AioOn, Config::AioOff],
+            variants: vec![Variant::Plain],
             aio_max_nr: vec![None],
             cpus: vec![2],
             maxcpus: vec![None],
@@ -151,7 +278,9 @@ impl Axes {
         let mut out = Vec::new();
         let default_only = [None];
         for a in &self.arches {
-            for c in &self.configs {
+            for (c, variant) in
+                (self.configs.iter()).flat_map(|c| self.variants.iter().map(move |v| (c, *v)))
+            {
                 // Without CONFIG_AIO there is no fs.aio-max-nr to set.
                 let maxes = if *c == Config::AioOff {
                     &default_only[..]
@@ -169,11 +298,15 @@ impl Axes {
                                 name: String::new(),
                                 arch: a.clone(),
                                 config: *c,
+                                variant,
                                 aio_max_nr: *m,
                                 cpus,
                                 maxcpus,
                                 mem_mb: mem,
-                                timeout_s: self.timeout_s,
+                                timeout_s: match variant {
+                                    Variant::Plain => self.timeout_s,
+                                    Variant::Debug => self.timeout_s * DEBUG_TIMEOUT_FACTOR,
+                                },
                                 index: out.len(),
                                 kernel_config: KernelConfig::default(),
                             };
@@ -185,6 +318,17 @@ impl Axes {
         }
         out
     }
+}
+
+/// Refuses debug cells with less than DEBUG_MIN_MEM_MB, naming the first.
+pub fn check_debug_cells(cells: &[Cell]) -> Result<()> {
+    let small = cells
+        .iter()
+        .find(|c| !c.variant.is_plain() && c.mem_mb < DEBUG_MIN_MEM_MB);
+    if let Some(c) = small {
+        bail!("{}: a debug cell needs at least {DEBUG_MIN_MEM_MB} MiB (KASAN's shadow is 1/8 of memory, lockdep's and kmemleak's tables come on top); exclude such cells (variant = \"debug\" in an [[exclude]]) or give them more memory", c.name);
+    }
+    Ok(())
 }
 
 /// Smallest guest memory accepted for a cell, in MiB.
@@ -238,6 +382,9 @@ pub struct FileAxes {
     pub arch: Vec<String>,
     #[serde(default)]
     pub config: Vec<Config>,
+    /// plain, debug; default plain.
+    #[serde(default)]
+    pub variant: Vec<Variant>,
     #[serde(default)]
     pub aio_max_nr: Vec<MaxNr>,
     #[serde(default)]
@@ -275,6 +422,7 @@ impl MaxNr {
 pub struct Match {
     pub arch: Option<String>,
     pub config: Option<Config>,
+    pub variant: Option<Variant>,
     pub aio_max_nr: Option<MaxNr>,
     pub cpus: Option<u32>,
     pub maxcpus: Option<u32>,
@@ -294,6 +442,7 @@ impl Match {
             .as_ref()
             .is_none_or(|a| arch::by_name(a).is_ok_and(|a| a.name == c.arch.name))
             && self.config.as_ref().is_none_or(|x| *x == c.config)
+            && self.variant.is_none_or(|x| x == c.variant)
             && self
                 .aio_max_nr
                 .as_ref()
@@ -319,6 +468,9 @@ impl MatrixFile {
                 bail!("config 'prebuilt' is what --kernel IMAGE boots; a matrix names aio-on or aio-off");
             }
             axes.configs = a.config.clone();
+        }
+        if !a.variant.is_empty() {
+            axes.variants = a.variant.clone();
         }
         if !a.aio_max_nr.is_empty() {
             axes.aio_max_nr = a
@@ -351,6 +503,7 @@ impl MatrixFile {
         if cells.is_empty() {
             bail!("the matrix has no cells left after excludes");
         }
+        check_debug_cells(&cells)?;
         for (i, c) in cells.iter_mut().enumerate() {
             c.index = i;
             if let Some(t) = self.timeouts.iter().rev().find(|t| t.when.matches(c)) {
@@ -568,6 +721,62 @@ mod tests {
             .iter()
             .filter(|c| c.config == Config::AioOff)
             .all(|c| c.aio_max_nr.is_none()));
+    }
+
+    #[test]
+    fn the_variant_axis_names_cells_and_gives_debug_cells_time_and_memory() {
+        let f: MatrixFile = toml::from_str(
+            "timeout = 100\n[axes]\narch = [\"x86_64\"]\nconfig = [\"aio-on\"]\nvariant = [\"plain\", \"debug\"]\nmem = [256, 512]\n[[exclude]]\nvariant = \"debug\"\nmem = 256",
+        )
+        .unwrap();
+        let cells = f.cells().unwrap();
+        let names: Vec<&str> = cells.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "x86_64/aio-on/maxdefault/cpu2/mem256",
+                "x86_64/aio-on/maxdefault/cpu2/mem512",
+                "x86_64/aio-on+debug/maxdefault/cpu2/mem512"
+            ]
+        );
+        assert_eq!(cells[2].timeout_s, 100 * DEBUG_TIMEOUT_FACTOR);
+        assert_eq!(cells[1].timeout_s, 100);
+        // Without the exclude, the 256 MiB debug cell is refused by name.
+        let f: MatrixFile = toml::from_str("[axes]\nvariant = [\"debug\"]\nmem = [256]").unwrap();
+        let e = format!("{:#}", f.cells().unwrap_err());
+        assert!(e.contains("aio-on+debug") && e.contains("512 MiB"), "{e}");
+        assert!(toml::from_str::<MatrixFile>("[axes]\nvariant = [\"debgu\"]").is_err());
+        assert_eq!(
+            "debgu".parse::<Variant>().unwrap_err(),
+            "unknown kernel variant 'debgu' (known: plain, debug)"
+        );
+        // Plain cells serialize as before (no variant key).
+        let json = serde_json::to_value(&cells[0]).unwrap();
+        assert!(json.get("variant").is_none(), "{json}");
+    }
+
+    #[test]
+    fn an_arch_without_kasan_is_named_with_what_its_debug_cells_check() {
+        // x86_64 and arm64 have generic KASAN (an arch added without
+        // kernels/arch/<arch>.debug.config would be named here).
+        let both = ["x86_64", "arm64"].map(|a| crate::arch::by_name(a).unwrap());
+        let mut axes = Axes::default_matrix(both.to_vec());
+        axes.variants = vec![Variant::Debug];
+        let cells = axes.cells();
+        assert!(debug_gaps(&cells).is_empty(), "{:?}", debug_gaps(&cells));
+        let mut cells = cells;
+        for c in &mut cells {
+            c.arch.debug_fragment = String::new();
+        }
+        let gaps = debug_gaps(&cells);
+        assert_eq!(gaps.len(), 2, "{gaps:?}");
+        assert!(
+            gaps[0].contains("cannot check out-of-bounds and use-after-free accesses (KASAN)")
+                && gaps[0].contains("they check lock order"),
+            "{gaps:?}"
+        );
+        // Plain cells need nothing.
+        assert!(debug_gaps(&Axes::default_matrix(crate::arch::all()).cells()).is_empty());
     }
 
     #[test]

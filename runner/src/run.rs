@@ -7,7 +7,7 @@ use crate::arch::Arch;
 pub use crate::cell_report::{cell_has_aio, empty_report, judge_cell, rejudge, CellOptions};
 use crate::kbuild::{self, Built};
 use crate::kconfig::{self, KernelConfig};
-use crate::matrix::{Cell, Config};
+use crate::matrix::{Cell, Config, Variant};
 use crate::progress::{Event, KernelEnd};
 use crate::report::{CellReport, CellStatus, KernelInfo};
 pub use crate::source::KernelChoice;
@@ -33,13 +33,19 @@ pub struct Prepared {
 
 pub type Progress<'a> = &'a (dyn Fn(Event) + Sync);
 
-/// One kernel: (arch name, config).
-pub type KernelKey = (String, Config);
+/// One kernel: (arch name, config, variant).
+pub type KernelKey = (String, Config, Variant);
+
+/// The kernel a cell boots.
+pub fn key_of(c: &Cell) -> KernelKey {
+    (c.arch.name.clone(), c.config, c.variant)
+}
 
 /// Builds (or finds) the kernel for `arch` x `config`, plus any user fragments.
 pub async fn kernel(
     arch: &Arch,
     config: Config,
+    variant: Variant,
     choice: &KernelChoice,
     extra: &[kbuild::Fragment],
     jobs: usize,
@@ -71,7 +77,11 @@ pub async fn kernel(
             })
         }
         KernelChoice::Build(src) => {
-            let label = format!("kernel {}/{config}", arch.name);
+            let label = format!(
+                "kernel {}/{}",
+                arch.name,
+                crate::matrix::config_label(config, variant)
+            );
             let t0 = std::time::Instant::now();
             let on_step = |s: &str| match s {
                 kbuild::STARTED => progress(Event::KernelStarted {
@@ -92,7 +102,24 @@ pub async fn kernel(
                 true => fragments,
                 false => [fragments, vec![kbuild::builtin_fragment(machine)?]].concat(),
             };
-            let fragments = fragments.into_iter().chain(extra.iter().cloned()).collect();
+            // The debug checks after everything kmatrix sets (they turn
+            // some of the arch's trims back on), the user's last.
+            let debug = match variant {
+                Variant::Plain => vec![],
+                Variant::Debug => {
+                    let mut v = vec![kbuild::builtin_fragment("debug")?];
+                    if !arch.debug_fragment.is_empty() {
+                        v.push(kbuild::Fragment {
+                            name: format!("{}.debug.config", arch.name),
+                            text: arch.debug_fragment.clone(),
+                        });
+                    }
+                    v
+                }
+            };
+            let fragments = (fragments.into_iter().chain(debug))
+                .chain(extra.iter().cloned())
+                .collect();
             let b = kbuild::Builder {
                 arch,
                 source: src,
@@ -127,7 +154,7 @@ pub async fn kernels(
     for c in cells {
         if !todo
             .iter()
-            .any(|t| t.arch.name == c.arch.name && t.config == c.config)
+            .any(|t| t.arch.name == c.arch.name && t.config == c.config && t.variant == c.variant)
         {
             todo.push(c);
         }
@@ -137,11 +164,8 @@ pub async fn kernels(
         let sem = &sem;
         async move {
             let _slot = sem.acquire().await;
-            let r = kernel(&c.arch, c.config, choice, extra, jobs, progress).await;
-            (
-                (c.arch.name.clone(), c.config),
-                r.map_err(|e| format!("{e:#}")),
-            )
+            let r = kernel(&c.arch, c.config, c.variant, choice, extra, jobs, progress).await;
+            (key_of(c), r.map_err(|e| format!("{e:#}")))
         }
     });
     futures::future::join_all(builds)
@@ -180,7 +204,7 @@ pub async fn prepare(
         let image = cells
             .iter()
             .filter(|c| c.arch.name == a.name)
-            .filter_map(|c| built_kernels.get(&(c.arch.name.clone(), c.config)))
+            .filter_map(|c| built_kernels.get(&key_of(c)))
             .find_map(|b| b.as_ref().ok())
             .map(|b| b.image.clone());
         let initrd = guests[a.name.as_str()].clone();
@@ -199,7 +223,7 @@ pub async fn prepare(
         arches.iter().map(|a| a.name.as_str()).zip(accels).collect();
     let mut out = BTreeMap::new();
     for cell in cells {
-        let key = (cell.arch.name.clone(), cell.config);
+        let key = key_of(cell);
         if out.contains_key(&key) {
             continue;
         }
@@ -434,7 +458,7 @@ pub async fn run_matrix(
             let order = crate::schedule::longest_first(&cells, &history);
             let mut slots: Vec<Option<Cell>> = cells.into_iter().map(Some).collect();
             for cell in order.into_iter().filter_map(|i| slots[i].take()) {
-                let prep = prepared[&(cell.arch.name.clone(), cell.config)].clone();
+                let prep = prepared[&key_of(&cell)].clone();
                 let write_errors = write_errors.clone();
                 let (done, out, sem, opts, progress) = (
                     done.clone(),

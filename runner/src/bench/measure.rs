@@ -128,7 +128,7 @@ pub async fn matrix_wall(
     let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(jobs.max(1)));
     let mut set = tokio::task::JoinSet::new();
     for (i, cell) in cells.iter().enumerate() {
-        let p = prepared[&(cell.arch.name.clone(), cell.config)]
+        let p = prepared[&run::key_of(cell)]
             .clone()
             .map_err(anyhow::Error::msg)?;
         let spec = spec_for(cell, &p, mode, &dir.join(format!("m{}{i}", mode.as_str())));
@@ -157,6 +157,7 @@ pub async fn premerge(jobs: usize) -> Result<crate::kbuild::premerge::Measured> 
                 run::kernel(
                     arch,
                     crate::matrix::Config::AioOn,
+                    crate::matrix::Variant::Plain,
                     &choice,
                     &[],
                     jobs,

@@ -50,6 +50,7 @@ pub async fn bench(cells: &[Cell], choice: &KernelChoice, o: &Options) -> Result
     let rows = machine_rows(cells, choice, &prepared, o, dir.path()).await?;
     render::machine_rows(&mut out, &rows, o.runs);
     targets.extend(boot_targets(&rows));
+    targets.extend(debug_targets(&rows));
 
     // One cell as a user runs it, per arch (its first cell), against the
     // floor of that cell's default machine.
@@ -204,7 +205,7 @@ async fn machine_rows(
     let mut rows: Vec<(Row, bool)> = Vec::new();
     let mut other_done: Vec<String> = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
-        let p = prepared[&(cell.arch.name.clone(), cell.config)]
+        let p = prepared[&run::key_of(cell)]
             .clone()
             .map_err(anyhow::Error::msg)?;
         let d = dir.join(format!("c{i}"));
@@ -215,7 +216,16 @@ async fn machine_rows(
         other_done.push(cell.arch.name.clone());
         for m in p.arch.machines.keys().filter(|m| **m != p.arch.machine) {
             let arch = p.arch.on_machine(m)?;
-            let b = run::kernel(&arch, cell.config, choice, &[], o.jobs, &|_| {}).await?;
+            let b = run::kernel(
+                &arch,
+                cell.config,
+                cell.variant,
+                choice,
+                &[],
+                o.jobs,
+                &|_| {},
+            )
+            .await?;
             let pm = Prepared {
                 arch,
                 kernel: b.image,
@@ -232,7 +242,10 @@ async fn machine_rows(
 /// floor); each default cell's full probe <= its ping boot + 2 s.
 fn boot_targets(rows: &[(Row, bool)]) -> Vec<Target> {
     let mut v = Vec::new();
-    for (r, _) in rows.iter().filter(|(r, _)| r.label.starts_with("x86_64/")) {
+    // Debug cells have no boot or probe target: they are shown against the
+    // plain cell of the same arch and config (debug_targets).
+    let plain = |r: &&(Row, bool)| !r.0.label.contains("+debug/");
+    for (r, _) in (rows.iter().filter(plain)).filter(|(r, _)| r.label.starts_with("x86_64/")) {
         v.push(Target {
             figure: format!("boot to verdict, {}", r.label),
             measured: format!("{:.2} s", r.ping_ms / 1e3),
@@ -249,6 +262,7 @@ fn boot_targets(rows: &[(Row, bool)]) -> Vec<Target> {
     }
     for (r, max) in rows
         .iter()
+        .filter(plain)
         .filter_map(|(r, _)| Some((r, r.ping_floor_ratio?)))
     {
         let ratio = r.ping_ms / r.floor_ms;
@@ -260,7 +274,7 @@ fn boot_targets(rows: &[(Row, bool)]) -> Vec<Target> {
             verdict: verdict(ratio <= max, || "runner overhead above the floor".into()),
         });
     }
-    for (r, _) in rows.iter().filter(|(_, default)| *default) {
+    for (r, _) in (rows.iter().filter(plain)).filter(|(_, default)| *default) {
         let extra = r.probe_ms - r.ping_ms;
         let slowest = r
             .experiments
@@ -276,6 +290,38 @@ fn boot_targets(rows: &[(Row, bool)]) -> Vec<Target> {
             verdict: verdict(extra <= 2000.0, || {
                 format!("probe takes {:.1} s over the boot; {slowest}", extra / 1e3)
             }),
+        });
+    }
+    v
+}
+
+/// Each debug cell's boot and full probe next to the plain cell of the same
+/// arch and config (no target: what lockdep, KASAN and kmemleak cost).
+fn debug_targets(rows: &[(Row, bool)]) -> Vec<Target> {
+    let mut v = Vec::new();
+    for (d, _) in rows.iter().filter(|(r, _)| r.label.contains("+debug/")) {
+        let plain = d.label.replace("+debug/", "/");
+        let p = rows.iter().find(|(r, _)| r.label == plain).map(|x| &x.0);
+        v.push(Target {
+            figure: format!("debug cell, {}", d.label),
+            measured: format!(
+                "boot {:.1} s, full probe {:.1} s",
+                d.ping_ms / 1e3,
+                d.probe_ms / 1e3
+            ),
+            floor: p.map_or(
+                "no plain cell of its arch and config in this run".into(),
+                |p| {
+                    format!(
+                        "plain: boot {:.1} s, full probe {:.1} s ({:.0}x)",
+                        p.ping_ms / 1e3,
+                        p.probe_ms / 1e3,
+                        d.probe_ms / p.probe_ms
+                    )
+                },
+            ),
+            target: "none (shown)".into(),
+            verdict: "-".into(),
         });
     }
     v
@@ -421,6 +467,42 @@ async fn premerge_target(jobs: usize) -> Result<Target> {
 mod tests {
     use super::*;
     use kmatrix_proto::catalogue::ids;
+
+    #[test]
+    fn a_debug_cell_is_shown_against_its_plain_cell_and_held_to_no_boot_target() {
+        let row = |label: &str, ping: f64, probe: f64| {
+            let r = Row {
+                label: label.into(),
+                ping_ms: ping,
+                floor_ms: 700.0,
+                first_console_ms: 0.0,
+                probe_ms: probe,
+                experiments: vec![],
+                ping_floor_ratio: None,
+            };
+            (r, true)
+        };
+        let rows = [
+            row("x86_64/aio-on/maxdefault/cpu2/mem512", 800.0, 2500.0),
+            row(
+                "x86_64/aio-on+debug/maxdefault/cpu2/mem512",
+                12000.0,
+                38000.0,
+            ),
+        ];
+        let boot = boot_targets(&rows);
+        assert_eq!(boot.len(), 2, "only the plain cell has targets");
+        assert!(boot.iter().all(|t| !t.figure.contains("+debug")));
+        let d = debug_targets(&rows);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].measured, "boot 12.0 s, full probe 38.0 s");
+        assert!(
+            d[0].floor
+                .starts_with("plain: boot 0.8 s, full probe 2.5 s (15x)"),
+            "{}",
+            d[0].floor
+        );
+    }
 
     #[test]
     fn experiment_times_come_from_the_guest_console() {

@@ -22,6 +22,10 @@ pub struct KnownDeviation {
     pub reason: String,
     #[allow(dead_code)]
     pub evidence: String,
+    /// For a `kernel.splat/<experiment>` case: text of the kernel report's
+    /// first line this entry accepts. A report no entry names stays a FAIL.
+    #[serde(default)]
+    pub splat: Option<String>,
 }
 
 /// The cell conditions the deviation was seen in; an empty list or an
@@ -67,7 +71,7 @@ impl Conditions {
 }
 
 /// "6.1" of "6.1.0-42-amd64" or "6.1.192".
-fn major_minor(release: &str) -> Option<String> {
+pub fn major_minor(release: &str) -> Option<String> {
     let mut it = release.split(|c: char| !c.is_ascii_digit());
     let (a, b) = (it.next()?, it.next()?);
     (!a.is_empty() && !b.is_empty()).then(|| format!("{a}.{b}"))
@@ -102,6 +106,16 @@ impl KnownDeviation {
             .iter()
             .all(|(name, v)| checks.iter().any(|k| k.name == name && &k.observed == v));
         self.case == case.id && self.when.holds(c) && failing_listed && listed_seen
+    }
+}
+
+impl KnownDeviation {
+    /// Whether this entry accepts a kernel report whose first line is
+    /// `first`, seen as case `case` in a cell with conditions `c`.
+    pub fn accepts_splat(&self, case: &str, first: &str, c: &Conditions) -> bool {
+        self.case == case
+            && self.when.holds(c)
+            && self.splat.as_deref().is_some_and(|t| first.contains(t))
     }
 }
 

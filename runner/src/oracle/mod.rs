@@ -12,6 +12,7 @@
 mod judges;
 pub mod known;
 pub mod obs;
+pub mod splat;
 
 use crate::stream::Stream;
 use serde::{Deserialize, Serialize};
