@@ -8,13 +8,13 @@ use std::process::{Command, Stdio};
 /// A saved report big enough (several pipe buffers as a table) that
 /// `kmatrix report` is still writing when the reader goes away.
 fn big_report(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut axes = kmatrix::matrix::Axes::default_matrix(kmatrix::arch::all());
+    let mut axes = kmatrix::matrix::Axes::default_matrix(kmatrix::matrix::arch::all());
     axes.aio_max_nr = (1..=500).map(Some).collect();
     let cells = axes
         .cells()
         .iter()
         .map(|c| {
-            kmatrix::run::empty_report(
+            kmatrix::orchestration::run::empty_report(
                 c,
                 dir,
                 kmatrix::report::CellStatus::Error,

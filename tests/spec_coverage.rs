@@ -10,7 +10,7 @@
 //! included, is also read with that parser (`kmatrix::spec`) below, and each
 //! of its clauses needs a case (generated from the spec or declared by an
 //! oracle judge) or a reason no case can check it
-//! (`kmatrix::family::unchecked_reason`: the hint `untestable` in spec/hints/,
+//! (`kmatrix::oracle::coverage::unchecked_reason`: the hint `untestable` in spec/hints/,
 //! ranges judged by hand, and `family::UNCHECKED`), the same lookups
 //! `kmatrix spec` prints.
 
@@ -179,7 +179,7 @@ fn every_clause_has_a_case_or_a_reason() {
     let found = clauses(include_str!("../spec/io_setup-kapi-spec.txt"));
     let declared: BTreeSet<&str> = catalogue()
         .iter()
-        .filter(|(_, c)| kmatrix::family::checks_syscall(c.id, "io_setup"))
+        .filter(|(_, c)| kmatrix::oracle::coverage::checks_syscall(c.id, "io_setup"))
         .filter(|(e, _)| !e.ends_with(".generic"))
         .flat_map(|(_, c)| c.clauses.iter().copied())
         .collect();
@@ -242,8 +242,8 @@ fn every_clause_of_every_spec_has_a_case_or_a_reason() {
     let mut both = Vec::new();
     for s in every_spec() {
         for c in s.clauses() {
-            let ids = kmatrix::family::cases_for(&s, c.kind, &c.name);
-            let why = kmatrix::family::unchecked_reason(&s, c.kind, &c.name);
+            let ids = kmatrix::oracle::coverage::cases_for(&s, c.kind, &c.name);
+            let why = kmatrix::oracle::coverage::unchecked_reason(&s, c.kind, &c.name);
             let key = format!("{} {}:{}", s.syscall, c.kind, c.name);
             match (ids.is_empty(), why) {
                 (true, None) => missing.push(key),
@@ -299,7 +299,7 @@ fn every_clause_a_family_case_declares_is_in_its_syscalls_spec() {
     }
     assert!(bad.is_empty(), "declared clauses not in the spec: {bad:#?}");
     // And the reasons name real clauses too.
-    for (sys, kind, name, _) in kmatrix::family::UNCHECKED {
+    for (sys, kind, name, _) in kmatrix::oracle::coverage::UNCHECKED {
         let hit = specs
             .iter()
             .filter(|s| *sys == "*" || s.syscall == *sys)
@@ -360,7 +360,7 @@ const FAMILY_NOT_CHECKABLE: &[(&str, &str, &str)] = &[
 
 #[test]
 fn family_prose_clauses_have_a_case_or_a_reason() {
-    let generated: Vec<String> = kmatrix::generic::generate_all(&every_spec())
+    let generated: Vec<String> = kmatrix::spec::cases::generate_all(&every_spec())
         .unwrap()
         .into_iter()
         .map(|g| g.id)
@@ -372,7 +372,7 @@ fn family_prose_clauses_have_a_case_or_a_reason() {
         seen += found.len();
         let declared: BTreeSet<&str> = catalogue()
             .iter()
-            .filter(|(_, c)| kmatrix::family::checks_syscall(c.id, sys))
+            .filter(|(_, c)| kmatrix::oracle::coverage::checks_syscall(c.id, sys))
             .flat_map(|(_, c)| c.clauses.iter().copied())
             .filter(|c| PROSE.contains(&c.split_once(':').unwrap().0))
             .collect();

@@ -10,7 +10,7 @@ pub struct ExperimentInfo {
     /// family: one case per step (e.g. per nr_events value).
     pub clauses: &'static [&'static str],
     /// The case ids are not listed here but generated from the spec of this
-    /// syscall (runner/src/generic.rs; the guest runs them from
+    /// syscall (runner/src/spec/cases.rs; the guest runs them from
     /// guest-init/src/family_catalogue.rs): `<syscall>.generic`.
     pub generic: Option<&'static str>,
     /// The reasons for which the guest may skip this experiment (or one of

@@ -1,4 +1,4 @@
-//! Arguments of the generic cases: runner/src/generic.rs computes them from
+//! Arguments of the generic cases: runner/src/spec/cases.rs computes them from
 //! spec/, guest-init/src/family_catalogue.rs (generated from that) carries
 //! them into the guest, which turns each into a register value.
 

@@ -2,14 +2,14 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use kmatrix::accel::Choice;
 use kmatrix::matrix::{Axes, Cell, Config};
-use kmatrix::progress::Ui;
+use kmatrix::orchestration::accel::Choice;
+use kmatrix::orchestration::progress::Ui;
+use kmatrix::orchestration::run::{self, KernelChoice};
 use kmatrix::report::{self, Report};
-use kmatrix::run::{self, KernelChoice};
 use kmatrix::spec::source::SpecSet;
-use kmatrix::stdout::{emit, emit_line};
-use kmatrix::{arch, cache};
+use kmatrix::util::stdout::{emit, emit_line};
+use kmatrix::{matrix::arch, util::cache};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -314,7 +314,7 @@ struct CellArgs {
     /// How --exec results are read: once for all programs, or once per
     /// program in order.
     #[arg(long, value_enum, value_name = "FORMAT")]
-    exec_format: Vec<kmatrix::suites::ExecFormat>,
+    exec_format: Vec<kmatrix::oracle::suites::ExecFormat>,
     /// KEY=VALUE in the environment of every --exec program. Repeatable.
     #[arg(long, value_name = "KEY=VALUE")]
     env: Vec<String>,
@@ -330,21 +330,21 @@ struct CellArgs {
 impl CellArgs {
     /// Checks the options against each other and reads the --exec programs.
     fn options(self, m: &MatrixArgs) -> Result<run::CellOptions> {
-        let cases = kmatrix::family::select(self.cases, self.syscalls)?;
+        let cases = kmatrix::oracle::coverage::select(self.cases, self.syscalls)?;
         let shares = self
             .share
             .iter()
-            .map(|s| kmatrix::share::Share::parse(s))
+            .map(|s| kmatrix::vm::share::Share::parse(s))
             .collect::<Result<Vec<_>>>()?;
         if !shares.is_empty() {
             // Missing: said once here; the cells run without their shares.
-            kmatrix::share::available();
+            kmatrix::vm::share::available();
         }
         if !self.exec.is_empty() && shares.is_empty() {
             bail!("--exec runs a program from a share: add --share HOST_DIR");
         }
-        let exec = kmatrix::suites::programs(&self.exec, &self.exec_format)?;
-        kmatrix::suites::check_exec_options(&exec, &self.env, &self.cwd)?;
+        let exec = kmatrix::oracle::suites::programs(&self.exec, &self.exec_format)?;
+        kmatrix::oracle::suites::check_exec_options(&exec, &self.env, &self.cwd)?;
         Ok(run::CellOptions {
             cases,
             shares,
@@ -371,7 +371,7 @@ impl MatrixArgs {
         let path = match (&self.spec_source, choice) {
             (Some(SpecSource::Builtin), _) => return Ok(None),
             (Some(SpecSource::Path(p)), _) => p.clone(),
-            (None, KernelChoice::Build(kmatrix::kbuild::Source::Tree(dir))) => dir.clone(),
+            (None, KernelChoice::Build(kmatrix::build::kbuild::Source::Tree(dir))) => dir.clone(),
             (None, _) => return Ok(None),
         };
         let set = SpecSet::resolve(&path)?;
@@ -390,7 +390,7 @@ impl MatrixArgs {
     }
 
     fn kernel_choice(&self) -> Result<KernelChoice> {
-        kmatrix::source::from_flags(
+        kmatrix::build::source::from_flags(
             self.kernel.as_deref(),
             &self.arches,
             self.kernel_version.as_deref(),
@@ -398,7 +398,7 @@ impl MatrixArgs {
         )
     }
 
-    fn fragments(&self) -> Result<Vec<kmatrix::kbuild::Fragment>> {
+    fn fragments(&self) -> Result<Vec<kmatrix::build::kbuild::Fragment>> {
         self.fragment
             .iter()
             .map(|p| {
@@ -407,7 +407,7 @@ impl MatrixArgs {
                 let name = p
                     .file_name()
                     .map_or("user.config".into(), |n| n.to_string_lossy().into_owned());
-                Ok(kmatrix::kbuild::Fragment { name, text })
+                Ok(kmatrix::build::kbuild::Fragment { name, text })
             })
             .collect()
     }
@@ -427,7 +427,7 @@ impl MatrixArgs {
             bail!("no cells selected (check --filter / --shard)");
         }
         for gap in kmatrix::matrix::debug_gaps(&cells) {
-            kmatrix::notice::once(&gap, &gap);
+            kmatrix::util::notice::once(&gap, &gap);
         }
         Ok(cells)
     }
@@ -470,7 +470,7 @@ impl MatrixArgs {
 }
 
 fn main() -> Result<()> {
-    kmatrix::milestones::mark("main");
+    kmatrix::util::milestones::mark("main");
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -502,7 +502,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             source,
             format,
         } => {
-            let o = kmatrix::family::spec_command(
+            let o = kmatrix::oracle::coverage::spec_command(
                 syscall.as_deref(),
                 guest_catalogue,
                 source.as_deref(),
@@ -575,7 +575,7 @@ async fn async_main(cli: Cli) -> Result<i32> {
             let opts = c.options(&m)?;
             if m.cells()?.iter().all(|c| c.variant.is_plain()) {
                 let msg = kmatrix::oracle::splat::unchecked_without_debug();
-                kmatrix::notice::once("no-debug-cell", &msg);
+                kmatrix::util::notice::once("no-debug-cell", &msg);
             }
             run_matrix(m, jobs(j), (format, verbose), out, accel, opts).await
         }
@@ -596,7 +596,7 @@ async fn bench(
         Some(f) => Some(kmatrix::matrix::MatrixFile::load(&f)?.cells()?),
         None => None,
     };
-    let opts = kmatrix::bench::Options {
+    let opts = kmatrix::orchestration::bench::Options {
         runs: runs.max(1),
         jobs,
         all_machines: !default_machines,
@@ -604,7 +604,7 @@ async fn bench(
         premerge,
     };
     interruptible(async {
-        let out = kmatrix::bench::bench(&cells, &choice, &opts).await?;
+        let out = kmatrix::orchestration::bench::bench(&cells, &choice, &opts).await?;
         emit(&out);
         Ok(0)
     })
@@ -622,7 +622,7 @@ async fn compare(
     out: &std::path::Path,
     format: Format,
 ) -> Result<i32> {
-    use kmatrix::compare;
+    use kmatrix::report::compare;
     if matches!(format, Format::Kcidb | Format::Html) {
         bail!("compare --format: kcidb and html render one run (kmatrix report R.json --format ...); compare prints table, json, junit or ktap");
     }
@@ -658,7 +658,7 @@ async fn compare_side(
     jobs: usize,
     out: &std::path::Path,
 ) -> Result<Option<Report>> {
-    use kmatrix::compare::{self, Side};
+    use kmatrix::report::compare::{self, Side};
     let arch = (m.arches.len() == 1).then(|| m.arches[0].as_str());
     let choice = match compare::resolve(spec, arch).await? {
         Side::Report(p) => return Ok(Some(load_report(&p)?)),
@@ -695,7 +695,7 @@ async fn compare_side(
 /// skipped revisions were left to name it, 130 if interrupted (then
 /// `--resume` goes on). `--resume` runs the saved command line again.
 async fn bisect(cmd: Cmd, argv: Vec<String>) -> Result<i32> {
-    use kmatrix::bisect::{state, walk};
+    use kmatrix::orchestration::bisect::{state, walk};
     let Cmd::Bisect { resume, tree, .. } = &cmd else {
         unreachable!("called for bisect only")
     };
@@ -723,7 +723,7 @@ async fn bisect(cmd: Cmd, argv: Vec<String>) -> Result<i32> {
 }
 
 async fn bisect_run(cmd: Cmd, argv: Vec<String>, resume: bool) -> Result<i32> {
-    use kmatrix::bisect::{self, judge::Criterion, Ended};
+    use kmatrix::orchestration::bisect::{self, judge::Criterion, Ended};
     let Cmd::Bisect {
         tree: Some(tree),
         good: Some(good),
@@ -783,7 +783,7 @@ async fn build(m: MatrixArgs, timings: bool, jobs: usize) -> Result<i32> {
     let cells = m.cells()?;
     interruptible(async {
         let sink = ui.sink();
-        let t = kmatrix::kbuild::Timer::start(jobs);
+        let t = kmatrix::build::kbuild::Timer::start(jobs);
         let built = run::kernels(&cells, &choice, &extra, jobs, &|e| sink(e)).await;
         let timing = t.stop();
         ui.finish("");
@@ -890,7 +890,7 @@ fn accel_choice(a: AccelArg) -> Choice {
 fn summary(r: &Report) -> String {
     let mut n: std::collections::BTreeMap<String, usize> = Default::default();
     for c in &r.cells {
-        *n.entry(kmatrix::progress::status_name(c.status))
+        *n.entry(kmatrix::orchestration::progress::status_name(c.status))
             .or_default() += 1;
     }
     let v: Vec<_> = n.iter().map(|(s, k)| format!("{k} {s}")).collect();

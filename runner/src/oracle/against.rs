@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 
 use super::{clauses_of, Case, Verdict};
-use crate::generic::{self, Expect, GenericCase};
+use crate::spec::cases::{self, Expect, GenericCase};
 use crate::spec::source::{SpecSet, SpecUsed};
 
 /// The syscall a case id is about (io_setup's original ids name none).
@@ -90,7 +90,7 @@ pub fn apply(cases: &mut Vec<Case>, set: &SpecSet, aio: bool) {
             }
             let gen = generated
                 .entry(sys)
-                .or_insert_with(|| generic::generate(&used.spec).map_err(|e| e.to_string()));
+                .or_insert_with(|| cases::generate(&used.spec).map_err(|e| e.to_string()));
             let g = match gen {
                 Err(e) => {
                     c.verdict = Verdict::Error;

@@ -4,10 +4,10 @@
 
 use super::judges::enosys::map_line as enosys_map_line;
 use super::{Case, CellFacts, Verdict};
-use crate::generic::{self, Expect};
+use crate::matrix::syscalls::number;
 use crate::spec;
+use crate::spec::cases::{self, Expect};
 use crate::stream::{parse, Stream};
-use crate::syscalls::number;
 use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
 use kmatrix_proto::syscalls;
@@ -156,7 +156,7 @@ fn every_generic_case_fails_on_a_deviant_outcome() {
         } else {
             as_aio_off(base.clone())
         };
-        for c in generic::generate_all(&specs).unwrap() {
+        for c in cases::generate_all(&specs).unwrap() {
             let mut s = start.clone();
             let exp = format!("{}.generic", c.syscall);
             let o = obs_mut(&mut s, &exp);

@@ -8,6 +8,13 @@
 //! missing field (an `error` verdict, never a default that could pass).
 //! Every case declares the spec clauses it checks (`catalogue`). Where the
 //! spec is silent or ambiguous the rule chosen is written in `RULES`.
+//! Beside the judges: `hello` (is the guest the cell's?), `splat` (kernel
+//! reports on the console), `suites` (--exec programs' results) and
+//! `coverage` (each spec clause with the cases that check it).
+
+pub mod coverage;
+pub mod hello;
+pub mod suites;
 
 mod judges;
 pub mod known;

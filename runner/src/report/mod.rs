@@ -1,6 +1,9 @@
 //! Layer 6: the report. One record per cell (written to disk as soon as the
 //! cell ends); each output format has its own file here (JSON is serde).
 
+pub mod cell;
+pub mod compare;
+
 use crate::matrix::Cell;
 use crate::oracle::{Case, Verdict};
 use crate::stream::{Completeness, Hello, Sysctl};
@@ -150,7 +153,7 @@ pub struct Report {
     /// its path and cause; a run with any is not green.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub write_errors: Vec<String>,
-    /// This run's milestones (`crate::milestones`), CLOCK_MONOTONIC µs:
+    /// This run's milestones (`crate::util::milestones`), CLOCK_MONOTONIC µs:
     /// what `kmatrix bench` splits a cell's time with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub milestones: Vec<(String, u64)>,

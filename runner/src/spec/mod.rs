@@ -20,6 +20,8 @@
 //! errors (an `error:` inside a `signal:` block, `error: (driver-specific)`)
 //! are read or skipped with a warning naming the line.
 
+pub mod cases;
+
 use std::fmt;
 use std::path::Path;
 

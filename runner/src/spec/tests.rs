@@ -656,7 +656,7 @@ fn frob() -> Spec {
 fn a_block_without_hints_still_gives_generic_cases() {
     // Upstream-style block, no kmatrix field, no hint file: baseline values
     // come from the model (pointer: a buffer, range: its low end, mask: 0).
-    let cases = crate::generic::generate(&frob()).unwrap();
+    let cases = crate::spec::cases::generate(&frob()).unwrap();
     let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
     for want in [
         "frob.return.base",
@@ -765,7 +765,7 @@ fn shipped_specs_carry_no_hint_inline() {
     for l in source::load(&p).unwrap().specs {
         match hints::apply_builtin(l.spec) {
             Ok(s) => {
-                crate::generic::generate(&s).unwrap();
+                crate::spec::cases::generate(&s).unwrap();
             }
             Err(e) => failed.push(e.to_string()),
         }

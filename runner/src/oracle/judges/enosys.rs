@@ -5,7 +5,7 @@
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{Case, CaseDef, Check, Ctx, Judge};
 use super::family::{outcome, rule_of};
-use crate::syscalls::number;
+use crate::matrix::syscalls::number;
 use kmatrix_proto::catalogue::{case, ids};
 use kmatrix_proto::obs::key;
 use kmatrix_proto::syscalls;

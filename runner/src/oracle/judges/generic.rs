@@ -1,5 +1,5 @@
 //! `<syscall>.generic`: the cases computed from each spec (runner/src/
-//! generic.rs: NULL, unmapped and read-only pointers, range boundaries and
+//! spec/cases.rs: NULL, unmapped and read-only pointers, range boundaries and
 //! wraps, invalid handles), each one call judged by its outcome. With
 //! CONFIG_AIO=n every call is ENOSYS, whatever its arguments (R5-config).
 //! Their ids come from the spec, so each judge declares two patterns: the
@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use super::super::obs::{Missing, Obs, Res};
 use super::super::{CaseDef, Check, Ctx, Judge};
 use super::family::{no_ctx, outcome, rule_of, sysret, NoCtx};
-use crate::generic::{Expect, GenericCase};
+use crate::spec::cases::{Expect, GenericCase};
 
 macro_rules! generic_judge {
     ($name:ident, $sys:literal) => {
@@ -64,7 +64,7 @@ fn all() -> Result<&'static [GenericCase], String> {
     static ALL: OnceLock<Result<Vec<GenericCase>, String>> = OnceLock::new();
     ALL.get_or_init(|| {
         let specs = crate::spec::builtin().map_err(|e| e.to_string())?;
-        crate::generic::generate_all(&specs).map_err(|e| e.to_string())
+        crate::spec::cases::generate_all(&specs).map_err(|e| e.to_string())
     })
     .as_deref()
     .map_err(Clone::clone)
@@ -210,7 +210,7 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
             let room = (|| {
                 let before = v.u64(key::AIO_NR_BEFORE)?;
                 let nr = match g.args.first() {
-                    Some(crate::generic::Arg::Int(n)) => *n,
+                    Some(crate::spec::cases::Arg::Int(n)) => *n,
                     _ => return Err(Missing(format!("{}: nr_events is not a number", g.id))),
                 };
                 Ok((before, nr, c.max()?))

@@ -1,0 +1,4 @@
+//! Kernel build: a source tree and config fragments to a cached kernel image.
+
+pub mod kbuild;
+pub mod source;
