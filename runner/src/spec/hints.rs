@@ -1,6 +1,7 @@
 //! kmatrix's test hints, laid over a spec: `spec/hints/<syscall>.toml`.
 //!
-//! A hint is not spec text: it tells the generic cases (spec/cases.rs) what the baseline call passes and what a bad value gives, so
+//! A hint is not spec text: it tells the generic cases (spec/cases.rs)
+//! what the baseline call passes and what a bad value gives, so
 //! the same hints serve kmatrix's own block and a kernel tree's block of
 //! that syscall. A hint naming a param or error the spec lacks is an error
 //! (the spec changed under it), and so is a hint that contradicts the same
