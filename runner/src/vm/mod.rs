@@ -260,69 +260,10 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
     // Flocked while this run lives; a later run removes it if we are SIGKILLed.
     let tmp = crate::util::reaper::VmDir::new()?;
     let sock = tmp.path().join("qmp.sock");
-    let fifo = tmp.path().join("results");
-    for end in ["in", "out"] {
-        let p = std::ffi::CString::new(format!("{}.{end}", fifo.display()))?;
-        // SAFETY: a valid NUL-terminated path.
-        if unsafe { libc::mkfifo(p.as_ptr(), 0o600) } != 0 {
-            return Err(std::io::Error::last_os_error()).context("mkfifo for the results port");
-        }
-    }
-    // Opened read-write so it never reads EOF before QEMU opens it; the
-    // pump stops when QEMU is gone (see below).
-    let results_rx = tokio::net::unix::pipe::OpenOptions::new()
-        .read_write(true)
-        .open_receiver(fifo.with_extension("out"))?;
-    let mut daemons = Vec::new();
-    if !spec.shares.is_empty() && spec.arch.big_endian != cfg!(target_endian = "big") {
-        crate::util::notice::once(
-            &format!("share-byte-order-{}", spec.arch.name),
-            &format!(
-                "{} cells: virtiofsd reads FUSE requests in this host's byte order and the {} guest writes them in its own, so its shares mount but every access fails (ECONNREFUSED): their share and exec cases fail",
-                spec.arch.name, spec.arch.name
-            ),
-        );
-    }
-    // Without virtiofsd the cell still runs; its share cases say what is missing.
-    let shares = match spec.shares.is_empty() {
-        true => &[][..],
-        false if crate::vm::share::available().is_none() => &[][..],
-        false => &spec.shares[..],
-    };
-    for (i, sh) in shares.iter().enumerate() {
-        daemons.push(
-            crate::vm::share::start(
-                sh,
-                i,
-                tmp.path(),
-                &spec.out_dir.join(format!("virtiofsd{i}.log")),
-            )
-            .await?,
-        );
-    }
+    let (fifo, results_rx) = results_fifo(tmp.path())?;
     let mut cmd = spec.command(&sock, &fifo);
-    if !daemons.is_empty() {
-        // vhost-user needs guest RAM in a shareable memfd (the machine's
-        // memory-backend works on boards without NUMA, like microvm).
-        cmd.args([
-            "-object",
-            &format!("memory-backend-memfd,id=mem,size={}M,share=on", spec.mem_mb),
-            "-machine",
-            "memory-backend=mem",
-        ]);
-        for d in &daemons {
-            cmd.arg("-chardev")
-                .arg(format!("socket,id={},path={}", d.tag, d.socket.display()));
-            cmd.args([
-                "-device",
-                &format!(
-                    "{1},chardev={0},tag={0}",
-                    d.tag,
-                    spec.arch.profile().virtio_device("vhost-user-fs")
-                ),
-            ]);
-        }
-    }
+    // Held until QEMU is gone: each virtiofsd dies with its handle.
+    let _daemons = start_shares(spec, tmp.path(), &mut cmd).await?;
     // Own process group: a terminal's Ctrl-C reaches the runner, which then
     // stops QEMU itself, instead of QEMU dying mid-write under it.
     cmd.process_group(0).kill_on_drop(true);
@@ -422,6 +363,78 @@ pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
         events,
         timings,
     })
+}
+
+/// The results port's FIFO pair (QEMU's `pipe` chardev, `<path>.in` and
+/// `<path>.out`) in `dir`, and our end of it.
+fn results_fifo(dir: &Path) -> Result<(PathBuf, tokio::net::unix::pipe::Receiver)> {
+    let fifo = dir.join("results");
+    for end in ["in", "out"] {
+        let p = std::ffi::CString::new(format!("{}.{end}", fifo.display()))?;
+        // SAFETY: a valid NUL-terminated path.
+        if unsafe { libc::mkfifo(p.as_ptr(), 0o600) } != 0 {
+            return Err(std::io::Error::last_os_error()).context("mkfifo for the results port");
+        }
+    }
+    // Opened read-write so it never reads EOF before QEMU opens it; the
+    // pump stops when QEMU is gone (see launch).
+    let rx = tokio::net::unix::pipe::OpenOptions::new()
+        .read_write(true)
+        .open_receiver(fifo.with_extension("out"))?;
+    Ok((fifo, rx))
+}
+
+/// The cell's virtiofsd daemons, started, and their devices on `cmd`.
+async fn start_shares(
+    spec: &VmSpec,
+    dir: &Path,
+    cmd: &mut Command,
+) -> Result<Vec<crate::vm::share::Daemon>> {
+    let mut daemons = Vec::new();
+    if !spec.shares.is_empty() && spec.arch.big_endian != cfg!(target_endian = "big") {
+        crate::util::notice::once(
+            &format!("share-byte-order-{}", spec.arch.name),
+            &format!(
+                "{} cells: virtiofsd reads FUSE requests in this host's byte order and the {} guest writes them in its own, so its shares mount but every access fails (ECONNREFUSED): their share and exec cases fail",
+                spec.arch.name, spec.arch.name
+            ),
+        );
+    }
+    // Without virtiofsd the cell still runs; its share cases say what is missing.
+    let shares = match spec.shares.is_empty() {
+        true => &[][..],
+        false if crate::vm::share::available().is_none() => &[][..],
+        false => &spec.shares[..],
+    };
+    for (i, sh) in shares.iter().enumerate() {
+        daemons.push(
+            crate::vm::share::start(sh, i, dir, &spec.out_dir.join(format!("virtiofsd{i}.log")))
+                .await?,
+        );
+    }
+    if !daemons.is_empty() {
+        // vhost-user needs guest RAM in a shareable memfd (the machine's
+        // memory-backend works on boards without NUMA, like microvm).
+        cmd.args([
+            "-object",
+            &format!("memory-backend-memfd,id=mem,size={}M,share=on", spec.mem_mb),
+            "-machine",
+            "memory-backend=mem",
+        ]);
+        for d in &daemons {
+            cmd.arg("-chardev")
+                .arg(format!("socket,id={},path={}", d.tag, d.socket.display()));
+            cmd.args([
+                "-device",
+                &format!(
+                    "{1},chardev={0},tag={0}",
+                    d.tag,
+                    spec.arch.profile().virtio_device("vhost-user-fs")
+                ),
+            ]);
+        }
+    }
+    Ok(daemons)
 }
 
 async fn drive(

@@ -114,31 +114,7 @@ async fn walk_to_the_answer(o: &Options, specs: Specs<'_>) -> Result<Ended> {
         .canonicalize()
         .with_context(|| o.tree.display().to_string())?;
     let sdir = state::dir_of(&tree);
-    let mut st = if o.resume {
-        let st = state::load(&sdir)?;
-        if st.finished {
-            bail!(
-                "--resume: the last bisection of {} finished",
-                tree.display()
-            );
-        }
-        st
-    } else {
-        let good = walk::commit_of(&tree, "--good", &o.good)?;
-        let bad = walk::commit_of(&tree, "--bad", &o.bad)?;
-        walk::check_ends(&tree, &good, &bad, (&o.good, &o.bad))?;
-        State {
-            argv: o.argv.clone(),
-            cwd: std::env::current_dir().unwrap_or_default(),
-            tree: tree.clone(),
-            good: walk::describe(&tree, &good)?,
-            bad: walk::describe(&tree, &bad)?,
-            criterion: o.criterion.clone(),
-            steps: Vec::new(),
-            started: false,
-            finished: false,
-        }
-    };
+    let mut st = open_state(o, &tree, &sdir)?;
     let experiments = st.criterion.experiments()?;
     std::fs::create_dir_all(&sdir).with_context(|| format!("creating {}", sdir.display()))?;
     let _lock = crate::util::runlock::lock_out(&sdir)
@@ -251,6 +227,48 @@ async fn walk_to_the_answer(o: &Options, specs: Specs<'_>) -> Result<Ended> {
     st.finished = true;
     st.save(&sdir)?;
     walk::reset(&cx.wt);
+    Ok(Ended::Done(Box::new(outcome(tree, st, &good, answer, t0)?)))
+}
+
+/// The bisection to run: the saved one (--resume), or a new one from
+/// --good and --bad, checked before anything is built.
+fn open_state(o: &Options, tree: &std::path::Path, sdir: &std::path::Path) -> Result<State> {
+    Ok(if o.resume {
+        let st = state::load(sdir)?;
+        if st.finished {
+            bail!(
+                "--resume: the last bisection of {} finished",
+                tree.display()
+            );
+        }
+        st
+    } else {
+        let good = walk::commit_of(tree, "--good", &o.good)?;
+        let bad = walk::commit_of(tree, "--bad", &o.bad)?;
+        walk::check_ends(tree, &good, &bad, (&o.good, &o.bad))?;
+        State {
+            argv: o.argv.clone(),
+            cwd: std::env::current_dir().unwrap_or_default(),
+            tree: tree.to_path_buf(),
+            good: walk::describe(tree, &good)?,
+            bad: walk::describe(tree, &bad)?,
+            criterion: o.criterion.clone(),
+            steps: Vec::new(),
+            started: false,
+            finished: false,
+        }
+    })
+}
+
+/// The answer with what changed at the first bad commit (or the bad end,
+/// when only skipped revisions were left).
+fn outcome(
+    tree: PathBuf,
+    st: State,
+    good: &Seens,
+    answer: std::result::Result<String, Vec<String>>,
+    t0: Instant,
+) -> Result<Outcome> {
     let (first_bad, candidates) = match answer {
         Ok(id) => (Some(walk::describe(&tree, &id)?), Vec::new()),
         Err(ids) => (
@@ -269,7 +287,7 @@ async fn walk_to_the_answer(o: &Options, specs: Specs<'_>) -> Result<Ended> {
         .unwrap_or_default();
     let changes = st
         .criterion
-        .differences(&good, &after)
+        .differences(good, &after)
         .into_iter()
         .map(|(case, before, after)| Change {
             case,
@@ -277,7 +295,7 @@ async fn walk_to_the_answer(o: &Options, specs: Specs<'_>) -> Result<Ended> {
             after,
         })
         .collect();
-    Ok(Ended::Done(Box::new(Outcome {
+    Ok(Outcome {
         tree,
         bisect_steps: st.steps.iter().filter(|s| s.role == Role::Step).count(),
         good: st.good.clone(),
@@ -288,7 +306,7 @@ async fn walk_to_the_answer(o: &Options, specs: Specs<'_>) -> Result<Ended> {
         changes,
         steps: st.steps,
         wall_s: t0.elapsed().as_secs_f64(),
-    })))
+    })
 }
 
 fn seens(st: &State, role: Role) -> Seens {
