@@ -163,6 +163,15 @@ fn hung_guest_times_out_and_is_stopped_over_qmp() {
     let c = only_cell(&r);
     assert_eq!(c["status"], "timeout", "{c}");
     assert_eq!(c["exit"]["stopped_by"], "qmp quit", "{c}");
+    // The hang is named: what ran last, what the console said, where the vCPUs were.
+    let d = c["status_detail"].as_str().unwrap();
+    assert!(
+        d.contains("no experiment had started") && d.contains("drill hang"),
+        "{c}"
+    );
+    let regs = Path::new(c["artifacts"].as_str().unwrap()).join("vcpus-at-timeout.txt");
+    let regs = std::fs::read_to_string(&regs).unwrap_or_default();
+    assert!(regs.contains("CPU#0") && regs.contains("CPU#1"), "{d}");
     assert!(t.elapsed() < Duration::from_secs(60), "the limit is kept");
     assert_eq!(code, Some(1));
 }

@@ -150,6 +150,11 @@ pub fn finish(
     if matches!(outcome.exit, Exit::TimedOut { .. }) {
         let note = oracle::splat::hang_note(&outcome.console, 4);
         rep.status_detail = format!("{}: {note}", rep.status_detail);
+        let regs = outcome.console.with_file_name("vcpus-at-timeout.txt");
+        if regs.exists() {
+            rep.status_detail
+                .push_str(&format!("; every vCPU's registers: {}", regs.display()));
+        }
     }
     // The guest must be the one the cell asked for, or it tests something else.
     if let Some(h) = &s.hello {

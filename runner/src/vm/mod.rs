@@ -82,6 +82,10 @@ impl VmSpec {
     pub fn results_path(&self) -> PathBuf {
         self.out_dir.join("results.jsonl")
     }
+    /// Every vCPU's registers when the cell timed out (QEMU's `info registers -a`).
+    pub fn vcpus_path(&self) -> PathBuf {
+        self.out_dir.join("vcpus-at-timeout.txt")
+    }
 
     /// The machine itself: what both kmatrix and a plain command line boot.
     fn machine_args(&self) -> Command {
@@ -254,7 +258,7 @@ async fn pump(
 pub async fn launch(spec: &VmSpec) -> Result<Outcome> {
     std::fs::create_dir_all(&spec.out_dir)?;
     // Stale evidence from an earlier run must not be read as this run's.
-    for p in [spec.console_path(), spec.results_path()] {
+    for p in [spec.console_path(), spec.results_path(), spec.vcpus_path()] {
         let _ = std::fs::remove_file(p);
     }
     // Flocked while this run lives; a later run removes it if we are SIGKILLed.
@@ -531,6 +535,15 @@ async fn drive(
             },
             _ = &mut deadline => {
                 let ms = started.elapsed().as_millis() as u64;
+                // Where each vCPU is, for a hang's evidence (symbolize the
+                // PCs with the build's System.map).
+                let look = service.execute(qmp::human_monitor_command {
+                    cpu_index: None,
+                    command_line: "info registers -a".into(),
+                });
+                if let Ok(Ok(regs)) = tokio::time::timeout(Duration::from_secs(3), look).await {
+                    let _ = std::fs::write(spec.vcpus_path(), regs);
+                }
                 // Ask politely, then insist.
                 let quit = tokio::time::timeout(Duration::from_secs(2), service.execute(qmp::quit {})).await;
                 let gone = tokio::time::timeout(Duration::from_secs(3), child.wait()).await;
