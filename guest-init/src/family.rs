@@ -991,6 +991,7 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
         let sig = AioSigset { mask, size };
         let t0 = Instant::now();
         let armed = alarm.map(sys::one_shot_alarm);
+        let early = alrm_seen();
         let r = raw(
             nr::IO_PGETEVENTS,
             [
@@ -1013,10 +1014,12 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
             .u64(key::MASK_AFTER, blocked_mask());
         match armed {
             Some(Ok(())) => {
-                c.u64(key::ALARM_RUNS, alarm_runs).u64(
-                    key::ALARM_AFTER_MS,
-                    alarm.map_or(0, |a| a.as_millis() as u64),
-                );
+                c.u64(key::ALARM_RUNS, alarm_runs)
+                    .u64(key::ALARM_RUNS_BEFORE_CALL, early)
+                    .u64(
+                        key::ALARM_AFTER_MS,
+                        alarm.map_or(0, |a| a.as_millis() as u64),
+                    );
             }
             Some(Err(e)) => {
                 c.i64(key::ALARM_ERRNO, e.into());

@@ -300,6 +300,9 @@ pub mod key {
     pub const ALARM_ERRNO: &str = "alarm_errno";
     pub const ALARM_MS: &str = "alarm_ms";
     pub const ALARM_RUNS: &str = "alarm_runs";
+    /// SIGALRM handler runs already seen just before the call was made: an
+    /// alarm that fired before the call leaves it nothing to hold back.
+    pub const ALARM_RUNS_BEFORE_CALL: &str = "alarm_runs_before_call";
     pub const ARCH: &str = "arch";
     pub const ARGS: &str = "args";
     pub const BAD_CTX_UNMAPPED_TIMEOUT: &str = "bad_ctx_unmapped_timeout";

@@ -1105,6 +1105,17 @@ fn unarranged_conditions_are_errors() {
         "{}",
         c.detail
     );
+    // The alarm fired before io_pgetevents was entered: nothing to judge.
+    let mut s = good();
+    obs_mut(&mut s, ids::IO_PGETEVENTS_SIGMASK)[key::MASK_BLOCKS_OPEN_ALARM]
+        [key::ALARM_RUNS_BEFORE_CALL] = json!(1);
+    let c = case_of(
+        &facts(true),
+        &s,
+        case::IO_PGETEVENTS_SIGNAL_ANY_BLOCKED_STAYS_PENDING,
+    );
+    assert_eq!(c.verdict, Verdict::Error);
+    assert!(c.detail.contains("before io_pgetevents"), "{}", c.detail);
     // No io_cancel succeeded: an untouched result proves nothing.
     let mut s = good();
     obs_mut(&mut s, ids::IO_CANCEL_CASES)[&key::errno_of(key::CANCEL_PENDING_POLL)] = json!(22);

@@ -81,6 +81,13 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
                 "{name}: the guest could not arm its alarm (errno {e})"
             )));
         }
+        // A vCPU stalled past the alarm before the call: the handler ran
+        // first and the call had nothing to hold back.
+        if v.i64(key::ALARM_RUNS_BEFORE_CALL)? != 0 {
+            return Err(Missing(format!(
+                "{name}: the alarm fired before io_pgetevents was entered (a stalled vCPU): nothing shows the temporary mask"
+            )));
+        }
         let before = o.i64(key::MASK_BEFORE)?;
         let (runs, timeout) = (v.i64(key::ALARM_RUNS)?, v.i64(key::TIMEOUT_MS)?);
         const SIGALRM: i64 = 14; // the same on x86_64 and arm64
