@@ -29,21 +29,27 @@ pub fn debian_tree() -> PathBuf {
         .expect("unpacked linux-source-6.1 in the cache")
 }
 
+/// `dst`, emptied, becomes a hard-linked copy of `src` (cheap: the kernel
+/// tree's files are shared, only edited ones are replaced).
+fn hardlink_copy(src: &Path, dst: &Path) {
+    let _ = std::fs::remove_dir_all(dst);
+    std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
+    let st = Command::new("cp")
+        .arg("-al")
+        .arg(src)
+        .arg(dst)
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
 /// A hard-linked copy of `src` at a fixed place (`test-trees/NAME`, so its
 /// out-of-tree build is reused across runs) whose fs/aio.c is `edit` of
 /// the original.
 pub fn tree_with_aio(src: &Path, name: &str, edit: impl Fn(&str) -> String) -> PathBuf {
     let dst = cache_root().join("test-trees").join(name);
     if !dst.join("Makefile").exists() {
-        let _ = std::fs::remove_dir_all(&dst);
-        std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
-        let st = Command::new("cp")
-            .arg("-al")
-            .arg(src)
-            .arg(&dst)
-            .status()
-            .unwrap();
-        assert!(st.success());
+        hardlink_copy(src, &dst);
     }
     let aio = dst.join("fs/aio.c");
     let text = std::fs::read_to_string(src.join("fs/aio.c")).unwrap();
@@ -100,15 +106,7 @@ pub fn bisect_history(src: &Path) -> (PathBuf, Vec<String>) {
     {
         return (dst.clone(), ids(&git));
     }
-    let _ = std::fs::remove_dir_all(&dst);
-    std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
-    let st = Command::new("cp")
-        .arg("-al")
-        .arg(src)
-        .arg(&dst)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    hardlink_copy(src, &dst);
     git(&["init", "-q"]);
     // No background gc repacking 500 MB while the test builds kernels.
     git(&["config", "gc.auto", "0"]);

@@ -8,7 +8,6 @@
 use super::known::{known_deviations, Conditions};
 use super::{Case, Verdict};
 use crate::stream::Stream;
-use std::path::Path;
 
 /// What the guest writes to /dev/kmsg around each experiment (the
 /// contract with guest-init/src/kmsg.rs).
@@ -345,20 +344,17 @@ pub fn apply(cases: &mut Vec<Case>, console: Option<&Console>, ran: &[String], a
             continue;
         }
         if let Some(first) = here.first() {
-            let excused: Vec<Option<String>> = here.iter().map(|s| accepts(&case_id, s)).collect();
+            // Every report excused, or the case fails: the first excuse is shown.
+            let excused: Option<Vec<String>> = here.iter().map(|s| accepts(&case_id, s)).collect();
             case.observed = first.first.clone();
             case.detail = here
                 .iter()
                 .map(|s| format!("{}: {}", s.first, s.evidence()))
                 .collect::<Vec<_>>()
                 .join(" | ");
-            if excused.iter().all(Option::is_some) {
+            if let Some(why) = excused.as_ref().and_then(|e| e.first()) {
                 case.verdict = Verdict::KnownDeviation;
-                case.detail = format!(
-                    "{}; {}",
-                    excused[0].clone().unwrap_or_default(),
-                    case.detail
-                );
+                case.detail = format!("{why}; {}", case.detail);
             } else {
                 case.verdict = Verdict::Fail;
                 fail_experiment(cases, &id, first);
@@ -414,12 +410,10 @@ pub fn unchecked_without_debug() -> String {
     "no debug cell in this run (--variant debug): lock clauses, KAPI_CTX_SLEEPABLE and leaks found by kmemleak were not checked".into()
 }
 
-/// Reads a cell's console log (None: there is none) and judges it with the
-/// shipped known deviations.
-pub fn judge_console(cases: &mut Vec<Case>, console: &Path, s: &Stream, cond: &Conditions) {
-    let con = std::fs::read(console)
-        .ok()
-        .map(|b| parse(&String::from_utf8_lossy(&b)));
+/// Judges a cell's console log (None: there is none) with the shipped
+/// known deviations.
+pub fn judge_console(cases: &mut Vec<Case>, console: Option<&str>, s: &Stream, cond: &Conditions) {
+    let con = console.map(parse);
     // The probe's experiments are marked; share mounts are not experiments.
     let ran: Vec<String> = (s.experiments.iter())
         .filter(|e| {
@@ -452,10 +446,11 @@ pub fn judge_console(cases: &mut Vec<Case>, console: &Path, s: &Stream, cond: &C
 
 /// For a cell that did not end: the experiment the console says was running
 /// and the kernel's last lines, for the cell's status.
-pub fn hang_note(console: &Path, lines: usize) -> String {
-    let text = std::fs::read(console).unwrap_or_default();
-    let text = String::from_utf8_lossy(&text);
-    let con = parse(&text);
+pub fn hang_note(console: Option<&str>, lines: usize) -> String {
+    let Some(text) = console else {
+        return "the cell has no console log".into();
+    };
+    let con = parse(text);
     let last: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let last = last[last.len().saturating_sub(lines)..].join(" | ");
     let running = match (&con.running, con.marked.last()) {

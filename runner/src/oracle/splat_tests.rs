@@ -360,17 +360,13 @@ fn kmemleak_counts_only_objects_allocated_through_aio() {
 
 #[test]
 fn a_hang_names_the_running_experiment_and_the_last_lines() {
-    let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("console.log");
     let text = format!("{CLEAN}[    2.2] kmatrix: start table.many\n[    9.9] rcu: INFO: rcu_sched self-detected stall on CPU\n");
-    std::fs::write(&p, text).unwrap();
-    let n = hang_note(&p, 2);
+    let n = hang_note(Some(&text), 2);
     assert!(n.starts_with("experiment table.many was running"), "{n}");
     assert!(n.contains("self-detected stall"), "{n}");
-    std::fs::write(&p, CLEAN).unwrap();
-    assert!(hang_note(&p, 2).contains("the last to end was nr.sweep"));
-    std::fs::write(&p, "").unwrap();
-    assert!(hang_note(&p, 2).contains("no experiment had started"));
+    assert!(hang_note(Some(CLEAN), 2).contains("the last to end was nr.sweep"));
+    assert!(hang_note(Some(""), 2).contains("no experiment had started"));
+    assert!(hang_note(None, 2).contains("no console log"));
 }
 
 #[test]
@@ -406,9 +402,6 @@ evidence = "e"
 
 #[test]
 fn an_unfinished_cell_passes_no_splat_case_and_share_mounts_need_no_marker() {
-    let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("console.log");
-    std::fs::write(&p, CLEAN).unwrap();
     let cond = Conditions {
         arch: "x86_64".into(),
         kernel: None,
@@ -423,7 +416,7 @@ fn an_unfinished_cell_passes_no_splat_case_and_share_mounts_need_no_marker() {
     // No end record: incomplete.
     let cut = crate::stream::parse(body.as_bytes());
     let mut cases = vec![];
-    judge_console(&mut cases, &p, &cut, &cond);
+    judge_console(&mut cases, Some(CLEAN), &cut, &cond);
     assert!(
         cases.iter().all(|c| c.verdict == Verdict::Error),
         "{cases:#?}"
@@ -431,7 +424,7 @@ fn an_unfinished_cell_passes_no_splat_case_and_share_mounts_need_no_marker() {
     let whole =
         crate::stream::parse(format!("{body}{}\n", kmatrix_proto::record::end_json(2)).as_bytes());
     let mut cases = vec![];
-    judge_console(&mut cases, &p, &whole, &cond);
+    judge_console(&mut cases, Some(CLEAN), &whole, &cond);
     assert!(
         cases.iter().all(|c| c.verdict == Verdict::Pass),
         "{cases:#?}"

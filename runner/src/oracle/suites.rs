@@ -224,11 +224,10 @@ fn judge_one(id: &str, exp: &str, f: ExecFormat, rec: Option<(&String, &Value)>)
     let mut notes = Vec::new();
     for (k, kept) in [(key::STDOUT, stdout), (key::STDERR, stderr)] {
         let total = o.get(format!("{k}_bytes")).and_then(Value::as_u64);
-        if total.is_some_and(|t| t > kept.len() as u64) {
+        if let Some(total) = total.filter(|t| *t > kept.len() as u64) {
             notes.push(format!(
-                "{k} cut to its first {} bytes of {}: results past that are not judged",
+                "{k} cut to its first {} bytes of {total}: results past that are not judged",
                 kept.len(),
-                total.unwrap_or(0)
             ));
         }
     }

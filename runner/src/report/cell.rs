@@ -70,10 +70,21 @@ pub fn empty_report(
     }
 }
 
-fn console_tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read(path).unwrap_or_default();
-    let text = String::from_utf8_lossy(&text[text.len().saturating_sub(64 * 1024)..]).into_owned();
-    let all: Vec<&str> = text.lines().collect();
+/// A cell's console log as text (None: there is none), read once for the
+/// panic check, the excerpt, the hang note and the kernel reports.
+fn read_console(path: &Path) -> Option<String> {
+    std::fs::read(path)
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// The last `lines` lines within the console's last 64 KiB.
+fn console_tail(text: &str, lines: usize) -> String {
+    let mut start = text.len().saturating_sub(64 * 1024);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    let all: Vec<&str> = text[start..].lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
@@ -141,14 +152,16 @@ pub fn finish(
     rep.hello = s.hello.clone();
     rep.sysctls = s.sysctls.clone();
     rep.guest_logs = s.logs.clone();
-    let console_panic = console_tail(&outcome.console, 200).contains("Kernel panic");
+    let console = read_console(&outcome.console);
+    let text = console.as_deref().unwrap_or_default();
+    let console_panic = console_tail(text, 200).contains("Kernel panic");
     (rep.status, rep.status_detail) = classify(cell, &outcome.exit, s, console_panic);
     if rep.status != CellStatus::Ok {
-        rep.console_excerpt = console_tail(&outcome.console, 25);
+        rep.console_excerpt = console_tail(text, 25);
     }
     // A hang names what was running and what the kernel said last.
     if matches!(outcome.exit, Exit::TimedOut { .. }) {
-        let note = oracle::splat::hang_note(&outcome.console, 4);
+        let note = oracle::splat::hang_note(console.as_deref(), 4);
         rep.status_detail = format!("{}: {note}", rep.status_detail);
         let regs = outcome.console.with_file_name("vcpus-at-timeout.txt");
         if regs.exists() {
@@ -187,7 +200,7 @@ pub fn finish(
     if let Some(set) = &opts.specs {
         oracle::against::apply(&mut rep.cases, set, aio);
     }
-    judge_console(&mut rep.cases, cell, s, &outcome.console);
+    judge_console(&mut rep.cases, cell, s, console.as_deref());
     rep.cases
         .extend(crate::oracle::suites::judge_shares(s, &opts.shares));
     // The user's program's own words belong in the report, not just a verdict.
@@ -254,7 +267,8 @@ pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
         if let Some(set) = &against {
             oracle::against::apply(&mut c.cases, set, cell_has_aio(&c.cell, &s));
         }
-        judge_console(&mut c.cases, &c.cell, &s, &c.artifacts.join("console.log"));
+        let console = read_console(&c.artifacts.join("console.log"));
+        judge_console(&mut c.cases, &c.cell, &s, console.as_deref());
         c.cases.extend(kept);
     }
     Ok(r)
@@ -262,7 +276,7 @@ pub fn rejudge(mut r: crate::report::Report) -> Result<crate::report::Report> {
 
 /// The kernel's reports on the console, judged per experiment (last: they
 /// override what the experiment's cases said).
-fn judge_console(cases: &mut Vec<oracle::Case>, cell: &Cell, s: &Stream, console: &Path) {
+fn judge_console(cases: &mut Vec<oracle::Case>, cell: &Cell, s: &Stream, console: Option<&str>) {
     let cond = oracle::known::Conditions {
         arch: cell.arch.name.clone(),
         kernel: s
