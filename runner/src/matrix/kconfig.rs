@@ -49,6 +49,14 @@ pub struct KernelConfig {
     /// CONFIG_BLOCK: without it, ioprio_check_cap is the -ENOTBLK stub.
     #[serde(default)]
     pub block: Opt,
+    /// 32-bit programs run (x86_64: CONFIG_IA32_EMULATION; arm64 and the
+    /// others: CONFIG_COMPAT).
+    #[serde(default)]
+    pub compat: Opt,
+    /// CONFIG_COMPAT_32BIT_TIME: the compat entry points that take a 32-bit
+    /// time (io_getevents, io_pgetevents) exist exactly with this.
+    #[serde(default)]
+    pub time32: Opt,
 }
 
 impl KernelConfig {
@@ -68,6 +76,11 @@ impl KernelConfig {
             fault_injection_debug_fs: opt("CONFIG_FAULT_INJECTION_DEBUG_FS"),
             eventfd: opt("CONFIG_EVENTFD"),
             block: opt("CONFIG_BLOCK"),
+            compat: match opt("CONFIG_IA32_EMULATION") {
+                Opt::Set => Opt::Set,
+                _ => opt("CONFIG_COMPAT"),
+            },
+            time32: opt("CONFIG_COMPAT_32BIT_TIME"),
         }
     }
 

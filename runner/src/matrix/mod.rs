@@ -106,6 +106,50 @@ impl std::str::FromStr for Variant {
     }
 }
 
+/// The ABI a cell's probe is built for: `native` (the arch's own, 64-bit)
+/// or `compat` (the arch's 32-bit ABI on the same kernel: i686 on x86_64,
+/// armv7 hard-float on arm64), which enters the kernel through the compat
+/// syscall table. The arch's `[compat]` table says what compat is there.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Abi {
+    #[default]
+    Native,
+    Compat,
+}
+
+impl Abi {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Abi::Native => "native",
+            Abi::Compat => "compat",
+        }
+    }
+
+    pub fn is_native(&self) -> bool {
+        *self == Abi::Native
+    }
+}
+
+impl std::fmt::Display for Abi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Abi {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "native" => Ok(Abi::Native),
+            "compat" => Ok(Abi::Compat),
+            other => Err(format!("unknown ABI '{other}' (known: native, compat)")),
+        }
+    }
+}
+
 /// How a kernel's config and variant are named in cells, builds and
 /// progress: `aio-on` (plain keeps its old names), `aio-on+debug`.
 pub fn config_label(config: Config, variant: Variant) -> String {
@@ -193,6 +237,9 @@ pub struct Cell {
     /// plain or debug; reports from before the variant axis are plain.
     #[serde(default, skip_serializing_if = "Variant::is_plain")]
     pub variant: Variant,
+    /// native or compat; reports from before the ABI axis are native.
+    #[serde(default, skip_serializing_if = "Abi::is_native")]
+    pub abi: Abi,
     /// Value written to fs.aio-max-nr before the probe; None leaves the
     /// kernel default.
     pub aio_max_nr: Option<u64>,
@@ -307,6 +354,7 @@ impl Axes {
                                 arch: a.clone(),
                                 config: *c,
                                 variant,
+                                abi: Abi::Native,
                                 aio_max_nr: *m,
                                 cpus,
                                 maxcpus,

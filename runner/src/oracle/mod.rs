@@ -144,6 +144,13 @@ pub struct CellFacts {
     pub eventfd: Option<bool>,
     /// CONFIG_BLOCK of the kernel under test; None: its config is unknown.
     pub block: Option<bool>,
+    /// The ABI the probe ran as (compat: the arch's 32-bit programs).
+    pub abi: crate::matrix::Abi,
+    /// The kernel runs 32-bit programs (CONFIG_IA32_EMULATION or
+    /// CONFIG_COMPAT); None: its config is unknown.
+    pub compat: Option<bool>,
+    /// CONFIG_COMPAT_32BIT_TIME; None: its config is unknown.
+    pub time32: Option<bool>,
 }
 
 impl CellFacts {
@@ -159,6 +166,9 @@ impl CellFacts {
             eventfd: Some(aio),
             // The default kernels (kernels/base.config on tinyconfig).
             block: Some(false),
+            abi: crate::matrix::Abi::Native,
+            compat: Some(false),
+            time32: Some(false),
         }
     }
 

@@ -223,6 +223,9 @@ pub fn judge_cell(
         cpus: cell.cpus,
         eventfd: cell.kernel_config.eventfd.known(),
         block: cell.kernel_config.block.known(),
+        abi: cell.abi,
+        compat: cell.kernel_config.compat.known(),
+        time32: cell.kernel_config.time32.known(),
     };
     let mut out = oracle::judge(&facts, s);
     skip_unknown_config(cell, &mut out);
