@@ -39,9 +39,10 @@ fn embed(dir: &str, name: &str) -> String {
     )
 }
 
-/// `ARCH_TABLES`: (toml, fragment, debug fragment) of every
-/// kernels/arch/NAME.toml, its NAME.config and NAME.debug.config (empty
-/// when absent), so adding an arch is adding those files.
+/// `ARCH_TABLES`: (toml, fragment, debug fragment, compat fragment) of
+/// every kernels/arch/NAME.toml, its NAME.config, NAME.debug.config and
+/// NAME.compat.config (empty when absent), so adding an arch is adding
+/// those files.
 fn arch_tables() -> String {
     let dir = Path::new(&manifest_dir())
         .join("../kernels/arch")
@@ -62,21 +63,24 @@ fn arch_tables() -> String {
             assert!(frag.exists(), "{} has no {}", t.display(), frag.display());
             println!("cargo:rerun-if-changed={}", t.display());
             println!("cargo:rerun-if-changed={}", frag.display());
-            let debug = t.with_extension("debug.config");
-            println!("cargo:rerun-if-changed={}", debug.display());
-            let debug = match debug.exists() {
-                true => format!("include_str!({:?})", debug.display().to_string()),
-                false => "\"\"".to_string(),
+            let optional = |ext: &str| {
+                let p = t.with_extension(ext);
+                println!("cargo:rerun-if-changed={}", p.display());
+                match p.exists() {
+                    true => format!("include_str!({:?})", p.display().to_string()),
+                    false => "\"\"".to_string(),
+                }
             };
+            let (debug, compat) = (optional("debug.config"), optional("compat.config"));
             format!(
-                "(include_str!({:?}), include_str!({:?}), {debug}),",
+                "(include_str!({:?}), include_str!({:?}), {debug}, {compat}),",
                 t.display().to_string(),
                 frag.display().to_string()
             )
         })
         .collect();
     format!(
-        "pub const ARCH_TABLES: &[(&str, &str, &str)] = &[\n{}\n];\n",
+        "pub const ARCH_TABLES: &[(&str, &str, &str, &str)] = &[\n{}\n];\n",
         items.join("\n")
     )
 }

@@ -105,6 +105,9 @@ pub fn builtin_fragment(name: &str) -> Result<Fragment> {
         "aio-off" => include_str!("../../../kernels/aio-off.config"),
         // The debug variant's checks (matrix::Variant::Debug).
         "debug" => include_str!("../../../kernels/debug.config"),
+        // Compat kernels' 32-bit time entry points (matrix::Compat).
+        "time32-on" => include_str!("../../../kernels/time32-on.config"),
+        "time32-off" => include_str!("../../../kernels/time32-off.config"),
         // Machine fragments (kernels/machine/), named by a machine profile.
         "q35" => include_str!("../../../kernels/machine/q35.config"),
         "virt-pci" => include_str!("../../../kernels/machine/virt-pci.config"),

@@ -61,9 +61,37 @@ pub struct Arch {
     /// (kernels/arch/<name>.debug.config; empty when it has none).
     #[serde(skip)]
     pub debug_fragment: String,
+    /// The arch's 32-bit ABI (compat cells); none: kmatrix has no data for one.
+    #[serde(default)]
+    pub compat: Option<CompatAbi>,
 }
 
-// ARCH_TABLES: (toml, fragment, debug fragment) of every kernels/arch/*.toml, found and
+/// A 64-bit arch's 32-bit ABI: what builds its probe and what lets its
+/// kernel run it.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CompatAbi {
+    /// How messages and cell names call it (i686, armhf).
+    pub name: String,
+    pub rust_target: String,
+    pub linker: String,
+    /// Debian packages of the 32-bit cross compiler and static libc.
+    pub cc_package: String,
+    /// Debian package of the 32-bit Rust std.
+    pub std_package: String,
+    /// What the 32-bit probe reports as its arch (Rust's target_arch).
+    pub guest_arch: String,
+    /// The kernel's table of the compat syscall numbers, which
+    /// kmatrix_proto::syscalls is checked against.
+    pub syscall_table: String,
+    /// The option without which the kernel cannot exec 32-bit programs.
+    pub kernel_option: String,
+    /// What compat kernels add (kernels/arch/<name>.compat.config).
+    #[serde(skip)]
+    pub fragment: String,
+}
+
+// ARCH_TABLES: (toml, fragment, debug fragment, compat fragment) of every kernels/arch/*.toml, found and
 // embedded by build.rs so the binary works outside the checkout.
 include!(concat!(env!("OUT_DIR"), "/arch_tables.rs"));
 
@@ -77,10 +105,19 @@ fn tables() -> &'static [Arch] {
     ALL.get_or_init(|| {
         ARCH_TABLES
             .iter()
-            .map(|(t, f, d)| {
+            .map(|(t, f, d, c)| {
                 let mut a: Arch = toml::from_str(t).expect("built-in arch table is valid TOML");
                 a.fragment = f.to_string();
                 a.debug_fragment = d.to_string();
+                if let Some(abi) = a.compat.as_mut() {
+                    assert!(
+                        !c.is_empty(),
+                        "built-in arch {}: a [compat] table needs kernels/arch/{}.compat.config",
+                        a.name,
+                        a.name
+                    );
+                    abi.fragment = c.to_string();
+                }
                 assert!(
                     a.machines.contains_key(&a.machine),
                     "built-in arch {}: default machine {} has no [machines] entry",
