@@ -25,6 +25,8 @@ pub struct Config {
     /// kmatrix.env items (hex KEY=VALUE) and kmatrix.cwd (hex) for them.
     pub env: Vec<String>,
     pub cwd: Option<String>,
+    /// kmatrix.abi=compat: the experiments run in the 32-bit probe.
+    pub compat: bool,
     /// Human-readable complaints about words that were ignored.
     pub problems: Vec<String>,
 }
@@ -50,6 +52,7 @@ pub fn parse(cmdline: &str) -> Config {
         exec: a.exec_hex,
         env: a.env_hex,
         cwd: a.cwd_hex,
+        compat: a.compat,
         problems,
     }
 }

@@ -291,7 +291,7 @@ pub fn enosys_map(_env: &Env, _s: &Sink) -> Obj {
             let r = raw(n, [v; 6]);
             let mut c = Obj::new();
             c.str(key::SYSCALL, s.name)
-                .i64(key::NR, n)
+                .i64(key::NR, n.into())
                 .str(key::ARGS, label);
             obs::SysRet::from(r).put(&mut c);
             calls.push_obj(&c);

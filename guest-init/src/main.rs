@@ -3,6 +3,8 @@
 //! experiments (each in a forked child) and writes one JSON record per
 //! line to the virtio-serial port named org.kmatrix.results, then powers
 //! off.
+//! In a compat cell the experiments run in the 32-bit build of this
+//! program instead (compat.rs).
 //! Optionally it also mounts virtiofs shares (share.rs) and runs a user
 //! program after the probe (exec.rs), or instead misbehaves on purpose to
 //! test the host (drill.rs).
@@ -14,6 +16,7 @@ mod aio;
 mod cases;
 mod child;
 mod cmdline;
+mod compat;
 mod drill;
 mod exec;
 mod experiment;
@@ -45,6 +48,11 @@ use out::{console, Port};
 const PORT_WAIT: Duration = Duration::from_secs(2);
 
 fn main() {
+    // The 32-bit build, exec'd by PID 1 in a compat cell to probe.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(kmatrix_proto::args::COMPAT_PROBE_ARG) {
+        compat::probe_main(&args);
+    }
     // Running this anywhere but as the guest's init would mount filesystems
     // and power the machine off: refuse.
     if sys::pid() != 1 {
@@ -209,7 +217,10 @@ fn run(slot: &mut Option<Port>) -> Result<(), String> {
             timeout: Duration::from_secs(cfg.timeout_s),
             debugfs,
         };
-        written += probe::run_all(&env, &cfg.cases, port);
+        written += match cfg.compat {
+            true => compat::run(port, &env),
+            false => probe::run_all(&env, &cfg.cases, port),
+        };
         if let Some(msg) = kmemleak::scan() {
             port.line(&record::log(&msg));
         }

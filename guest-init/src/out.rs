@@ -33,6 +33,24 @@ impl Port {
         &self.path
     }
 
+    /// The open port's descriptor, for a process that inherits it.
+    pub fn fd(&self) -> i32 {
+        use std::os::unix::io::AsRawFd;
+        self.file.as_raw_fd()
+    }
+
+    /// The port a parent left open at `fd` (the 32-bit probe's).
+    pub fn inherited(fd: i32) -> Port {
+        use std::os::unix::io::FromRawFd;
+        // SAFETY: the parent dup2'ed its open port to `fd` before exec, and
+        // nothing else in this process owns that descriptor.
+        let file = unsafe { File::from_raw_fd(fd) };
+        Port {
+            file,
+            path: format!("inherited fd {fd}"),
+        }
+    }
+
     /// Writes one record line. File writes are unbuffered, so each line
     /// reaches the device when this returns.
     pub fn line(&mut self, json: &str) {

@@ -24,6 +24,14 @@ pub const ARG_SHARE: &str = "share";
 pub const ARG_EXEC: &str = "exec";
 pub const ARG_ENV: &str = "env";
 pub const ARG_CWD: &str = "cwd";
+/// kmatrix.abi=compat: PID 1 runs the experiments in the 32-bit build of
+/// itself (`COMPAT_PROBE`), not in its own process.
+pub const ARG_ABI: &str = "abi";
+/// Where the initramfs holds the 32-bit guest-init of compat cells.
+pub const COMPAT_PROBE: &str = "/init32";
+/// argv[1] of the 32-bit guest-init when PID 1 execs it to probe; then
+/// argv[2..] are the descriptors and facts it inherits (guest-init's compat.rs).
+pub const COMPAT_PROBE_ARG: &str = "--compat-probe";
 /// kmatrix.exit=reset: the machine cannot power off (x86 microvm without
 /// ACPI), so the guest resets and QEMU's -no-reboot ends the VM. Machine
 /// data, not a GuestArgs field: the guest's power-off reads it itself.
@@ -151,6 +159,8 @@ pub struct GuestArgs {
     pub env_hex: Vec<String>,
     /// The programs' working directory, hex-encoded.
     pub cwd_hex: Option<String>,
+    /// Probe with the 32-bit build (kmatrix.abi=compat).
+    pub compat: bool,
 }
 
 impl Default for GuestArgs {
@@ -165,6 +175,7 @@ impl Default for GuestArgs {
             exec_hex: Vec::new(),
             env_hex: Vec::new(),
             cwd_hex: None,
+            compat: false,
         }
     }
 }
@@ -203,6 +214,9 @@ impl GuestArgs {
         }
         if let Some(h) = &self.cwd_hex {
             v.push(w(ARG_CWD, &encode(h)));
+        }
+        if self.compat {
+            v.push(w(ARG_ABI, "compat"));
         }
         v
     }
@@ -258,6 +272,11 @@ impl GuestArgs {
             ARG_EXEC => self.exec_hex.push(decode(value)?),
             ARG_ENV => self.env_hex.push(decode(value)?),
             ARG_CWD => self.cwd_hex = Some(decode(value)?),
+            ARG_ABI => match value {
+                "compat" => self.compat = true,
+                "native" => self.compat = false,
+                _ => return Err("expected native or compat; probing natively".to_string()),
+            },
             ARG_EXIT => match value {
                 "reset" | "poweroff" => {}
                 _ => return Err("expected reset or poweroff; powering off".to_string()),
@@ -332,6 +351,7 @@ mod tests {
             exec_hex: vec![exec_hex("/opt/t/hello wörld \"x=1\""), exec_hex("/b")],
             env_hex: vec![exec_hex("KCONFIG_PATH=/a b")],
             cwd_hex: Some(exec_hex("/tmp")),
+            compat: true,
         }
     }
 

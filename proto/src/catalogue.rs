@@ -145,6 +145,10 @@ pub mod ids {
     pub const RING_MREMAP: &str = "ring.mremap";
     pub const LIMIT_MAX_MAP_COUNT: &str = "limit.max-map-count";
     pub const ENOSYS_MAP: &str = "enosys.map";
+    /// Not an experiment of the probe: how a compat cell's probe started,
+    /// written by the 32-bit probe itself, or by PID 1 when it could not
+    /// exec it (guest-init's compat.rs).
+    pub const ABI_COMPAT: &str = "abi.compat";
     pub const IO_SETUP_GENERIC: &str = "io_setup.generic";
     pub const IO_DESTROY_GENERIC: &str = "io_destroy.generic";
     pub const IO_DESTROY_TWICE: &str = "io_destroy.twice";

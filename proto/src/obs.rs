@@ -305,6 +305,10 @@ pub mod key {
     pub const ALARM_RUNS_BEFORE_CALL: &str = "alarm_runs_before_call";
     pub const ARCH: &str = "arch";
     pub const ARGS: &str = "args";
+    /// abi.compat: execv's errno for the 32-bit probe (null: it ran).
+    pub const EXEC_ERRNO: &str = "exec_errno";
+    /// abi.compat: the probe's pointer width in bits (null: it did not run).
+    pub const POINTER_BITS: &str = "pointer_bits";
     pub const BAD_CTX_UNMAPPED_TIMEOUT: &str = "bad_ctx_unmapped_timeout";
     pub const BAD_SIGSETSIZE: &str = "bad_sigsetsize";
     pub const BE_NOBODY: &str = "be_nobody";

@@ -76,7 +76,7 @@ enum AccelArg {
 #[derive(clap::Args, Clone)]
 struct MatrixArgs {
     /// A matrix file (TOML: axes, excludes, per-cell timeouts); see matrices/.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["arches", "configs", "aio_max_nr", "variants"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["arches", "configs", "aio_max_nr", "variants", "abis", "compat", "time32"])]
     matrix: Option<PathBuf>,
     /// Only cells whose name matches this pattern ('*' wildcard), e.g. 'arm64/*'.
     #[arg(long)]
@@ -94,6 +94,18 @@ struct MatrixArgs {
     /// kmemleak, ... reporting on the console); default plain.
     #[arg(long = "variant", value_delimiter = ',')]
     variants: Vec<kmatrix::matrix::Variant>,
+    /// Probe ABIs (native; compat: the arch's 32-bit programs, i686 on
+    /// x86_64, armhf on arm64); default native.
+    #[arg(long = "abi", value_delimiter = ',')]
+    abis: Vec<kmatrix::matrix::Abi>,
+    /// Kernels with the compat ABI (on, off); default on exactly when a
+    /// cell's probe is compat, so both ABIs run on the same kernels.
+    #[arg(long, value_delimiter = ',', value_parser = kmatrix::matrix::parse_on_off)]
+    compat: Vec<bool>,
+    /// Compat kernels with the 32-bit time_t entry points (on, off);
+    /// default on.
+    #[arg(long, value_delimiter = ',', value_parser = kmatrix::matrix::parse_on_off)]
+    time32: Vec<bool>,
     /// fs.aio-max-nr values to set in the guest (one aio-on cell each);
     /// default: kernel default.
     #[arg(long = "aio-max-nr", value_delimiter = ',', value_parser = kmatrix::matrix::parse_aio_max_nr, allow_hyphen_values = true)]
@@ -436,7 +448,9 @@ impl MatrixArgs {
         if let Some(m) = &self.matrix {
             let mut cells = kmatrix::matrix::MatrixFile::load(m)?.cells()?;
             if self.kernel.is_some() {
-                cells.retain(|c| c.config == Config::AioOn && c.variant.is_plain());
+                cells.retain(|c| {
+                    c.config == Config::AioOn && c.variant.is_plain() && c.compat.is_off()
+                });
                 for c in &mut cells {
                     c.config = Config::Prebuilt;
                     *c = c.clone().named();
@@ -458,6 +472,20 @@ impl MatrixArgs {
                 bail!("--variant debug builds its kernel with kernels/debug.config; a prebuilt --kernel image is booted as it is");
             }
             axes.variants = self.variants.clone();
+        }
+        if !self.abis.is_empty() {
+            axes.abis = self.abis.clone();
+        }
+        if self.kernel.is_some() {
+            if !self.compat.is_empty() || !self.time32.is_empty() {
+                bail!("--compat and --time32 choose how kmatrix builds its kernel; a prebuilt --kernel image is booted as it is (its .config says whether it runs 32-bit programs)");
+            }
+            axes.compat = Some(vec![false]);
+        } else if !self.compat.is_empty() {
+            axes.compat = Some(self.compat.clone());
+        }
+        if !self.time32.is_empty() {
+            axes.time32 = self.time32.clone();
         }
         axes.cpus = self.cpus.clone();
         axes.mem_mb = self.mem.clone();
@@ -788,8 +816,8 @@ async fn build(m: MatrixArgs, timings: bool, jobs: usize) -> Result<i32> {
         let timing = t.stop();
         ui.finish("");
         let mut failed = 0;
-        for ((arch, config, variant), b) in &built {
-            let config = kmatrix::matrix::config_label(*config, *variant);
+        for ((arch, config, variant, compat), b) in &built {
+            let config = kmatrix::matrix::config_label(*config, *variant, *compat);
             match b {
                 Ok(b) => {
                     let how = if b.cached { "cached" } else { "built" };

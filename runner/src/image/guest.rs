@@ -4,6 +4,7 @@
 //! hash of both crates' sources.
 
 use crate::matrix::arch::Arch;
+use crate::matrix::Abi;
 use crate::util::cache::{self, Key};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -23,8 +24,38 @@ fn rustc_candidates() -> Vec<PathBuf> {
     v
 }
 
-/// The first rustc that has a std for the arch's target.
-async fn find_rustc(arch: &Arch) -> Result<(PathBuf, String)> {
+/// What one guest binary is built for: an arch's native ABI or its
+/// 32-bit compat ABI (the arch's `[compat]` table).
+pub struct Target {
+    /// For messages and the cache: `x86_64`, `x86_64-i686`.
+    pub name: String,
+    pub rust_target: String,
+    pub linker: String,
+    pub std_package: String,
+}
+
+impl Target {
+    pub fn of(arch: &Arch, abi: Abi) -> Result<Target> {
+        match (abi, &arch.compat) {
+            (Abi::Native, _) => Ok(Target {
+                name: arch.name.clone(),
+                rust_target: arch.rust_target.clone(),
+                linker: arch.linker.clone(),
+                std_package: arch.std_package.clone(),
+            }),
+            (Abi::Compat, Some(c)) => Ok(Target {
+                name: format!("{}-{}", arch.name, c.name),
+                rust_target: c.rust_target.clone(),
+                linker: c.linker.clone(),
+                std_package: c.std_package.clone(),
+            }),
+            (Abi::Compat, None) => bail!("{}: kmatrix has no 32-bit ABI for it", arch.name),
+        }
+    }
+}
+
+/// The first rustc that has a std for the target.
+async fn find_rustc(arch: &Target) -> Result<(PathBuf, String)> {
     let target = arch.rust_target.as_str();
     for rc in rustc_candidates() {
         let Ok(out) = Command::new(&rc)
@@ -67,7 +98,12 @@ fn unpack(dir: &Path, sources: &[(&str, &str)]) -> Result<()> {
 }
 
 /// Runs one rustc compile for the guest target; the error carries rustc's output.
-async fn compile(rustc: &Path, arch: &Arch, what: &str, args: &[std::ffi::OsString]) -> Result<()> {
+async fn compile(
+    rustc: &Path,
+    arch: &Target,
+    what: &str,
+    args: &[std::ffi::OsString],
+) -> Result<()> {
     let res = Command::new(rustc)
         .args(["--edition", "2021", "-O", "--target", &arch.rust_target])
         .args(["-C", "panic=unwind"])
@@ -99,6 +135,11 @@ fn extra_flags() -> Vec<String> {
 
 /// Builds (or reuses) the static guest-init for `arch`; returns its path.
 pub async fn build(arch: &Arch) -> Result<PathBuf> {
+    build_for(&Target::of(arch, Abi::Native)?).await
+}
+
+/// Builds (or reuses) the static guest-init for `target`; returns its path.
+pub async fn build_for(arch: &Target) -> Result<PathBuf> {
     let (rustc, version) = find_rustc(arch).await?;
     let extra = extra_flags();
     let mut key = Key::new("guest-v2");

@@ -1,6 +1,8 @@
 //! Layer 2b: image assembly. A newc cpio holding the static guest-init as
 //! /init, the mount points it needs and /dev/console (the kernel opens it
-//! for init's stdio before devtmpfs is mounted).
+//! for init's stdio before devtmpfs is mounted); for compat cells also the
+//! 32-bit build of guest-init as /init32 (kmatrix_proto::args::COMPAT_PROBE),
+//! which /init execs to probe.
 
 use crate::util::cache::{self, Key};
 use anyhow::{Context, Result};
@@ -10,11 +12,19 @@ use std::path::{Path, PathBuf};
 
 const DIRS: &[&str] = &["dev", "proc", "sys", "mnt", "tmp"];
 
-/// Writes the cpio for `init` (cached by the init binary's content).
-pub fn assemble(init: &Path) -> Result<PathBuf> {
-    let bin =
-        std::fs::read(init).with_context(|| format!("reading guest-init {}", init.display()))?;
-    let key = Key::new("initramfs-v1").add("init", &bin).hex();
+/// Writes the cpio for `init` and, for compat cells, the 32-bit probe
+/// `init32` (cached by the binaries' content).
+pub fn assemble(init: &Path, init32: Option<&Path>) -> Result<PathBuf> {
+    let read =
+        |p: &Path| std::fs::read(p).with_context(|| format!("reading guest-init {}", p.display()));
+    let bin = read(init)?;
+    let bin32 = init32.map(read).transpose()?;
+    let mut key = Key::new("initramfs-v1");
+    key.add("init", &bin);
+    if let Some(b) = &bin32 {
+        key.add("init32", b);
+    }
+    let key = key.hex();
     let out = cache::root().join("initramfs").join(format!("{key}.cpio"));
     // Only a sealed, unchanged image is reused; anything else is rewritten.
     if cache::check_seal(&out).is_ok() {
@@ -22,13 +32,14 @@ pub fn assemble(init: &Path) -> Result<PathBuf> {
     }
     std::fs::create_dir_all(out.parent().unwrap())?;
     let tmp = tempfile::NamedTempFile::new_in(out.parent().unwrap())?;
-    write_cpio(&bin, tmp.as_file()).with_context(|| format!("writing {}", out.display()))?;
+    write_cpio(&bin, bin32.as_deref(), tmp.as_file())
+        .with_context(|| format!("writing {}", out.display()))?;
     tmp.persist(&out)?;
     cache::seal(&out)?;
     Ok(out)
 }
 
-pub fn write_cpio(init: &[u8], mut w: impl Write) -> Result<()> {
+pub fn write_cpio(init: &[u8], init32: Option<&[u8]>, mut w: impl Write) -> Result<()> {
     let mut ino = 1;
     let mut next = || {
         ino += 1;
@@ -51,14 +62,18 @@ pub fn write_cpio(init: &[u8], mut w: impl Write) -> Result<()> {
         .rdev_major(5)
         .rdev_minor(1);
     w = console.write(w, 0).finish()?;
-    let e = Builder::new("init")
-        .ino(next())
-        .nlink(1)
-        .mode(0o755)
-        .set_mode_file_type(ModeFileType::Regular);
-    let mut fw = e.write(w, init.len() as u32);
-    fw.write_all(init)?;
-    w = fw.finish()?;
+    let compat = kmatrix_proto::args::COMPAT_PROBE.trim_start_matches('/');
+    for (name, bin) in [("init", Some(init)), (compat, init32)] {
+        let Some(bin) = bin else { continue };
+        let e = Builder::new(name)
+            .ino(next())
+            .nlink(1)
+            .mode(0o755)
+            .set_mode_file_type(ModeFileType::Regular);
+        let mut fw = e.write(w, bin.len() as u32);
+        fw.write_all(bin)?;
+        w = fw.finish()?;
+    }
     cpio::newc::trailer(w)?;
     Ok(())
 }
@@ -70,7 +85,7 @@ mod tests {
     #[test]
     fn cpio_holds_init_console_and_dirs() {
         let mut buf = Vec::new();
-        write_cpio(b"\x7fELF-fake", &mut buf).unwrap();
+        write_cpio(b"\x7fELF-fake", Some(b"\x7fELF-32"), &mut buf).unwrap();
         let mut names = Vec::new();
         let mut r = std::io::Cursor::new(buf);
         loop {
@@ -90,6 +105,9 @@ mod tests {
         assert!(names
             .iter()
             .any(|n| n.0 == "init" && n.1 & 0o777 == 0o755 && n.3 == 9));
+        assert!(names
+            .iter()
+            .any(|n| n.0 == "init32" && n.1 & 0o777 == 0o755 && n.3 == 7));
         assert!(names
             .iter()
             .any(|n| n.0 == "dev/console" && n.2 == 5 && n.1 & 0o170000 == 0o020000));

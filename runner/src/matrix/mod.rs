@@ -150,13 +150,81 @@ impl std::str::FromStr for Abi {
     }
 }
 
-/// How a kernel's config and variant are named in cells, builds and
-/// progress: `aio-on` (plain keeps its old names), `aio-on+debug`.
-pub fn config_label(config: Config, variant: Variant) -> String {
-    match variant {
-        Variant::Plain => config.to_string(),
-        v => format!("{config}+{v}"),
+/// What a cell's kernel offers the arch's 32-bit programs: nothing (`off`:
+/// the default kernels), or the compat ABI (the arch's `[compat]` table and
+/// kernels/arch/<arch>.compat.config) with the entry points that take a
+/// 32-bit time_t (`on`, kernels/time32-on.config) or without them
+/// (`notime32`, kernels/time32-off.config). The matrix's `compat` and
+/// `time32` axes make these; time32 means nothing without compat.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compat {
+    #[default]
+    Off,
+    On,
+    NoTime32,
+}
+
+impl Compat {
+    pub fn is_off(&self) -> bool {
+        *self == Compat::Off
     }
+
+    /// From the two axes' values: compat on or off, time32 on or off.
+    pub fn of(compat: bool, time32: bool) -> Compat {
+        match (compat, time32) {
+            (false, _) => Compat::Off,
+            (true, true) => Compat::On,
+            (true, false) => Compat::NoTime32,
+        }
+    }
+
+    /// Its part of a kernel's label (none for `off`).
+    pub fn label(self) -> Option<&'static str> {
+        match self {
+            Compat::Off => None,
+            Compat::On => Some("compat"),
+            Compat::NoTime32 => Some("compat-notime32"),
+        }
+    }
+}
+
+/// `on` / `off`, as the compat and time32 axes take them.
+pub fn parse_on_off(s: &str) -> std::result::Result<bool, String> {
+    match s {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(format!("'{other}': expected on or off")),
+    }
+}
+
+/// Arches that have a 32-bit ABI in kmatrix's data, for messages.
+fn compat_arches() -> String {
+    let v: Vec<String> = arch::all()
+        .into_iter()
+        .filter_map(|a| a.compat.map(|c| format!("{} ({})", a.name, c.name)))
+        .collect();
+    v.join(", ")
+}
+
+/// How a kernel's config, compat options and variant are named in cells,
+/// builds and progress: `aio-on` (plain kernels without compat keep their
+/// old names), `aio-on+compat`, `aio-on+compat-notime32+debug`.
+pub fn config_label(config: Config, variant: Variant, compat: Compat) -> String {
+    let mut s = config.to_string();
+    for part in [
+        compat.label(),
+        (!variant.is_plain()).then(|| variant.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        s.push('+');
+        s.push_str(part);
+    }
+    s
 }
 
 /// Debug cells run slower (lockdep, KASAN, kmemleak under TCG): their
@@ -237,6 +305,10 @@ pub struct Cell {
     /// plain or debug; reports from before the variant axis are plain.
     #[serde(default, skip_serializing_if = "Variant::is_plain")]
     pub variant: Variant,
+    /// What the kernel offers 32-bit programs; reports from before the
+    /// compat axes are `off`.
+    #[serde(default, skip_serializing_if = "Compat::is_off")]
+    pub compat: Compat,
     /// native or compat; reports from before the ABI axis are native.
     #[serde(default, skip_serializing_if = "Abi::is_native")]
     pub abi: Abi,
@@ -261,22 +333,26 @@ pub struct Cell {
 
 impl Cell {
     /// The parts of the cell's name, in order: the arch (`arch@machine`
-    /// off the arch's default machine), config (`aio-on+debug` in debug
-    /// cells; plain cells keep their names), `maxN` or `maxdefault`,
-    /// `cpuN` (`cpuN-M` with M possible CPUs), `memN`.
+    /// off the arch's default machine), the 32-bit ABI's name in compat
+    /// cells (`i686`), the kernel (`config_label`: `aio-on+debug`), `maxN`
+    /// or `maxdefault`, `cpuN` (`cpuN-M` with M possible CPUs), `memN`.
     pub fn parts(&self) -> Vec<String> {
-        let arch = if self.arch.on_default_machine() {
+        let mut arch = if self.arch.on_default_machine() {
             self.arch.name.clone()
         } else {
             format!("{}@{}", self.arch.name, self.arch.machine)
         };
+        if !self.abi.is_native() {
+            let abi = self.arch.compat.as_ref().map_or("compat", |c| &c.name);
+            arch = format!("{arch}/{abi}");
+        }
         let max = self
             .aio_max_nr
             .map_or("maxdefault".to_string(), |v| format!("max{v}"));
         let possible = self.maxcpus.map_or(String::new(), |p| format!("-{p}"));
         vec![
             arch,
-            config_label(self.config, self.variant),
+            config_label(self.config, self.variant, self.compat),
             max,
             format!("cpu{}{possible}", self.cpus),
             format!("mem{}", self.mem_mb),
@@ -296,6 +372,13 @@ pub struct Axes {
     pub arches: Vec<Arch>,
     pub configs: Vec<Config>,
     pub variants: Vec<Variant>,
+    /// Kernels with the compat ABI (on) or without (off); None: on exactly
+    /// when some cell's probe is compat, so the native cells of such a run
+    /// boot the same kernels and the two ABIs compare.
+    pub compat: Option<Vec<bool>>,
+    /// Compat kernels with the 32-bit time entry points (on) or without.
+    pub time32: Vec<bool>,
+    pub abis: Vec<Abi>,
     pub aio_max_nr: Vec<Option<u64>>,
     pub cpus: Vec<u32>,
     pub maxcpus: Vec<Option<u32>>,
@@ -310,6 +393,9 @@ impl Axes {
             arches,
             configs: vec![Config::AioOn, Config::AioOff],
             variants: vec![Variant::Plain],
+            compat: None,
+            time32: vec![true],
+            abis: vec![Abi::Native],
             aio_max_nr: vec![None],
             cpus: vec![2],
             maxcpus: vec![None],
@@ -326,15 +412,57 @@ impl Axes {
         if let Some(m) = self.mem_mb.iter().find(|&&m| m < MIN_MEM_MB) {
             bail!("mem {m} MiB: a cell needs at least {MIN_MEM_MB} MiB (the kernel, the unpacked initramfs with the guest, and the probe's rings)");
         }
+        let wants_compat = self.abis.contains(&Abi::Compat)
+            || self.compat.as_ref().is_some_and(|c| c.contains(&true));
+        if wants_compat {
+            if let Some(a) = self.arches.iter().find(|a| a.compat.is_none()) {
+                bail!(
+                    "{}: kmatrix has no 32-bit ABI for it, so it has no compat cells or kernels (arches with one: {})",
+                    a.name,
+                    compat_arches()
+                );
+            }
+        }
+        if self.time32.contains(&false) && !self.compat_axis().contains(&true) {
+            bail!("time32 off: the 32-bit time entry points exist only in compat kernels; add compat on (or abi compat)");
+        }
         Ok(())
+    }
+
+    /// The compat axis as it is given, or on exactly for a run with compat probes.
+    fn compat_axis(&self) -> Vec<bool> {
+        match &self.compat {
+            Some(c) => c.clone(),
+            None => vec![self.abis.contains(&Abi::Compat)],
+        }
+    }
+
+    /// The kernels' compat options for a config: without CONFIG_AIO every
+    /// AIO entry point is ENOSYS, so time32 makes no difference there.
+    fn compats(&self, config: Config) -> Vec<Compat> {
+        let mut out = Vec::new();
+        for on in self.compat_axis() {
+            for &t in &self.time32 {
+                let c = Compat::of(on, t || config == Config::AioOff);
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+        out
     }
 
     pub fn cells(&self) -> Vec<Cell> {
         let mut out = Vec::new();
         let default_only = [None];
+        let kernels: Vec<(&Config, Compat, Variant)> = (self.configs.iter())
+            .flat_map(|c| self.compats(*c).into_iter().map(move |k| (c, k)))
+            .flat_map(|(c, k)| self.variants.iter().map(move |v| (c, k, *v)))
+            .collect();
         for a in &self.arches {
-            for (c, variant) in
-                (self.configs.iter()).flat_map(|c| self.variants.iter().map(move |v| (c, *v)))
+            for (&(c, compat, variant), &abi) in kernels
+                .iter()
+                .flat_map(|k| self.abis.iter().map(move |a| (k, a)))
             {
                 // Without CONFIG_AIO there is no fs.aio-max-nr to set.
                 let maxes = if *c == Config::AioOff {
@@ -354,7 +482,8 @@ impl Axes {
                                 arch: a.clone(),
                                 config: *c,
                                 variant,
-                                abi: Abi::Native,
+                                compat,
+                                abi,
                                 aio_max_nr: *m,
                                 cpus,
                                 maxcpus,
@@ -441,6 +570,15 @@ pub struct FileAxes {
     /// plain, debug; default plain.
     #[serde(default)]
     pub variant: Vec<Variant>,
+    /// native, compat; default native.
+    #[serde(default)]
+    pub abi: Vec<Abi>,
+    /// "on", "off"; default on exactly when abi has compat.
+    #[serde(default)]
+    pub compat: Vec<OnOff>,
+    /// "on", "off" (compat kernels only); default on.
+    #[serde(default)]
+    pub time32: Vec<OnOff>,
     #[serde(default)]
     pub aio_max_nr: Vec<MaxNr>,
     #[serde(default)]
@@ -450,6 +588,20 @@ pub struct FileAxes {
     pub maxcpus: Vec<u32>,
     #[serde(default)]
     pub mem: Vec<u32>,
+}
+
+/// "on" or "off" in a matrix file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl OnOff {
+    pub fn on(self) -> bool {
+        self == OnOff::On
+    }
 }
 
 /// TOML integers stop at i64; aio-max-nr is an unsigned long, so large
@@ -479,6 +631,9 @@ pub struct Match {
     pub arch: Option<String>,
     pub config: Option<Config>,
     pub variant: Option<Variant>,
+    pub abi: Option<Abi>,
+    pub compat: Option<OnOff>,
+    pub time32: Option<OnOff>,
     pub aio_max_nr: Option<MaxNr>,
     pub cpus: Option<u32>,
     pub maxcpus: Option<u32>,
@@ -499,6 +654,10 @@ impl Match {
             .is_none_or(|a| arch::by_name(a).is_ok_and(|a| a.name == c.arch.name))
             && self.config.as_ref().is_none_or(|x| *x == c.config)
             && self.variant.is_none_or(|x| x == c.variant)
+            && self.abi.is_none_or(|x| x == c.abi)
+            && self.compat.is_none_or(|x| x.on() == !c.compat.is_off())
+            && (self.time32)
+                .is_none_or(|x| !c.compat.is_off() && x.on() == (c.compat == Compat::On))
             && self
                 .aio_max_nr
                 .as_ref()
@@ -527,6 +686,15 @@ impl MatrixFile {
         }
         if !a.variant.is_empty() {
             axes.variants = a.variant.clone();
+        }
+        if !a.abi.is_empty() {
+            axes.abis = a.abi.clone();
+        }
+        if !a.compat.is_empty() {
+            axes.compat = Some(a.compat.iter().map(|x| x.on()).collect());
+        }
+        if !a.time32.is_empty() {
+            axes.time32 = a.time32.iter().map(|x| x.on()).collect();
         }
         if !a.aio_max_nr.is_empty() {
             axes.aio_max_nr = a
@@ -876,6 +1044,81 @@ mod tests {
         assert!(
             e.contains("no selected arch has it") && e.contains("q35"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn the_abi_and_compat_axes_name_cells_and_share_kernels() {
+        let names = |toml: &str| -> Vec<String> {
+            let f: MatrixFile = toml::from_str(toml).unwrap();
+            f.cells().unwrap().into_iter().map(|c| c.name).collect()
+        };
+        // abi compat alone: compat kernels for both ABIs, so they compare.
+        let n = names(
+            "[axes]\narch = [\"x86_64\"]\nconfig = [\"aio-on\"]\nabi = [\"native\", \"compat\"]",
+        );
+        assert_eq!(
+            n,
+            [
+                "x86_64/aio-on+compat/maxdefault/cpu2/mem512",
+                "x86_64/i686/aio-on+compat/maxdefault/cpu2/mem512"
+            ]
+        );
+        // Without compat probes the kernels stay the default ones (names unchanged).
+        let n = names("[axes]\narch = [\"arm64\"]\nconfig = [\"aio-on\"]");
+        assert_eq!(n, ["arm64/aio-on/maxdefault/cpu2/mem512"]);
+        // compat off and time32 off: the ENOEXEC cell and the time32-less kernel;
+        // time32 means nothing for aio-off (every entry point is ENOSYS there).
+        let n = names(
+            "[axes]\narch = [\"arm64\"]\nabi = [\"compat\"]\ncompat = [\"on\", \"off\"]\ntime32 = [\"on\", \"off\"]\n[[exclude]]\ncompat = \"on\"\ntime32 = \"on\"\nconfig = \"aio-on\"",
+        );
+        assert_eq!(
+            n,
+            [
+                "arm64/armhf/aio-on+compat-notime32/maxdefault/cpu2/mem512",
+                "arm64/armhf/aio-on/maxdefault/cpu2/mem512",
+                "arm64/armhf/aio-off+compat/maxdefault/cpu2/mem512",
+                "arm64/armhf/aio-off/maxdefault/cpu2/mem512",
+            ]
+        );
+        let f: MatrixFile =
+            toml::from_str("[axes]\narch = [\"x86_64\"]\nabi = [\"compat\"]\ncompat = [\"off\"]")
+                .unwrap();
+        let c = &f.cells().unwrap()[0];
+        assert_eq!((c.abi, c.compat), (Abi::Compat, Compat::Off));
+        let json = serde_json::to_value(c).unwrap();
+        assert_eq!(json["abi"], "compat");
+        // Native cells of default kernels write neither field (old reports read the same).
+        let plain = &Axes::default_matrix(vec![arch::by_name("x86_64").unwrap()]).cells()[0];
+        let json = serde_json::to_value(plain).unwrap();
+        assert!(
+            json.get("abi").is_none() && json.get("compat").is_none(),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn compat_is_refused_where_kmatrix_has_no_32_bit_abi_and_time32_alone() {
+        let err = |toml: &str| {
+            let f: MatrixFile = toml::from_str(toml).unwrap();
+            format!("{:#}", f.cells().unwrap_err())
+        };
+        let e = err("[axes]\narch = [\"s390x\"]\nabi = [\"compat\"]");
+        assert!(
+            e.contains("s390x") && e.contains("x86_64 (i686)") && e.contains("arm64 (armhf)"),
+            "{e}"
+        );
+        let e = err("[axes]\narch = [\"s390x\"]\ncompat = [\"on\"]");
+        assert!(e.contains("no 32-bit ABI"), "{e}");
+        let e = err("[axes]\ntime32 = [\"off\"]");
+        assert!(e.contains("compat kernels"), "{e}");
+        assert!(toml::from_str::<MatrixFile>("[axes]\nabi = [\"x32\"]").is_err());
+        assert!(toml::from_str::<MatrixFile>("[axes]\ncompat = [\"yes\"]").is_err());
+        assert_eq!(parse_on_off("on"), Ok(true));
+        assert!(parse_on_off("1").is_err());
+        assert_eq!(
+            config_label(Config::AioOn, Variant::Debug, Compat::NoTime32),
+            "aio-on+compat-notime32+debug"
         );
     }
 }

@@ -208,6 +208,7 @@ pub fn errno_name(e: i64) -> String {
         0 => "OK",
         1 => "EPERM",
         4 => "EINTR",
+        8 => "ENOEXEC",
         9 => "EBADF",
         11 => "EAGAIN",
         12 => "ENOMEM",
@@ -510,6 +511,10 @@ fn run_judge(c: &mut Ctx, j: &Judge) {
     if !c.f.ran(j.experiment) {
         return c.rest(Verdict::Skip, "experiment not selected (--cases)");
     }
+    // A compat cell judges its experiments only if the 32-bit probe ran.
+    if !judges::abi::gate(c) {
+        return;
+    }
     match c.stream.experiment(j.experiment) {
         None => {
             let why = format!("experiment {} missing from the stream", j.experiment);
@@ -547,6 +552,9 @@ mod mutation;
 
 #[cfg(test)]
 mod family_tests;
+
+#[cfg(test)]
+mod abi_tests;
 
 #[cfg(test)]
 mod against_tests;

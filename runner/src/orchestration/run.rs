@@ -6,7 +6,7 @@ use crate::build::kbuild::{self, Built};
 pub use crate::build::source::KernelChoice;
 use crate::matrix::arch::Arch;
 use crate::matrix::kconfig::{self, KernelConfig};
-use crate::matrix::{Cell, Config, Variant};
+use crate::matrix::{Cell, Compat, Config, Variant};
 use crate::orchestration::accel::{self, Choice, Decision};
 use crate::orchestration::progress::{Event, KernelEnd};
 pub use crate::report::cell::{cell_has_aio, empty_report, judge_cell, rejudge, CellOptions};
@@ -28,24 +28,43 @@ pub struct Prepared {
     pub kernel_config: KernelConfig,
     pub kernel_info: KernelInfo,
     pub initrd: PathBuf,
+    /// The initramfs with the 32-bit probe too, for compat cells (None: the
+    /// run has none of this arch); its build's failure fails those cells only.
+    pub initrd_compat: Option<Result<PathBuf, String>>,
     pub accel: Decision,
+}
+
+impl Prepared {
+    /// The initramfs a cell boots: with the 32-bit probe for compat cells.
+    pub fn initrd_for(&self, cell: &Cell) -> Result<PathBuf> {
+        if cell.abi.is_native() {
+            return Ok(self.initrd.clone());
+        }
+        match &self.initrd_compat {
+            Some(Ok(p)) => Ok(p.clone()),
+            Some(Err(e)) => bail!("the compat probe: {e}"),
+            None => bail!("no compat probe was prepared for {}", cell.arch.name),
+        }
+    }
 }
 
 pub type Progress<'a> = &'a (dyn Fn(Event) + Sync);
 
-/// One kernel: (arch name, config, variant).
-pub type KernelKey = (String, Config, Variant);
+/// One kernel: (arch name, config, variant, compat options).
+pub type KernelKey = (String, Config, Variant, Compat);
 
 /// The kernel a cell boots.
 pub fn key_of(c: &Cell) -> KernelKey {
-    (c.arch.name.clone(), c.config, c.variant)
+    (c.arch.name.clone(), c.config, c.variant, c.compat)
 }
 
 /// Builds (or finds) the kernel for `arch` x `config`, plus any user fragments.
+#[allow(clippy::too_many_arguments)]
 pub async fn kernel(
     arch: &Arch,
     config: Config,
     variant: Variant,
+    compat: Compat,
     choice: &KernelChoice,
     extra: &[kbuild::Fragment],
     jobs: usize,
@@ -80,7 +99,7 @@ pub async fn kernel(
             let label = format!(
                 "kernel {}/{}",
                 arch.name,
-                crate::matrix::config_label(config, variant)
+                crate::matrix::config_label(config, variant, compat)
             );
             let t0 = std::time::Instant::now();
             let on_step = |s: &str| match s {
@@ -102,6 +121,20 @@ pub async fn kernel(
                 true => fragments,
                 false => [fragments, vec![kbuild::builtin_fragment(machine)?]].concat(),
             };
+            let compat = match (compat, &arch.compat) {
+                (Compat::Off, _) => vec![],
+                (_, None) => bail!("{}: kmatrix has no 32-bit ABI for it", arch.name),
+                (c, Some(abi)) => vec![
+                    kbuild::Fragment {
+                        name: format!("{}.compat.config", arch.name),
+                        text: abi.fragment.clone(),
+                    },
+                    kbuild::builtin_fragment(match c {
+                        Compat::NoTime32 => "time32-off",
+                        _ => "time32-on",
+                    })?,
+                ],
+            };
             // The debug checks after everything kmatrix sets (they turn
             // some of the arch's trims back on), the user's last.
             let debug = match variant {
@@ -117,7 +150,7 @@ pub async fn kernel(
                     v
                 }
             };
-            let fragments = (fragments.into_iter().chain(debug))
+            let fragments = (fragments.into_iter().chain(compat).chain(debug))
                 .chain(extra.iter().cloned())
                 .collect();
             let b = kbuild::Builder {
@@ -152,10 +185,7 @@ pub async fn kernels(
 ) -> BTreeMap<KernelKey, Result<Built, String>> {
     let mut todo: Vec<&Cell> = Vec::new();
     for c in cells {
-        if !todo
-            .iter()
-            .any(|t| t.arch.name == c.arch.name && t.config == c.config && t.variant == c.variant)
-        {
+        if !todo.iter().any(|t| key_of(t) == key_of(c)) {
             todo.push(c);
         }
     }
@@ -164,7 +194,10 @@ pub async fn kernels(
         let sem = &sem;
         async move {
             let _slot = sem.acquire().await;
-            let r = kernel(&c.arch, c.config, c.variant, choice, extra, jobs, progress).await;
+            let r = kernel(
+                &c.arch, c.config, c.variant, c.compat, choice, extra, jobs, progress,
+            )
+            .await;
             (key_of(c), r.map_err(|e| format!("{e:#}")))
         }
     });
@@ -193,11 +226,30 @@ pub async fn prepare(
     }
     // The guests need nothing from the kernels: both are checked (or built)
     // at once, so a cached run waits for the slower, not for the sum.
-    let guests = futures::future::join_all(arches.iter().map(|a| guest_image(a, progress)));
-    let (mut built_kernels, guests) =
-        tokio::join!(kernels(cells, choice, extra, jobs, progress), guests);
+    let guests = futures::future::join_all(arches.iter().map(|a| guest_image(a, None, progress)));
+    // The 32-bit probe for the arches that have compat cells.
+    let compat_arches: Vec<&Arch> = (arches.iter().copied())
+        .filter(|a| {
+            cells
+                .iter()
+                .any(|c| c.arch.name == a.name && !c.abi.is_native())
+        })
+        .collect();
+    let compat_guests = futures::future::join_all(compat_arches.iter().map(|a| async {
+        let native = guest::build(a).await.map_err(|e| format!("{e:#}"))?;
+        guest_image(a, Some(&native), progress).await
+    }));
+    let (mut built_kernels, guests, compat_guests) = tokio::join!(
+        kernels(cells, choice, extra, jobs, progress),
+        guests,
+        compat_guests
+    );
     let guests: BTreeMap<&str, Result<PathBuf, String>> =
         arches.iter().map(|a| a.name.as_str()).zip(guests).collect();
+    let compat_guests: BTreeMap<&str, Result<PathBuf, String>> =
+        (compat_arches.iter().map(|a| a.name.as_str()))
+            .zip(compat_guests)
+            .collect();
     // One accelerator decision per arch, with the first of its kernels
     // that built.
     let accels = futures::future::join_all(arches.iter().map(|a| {
@@ -255,6 +307,7 @@ pub async fn prepare(
                     key: built.key,
                 },
                 initrd,
+                initrd_compat: compat_guests.get(arch.name.as_str()).cloned(),
                 accel,
                 arch,
             })
@@ -264,13 +317,29 @@ pub async fn prepare(
     out
 }
 
-/// The guest-init initramfs for `arch`, built (or found cached).
-async fn guest_image(arch: &Arch, progress: Progress<'_>) -> Result<PathBuf, String> {
-    let label = format!("guest {}", arch.name);
+/// The guest-init initramfs for `arch`, built (or found cached); with
+/// `native` (the arch's own guest-init), the compat cells' one: that as
+/// /init and the 32-bit build beside it.
+async fn guest_image(
+    arch: &Arch,
+    native: Option<&Path>,
+    progress: Progress<'_>,
+) -> Result<PathBuf, String> {
+    let abi = match native {
+        Some(_) => crate::matrix::Abi::Compat,
+        None => crate::matrix::Abi::Native,
+    };
+    let target = guest::Target::of(arch, abi).map_err(|e| format!("{e:#}"))?;
+    let label = format!("guest {}", target.name);
     progress(Event::step(&label, "building guest-init"));
+    let native = native.map(Path::to_path_buf);
     let g = async {
-        let bin = guest::build(arch).await?;
-        let cpio = tokio::task::spawn_blocking(move || initramfs::assemble(&bin)).await??;
+        let bin = guest::build_for(&target).await?;
+        let cpio = tokio::task::spawn_blocking(move || match native {
+            Some(init) => initramfs::assemble(&init, Some(&bin)),
+            None => initramfs::assemble(&bin, None),
+        })
+        .await??;
         Ok::<_, anyhow::Error>(cpio)
     }
     .await
@@ -300,6 +369,7 @@ pub fn guest_args(cell: &Cell, opts: &CellOptions) -> GuestArgs {
         exec_hex: opts.exec.iter().map(|p| exec_hex(&p.cmd)).collect(),
         env_hex: opts.env.iter().map(|e| exec_hex(e)).collect(),
         cwd_hex: opts.cwd.as_deref().map(exec_hex),
+        compat: !cell.abi.is_native(),
         ..GuestArgs::default()
     }
 }
@@ -348,10 +418,17 @@ pub async fn run_cell(
     rep.kernel = Some(prep.kernel_info.clone());
     rep.accel = Some(prep.accel.accel);
     rep.accel_reason = prep.accel.reason.clone();
+    let initrd = match prep.initrd_for(cell) {
+        Ok(i) => i,
+        Err(e) => {
+            rep.status_detail = format!("{e:#}");
+            return rep;
+        }
+    };
     let spec = VmSpec {
         arch: prep.arch.clone(),
         kernel: prep.kernel.clone(),
-        initrd: prep.initrd.clone(),
+        initrd,
         cmdline: guest_cmdline(cell, opts),
         cpus: cell.cpus,
         max_cpus: cell.maxcpus,

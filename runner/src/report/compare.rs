@@ -240,6 +240,7 @@ mod tests {
             arch: crate::matrix::arch::by_name("x86_64").unwrap(),
             config: crate::matrix::Config::AioOn,
             variant: Default::default(),
+            compat: Default::default(),
             abi: Default::default(),
             aio_max_nr: None,
             cpus: 2,

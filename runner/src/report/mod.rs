@@ -1,6 +1,7 @@
 //! Layer 6: the report. One record per cell (written to disk as soon as the
 //! cell ends); each output format has its own file here (JSON is serde).
 
+pub mod abi;
 pub mod cell;
 pub mod compare;
 

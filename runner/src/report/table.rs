@@ -160,6 +160,7 @@ pub fn render_table(r: &Report, verbose: bool) -> String {
         }
     }
     s.push_str(&render_deviations(r));
+    s.push_str(&super::abi::render(r));
     s.push_str(&render_suites(r));
     let counts = r.counts();
     let _ = writeln!(

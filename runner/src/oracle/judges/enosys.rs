@@ -88,6 +88,13 @@ fn run(c: &mut Ctx, o: &Obs) -> Res<()> {
 /// the `<syscall>.constraint.CONFIG_AIO` cases of one cell (outcomes of the
 /// all-zero and all-ones calls joined by '/' where they differ).
 pub fn map_line(cases: &[Case]) -> Option<String> {
+    // A compat cell whose kernel could not exec the 32-bit probe (abi.rs).
+    let first = cases
+        .iter()
+        .find(|c| c.id == case_id(syscalls::AIO[0].name))?;
+    if first.observed.starts_with("execv ") {
+        return Some(format!("no compat ABI ({})", first.observed));
+    }
     let mut parts = Vec::new();
     for s in syscalls::AIO {
         let id = case_id(s.name);

@@ -6,6 +6,7 @@ use super::obs::{Obs, Res};
 use super::{CaseDef, Check, Ctx, Judge, Verdict};
 use kmatrix_proto::obs::{key, Ring};
 
+pub(super) mod abi;
 mod basic;
 mod eagain;
 mod efault;

@@ -158,6 +158,7 @@ pub async fn premerge(jobs: usize) -> Result<crate::build::kbuild::premerge::Mea
                     arch,
                     crate::matrix::Config::AioOn,
                     crate::matrix::Variant::Plain,
+                    crate::matrix::Compat::Off,
                     &choice,
                     &[],
                     jobs,

@@ -220,6 +220,7 @@ async fn machine_rows(
                 &arch,
                 cell.config,
                 cell.variant,
+                cell.compat,
                 choice,
                 &[],
                 o.jobs,

@@ -347,8 +347,8 @@ impl Ctx<'_> {
         let built = run::kernels(&o.cells, &choice, &o.fragments, o.jobs, &progress).await;
         let build_s = t.elapsed().as_secs_f64();
         let (mut objects, mut cached, mut broken) = (0, true, Vec::new());
-        for ((arch, config, variant), b) in &built {
-            let config = crate::matrix::config_label(*config, *variant);
+        for ((arch, config, variant, compat), b) in &built {
+            let config = crate::matrix::config_label(*config, *variant, *compat);
             match b {
                 Ok(b) => {
                     objects += kbuild::objects_compiled(b);
