@@ -14,6 +14,8 @@ pkgs=(
   linux-source-6.1 make gcc flex bison bc libelf-dev libssl-dev xz-utils cpio # kernel build
   lz4                                         # compresses the x86_64 bzImage (CONFIG_KERNEL_LZ4)
   rustc libstd-rust-dev:arm64                 # Debian rustc 1.63 cross-builds the arm64 guest
+  libstd-rust-dev:i386 gcc-i686-linux-gnu libc6-dev-i386-cross              # compat cells: the i686 probe on x86_64
+  libstd-rust-dev:armhf gcc-arm-linux-gnueabihf libc6-dev-armhf-cross       # compat cells: the armhf probe on arm64
   libc6-dev                                   # static glibc for the x86_64 guest
   libseccomp-dev libcap-ng-dev pkg-config     # virtiofsd from crates.io
   chromium                                    # tests/report_formats.rs renders the HTML report
@@ -35,6 +37,11 @@ arm64_ok=1
 dpkg --print-foreign-architectures | grep -qx arm64 || arm64_ok=0
 s390x_ok=1
 dpkg --print-foreign-architectures | grep -qx s390x || s390x_ok=0
+# The 32-bit probes' std (compat cells) comes from these dpkg architectures.
+compat_ok=1
+for a in i386 armhf; do
+  dpkg --print-foreign-architectures | grep -qx "$a" || compat_ok=0
+done
 for p in "${pkgs[@]}"; do
   # dpkg-query knows "name:arch"; a missing package prints nothing useful.
   st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
@@ -49,11 +56,12 @@ for d in /usr/local/bin /usr/bin /usr/libexec; do
 done
 
 if ((root == 0)); then
-  if ((${#need_apt[@]} || !virtiofsd_ok || !arm64_ok || !s390x_ok || !s390x_std_ok)); then
+  if ((${#need_apt[@]} || !virtiofsd_ok || !arm64_ok || !s390x_ok || !s390x_std_ok || !compat_ok)); then
     missing="${need_apt[*]}"
     ((virtiofsd_ok)) || missing="$missing virtiofsd"
     ((arm64_ok)) || missing="$missing dpkg-arch:arm64"
     ((s390x_ok)) || missing="$missing dpkg-arch:s390x"
+    ((compat_ok)) || missing="$missing dpkg-arch:i386,armhf"
     ((s390x_std_ok)) || missing="$missing libstd-rust-dev:s390x"
     echo "setup: missing:${missing}" >&2
     echo "setup: run this once as root, then retry: sudo make -C $(cd "$(dirname "$0")/.." && pwd) setup" >&2
@@ -69,7 +77,11 @@ fi
 if ((!s390x_ok)); then
   dpkg --add-architecture s390x
 fi
-if ((${#need_apt[@]} || !s390x_ok)); then
+if ((!compat_ok)); then
+  dpkg --add-architecture i386
+  dpkg --add-architecture armhf
+fi
+if ((${#need_apt[@]} || !s390x_ok || !compat_ok)); then
   echo "setup: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

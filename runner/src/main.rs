@@ -419,7 +419,11 @@ impl MatrixArgs {
                 let name = p
                     .file_name()
                     .map_or("user.config".into(), |n| n.to_string_lossy().into_owned());
-                Ok(kmatrix::build::kbuild::Fragment { name, text })
+                Ok(kmatrix::build::kbuild::Fragment {
+                    name,
+                    text,
+                    shares_staging: false,
+                })
             })
             .collect()
     }
@@ -601,10 +605,6 @@ async fn async_main(cli: Cli) -> Result<i32> {
             c,
         } => {
             let opts = c.options(&m)?;
-            if m.cells()?.iter().all(|c| c.variant.is_plain()) {
-                let msg = kmatrix::oracle::splat::unchecked_without_debug();
-                kmatrix::util::notice::once("no-debug-cell", &msg);
-            }
             run_matrix(m, jobs(j), (format, verbose), out, accel, opts).await
         }
     }

@@ -95,6 +95,10 @@ fn tarball_sha256(tar: &Path, key: &str) -> Result<String> {
 pub struct Fragment {
     pub name: String,
     pub text: String,
+    /// Only flips options kbuild rebuilds incrementally (the compat ABI,
+    /// 32-bit time): kernels that differ by such fragments share one
+    /// staging place, so the second is an incremental make (staging.rs).
+    pub shares_staging: bool,
 }
 
 /// The kernel configs kmatrix knows by name (kernels/*.config).
@@ -116,6 +120,7 @@ pub fn builtin_fragment(name: &str) -> Result<Fragment> {
     Ok(Fragment {
         name: format!("{name}.config"),
         text: text.to_string(),
+        shares_staging: name.starts_with("time32-"),
     })
 }
 
@@ -727,6 +732,7 @@ mod tests {
             name: "x.config".into(),
             text: "CONFIG_A=y\nCONFIG_B=n\n# CONFIG_C is not set\nCONFIG_D=y\nCONFIG_E=\"s\"\n"
                 .into(),
+            shares_staging: false,
         };
         let cfg = "CONFIG_A=y\n# CONFIG_D is not set\nCONFIG_E=\"t\"\n";
         let bad = unmet_options(&[frag], cfg);
@@ -740,6 +746,7 @@ mod tests {
         let f = |name: &str, text: &str| Fragment {
             name: name.into(),
             text: text.into(),
+            shares_staging: false,
         };
         let frags = [
             f("base.config", "CONFIG_PCI=n\nCONFIG_ACPI=n\n"),

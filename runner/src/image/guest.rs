@@ -32,6 +32,8 @@ pub struct Target {
     pub rust_target: String,
     pub linker: String,
     pub std_package: String,
+    /// Debian packages of the linker and static libc, named when missing.
+    pub cc_package: String,
 }
 
 impl Target {
@@ -42,12 +44,14 @@ impl Target {
                 rust_target: arch.rust_target.clone(),
                 linker: arch.linker.clone(),
                 std_package: arch.std_package.clone(),
+                cc_package: arch.cc_package.clone(),
             }),
             (Abi::Compat, Some(c)) => Ok(Target {
                 name: format!("{}-{}", arch.name, c.name),
                 rust_target: c.rust_target.clone(),
                 linker: c.linker.clone(),
                 std_package: c.std_package.clone(),
+                cc_package: c.cc_package.clone(),
             }),
             (Abi::Compat, None) => bail!("{}: kmatrix has no 32-bit ABI for it", arch.name),
         }
@@ -141,6 +145,16 @@ pub async fn build(arch: &Arch) -> Result<PathBuf> {
 /// Builds (or reuses) the static guest-init for `target`; returns its path.
 pub async fn build_for(arch: &Target) -> Result<PathBuf> {
     let (rustc, version) = find_rustc(arch).await?;
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(&arch.linker).is_file()));
+    if !on_path && !Path::new(&arch.linker).is_file() {
+        bail!(
+            "the {} guest's linker {} is missing: apt-get install {} (scripts/setup.sh installs it)",
+            arch.name,
+            arch.linker,
+            arch.cc_package
+        );
+    }
     let extra = extra_flags();
     let mut key = Key::new("guest-v2");
     key.add("rustc", version.as_bytes())

@@ -113,6 +113,7 @@ pub async fn kernel(
                 kbuild::Fragment {
                     name: format!("arch-{}.config", arch.name),
                     text: arch.fragment.clone(),
+                    shares_staging: false,
                 },
                 kbuild::builtin_fragment(config.as_str())?,
             ];
@@ -128,6 +129,7 @@ pub async fn kernel(
                     kbuild::Fragment {
                         name: format!("{}.compat.config", arch.name),
                         text: abi.fragment.clone(),
+                        shares_staging: true,
                     },
                     kbuild::builtin_fragment(match c {
                         Compat::NoTime32 => "time32-off",
@@ -145,6 +147,7 @@ pub async fn kernel(
                         v.push(kbuild::Fragment {
                             name: format!("{}.debug.config", arch.name),
                             text: arch.debug_fragment.clone(),
+                            shares_staging: false,
                         });
                     }
                     v

@@ -162,6 +162,10 @@ pub struct Report {
     /// hash, upstream or kmatrix (and the model, for `compare`).
     #[serde(default)]
     pub specs: Vec<crate::spec::source::SpecUsed>,
+    /// Spec clauses this run's cells could not check, and why (e.g. no
+    /// debug cell: no lockdep, might_sleep or kmemleak report to read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
 }
 
 impl Report {
@@ -175,7 +179,13 @@ impl Report {
     }
 
     pub fn new(cells: Vec<CellReport>, unfinished: Vec<String>) -> Self {
+        let no_debug = !cells.is_empty() && cells.iter().all(|c| c.cell.variant.is_plain());
+        let unchecked = match no_debug {
+            true => vec![crate::oracle::splat::unchecked_without_debug()],
+            false => vec![],
+        };
         Report {
+            unchecked,
             version: REPORT_VERSION,
             kmatrix: env!("CARGO_PKG_VERSION").into(),
             rules: crate::oracle::RULES

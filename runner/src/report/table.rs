@@ -162,6 +162,9 @@ pub fn render_table(r: &Report, verbose: bool) -> String {
     s.push_str(&render_deviations(r));
     s.push_str(&super::abi::render(r));
     s.push_str(&render_suites(r));
+    for u in &r.unchecked {
+        let _ = writeln!(s, "not checked: {u}");
+    }
     let counts = r.counts();
     let _ = writeln!(
         s,
@@ -282,4 +285,35 @@ pub fn render_suites(r: &Report) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::matrix::{arch, Axes, Variant};
+    use crate::report::{cell::empty_report, CellStatus, Report};
+
+    fn report(variants: Vec<Variant>) -> Report {
+        let mut axes = Axes::default_matrix(vec![arch::by_name("x86_64").unwrap()]);
+        axes.variants = variants;
+        let cells = (axes.cells().iter())
+            .map(|c| empty_report(c, std::path::Path::new("/x"), CellStatus::Ok, String::new()))
+            .collect();
+        Report::new(cells, vec![])
+    }
+
+    #[test]
+    fn a_run_without_a_debug_cell_says_what_it_could_not_check_in_every_format() {
+        let plain = report(vec![Variant::Plain]);
+        assert_eq!(plain.unchecked.len(), 1);
+        assert!(plain.unchecked[0].contains("lock clauses"));
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(json["unchecked"][0].as_str().unwrap().contains("kmemleak"));
+        assert!(super::render_table(&plain, false).contains("not checked: no debug cell"));
+        let both = report(vec![Variant::Plain, Variant::Debug]);
+        assert!(both.unchecked.is_empty());
+        assert!(serde_json::to_value(&both)
+            .unwrap()
+            .get("unchecked")
+            .is_none());
+    }
 }

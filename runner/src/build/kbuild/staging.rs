@@ -69,7 +69,10 @@ impl Staging {
         key.add("arch", arch.as_bytes())
             .add("cc", cc_version.as_bytes())
             .add("series", series(tree)?.as_bytes());
-        for f in fragments {
+        // Fragments that only flip options kbuild rebuilds incrementally
+        // (compat, time32) stay out: such kernels take turns in one place.
+        let fragments: Vec<_> = fragments.iter().filter(|f| !f.shares_staging).collect();
+        for f in &fragments {
             key.add(&f.name, f.text.as_bytes());
         }
         let names: Vec<_> = fragments
@@ -374,6 +377,7 @@ mod tests {
         let frag = super::super::Fragment {
             name: "aio-on.config".into(),
             text: "CONFIG_AIO=y\n".into(),
+            shares_staging: false,
         };
         let tree_dir = t.path().join("linux");
         let frags = std::slice::from_ref(&frag);
@@ -388,6 +392,37 @@ mod tests {
             Staging::try_take(t.path(), "x86_64", "gcc 12", frags, &tree_dir)
                 .unwrap()
                 .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_compat_kernel_takes_turns_in_its_plain_siblings_place() {
+        let t = tempfile::tempdir().unwrap();
+        tree(
+            t.path(),
+            &[("linux/Makefile", "VERSION = 6\nPATCHLEVEL = 1\n")],
+        );
+        let f = |name: &str, shares_staging| super::super::Fragment {
+            name: name.into(),
+            text: "CONFIG_X=y\n".into(),
+            shares_staging,
+        };
+        let tree_dir = t.path().join("linux");
+        let plain = [f("aio-on.config", false)];
+        let compat = [f("aio-on.config", false), f("x86_64.compat.config", true)];
+        let debug = [f("aio-on.config", false), f("debug.config", false)];
+        let a = Staging::try_take(t.path(), "x86_64", "gcc 12", &plain, &tree_dir).unwrap();
+        let a_dir = a.as_ref().unwrap().build();
+        let b = Staging::try_take(t.path(), "x86_64", "gcc 12", &compat, &tree_dir).unwrap();
+        assert!(b.is_none(), "the same place, held by the plain build");
+        drop(a);
+        let b = Staging::try_take(t.path(), "x86_64", "gcc 12", &compat, &tree_dir).unwrap();
+        assert_eq!(b.unwrap().build(), a_dir);
+        let d = Staging::try_take(t.path(), "x86_64", "gcc 12", &debug, &tree_dir).unwrap();
+        assert_ne!(
+            d.unwrap().build(),
+            a_dir,
+            "a debug kernel has its own place"
         );
     }
 }
