@@ -655,7 +655,7 @@ impl Match {
             && self.config.as_ref().is_none_or(|x| *x == c.config)
             && self.variant.is_none_or(|x| x == c.variant)
             && self.abi.is_none_or(|x| x == c.abi)
-            && self.compat.is_none_or(|x| x.on() == !c.compat.is_off())
+            && self.compat.is_none_or(|x| x.on() != c.compat.is_off())
             && (self.time32)
                 .is_none_or(|x| !c.compat.is_off() && x.on() == (c.compat == Compat::On))
             && self

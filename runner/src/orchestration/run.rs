@@ -178,7 +178,11 @@ pub async fn kernel(
 
 /// Builds (or finds) every kernel the cells need, side by side: at most
 /// `jobs` builds at once, all drawing on one make jobserver of `jobs` slots,
-/// so no core idles while kernels remain. A failure is kept per key.
+/// so no core idles while kernels remain. Kernels that differ only in
+/// their compat options share a staging place (kbuild::Fragment::
+/// shares_staging), so they are built one after the other, the first
+/// without compat: each next one is an incremental make there, not a full
+/// build beside it. A failure is kept per key.
 pub async fn kernels(
     cells: &[Cell],
     choice: &KernelChoice,
@@ -186,27 +190,39 @@ pub async fn kernels(
     jobs: usize,
     progress: Progress<'_>,
 ) -> BTreeMap<KernelKey, Result<Built, String>> {
-    let mut todo: Vec<&Cell> = Vec::new();
+    let mut todo: Vec<Vec<&Cell>> = Vec::new();
     for c in cells {
-        if !todo.iter().any(|t| key_of(t) == key_of(c)) {
-            todo.push(c);
+        let place =
+            |t: &&Cell| (&t.arch.name, t.config, t.variant) == (&c.arch.name, c.config, c.variant);
+        match todo.iter_mut().find(|g| place(&g[0])) {
+            Some(g) if !g.iter().any(|t| key_of(t) == key_of(c)) => g.push(c),
+            Some(_) => {}
+            None => todo.push(vec![c]),
         }
     }
+    for g in &mut todo {
+        g.sort_by_key(|c| c.compat);
+    }
     let sem = tokio::sync::Semaphore::new(jobs.max(1));
-    let builds = todo.into_iter().map(|c| {
+    let builds = todo.into_iter().map(|group| {
         let sem = &sem;
         async move {
             let _slot = sem.acquire().await;
-            let r = kernel(
-                &c.arch, c.config, c.variant, c.compat, choice, extra, jobs, progress,
-            )
-            .await;
-            (key_of(c), r.map_err(|e| format!("{e:#}")))
+            let mut out = Vec::new();
+            for c in group {
+                let r = kernel(
+                    &c.arch, c.config, c.variant, c.compat, choice, extra, jobs, progress,
+                )
+                .await;
+                out.push((key_of(c), r.map_err(|e| format!("{e:#}"))));
+            }
+            out
         }
     });
     futures::future::join_all(builds)
         .await
         .into_iter()
+        .flatten()
         .collect()
 }
 

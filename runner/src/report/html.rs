@@ -123,6 +123,28 @@ pub fn render(r: &Report) -> String {
         grid(&mut s, key, cells);
     }
     evidence(&mut s, r);
+    let (diffs, paired) = super::abi::differences(r);
+    if paired > 0 {
+        let _ = writeln!(
+            s,
+            "<h2 id=\"abi\">native vs compat: {paired} compat cell(s) beside their native twin, {} verdict(s) differ</h2><ul class=\"ev\">",
+            diffs.len()
+        );
+        for d in &diffs {
+            let _ = writeln!(
+                s,
+                "<li><code>{}</code> in {}: native {}, compat {}</li>",
+                esc(&d.case),
+                esc(&d.compat_cell),
+                esc(&d.native),
+                esc(&d.compat)
+            );
+        }
+        s.push_str("</ul>\n");
+    }
+    for u in &r.unchecked {
+        let _ = writeln!(s, "<p class=\"unchecked\">not checked: {}</p>", esc(u));
+    }
     s.push_str("</body></html>\n");
     s
 }
