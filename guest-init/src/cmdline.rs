@@ -102,9 +102,11 @@ mod tests {
             ],
             env_hex: vec![kmatrix_proto::args::exec_hex("A=1")],
             cwd_hex: Some(kmatrix_proto::args::exec_hex("/tmp")),
+            compat: true,
         };
         let c = parse(&a.to_words().join(" "));
         assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert!(c.compat);
         assert_eq!(
             (
                 c.mode,
