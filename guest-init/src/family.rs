@@ -1339,6 +1339,80 @@ const _SIZES: () = {
 mod tests {
     use super::*;
 
+    /// The ABI paths on the kernel running the tests (a plain process, not
+    /// PID 1; a 32-bit build of these tests runs the compat ABI): the
+    /// handle, the word after it, a write reaped without 32-bit time, and
+    /// io_getevents with this build's timespec. Nothing to check where the
+    /// kernel has no AIO.
+    #[test]
+    fn abi_paths_on_this_kernel() {
+        let (c, next) = crate::aio::setup_watched(4, 0);
+        if c.ret.ret == -1 && c.ret.errno == 38 {
+            return;
+        }
+        assert!(c.ok(), "{:?}", c.ret);
+        if cfg!(target_pointer_width = "32") {
+            assert_eq!(next, Some(u64::from(crate::aio::NEXT_WORD_SENTINEL)));
+            assert!(c.handle >> 32 == 0, "{:#x}", c.handle);
+        } else {
+            assert_eq!(next, None);
+        }
+        let line = crate::aio::maps_line(c.handle).expect("the ring is mapped");
+        assert!(line.starts_with(&format!("{:x}-", c.handle)), "{line}");
+        let path = std::env::temp_dir().join(format!("kmx-abi-{}", sys::pid()));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let _ = std::fs::remove_file(&path);
+        let text = b"abi";
+        let mut cb = rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), text, 0, 0x42);
+        let r = submit(c.handle, &[&mut cb as *mut Iocb]);
+        assert_eq!((r.ret, r.errno), (1, 0));
+        let mut ev = [Event::default(); 2];
+        let ts = Timespec64 { sec: 1, nsec: 0 };
+        let g = reap(c.handle, 1, 2, ev.as_mut_ptr(), &ts);
+        assert_eq!((g.ret, g.errno), (1, 0));
+        assert_eq!((ev[0].data, ev[0].res), (0x42, 3));
+        assert_eq!(ev[0].obj, &cb as *const Iocb as u64);
+        // Nothing pending: a zero timeout returns at once (or the kernel
+        // has no io_getevents with this ABI's time: ENOSYS).
+        let zero = Timespec { sec: 0, nsec: 0 };
+        let g = getevents(c.handle, 1, 1, ev.as_mut_ptr(), Some(&zero));
+        assert!((g.ret, g.errno) == (0, 0) || g.errno == 38, "{g:?}");
+        // The time64 io_pgetevents with a compat-sized sigset.
+        let mask = 0u64;
+        let sig = AioSigset {
+            mask: &mask,
+            size: 8,
+        };
+        let p = raw(
+            nr::IO_PGETEVENTS,
+            [
+                c.handle,
+                1,
+                1,
+                ev.as_mut_ptr() as u64,
+                &zero64() as *const Timespec64 as u64,
+                &sig as *const AioSigset as u64,
+            ],
+        );
+        assert_eq!((p.ret, p.errno), (0, 0));
+        // All-ones arguments are all-ones registers, not two slots each.
+        let d = raw(nr::IO_DESTROY, [u64::MAX; 6]);
+        assert_eq!((d.ret, d.errno), (-1, sys::EINVAL));
+        let d = sys::io_destroy(c.handle);
+        assert_eq!((d.ret, d.errno), (0, 0));
+        assert!(crate::aio::maps_line(c.handle).is_none());
+    }
+
+    fn zero64() -> Timespec64 {
+        Timespec64 { sec: 0, nsec: 0 }
+    }
+
     #[test]
     fn contexts_fit_the_cell() {
         // aio-max-nr 1 (a third of the full matrix's aio-on cells): 1 event.

@@ -321,3 +321,31 @@ fn compat_handle_is_32_bits() {
         .iter()
         .all(|c| c.id != case::IO_SETUP_COMPAT_HANDLE_32BIT));
 }
+
+#[test]
+fn generic_values_a_32bit_long_cannot_carry_are_skipped() {
+    let s = fixture();
+    let wide = "io_submit.param.nr.range/4294967296";
+    let narrow = "io_submit.param.nr.range/1";
+    let cases = judge(&compat(true, Some(true)), &s);
+    let (v, why) = verdict(&cases, wide);
+    assert_eq!(v, Verdict::Skip);
+    assert!(why.contains("0x100000000"), "{why}");
+    // -1 (all ones) is the same value for a 32-bit caller: judged.
+    assert_eq!(verdict(&cases, "io_cancel.param.ctx_id.invalid/ones").0, Verdict::Pass);
+    assert_eq!(verdict(&cases, narrow).0, Verdict::Pass);
+    // Native cells judge the wide value; a deviant narrow one still fails.
+    assert_eq!(verdict(&judge(&CellFacts::new(true), &s), wide).0, Verdict::Pass);
+    let mut s = fixture();
+    for c in obs_mut(&mut s, ids::IO_SUBMIT_GENERIC)[key::CASES]
+        .as_array_mut()
+        .unwrap()
+    {
+        if c[key::ID] == json!(narrow) {
+            c[key::RET] = json!(-1);
+            c[key::ERRNO] = json!(22);
+        }
+    }
+    let (v, why) = verdict(&judge(&compat(true, Some(true)), &s), narrow);
+    assert_eq!(v, Verdict::Fail, "{why}");
+}
