@@ -332,10 +332,16 @@ fn generic_values_a_32bit_long_cannot_carry_are_skipped() {
     assert_eq!(v, Verdict::Skip);
     assert!(why.contains("0x100000000"), "{why}");
     // -1 (all ones) is the same value for a 32-bit caller: judged.
-    assert_eq!(verdict(&cases, "io_cancel.param.ctx_id.invalid/ones").0, Verdict::Pass);
+    assert_eq!(
+        verdict(&cases, "io_cancel.param.ctx_id.invalid/ones").0,
+        Verdict::Pass
+    );
     assert_eq!(verdict(&cases, narrow).0, Verdict::Pass);
     // Native cells judge the wide value; a deviant narrow one still fails.
-    assert_eq!(verdict(&judge(&CellFacts::new(true), &s), wide).0, Verdict::Pass);
+    assert_eq!(
+        verdict(&judge(&CellFacts::new(true), &s), wide).0,
+        Verdict::Pass
+    );
     let mut s = fixture();
     for c in obs_mut(&mut s, ids::IO_SUBMIT_GENERIC)[key::CASES]
         .as_array_mut()
