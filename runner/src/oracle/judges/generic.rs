@@ -132,8 +132,8 @@ fn not_for_32bit(c: &Ctx, g: &GenericCase) -> Option<String> {
     }
     g.args.iter().find_map(|a| match a {
         Arg::Int(n) if *n as i64 != i64::from(*n as i32) => Some(format!(
-            "a 32-bit caller cannot pass {n:#x}: its long is 32 bits, so the kernel gets {:#x}",
-            *n as u32
+            "a 32-bit caller cannot pass {n:#x}: its long is 32 bits, so the kernel gets {}",
+            *n as u32 as i32
         )),
         _ => None,
     })
