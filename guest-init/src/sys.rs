@@ -190,6 +190,37 @@ pub fn set_handler(sig: c_int, handler: extern "C" fn(c_int)) {
     }
 }
 
+/// Sleeps for `d` (the rest of it after a signal), on every ABI. A 32-bit
+/// glibc takes the 32-bit time syscall for a sleep that fits in it, which
+/// is ENOSYS on a kernel without CONFIG_COMPAT_32BIT_TIME (std's sleep then
+/// panics), so a 32-bit build calls clock_nanosleep_time64 itself.
+pub fn sleep(d: Duration) {
+    let nr = match kmatrix_proto::syscalls::of_arch(ARCH).time32 {
+        Some(t) => t.clock_nanosleep64 as c_long,
+        None => return std::thread::sleep(d),
+    };
+    const CLOCK_MONOTONIC: c_long = 1;
+    // struct __kernel_timespec: two 64-bit fields on every ABI.
+    let mut req: [i64; 2] = [d.as_secs() as i64, i64::from(d.subsec_nanos())];
+    loop {
+        let mut rem: [i64; 2] = [0; 2];
+        // SAFETY: req and rem are live timespecs the kernel reads and writes.
+        let r = unsafe {
+            syscall(
+                nr,
+                CLOCK_MONOTONIC,
+                0 as c_long,
+                req.as_ptr(),
+                rem.as_mut_ptr(),
+            )
+        };
+        if r == 0 || errno() != EINTR {
+            return;
+        }
+        req = rem;
+    }
+}
+
 /// SIGALRM every `every` (0 stops it).
 pub fn interval_timer(every: Duration) -> Result<(), i32> {
     real_timer(every, every)
@@ -625,4 +656,18 @@ pub fn uname_release_machine() -> Option<(String, String)> {
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.
     unsafe { _exit(code) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole duration, on the kernel running the tests (a 32-bit build
+    /// of them calls clock_nanosleep_time64).
+    #[test]
+    fn sleep_takes_its_time() {
+        let t0 = std::time::Instant::now();
+        sleep(Duration::from_millis(20));
+        assert!(t0.elapsed() >= Duration::from_millis(20));
+    }
 }

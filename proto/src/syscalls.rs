@@ -102,6 +102,10 @@ pub struct Time32 {
     /// io_pgetevents with struct old_timespec32 (the row's io_pgetevents
     /// is io_pgetevents_time64). io_getevents is the row's own aio[4].
     pub pgetevents: i64,
+    /// clock_nanosleep_time64, which the 32-bit probe sleeps with: glibc
+    /// takes the time32 call for a short sleep, ENOSYS without
+    /// CONFIG_COMPAT_32BIT_TIME.
+    pub clock_nanosleep64: i64,
 }
 
 /// One entry point of an AIO call as the ENOSYS map names it.
@@ -144,7 +148,10 @@ pub const TABLE: &[Numbers] = &[
         aio: [245, 246, 248, 249, 247, 416],
         eventfd2: 328,
         gettid: 224,
-        time32: Some(Time32 { pgetevents: 385 }),
+        time32: Some(Time32 {
+            pgetevents: 385,
+            clock_nanosleep64: 407,
+        }),
     },
     // armhf on arm64 (COMPAT): io_pgetevents is _time64 (416).
     Numbers {
@@ -152,7 +159,10 @@ pub const TABLE: &[Numbers] = &[
         aio: [243, 244, 246, 247, 245, 416],
         eventfd2: 356,
         gettid: 224,
-        time32: Some(Time32 { pgetevents: 399 }),
+        time32: Some(Time32 {
+            pgetevents: 399,
+            clock_nanosleep64: 407,
+        }),
     },
 ];
 
@@ -248,6 +258,7 @@ mod tests {
             let mut all = n.aio.to_vec();
             all.extend([n.eventfd2, n.gettid]);
             all.extend(n.time32.map(|t| t.pgetevents));
+            all.extend(n.time32.map(|t| t.clock_nanosleep64));
             let len = all.len();
             all.sort_unstable();
             all.dedup();

@@ -126,6 +126,10 @@ mod tests {
             Some(row.eventfd2)
         );
         assert_eq!(number_in_compat_table(table, "gettid"), Some(row.gettid));
+        assert_eq!(
+            number_in_compat_table(table, "clock_nanosleep_time64"),
+            row.time32.map(|t| t.clock_nanosleep64)
+        );
         // The time32 entry points are the kernel's io_getevents and
         // io_pgetevents, the _time64 one its own name.
         assert_eq!(
