@@ -15,15 +15,40 @@ pub use kmatrix_proto::obs::{Call, Ring};
 
 /// io_setup(nr_events, &ctx) with ctx preset to `initial`.
 pub fn setup(nr_events: u32, initial: u64) -> Call {
-    let mut ctx: u64 = initial;
-    // SAFETY: ctx is a live, aligned local that no reference aliases; the
-    // kernel writes at most these 8 bytes.
-    let r = unsafe { sys::io_setup(nr_events, &mut ctx) };
-    Call {
+    setup_watched(nr_events, initial).0
+}
+
+/// What a 32-bit build puts in the word after its 4-byte aio_context_t:
+/// the kernel's compat io_setup stores 32 bits and must leave it alone.
+pub const NEXT_WORD_SENTINEL: u32 = 0x5e17_1e15;
+
+/// io_setup(nr_events, &ctx) with ctx preset to `initial` (its low 32
+/// bits in a 32-bit build), and, in a 32-bit build, the word after the
+/// handle as the call left it (the sentinel, unless the kernel wrote a
+/// 64-bit handle there); None in a 64-bit build, whose handle is 8 bytes.
+pub fn setup_watched(nr_events: u32, initial: u64) -> (Call, Option<u64>) {
+    // The handle and, right after it, the watched word (8 bytes in all in
+    // a 32-bit build; the second word is unused in a 64-bit one).
+    let mut slot: [sys::AioContext; 2] = [
+        initial as sys::AioContext,
+        sys::AioContext::from(NEXT_WORD_SENTINEL),
+    ];
+    // SAFETY: slot is a live, aligned local that no reference aliases; the
+    // kernel writes at most one aio_context_t at its start.
+    let r = unsafe { sys::io_setup(nr_events, slot.as_mut_ptr()) };
+    // SAFETY: slot is live; volatile because the kernel wrote it.
+    let [handle, next]: [sys::AioContext; 2] = unsafe { std::ptr::read_volatile(&slot) };
+    let call = Call {
         nr_events: nr_events.into(),
         ret: r.into(),
-        handle: ctx,
-    }
+        handle: sys::ctx_value(handle),
+    };
+    let next = if cfg!(target_pointer_width = "32") {
+        Some(sys::ctx_value(next))
+    } else {
+        None
+    };
+    (call, next)
 }
 
 /// {"ret":…, "errno":…} of a plain syscall result.

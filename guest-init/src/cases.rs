@@ -41,13 +41,15 @@ fn with_fate(out: &Outcome) -> Obj {
 }
 
 /// io_setup(nr, &ctx) with ctx preset to `initial` and aio-nr read around
-/// it; on success also ring, maps_line, io_destroy and aio-nr after it
+/// it, and the word after a 32-bit build's handle (null in a 64-bit one);
+/// on success also ring, maps_line, io_destroy and aio-nr after it
 /// (nulls otherwise, see aio::put_success_details).
 fn observed_call(nr: u32, initial: u64) -> Obj {
     let mut o = Obj::new();
     let before = aio_nr();
-    let c = aio::setup(nr, initial);
+    let (c, next) = aio::setup_watched(nr, initial);
     c.put(&mut o);
+    o.opt_u64(key::CTX_NEXT_WORD, next);
     o.opt_u64(key::AIO_NR_BEFORE, before)
         .opt_u64(key::AIO_NR_AFTER, aio_nr());
     aio::put_success_details(&mut o, &c);
@@ -197,7 +199,7 @@ pub fn einval_ctx_existing(_env: &Env, _sink: &Sink) -> Obj {
 }
 
 /// ret/errno of io_setup(NR, ptr) for a pointer the kernel must reject.
-fn call_at(nr: u32, ptr: *mut u64) -> sys::SysRet {
+fn call_at(nr: u32, ptr: *mut sys::AioContext) -> sys::SysRet {
     // SAFETY: callers pass null, an unmapped or a read-only address: the
     // kernel can only fault on it, never modify memory Rust uses.
     unsafe { sys::io_setup(nr, ptr) }
@@ -232,7 +234,7 @@ pub fn efault_unmapped(env: &Env, _sink: &Sink) -> Obj {
     if let Err(e) = unsafe { sys::unmap(page, env.page_size) } {
         return skipped(&format!("munmap failed: errno {e}"));
     }
-    let r = call_at(nr, page as *mut u64);
+    let r = call_at(nr, page as *mut sys::AioContext);
     let mut o = Obj::new();
     put_bad_pointer_call(&mut o, nr, r);
     o.u64(key::ADDR, page as usize as u64)
@@ -251,9 +253,9 @@ pub fn efault_readonly(env: &Env, _sink: &Sink) -> Obj {
     let nr = cell_nr();
     let maps_before = aio::aio_maps_count();
     let before = aio_nr();
-    let r = call_at(nr, page as *mut u64);
+    let r = call_at(nr, page as *mut sys::AioContext);
     // SAFETY: the page is mapped readable until the unmap below.
-    let value = unsafe { std::ptr::read_volatile(page as *const u64) };
+    let value = sys::ctx_value(unsafe { std::ptr::read_volatile(page as *const sys::AioContext) });
     let after = aio_nr();
     let maps_after = aio::aio_maps_count();
     // SAFETY: nothing references the page any more.
@@ -554,6 +556,34 @@ pub fn fork_child_use(env: &Env, _sink: &Sink) -> Obj {
     o
 }
 
+/// `f`'s result, run in a thread, or None if it did not finish in 10 s.
+/// Not joined: glibc's pthread_join waits with the 32-bit time futex call,
+/// which a 32-bit build finds ENOSYS (and aborts on) without
+/// CONFIG_COMPAT_32BIT_TIME; the thread is left to exit on its own.
+fn in_thread(f: impl FnOnce() -> sys::SysRet + Send + 'static) -> Option<sys::SysRet> {
+    use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64};
+    use std::sync::Arc;
+    let out = Arc::new((AtomicI64::new(0), AtomicI32::new(0), AtomicBool::new(false)));
+    let theirs = Arc::clone(&out);
+    drop(std::thread::spawn(move || {
+        let r = f();
+        theirs.0.store(r.ret, Ordering::SeqCst);
+        theirs.1.store(r.errno, Ordering::SeqCst);
+        theirs.2.store(true, Ordering::SeqCst);
+    }));
+    let start = std::time::Instant::now();
+    while !out.2.load(Ordering::SeqCst) {
+        if start.elapsed() > Duration::from_secs(10) {
+            return None;
+        }
+        sys::sleep(Duration::from_millis(1));
+    }
+    Some(sys::SysRet {
+        ret: out.0.load(Ordering::SeqCst),
+        errno: out.1.load(Ordering::SeqCst),
+    })
+}
+
 /// A thread (clone with CLONE_VM: the same mm) destroys a context its
 /// process made; the process then finds it gone.
 fn thread_use(nr: u32) -> Obj {
@@ -564,10 +594,10 @@ fn thread_use(nr: u32) -> Obj {
         .opt_u64(key::AIO_NR_BEFORE, before);
     if b.ok() {
         let h = b.handle;
-        match std::thread::spawn(move || sys::io_destroy(h)).join() {
-            Ok(d) => aio::put_sysret(&mut t, key::THREAD_DESTROY, d),
-            Err(_) => {
-                t.str(key::THREAD_ERROR, "the thread panicked");
+        match in_thread(move || sys::io_destroy(h)) {
+            Some(d) => aio::put_sysret(&mut t, key::THREAD_DESTROY, d),
+            None => {
+                t.str(key::THREAD_ERROR, "the thread did not finish in 10 s");
             }
         }
         aio::put_sysret(&mut t, key::AGAIN_DESTROY, sys::io_destroy(h));

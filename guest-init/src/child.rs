@@ -108,7 +108,7 @@ pub fn reap_within(pid: i32, limit: Duration) -> Fate {
     loop {
         match sys::wait_pid(pid, true) {
             Ok(Some((_, status))) => return decode_status(status),
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(2)),
+            Ok(None) if start.elapsed() < limit => sys::sleep(Duration::from_millis(2)),
             _ => return Fate::Unreaped,
         }
     }
@@ -209,7 +209,7 @@ fn collect(pid: i32, rfd: i32, timeout: Duration, own_group: bool) -> Outcome {
             let ms = left.as_millis().clamp(1, 20) as i32;
             open = pump(rfd, ms, &mut buf);
         } else {
-            std::thread::sleep(Duration::from_millis(1));
+            sys::sleep(Duration::from_millis(1));
         }
         match sys::wait_pid(pid, true) {
             Ok(Some((_, status))) => break decode_status(status),
@@ -248,7 +248,7 @@ pub fn spawn_sleeper(oom_score_adj: i32) -> Result<i32, i32> {
     if pid == 0 {
         let _ = files::write_str("/proc/self/oom_score_adj", &oom_score_adj.to_string());
         loop {
-            std::thread::sleep(Duration::from_secs(3600));
+            sys::sleep(Duration::from_secs(3600));
         }
     }
     Ok(pid)
@@ -268,7 +268,7 @@ pub fn kill_group(pgid: i32, limit: Duration) -> (u32, bool) {
     loop {
         match sys::wait_pid(-pgid, true) {
             Ok(Some(_)) => reaped += 1,
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(2)),
+            Ok(None) if start.elapsed() < limit => sys::sleep(Duration::from_millis(2)),
             Ok(None) => return (reaped, true),
             Err(_) => return (reaped, false),
         }

@@ -31,7 +31,9 @@ const IOPRIO_BE_4: i16 = (2 << 13) | 4;
 /// An aio_rw_flags bit outside RWF_SUPPORTED (include/uapi/linux/fs.h).
 const RWF_UNKNOWN: u32 = 0x8000_0000;
 /// Above TASK_SIZE on x86_64 (47 bits) and arm64 (48 or 52 bits), top
-/// byte 0 (no arm64 address tag): access_ok fails on it.
+/// byte 0 (no arm64 address tag): access_ok fails on it. A 32-bit caller
+/// passes it whole too (iocb's aio_buf is a __u64 on every ABI), and an
+/// address above 4 GiB is no user address of a 32-bit process either.
 const NOT_USER: u64 = 0x00ff_ffff_ffff_f000;
 const NOBODY: u64 = 65534;
 const POLLIN: u64 = 1;
@@ -41,7 +43,8 @@ const SIG_SETMASK: c_int = 2;
 const PAGE: usize = 4096;
 
 extern "C" {
-    fn syscall(num: c_long, ...) -> i64;
+    // Arguments and result are C longs (see sys.rs).
+    fn syscall(num: c_long, ...) -> c_long;
     fn signal(sig: c_int, handler: usize) -> usize;
     fn sigprocmask(how: c_int, set: *const u64, old: *mut u64) -> c_int;
     fn raise(sig: c_int) -> c_int;
@@ -92,23 +95,39 @@ struct Event {
     res2: i64,
 }
 
+/// The timeout io_getevents takes: struct __kernel_timespec on a 64-bit
+/// ABI; on a 32-bit one io_getevents is the time32 entry point and takes
+/// struct old_timespec32 (two 32-bit longs). The values used here fit.
 #[repr(C)]
 struct Timespec {
+    sec: c_long,
+    nsec: c_long,
+}
+
+/// struct __kernel_timespec, which io_pgetevents takes on every ABI (on a
+/// 32-bit one as io_pgetevents_time64).
+#[repr(C)]
+struct Timespec64 {
     sec: i64,
     nsec: i64,
 }
 
+/// struct __aio_sigset: a pointer and a size_t (8 bytes in a 32-bit
+/// program, the compat layout the kernel reads there).
 #[repr(C)]
 struct AioSigset {
     mask: *const u64,
     size: usize,
 }
 
+/// syscall(nr, a...) with each argument as a C long: a 32-bit build passes
+/// the low 32 bits (all-ones stays all-ones; a handle or pointer fits).
 fn raw(nr: c_long, a: [u64; 6]) -> sys::SysRet {
+    let l = a.map(|v| v as c_long);
     // SAFETY: callers pass integers or pointers to memory they own, that
     // is unmapped or read-only on purpose, or NULL; the AIO syscalls fail
     // with EFAULT rather than fault the process on bad user pointers.
-    sys::sysret(unsafe { syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) })
+    sys::sysret(unsafe { syscall(nr, l[0], l[1], l[2], l[3], l[4], l[5]) })
 }
 
 fn put(o: &mut Obj, prefix: &str, r: sys::SysRet) {
@@ -117,12 +136,12 @@ fn put(o: &mut Obj, prefix: &str, r: sys::SysRet) {
 
 /// io_setup(n) -> (handle, result).
 fn setup(n: u64) -> (u64, sys::SysRet) {
-    let mut ctx: u64 = 0;
+    let mut ctx: sys::AioContext = 0;
     // n is a context size (ctx_size), far below u32::MAX.
     let n = u32::try_from(n).unwrap_or(u32::MAX);
     // SAFETY: ctx is a live local that no reference aliases.
     let r = unsafe { sys::io_setup(n, &mut ctx) };
-    (ctx, r)
+    (sys::ctx_value(ctx), r)
 }
 
 /// nr_events for a context that has at most `in_flight` requests pending
@@ -185,12 +204,28 @@ fn submit(ctx: u64, cbs: &[*mut Iocb]) -> sys::SysRet {
     )
 }
 
+/// io_getevents itself (the time32 entry point on a 32-bit ABI), for its
+/// own experiments.
 fn getevents(ctx: u64, min: i64, n: i64, ev: *mut Event, ts: Option<&Timespec>) -> sys::SysRet {
     let t = ts.map_or(0, |t| t as *const Timespec as u64);
     raw(
         nr::IO_GETEVENTS,
         [ctx, min as u64, n as u64, ev as u64, t, 0],
     )
+}
+
+/// Reaps events for another call's experiment: io_getevents on a 64-bit
+/// ABI; on a 32-bit one io_pgetevents_time64 with no sigmask (io_getevents
+/// with a 64-bit timeout), so a kernel without CONFIG_COMPAT_32BIT_TIME,
+/// whose io_getevents is ENOSYS there, still has that experiment judged.
+fn reap(ctx: u64, min: i64, n: i64, ev: *mut Event, ts: &Timespec64) -> sys::SysRet {
+    let t = ts as *const Timespec64 as u64;
+    let nr = if cfg!(target_pointer_width = "32") {
+        nr::IO_PGETEVENTS
+    } else {
+        nr::IO_GETEVENTS
+    };
+    raw(nr, [ctx, min as u64, n as u64, ev as u64, t, 0])
 }
 
 fn ring_obj(ctx: u64) -> Obj {
@@ -282,25 +317,43 @@ fn need_ctx(o: &mut Obj, in_flight: u64) -> Option<u64> {
 
 /// Every syscall with all-zero and all-ones arguments: with CONFIG_AIO=n
 /// each must be ENOSYS; with CONFIG_AIO=y none may be (each fails on its
-/// first check instead, none blocks).
+/// first check instead, none blocks), except, on a 32-bit ABI, the entry
+/// points with 32-bit time without CONFIG_COMPAT_32BIT_TIME. A 32-bit build
+/// calls each entry point of a call (io_pgetevents has two) and names it.
 pub fn enosys_map(_env: &Env, _s: &Sink) -> Obj {
+    let row = syscalls::of_arch(sys::ARCH);
     let mut calls = Arr::new();
     for s in syscalls::AIO {
-        let n = s.here() as c_long;
-        for (label, v) in [("zeros", 0u64), ("ones", u64::MAX)] {
-            let r = raw(n, [v; 6]);
-            let mut c = Obj::new();
-            c.str(key::SYSCALL, s.name)
-                .i64(key::NR, n.into())
-                .str(key::ARGS, label);
-            obs::SysRet::from(r).put(&mut c);
-            calls.push_obj(&c);
+        for e in row.entries(s) {
+            // Only a 32-bit build's time entry points are named.
+            let entry = match (row.time32, e.time32) {
+                (None, _) => None,
+                (Some(_), true) => Some("time32"),
+                (Some(_), false) if s.index == syscalls::IO_PGETEVENTS.index => Some("time64"),
+                (Some(_), false) => None,
+            };
+            enosys_calls(&mut calls, s.name, e.nr, entry);
         }
     }
     let mut o = Obj::new();
     o.str(key::ARCH, sys::ARCH)
         .raw(key::CALLS, &calls.to_json());
     o
+}
+
+/// One entry point called with all-zero and all-ones arguments.
+fn enosys_calls(calls: &mut Arr, name: &str, nr: i64, entry: Option<&str>) {
+    for (label, v) in [("zeros", 0u64), ("ones", u64::MAX)] {
+        let r = raw(nr as c_long, [v; 6]);
+        let mut c = Obj::new();
+        c.str(key::SYSCALL, name);
+        if let Some(e) = entry {
+            c.str(key::ENTRY, e);
+        }
+        c.i64(key::NR, nr).str(key::ARGS, label);
+        obs::SysRet::from(r).put(&mut c);
+        calls.push_obj(&c);
+    }
 }
 
 // ---- generic cases ----------------------------------------------------
@@ -465,8 +518,13 @@ fn run_generic(syscall: &str, s: &Sink) -> Obj {
             if r.ret == 0 && v[1] != 0 {
                 // SAFETY: the call succeeded, so v[1] is the writable page
                 // (A::Buf) io_setup just stored the handle in.
-                let made = unsafe { std::ptr::read_volatile(v[1] as *const u64) };
-                put(&mut c, key::MADE_DESTROY, sys::io_destroy(made));
+                let made =
+                    unsafe { std::ptr::read_volatile(v[1] as usize as *const sys::AioContext) };
+                put(
+                    &mut c,
+                    key::MADE_DESTROY,
+                    sys::io_destroy(sys::ctx_value(made)),
+                );
             }
         }
         cases.push_obj(&c);
@@ -544,8 +602,8 @@ pub fn submit_rw(_env: &Env, _s: &Sink) -> Obj {
         step.u64(key::KEY_AFTER, key.into())
             .obj(key::RING_AFTER_SUBMIT, &ring_obj(ctx));
         let mut ev = [Event::default(); 2];
-        let ts = Timespec { sec: 1, nsec: 0 };
-        let g = getevents(ctx, 1, 2, ev.as_mut_ptr(), Some(&ts));
+        let ts = Timespec64 { sec: 1, nsec: 0 };
+        let g = reap(ctx, 1, 2, ev.as_mut_ptr(), &ts);
         put(&mut step, key::GETEVENTS, g);
         step.obj(key::EVENT, &event_obj(&ev[0]))
             .obj(key::RING_AFTER_GET, &ring_obj(ctx));
@@ -614,11 +672,11 @@ pub fn submit_resfd(_env: &Env, _s: &Sink) -> Obj {
         cb.resfd = efd.ret as u32;
         put(&mut o, key::SUBMIT, submit(ctx, &[&mut cb as *mut Iocb]));
         let mut ev = [Event::default(); 1];
-        let ts = Timespec { sec: 1, nsec: 0 };
+        let ts = Timespec64 { sec: 1, nsec: 0 };
         put(
             &mut o,
             key::GETEVENTS,
-            getevents(ctx, 1, 1, ev.as_mut_ptr(), Some(&ts)),
+            reap(ctx, 1, 1, ev.as_mut_ptr(), &ts),
         );
         eventfd_count(&mut o, key::EVENTFD_COUNT, efd.ret as i32);
     }
@@ -984,7 +1042,7 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
                     size: usize,
                     ms: i64,
                     alarm: Option<std::time::Duration>| {
-        let ts = Timespec {
+        let ts = Timespec64 {
             sec: 0,
             nsec: ms * 1_000_000,
         };
@@ -999,7 +1057,7 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
                 1,
                 1,
                 ev.as_mut_ptr() as u64,
-                &ts as *const Timespec as u64,
+                &ts as *const Timespec64 as u64,
                 &sig as *const AioSigset as u64,
             ],
         );
@@ -1067,7 +1125,7 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
             h.obj(key::RING_BEFORE, &ring_obj(ctx));
             put(&mut h, key::SUBMIT, submit(ctx, &ptrs));
             h.obj(key::RING_AFTER_SUBMIT, &ring_obj(ctx));
-            let ts = Timespec { sec: 1, nsec: 0 };
+            let ts = Timespec64 { sec: 1, nsec: 0 };
             let mut ev = [Event::default(); 1];
             let r = raw(
                 nr::IO_PGETEVENTS,
@@ -1076,7 +1134,7 @@ pub fn pgetevents_sigmask(_env: &Env, _s: &Sink) -> Obj {
                     1,
                     1,
                     ev.as_mut_ptr() as u64,
-                    &ts as *const Timespec as u64,
+                    &ts as *const Timespec64 as u64,
                     0,
                 ],
             );
@@ -1137,8 +1195,8 @@ pub fn cancel(_env: &Env, _s: &Sink) -> Obj {
             };
             // Drain the write's event first so the next one is the poll's.
             let mut ev = [Event::default(); 2];
-            let zero = Timespec { sec: 0, nsec: 0 };
-            let _ = getevents(ctx, 0, 2, ev.as_mut_ptr(), Some(&zero));
+            let zero = Timespec64 { sec: 0, nsec: 0 };
+            let _ = reap(ctx, 0, 2, ev.as_mut_ptr(), &zero);
             put(
                 &mut o,
                 key::SUBMIT_POLL,
@@ -1160,8 +1218,8 @@ pub fn cancel(_env: &Env, _s: &Sink) -> Obj {
                 key::CANCEL_PENDING_POLL,
                 do_cancel(&mut poll as *mut Iocb),
             );
-            let ts = Timespec { sec: 1, nsec: 0 };
-            let g = getevents(ctx, 1, 1, ev.as_mut_ptr(), Some(&ts));
+            let ts = Timespec64 { sec: 1, nsec: 0 };
+            let g = reap(ctx, 1, 1, ev.as_mut_ptr(), &ts);
             put(&mut o, key::GETEVENTS_AFTER_CANCEL, g);
             o.obj(key::CANCELLED_EVENT, &event_obj(&ev[0]))
                 .u64(key::POLL_IOCB, &poll as *const Iocb as u64);
@@ -1280,6 +1338,80 @@ const _SIZES: () = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The ABI paths on the kernel running the tests (a plain process, not
+    /// PID 1; a 32-bit build of these tests runs the compat ABI): the
+    /// handle, the word after it, a write reaped without 32-bit time, and
+    /// io_getevents with this build's timespec. Nothing to check where the
+    /// kernel has no AIO.
+    #[test]
+    fn abi_paths_on_this_kernel() {
+        let (c, next) = crate::aio::setup_watched(4, 0);
+        if c.ret.ret == -1 && c.ret.errno == 38 {
+            return;
+        }
+        assert!(c.ok(), "{:?}", c.ret);
+        if cfg!(target_pointer_width = "32") {
+            assert_eq!(next, Some(u64::from(crate::aio::NEXT_WORD_SENTINEL)));
+            assert!(c.handle >> 32 == 0, "{:#x}", c.handle);
+        } else {
+            assert_eq!(next, None);
+        }
+        let line = crate::aio::maps_line(c.handle).expect("the ring is mapped");
+        assert!(line.starts_with(&format!("{:x}-", c.handle)), "{line}");
+        let path = std::env::temp_dir().join(format!("kmx-abi-{}", sys::pid()));
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        let _ = std::fs::remove_file(&path);
+        let text = b"abi";
+        let mut cb = rw_iocb(IOCB_CMD_PWRITE, file.as_raw_fd(), text, 0, 0x42);
+        let r = submit(c.handle, &[&mut cb as *mut Iocb]);
+        assert_eq!((r.ret, r.errno), (1, 0));
+        let mut ev = [Event::default(); 2];
+        let ts = Timespec64 { sec: 1, nsec: 0 };
+        let g = reap(c.handle, 1, 2, ev.as_mut_ptr(), &ts);
+        assert_eq!((g.ret, g.errno), (1, 0));
+        assert_eq!((ev[0].data, ev[0].res), (0x42, 3));
+        assert_eq!(ev[0].obj, &cb as *const Iocb as u64);
+        // Nothing pending: a zero timeout returns at once (or the kernel
+        // has no io_getevents with this ABI's time: ENOSYS).
+        let zero = Timespec { sec: 0, nsec: 0 };
+        let g = getevents(c.handle, 1, 1, ev.as_mut_ptr(), Some(&zero));
+        assert!((g.ret, g.errno) == (0, 0) || g.errno == 38, "{g:?}");
+        // The time64 io_pgetevents with a compat-sized sigset.
+        let mask = 0u64;
+        let sig = AioSigset {
+            mask: &mask,
+            size: 8,
+        };
+        let p = raw(
+            nr::IO_PGETEVENTS,
+            [
+                c.handle,
+                1,
+                1,
+                ev.as_mut_ptr() as u64,
+                &zero64() as *const Timespec64 as u64,
+                &sig as *const AioSigset as u64,
+            ],
+        );
+        assert_eq!((p.ret, p.errno), (0, 0));
+        // All-ones arguments are all-ones registers, not two slots each.
+        let d = raw(nr::IO_DESTROY, [u64::MAX; 6]);
+        assert_eq!((d.ret, d.errno), (-1, sys::EINVAL));
+        let d = sys::io_destroy(c.handle);
+        assert_eq!((d.ret, d.errno), (0, 0));
+        assert!(crate::aio::maps_line(c.handle).is_none());
+    }
+
+    fn zero64() -> Timespec64 {
+        Timespec64 { sec: 0, nsec: 0 }
+    }
 
     #[test]
     fn contexts_fit_the_cell() {

@@ -3,7 +3,8 @@
 //!
 //! std already links glibc, so declaring the functions here is enough (no
 //! crates allowed). The syscall numbers come from kmatrix_proto::syscalls;
-//! every other constant here is the same on x86_64, aarch64 and s390x.
+//! every other constant here is the same on x86_64, aarch64 and s390x, and
+//! on their 32-bit ABIs (i686, armhf), where the probe also runs.
 
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_long, c_ulong, c_void};
@@ -24,6 +25,10 @@ pub mod nr {
     pub const EVENTFD2: c_long = N.eventfd2 as c_long;
     pub const GETTID: c_long = N.gettid as c_long;
 }
+
+/// aio_context_t: unsigned long, so 4 bytes in a 32-bit program, where
+/// the kernel's compat io_setup reads and writes 4 bytes.
+pub type AioContext = c_ulong;
 
 /// The architecture name reported in the hello record (Rust's target_arch).
 pub const ARCH: &str = std::env::consts::ARCH;
@@ -52,6 +57,7 @@ const MAP_PRIVATE: c_int = 0x02;
 const MAP_ANONYMOUS: c_int = 0x20;
 
 const RLIMIT_AS: c_int = 9;
+/// RLIM64_INFINITY (getrlimit64 takes 64-bit limits on every ABI).
 pub const RLIM_INFINITY: u64 = !0;
 
 pub const SC_PAGESIZE: c_int = 30;
@@ -64,6 +70,7 @@ const RB_AUTOBOOT: c_int = 0x0123_4567;
 const O_CLOEXEC: c_int = 0o2_000_000;
 const POLLIN: i16 = 0x1;
 
+/// struct rlimit64: two u64 on every ABI.
 #[repr(C)]
 struct Rlimit {
     cur: u64,
@@ -84,8 +91,9 @@ struct Utsname {
 }
 
 extern "C" {
-    // Returns long, which is i64 on every supported (LP64) target.
-    fn syscall(num: c_long, ...) -> i64;
+    // Every argument and the result are a C long: 32 bits in a 32-bit
+    // program, where a 64-bit argument would take two slots.
+    fn syscall(num: c_long, ...) -> c_long;
     fn fork() -> c_int;
     fn waitpid(pid: c_int, status: *mut c_int, options: c_int) -> c_int;
     fn kill(pid: c_int, sig: c_int) -> c_int;
@@ -106,11 +114,12 @@ extern "C" {
         prot: c_int,
         flags: c_int,
         fd: c_int,
-        off: i64,
+        // off_t: a long without _FILE_OFFSET_BITS=64 (always 0 here).
+        off: c_long,
     ) -> *mut c_void;
     fn munmap(addr: *mut c_void, len: usize) -> c_int;
-    fn getrlimit(resource: c_int, rlim: *mut Rlimit) -> c_int;
-    fn setrlimit(resource: c_int, rlim: *const Rlimit) -> c_int;
+    fn getrlimit64(resource: c_int, rlim: *mut Rlimit) -> c_int;
+    fn setrlimit64(resource: c_int, rlim: *const Rlimit) -> c_int;
     fn sysconf(name: c_int) -> c_long;
     fn pipe2(fds: *mut c_int, flags: c_int) -> c_int;
     fn poll(fds: *mut PollFd, nfds: c_ulong, timeout: c_int) -> c_int;
@@ -161,11 +170,12 @@ pub unsafe fn remap(
     }
 }
 
-/// struct itimerval: two struct timevals of (long, long) on LP64.
+/// struct itimerval: two struct timevals of (long, long), the time_t of
+/// glibc's plain setitimer symbol on a 32-bit ABI too.
 #[repr(C)]
 struct Itimerval {
-    interval: [i64; 2],
-    value: [i64; 2],
+    interval: [c_long; 2],
+    value: [c_long; 2],
 }
 
 pub const SIGALRM: c_int = 14;
@@ -177,6 +187,37 @@ pub fn set_handler(sig: c_int, handler: extern "C" fn(c_int)) {
     // async-signal-safe (atomics only).
     unsafe {
         signal(sig, handler as usize);
+    }
+}
+
+/// Sleeps for `d` (the rest of it after a signal), on every ABI. A 32-bit
+/// glibc takes the 32-bit time syscall for a sleep that fits in it, which
+/// is ENOSYS on a kernel without CONFIG_COMPAT_32BIT_TIME (std's sleep then
+/// panics), so a 32-bit build calls clock_nanosleep_time64 itself.
+pub fn sleep(d: Duration) {
+    let nr = match kmatrix_proto::syscalls::of_arch(ARCH).time32 {
+        Some(t) => t.clock_nanosleep64 as c_long,
+        None => return std::thread::sleep(d),
+    };
+    const CLOCK_MONOTONIC: c_long = 1;
+    // struct __kernel_timespec: two 64-bit fields on every ABI.
+    let mut req: [i64; 2] = [d.as_secs() as i64, i64::from(d.subsec_nanos())];
+    loop {
+        let mut rem: [i64; 2] = [0; 2];
+        // SAFETY: req and rem are live timespecs the kernel reads and writes.
+        let r = unsafe {
+            syscall(
+                nr,
+                CLOCK_MONOTONIC,
+                0 as c_long,
+                req.as_ptr(),
+                rem.as_mut_ptr(),
+            )
+        };
+        if r == 0 || errno() != EINTR {
+            return;
+        }
+        req = rem;
     }
 }
 
@@ -220,7 +261,8 @@ pub fn one_shot_alarm(after: Duration) -> Result<(), i32> {
 /// setitimer(ITIMER_REAL): first SIGALRM after `value`, then every
 /// `interval` (zero: once); a zero `value` disarms it.
 fn real_timer(value: Duration, interval: Duration) -> Result<(), i32> {
-    let tv = |d: Duration| [d.as_secs() as i64, i64::from(d.subsec_micros())];
+    // Only short durations (ms to s): they fit a 32-bit long.
+    let tv = |d: Duration| [d.as_secs() as c_long, d.subsec_micros() as c_long];
     let t = Itimerval {
         interval: tv(interval),
         value: tv(value),
@@ -258,26 +300,39 @@ impl From<SysRet> for kmatrix_proto::obs::SysRet {
     }
 }
 
-pub fn sysret(ret: i64) -> SysRet {
+/// A syscall(2) result, sign-extended from a C long.
+pub fn sysret(ret: c_long) -> SysRet {
+    // A no-op where a long is 64 bits; sign-extends a 32-bit one.
+    #[allow(clippy::useless_conversion)]
+    let ret = i64::from(ret);
     let errno = if ret == -1 { errno() } else { 0 };
     SysRet { ret, errno }
+}
+
+/// An aio_context_t as the observations carry it: zero-extended from a
+/// 32-bit build's 4 bytes (a no-op where a long is 64 bits).
+#[allow(clippy::useless_conversion)]
+pub fn ctx_value(c: AioContext) -> u64 {
+    u64::from(c)
 }
 
 /// io_setup(2) through syscall(2), so we see the kernel's own errno.
 ///
 /// # Safety
-/// The kernel may write 8 bytes at `ctxp`; it must be null, unmapped,
-/// read-only, or point to memory no Rust reference currently aliases.
-pub unsafe fn io_setup(nr_events: u32, ctxp: *mut u64) -> SysRet {
+/// The kernel may write an aio_context_t at `ctxp`; it must be null,
+/// unmapped, read-only, or point to memory no Rust reference currently
+/// aliases.
+pub unsafe fn io_setup(nr_events: u32, ctxp: *mut AioContext) -> SysRet {
     // The kernel takes `unsigned`; pass it zero-extended in a full register.
     sysret(syscall(nr::IO_SETUP, nr_events as c_ulong, ctxp))
 }
 
 /// io_destroy(2). Safe: the kernel only acts on a handle in this process's
 /// ioctx table, and then unmaps only that ring, to which we hold no references.
+/// A 32-bit program passes the handle's low 32 bits (its aio_context_t).
 pub fn io_destroy(ctx: u64) -> SysRet {
     // SAFETY: plain integer argument; see the function comment.
-    sysret(unsafe { syscall(nr::IO_DESTROY, ctx as c_ulong) })
+    sysret(unsafe { syscall(nr::IO_DESTROY, ctx as AioContext) })
 }
 
 pub fn gettid() -> i32 {
@@ -448,7 +503,7 @@ pub fn reserve_page(addr: u64) -> bool {
     // PROT_NONE memory is never dereferenced.
     let p = unsafe {
         mmap(
-            addr as *mut c_void,
+            addr as usize as *mut c_void,
             4096,
             0,
             MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
@@ -456,7 +511,7 @@ pub fn reserve_page(addr: u64) -> bool {
             0,
         )
     };
-    p as u64 == addr
+    p as usize as u64 == addr
 }
 
 /// munmap(2).
@@ -471,14 +526,14 @@ pub unsafe fn unmap(addr: *mut u8, len: usize) -> Result<(), i32> {
 pub fn get_rlimit_as() -> Result<(u64, u64), i32> {
     let mut r = Rlimit { cur: 0, max: 0 };
     // SAFETY: r is a live local of the layout the kernel expects.
-    check(unsafe { getrlimit(RLIMIT_AS, &mut r) })?;
+    check(unsafe { getrlimit64(RLIMIT_AS, &mut r) })?;
     Ok((r.cur, r.max))
 }
 
 pub fn set_rlimit_as(cur: u64, max: u64) -> Result<(), i32> {
     let r = Rlimit { cur, max };
     // SAFETY: r is a live local of the layout the kernel expects.
-    check(unsafe { setrlimit(RLIMIT_AS, &r) }).map(|_| ())
+    check(unsafe { setrlimit64(RLIMIT_AS, &r) }).map(|_| ())
 }
 
 pub fn sysconf_u64(name: c_int) -> Option<u64> {
@@ -601,4 +656,18 @@ pub fn uname_release_machine() -> Option<(String, String)> {
 pub fn exit_now(code: i32) -> ! {
     // SAFETY: _exit never returns and touches no Rust state.
     unsafe { _exit(code) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The whole duration, on the kernel running the tests (a 32-bit build
+    /// of them calls clock_nanosleep_time64).
+    #[test]
+    fn sleep_takes_its_time() {
+        let t0 = std::time::Instant::now();
+        sleep(Duration::from_millis(20));
+        assert!(t0.elapsed() >= Duration::from_millis(20));
+    }
 }

@@ -56,6 +56,8 @@ pub mod case {
     pub const SIDE_EFFECT_VMA_MREMAP_MOVES_HANDLE: &str = "side-effect.vma.mremap-moves-handle";
     pub const SIDE_EFFECT_VMA_DONTEXPAND: &str = "side-effect.vma.dontexpand";
     pub const ERROR_ENOMEM_MAX_MAP_COUNT: &str = "error.ENOMEM.max-map-count";
+    /// Compat cells only: the 32-bit handle io_setup stores.
+    pub const IO_SETUP_COMPAT_HANDLE_32BIT: &str = "io_setup.compat.handle-32bit";
     pub const IO_SETUP_CONSTRAINT_CONFIG_AIO: &str = "io_setup.constraint.CONFIG_AIO";
     pub const IO_DESTROY_CONSTRAINT_CONFIG_AIO: &str = "io_destroy.constraint.CONFIG_AIO";
     pub const IO_SUBMIT_CONSTRAINT_CONFIG_AIO: &str = "io_submit.constraint.CONFIG_AIO";
@@ -227,6 +229,7 @@ pub const EXPERIMENTS: &[ExperimentInfo] = &[
             case::NOTES_CAPACITY,
             case::CONSTRAINT_CONFIG_AIO_ENOSYS,
             case::SIDE_EFFECT_REVERSIBLE_IO_DESTROY,
+            case::IO_SETUP_COMPAT_HANDLE_32BIT,
         ],
     ),
     e(ids::EXAMPLE_1024, &[case::EXAMPLES_IO_SETUP_1024]),

@@ -217,6 +217,12 @@ pub mod key {
     pub const RET: &str = "ret";
     pub const ERRNO: &str = "errno";
     pub const HANDLE: &str = "handle";
+    /// A 32-bit build's word right after its 4-byte aio_context_t, preset
+    /// to a sentinel (null in a 64-bit build, whose handle is 8 bytes).
+    pub const CTX_NEXT_WORD: &str = "ctx_next_word";
+    /// enosys.map, 32-bit builds: which entry point of the call a call
+    /// used ("time32", "time64"); absent where the call has one.
+    pub const ENTRY: &str = "entry";
     pub const AIO_NR_BEFORE: &str = "aio_nr_before";
     pub const AIO_NR_AFTER: &str = "aio_nr_after";
     pub const RING: &str = "ring";

@@ -6,8 +6,16 @@
 //! guest used its arch's numbers. Each row is the kernel's own table
 //! (x86_64: arch/x86/entry/syscalls/syscall_64.tbl; aarch64:
 //! include/uapi/asm-generic/unistd.h; s390x:
-//! arch/s390/kernel/syscalls/syscall.tbl); a runner test compares every row
+//! arch/s390/kernel/syscalls/syscall.tbl; the 32-bit ABIs of x86_64 and
+//! arm64, x86 and arm: syscall_32.tbl's i386 rows and
+//! arch/arm64/include/asm/unistd32.h); a runner test compares every row
 //! with those files.
+//!
+//! A 32-bit ABI has two io_pgetevents: one with 32-bit time, built only
+//! with CONFIG_COMPAT_32BIT_TIME, and io_pgetevents_time64. Its row's
+//! io_pgetevents is the _time64 one (what the probe calls, as modern libcs
+//! do) and `time32` names the rest; io_getevents there exists only with
+//! 32-bit time.
 
 use crate::obs::Success;
 
@@ -83,6 +91,33 @@ pub struct Numbers {
     pub aio: [i64; 6],
     pub eventfd2: i64,
     pub gettid: i64,
+    /// On a 32-bit ABI, the entry points that take a 32-bit time_t
+    /// (ENOSYS without CONFIG_COMPAT_32BIT_TIME); None on a 64-bit one.
+    pub time32: Option<Time32>,
+}
+
+/// The entry points of a 32-bit ABI that take 32-bit time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Time32 {
+    /// io_pgetevents with struct old_timespec32 (the row's io_pgetevents
+    /// is io_pgetevents_time64). io_getevents is the row's own aio[4].
+    pub pgetevents: i64,
+    /// clock_nanosleep_time64, which the 32-bit probe sleeps with: glibc
+    /// takes the time32 call for a short sleep, ENOSYS without
+    /// CONFIG_COMPAT_32BIT_TIME.
+    pub clock_nanosleep64: i64,
+}
+
+/// One entry point of an AIO call as the ENOSYS map names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The call of `AIO` it belongs to.
+    pub syscall: &'static str,
+    /// The kernel table's name of this number.
+    pub table_name: &'static str,
+    pub nr: i64,
+    /// Takes a 32-bit time_t: ENOSYS without CONFIG_COMPAT_32BIT_TIME.
+    pub time32: bool,
 }
 
 pub const TABLE: &[Numbers] = &[
@@ -91,18 +126,43 @@ pub const TABLE: &[Numbers] = &[
         aio: [206, 207, 209, 210, 208, 333],
         eventfd2: 290,
         gettid: 186,
+        time32: None,
     },
     Numbers {
         arch: "aarch64",
         aio: [0, 1, 2, 3, 4, 292],
         eventfd2: 19,
         gettid: 178,
+        time32: None,
     },
     Numbers {
         arch: "s390x",
         aio: [243, 244, 246, 247, 245, 382],
         eventfd2: 323,
         gettid: 236,
+        time32: None,
+    },
+    // i686 on x86_64 (IA32_EMULATION): io_pgetevents is _time64 (416).
+    Numbers {
+        arch: "x86",
+        aio: [245, 246, 248, 249, 247, 416],
+        eventfd2: 328,
+        gettid: 224,
+        time32: Some(Time32 {
+            pgetevents: 385,
+            clock_nanosleep64: 407,
+        }),
+    },
+    // armhf on arm64 (COMPAT): io_pgetevents is _time64 (416).
+    Numbers {
+        arch: "arm",
+        aio: [243, 244, 246, 247, 245, 416],
+        eventfd2: 356,
+        gettid: 224,
+        time32: Some(Time32 {
+            pgetevents: 399,
+            clock_nanosleep64: 407,
+        }),
     },
 ];
 
@@ -144,6 +204,27 @@ impl Numbers {
     pub fn aio_nr(&self, name: &str) -> Option<i64> {
         find(name).map(|s| self.aio[s.index])
     }
+
+    /// Every entry point of the call `s` on this ABI: one on a 64-bit ABI;
+    /// on a 32-bit one io_getevents's is time32 and io_pgetevents has the
+    /// _time64 one and the time32 one, in that order.
+    pub fn entries(&self, s: &Syscall) -> Vec<Entry> {
+        let nr = self.aio[s.index];
+        let one = |table_name, nr, time32| Entry {
+            syscall: s.name,
+            table_name,
+            nr,
+            time32,
+        };
+        match (self.time32, s.index) {
+            (Some(_), 4) => vec![one(s.name, nr, true)],
+            (Some(t), 5) => vec![
+                one("io_pgetevents_time64", nr, false),
+                one(s.name, t.pgetevents, true),
+            ],
+            _ => vec![one(s.name, nr, false)],
+        }
+    }
 }
 
 #[cfg(test)]
@@ -176,11 +257,30 @@ mod tests {
             assert_eq!(n.aio_nr("io_setup"), Some(n.aio[0]));
             let mut all = n.aio.to_vec();
             all.extend([n.eventfd2, n.gettid]);
+            all.extend(n.time32.map(|t| t.pgetevents));
+            all.extend(n.time32.map(|t| t.clock_nanosleep64));
+            let len = all.len();
             all.sort_unstable();
             all.dedup();
-            assert_eq!(all.len(), 8, "{}: a number twice", n.arch);
+            assert_eq!(all.len(), len, "{}: a number twice", n.arch);
         }
         assert_eq!(numbers("riscv64"), None);
+        let x86 = numbers("x86").unwrap();
+        let e: Vec<(&str, i64, bool)> = x86
+            .entries(&IO_PGETEVENTS)
+            .iter()
+            .map(|e| (e.table_name, e.nr, e.time32))
+            .collect();
+        assert_eq!(
+            e,
+            [
+                ("io_pgetevents_time64", 416, false),
+                ("io_pgetevents", 385, true)
+            ]
+        );
+        assert!(x86.entries(&IO_GETEVENTS)[0].time32);
+        assert!(!of_arch("x86_64").entries(&IO_GETEVENTS)[0].time32);
+        assert_eq!(of_arch("aarch64").entries(&IO_PGETEVENTS).len(), 1);
         assert_eq!(TABLE[0].aio_nr("read"), None);
     }
 }

@@ -13,12 +13,22 @@ pub fn number(arch: &str, name: &str) -> Option<i64> {
 /// ("NR ABI NAME ENTRY", 64-bit or common ABI) or asm-generic's unistd.h
 /// ("#define __NR_NAME NR").
 pub fn number_in_table(table: &str, name: &str) -> Option<i64> {
+    number_of_abi(table, name, &["common", "64"])
+}
+
+/// The number of syscall `name` in a kernel's table of its 32-bit ABI: a
+/// `.tbl`'s i386 rows (x86's syscall_32.tbl) or a unistd32.h's defines.
+pub fn number_in_compat_table(table: &str, name: &str) -> Option<i64> {
+    number_of_abi(table, name, &["i386"])
+}
+
+fn number_of_abi(table: &str, name: &str, abis: &[&str]) -> Option<i64> {
     let define = format!("__NR_{name}");
     table.lines().find_map(|l| {
         let w: Vec<&str> = l.split_whitespace().collect();
         match w.as_slice() {
             ["#define", n, nr, ..] if *n == define => nr.parse().ok(),
-            [nr, abi, n, ..] if *n == name && ["common", "64"].contains(abi) => nr.parse().ok(),
+            [nr, abi, n, ..] if *n == name && abis.contains(abi) => nr.parse().ok(),
             _ => None,
         }
     })
@@ -36,6 +46,9 @@ mod tests {
         let h = "#define __NR_io_setup 0\n__SC_COMP(__NR_io_setup, sys_io_setup)\n";
         assert_eq!(number_in_table(h, "io_setup"), Some(0));
         assert_eq!(number_in_table(h, "io_destroy"), None);
+        let tbl32 = "385\ti386\tio_pgetevents\tsys_io_pgetevents_time32\n";
+        assert_eq!(number_in_compat_table(tbl32, "io_pgetevents"), Some(385));
+        assert_eq!(number_in_table(tbl32, "io_pgetevents"), None);
     }
 
     /// Every row of the table the guest is compiled with equals the
@@ -81,6 +94,51 @@ mod tests {
             assert_eq!(number_in_table(&table, "eventfd2"), Some(row.eventfd2));
             assert_eq!(number_in_table(&table, "gettid"), Some(row.gettid));
             assert_eq!(number(&a.name, "io_setup"), Some(row.aio[0]));
+            assert_eq!(
+                row.time32, None,
+                "{}: a 64-bit ABI has no time32 entries",
+                a.name
+            );
+            if let Some(c) = &a.compat {
+                compat_row_is_the_kernels_own(&c.guest_arch, &read(&c.syscall_table));
+            }
         }
+    }
+
+    /// A 32-bit ABI's row against its kernel table: every entry point by
+    /// the table's own name (io_pgetevents_time64 and the time32 ones).
+    fn compat_row_is_the_kernels_own(guest_arch: &str, table: &str) {
+        let row = kmatrix_proto::syscalls::numbers(guest_arch)
+            .unwrap_or_else(|| panic!("{guest_arch}: no row in proto/src/syscalls.rs"));
+        assert!(row.time32.is_some(), "{guest_arch}: no time32 entries");
+        for s in kmatrix_proto::syscalls::AIO {
+            for e in row.entries(s) {
+                assert_eq!(
+                    number_in_compat_table(table, e.table_name),
+                    Some(e.nr),
+                    "{guest_arch} {}",
+                    e.table_name
+                );
+            }
+        }
+        assert_eq!(
+            number_in_compat_table(table, "eventfd2"),
+            Some(row.eventfd2)
+        );
+        assert_eq!(number_in_compat_table(table, "gettid"), Some(row.gettid));
+        assert_eq!(
+            number_in_compat_table(table, "clock_nanosleep_time64"),
+            row.time32.map(|t| t.clock_nanosleep64)
+        );
+        // The time32 entry points are the kernel's io_getevents and
+        // io_pgetevents, the _time64 one its own name.
+        assert_eq!(
+            number_in_compat_table(table, "io_getevents"),
+            Some(row.aio[4])
+        );
+        assert_eq!(
+            number_in_compat_table(table, "io_pgetevents_time64"),
+            Some(row.aio[5])
+        );
     }
 }

@@ -440,7 +440,7 @@ pub struct Judge {
 pub fn catalogue() -> Vec<(&'static str, CaseDef)> {
     let mut v: Vec<(&'static str, CaseDef)> =
         judges::HELLO_CASES.iter().map(|c| ("hello", *c)).collect();
-    for j in judges::JUDGES {
+    for j in judges::JUDGES.iter().chain(judges::COMPAT_JUDGES) {
         v.extend(j.cases.iter().map(|c| (j.experiment, *c)));
     }
     v
@@ -498,6 +498,11 @@ fn judged(facts: &CellFacts, stream: &Stream) -> Vec<Judged> {
     for j in judges::JUDGES {
         run_judge(&mut c, j);
     }
+    if facts.abi == crate::matrix::Abi::Compat {
+        for j in judges::COMPAT_JUDGES {
+            run_judge(&mut c, j);
+        }
+    }
     c.out
 }
 
@@ -514,6 +519,11 @@ fn run_judge(c: &mut Ctx, j: &Judge) {
     // A compat cell judges its experiments only if the 32-bit probe ran.
     if !judges::abi::gate(c) {
         return;
+    }
+    match judges::not_judged_here(c.f, j) {
+        Some(Ok(why)) => return c.rest(Verdict::Skip, &why),
+        Some(Err(why)) => return c.rest(Verdict::Error, &why),
+        None => {}
     }
     match c.stream.experiment(j.experiment) {
         None => {
@@ -555,6 +565,9 @@ mod family_tests;
 
 #[cfg(test)]
 mod abi_tests;
+
+#[cfg(test)]
+mod compat_tests;
 
 #[cfg(test)]
 mod against_tests;

@@ -120,6 +120,21 @@ fn run(aio: bool, reached: &mut Reached) {
             }
         }
         run_with(facts, base, Some(ids::IO_SUBMIT_IOPRIO), reached);
+        // A compat cell judges what a 32-bit probe's setup.basic reports.
+        let facts = CellFacts {
+            abi: crate::matrix::Abi::Compat,
+            compat: Some(true),
+            time32: Some(true),
+            ..CellFacts::new(aio)
+        };
+        let mut base = good(aio);
+        for (exp, obs) in base.iter_mut() {
+            if *exp == ids::SETUP_BASIC {
+                *obs = super::testing::setup_basic_32();
+            }
+        }
+        base.insert(0, (ids::ABI_COMPAT, super::testing::ran_32bit()));
+        run_with(facts, base, Some(ids::SETUP_BASIC), reached);
     }
 }
 

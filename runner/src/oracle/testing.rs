@@ -310,3 +310,22 @@ pub fn good_but(aio: bool, exp: &str, obs: Value) -> Stream {
 pub fn obs_of(aio: bool, exp: &str) -> Value {
     good(aio).into_iter().find(|(id, _)| *id == exp).unwrap().1
 }
+
+/// The handle a 32-bit probe's setup.basic got, its mapping, and the
+/// word after it as guest-init presets it.
+pub const H32: u64 = 0xf7f0_0000;
+pub const MAPS32: &str = "f7f00000-f7f02000 rw-s 00000000 00:0e 2 /[aio] (deleted)";
+
+/// The abi.compat record of a 32-bit probe that ran.
+pub fn ran_32bit() -> Value {
+    json!({key::EXEC_ERRNO: null, key::POINTER_BITS: 32, key::ARCH: "x86"})
+}
+
+/// setup.basic as a compat cell's 32-bit probe reports it (aio-on).
+pub fn setup_basic_32() -> Value {
+    let mut o = obs_of(true, ids::SETUP_BASIC);
+    o[key::HANDLE] = json!(H32);
+    o[key::MAPS_LINE] = json!(MAPS32);
+    o[key::CTX_NEXT_WORD] = json!(super::judges::compat::NEXT_WORD_SENTINEL);
+    o
+}

@@ -8,6 +8,7 @@ use kmatrix_proto::obs::{key, Ring};
 
 pub(super) mod abi;
 mod basic;
+pub(super) mod compat;
 mod eagain;
 mod efault;
 mod einval;
@@ -79,6 +80,35 @@ pub const JUDGES: &[Judge] = &[
 ];
 
 /// constraint.CONFIG_AIO.sysctls: the sysctls exist exactly with CONFIG_AIO.
+/// Judged only in compat cells (a 32-bit probe): what compat changes.
+pub const COMPAT_JUDGES: &[Judge] = &[compat::SETUP_HANDLE];
+
+/// Why judge `j` is not run in this cell, where the experiment's calls
+/// cannot exist: io_getevents's experiments in a compat cell whose kernel
+/// lacks CONFIG_COMPAT_32BIT_TIME (a 32-bit io_getevents takes 32-bit
+/// time, so it is ENOSYS there; enosys.map judges that). With CONFIG_AIO=n
+/// every call is ENOSYS anyway, and they are judged as in any aio-off cell.
+pub fn not_judged_here(f: &super::CellFacts, j: &Judge) -> Option<Result<String, String>> {
+    use kmatrix_proto::catalogue::ids;
+    let getevents = [ids::IO_GETEVENTS_GENERIC, ids::IO_GETEVENTS_TIMEOUTS];
+    if f.abi != crate::matrix::Abi::Compat || !f.aio || !getevents.contains(&j.experiment) {
+        return None;
+    }
+    match f.time32 {
+        Some(true) => None,
+        Some(false) => Some(Ok(
+            "a 32-bit io_getevents takes 32-bit time: ENOSYS without \
+             CONFIG_COMPAT_32BIT_TIME, which this cell's kernel lacks"
+                .into(),
+        )),
+        None => Some(Err(
+            "CONFIG_COMPAT_32BIT_TIME of this cell is unknown: a 32-bit io_getevents \
+             exists only with it"
+                .into(),
+        )),
+    }
+}
+
 pub fn hello(c: &mut Ctx) {
     let id = "constraint.CONFIG_AIO.sysctls";
     let Some(h) = &c.stream.hello else {
