@@ -86,3 +86,48 @@ fn a_kernel_without_the_compat_abi_says_so_in_the_enosys_map() {
         );
     }
 }
+
+#[test]
+fn without_32_bit_time_only_the_time32_entry_points_are_enosys() {
+    let (r, log, _out) = run(&["--config", "aio-on", "--abi", "compat", "--time32", "off"]);
+    let cs = cells(&r);
+    assert_eq!(cs.len(), 2, "{log}");
+    for c in cs {
+        let name = c["cell"]["name"].as_str().unwrap();
+        assert_eq!(c["status"], "ok", "{name}: {} {log}", c["status_detail"]);
+        assert_eq!(c["cell"]["compat"], "notime32", "{name}");
+        for k in c["cases"].as_array().unwrap() {
+            assert_ne!(k["verdict"], "error", "{name}: {k}");
+            assert_ne!(k["verdict"], "fail", "{name}: {k}");
+        }
+        // io_getevents has only a time32 entry for 32-bit callers: ENOSYS;
+        // io_pgetevents_time64 answers, its time32 twin is ENOSYS.
+        let k = case(c, "io_getevents.constraint.CONFIG_AIO");
+        assert_eq!(k["verdict"], "pass", "{name}: {k}");
+        assert!(
+            k["observed"].as_str().unwrap().contains("time32 nr 2"),
+            "{k}"
+        );
+        let o = observed(c, "io_pgetevents.constraint.CONFIG_AIO");
+        assert!(o.contains("time64 nr 416 zeros: EINVAL"), "{name}: {o}");
+        assert!(
+            o.contains("time32 nr 3") && o.contains(": ENOSYS"),
+            "{name}: {o}"
+        );
+        // Never ENOSYS elsewhere: the io_submit reaping still ran.
+        assert_eq!(
+            case(c, "io_submit.return.success/rw")["verdict"],
+            "pass",
+            "{name}"
+        );
+        let k = case(c, "io_getevents.param.timeout.zero");
+        assert_eq!(k["verdict"], "skip", "{name}: {k}");
+        assert!(
+            k["detail"]
+                .as_str()
+                .unwrap()
+                .contains("CONFIG_COMPAT_32BIT_TIME"),
+            "{k}"
+        );
+    }
+}

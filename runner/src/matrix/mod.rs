@@ -164,6 +164,7 @@ pub enum Compat {
     #[default]
     Off,
     On,
+    #[serde(rename = "notime32")]
     NoTime32,
 }
 

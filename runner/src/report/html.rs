@@ -125,12 +125,14 @@ pub fn render(r: &Report) -> String {
     evidence(&mut s, r);
     let (diffs, paired) = super::abi::differences(r);
     if paired > 0 {
+        let both: Vec<_> = diffs.iter().filter(|d| d.judged_in_both).collect();
         let _ = writeln!(
             s,
-            "<h2 id=\"abi\">native vs compat: {paired} compat cell(s) beside their native twin, {} verdict(s) differ</h2><ul class=\"ev\">",
-            diffs.len()
+            "<h2 id=\"abi\">native vs compat: {paired} compat cell(s) beside their native twin, {} case(s) judged in both differ ({} judged in one ABI only)</h2><ul class=\"ev\">",
+            both.len(),
+            diffs.len() - both.len()
         );
-        for d in &diffs {
+        for d in &both {
             let _ = writeln!(
                 s,
                 "<li><code>{}</code> in {}: native {}, compat {}</li>",
