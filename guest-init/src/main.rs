@@ -243,7 +243,12 @@ fn run(slot: &mut Option<Port>) -> Result<(), String> {
         for (i, hex) in cfg.exec.iter().enumerate() {
             let timeout = env.timeout.checked_mul(3).unwrap_or(env.timeout);
             console(&format!("kmatrix-guest: exec {i}: starting"));
+            // Marked like an experiment: a kernel report while the program
+            // runs is its own (kernel.splat/exec/<i>), not the boot's.
+            let id = exec::record_id(i);
+            kmsg::mark("start", &id, "");
             port.line(&exec::run(i, hex, cfg.cwd.as_deref(), timeout));
+            kmsg::mark("end", &id, "");
             written += 1;
             console(&format!("kmatrix-guest: exec {i}: done"));
         }

@@ -271,6 +271,19 @@ fn a_report_outside_every_experiment_fails_the_boot_case() {
 }
 
 #[test]
+fn a_report_while_an_exec_program_runs_is_the_programs_not_the_boots() {
+    let id = kmatrix_proto::catalogue::exec_id(0);
+    let text = format!(
+        "{CLEAN}[    3.000000] kmatrix: start {id}\n[    3.100000] BUG: sleeping function called from invalid context at mm/slab.h:1\n[    3.100100] Call Trace:\n[    3.100200]  __might_sleep+0x1/0x2\n[    3.200000] kmatrix: end {id}\n"
+    );
+    let cases = judged(&text, vec![]);
+    let p = get(&cases, &format!("kernel.splat/{id}"));
+    assert_eq!(p.verdict, Verdict::Fail);
+    assert!(p.observed.contains("sleeping function"), "{p:?}");
+    assert_eq!(get(&cases, "kernel.splat/boot").verdict, Verdict::Pass);
+}
+
+#[test]
 fn hangs_stalls_and_kmemleak_are_reports_too() {
     let text = "\
 [    1.0] kmatrix: start nr.sweep

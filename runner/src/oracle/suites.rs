@@ -63,7 +63,7 @@ pub fn programs(cmds: &[String], formats: &[ExecFormat]) -> anyhow::Result<Vec<P
 
 /// The guest's record id for the i-th program.
 pub fn record_id(i: usize) -> String {
-    format!("exec/{i}")
+    kmatrix_proto::catalogue::exec_id(i)
 }
 
 /// The guest arguments' words for the programs, `env` and `cwd` (how the
