@@ -64,6 +64,19 @@ fn eintr(c: &mut Ctx, o: &Obs) -> Res<()> {
     let before = c.aio_nr(o, key::AIO_NR_BEFORE)?;
     let after = c.aio_nr(o, key::AIO_NR_AFTER)?;
     let made = o.u64(key::SETUPS_OK)?;
+    // No context before the kill: nothing whose release could be seen. A
+    // slow cell (a debug kernel under TCG) gets there, and so would an
+    // io_setup(1) that never returns: the case cannot tell, so it says so.
+    if made == 0 {
+        c.error(
+            case::ERROR_EINTR_SIGKILL_LEAVES_NO_TRACE,
+            format!(
+                "no io_setup(1) returned before the kill ({} made): no context whose release could be checked",
+                key::SETUPS_OK
+            ),
+        );
+        return Ok(());
+    }
     c.case(
         case::ERROR_EINTR_SIGKILL_LEAVES_NO_TRACE,
         vec![
@@ -74,7 +87,6 @@ fn eintr(c: &mut Ctx, o: &Obs) -> Res<()> {
                 o.str(key::GRANDCHILD_FATE)?.to_string(),
             ),
             Check::eq("killed by the parent", true, o.bool(key::KILLED_BY_PARENT)?),
-            Check::new("contexts made before the kill", ">= 1", made, made >= 1),
         ],
     );
     Ok(())
