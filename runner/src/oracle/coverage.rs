@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use anyhow::{bail, Result};
 
-use crate::spec::cases::{self, Expect};
+use crate::spec::cases::{self, Expect, GenericCase};
 use crate::spec::{self, Spec};
 use kmatrix_proto::syscalls;
 
@@ -65,11 +65,11 @@ pub fn select(cases: Option<String>, syscalls: Option<String>) -> Result<Option<
     Ok(Some(pats.join(",")))
 }
 
-/// The case ids that check `clause` of `syscall`: generic ids (from the
-/// spec) and the oracle's own (`oracle::catalogue()`, ids starting with the
-/// syscall, plus io_setup's original ones for io_setup).
-pub fn cases_for(s: &Spec, kind: &str, name: &str) -> Vec<String> {
-    let generated = cases::generate(s).unwrap_or_default();
+/// The case ids that check `clause` of `syscall`: generic ids (`generated`,
+/// `cases::generate` of `s`, made once per spec by the caller) and the
+/// oracle's own (`oracle::catalogue()`, ids starting with the syscall, plus
+/// io_setup's original ones for io_setup).
+pub fn cases_for(s: &Spec, generated: &[GenericCase], kind: &str, name: &str) -> Vec<String> {
     let mut v: Vec<String> = generated
         .iter()
         .filter(|c| c.clause.kind == kind && c.clause.name == name)
@@ -313,9 +313,17 @@ pub fn spec_command(
                 "(io_setup's clauses are also judged by the io_setup oracle; see tests/spec_coverage.rs)"
             );
         }
+        let generated = match cases::generate(&s) {
+            Ok(g) => g,
+            Err(e) => {
+                let _ = writeln!(out, "cases: {e}");
+                let _ = writeln!(out);
+                continue;
+            }
+        };
         let _ = writeln!(out, "clauses:");
         for c in s.clauses() {
-            let ids = cases_for(&s, c.kind, &c.name);
+            let ids = cases_for(&s, &generated, c.kind, &c.name);
             let why = unchecked_reason(&s, c.kind, &c.name);
             let tail = match (ids.is_empty(), why) {
                 (false, _) => ids.join(", "),
