@@ -74,35 +74,47 @@ pub enum Variant {
     Debug,
 }
 
-impl Variant {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Variant::Plain => "plain",
-            Variant::Debug => "debug",
+/// `as_str`, Display and FromStr for an axis enum whose values are named
+/// words: one list of (value, word), and the noun its error names.
+macro_rules! named_values {
+    ($t:ident, $noun:literal, $($v:ident => $w:literal),+) => {
+        impl $t {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($t::$v => $w,)+
+                }
+            }
         }
-    }
 
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $t {
+            type Err = String;
+            fn from_str(s: &str) -> std::result::Result<Self, String> {
+                match s {
+                    $($w => Ok($t::$v),)+
+                    other => Err(format!(
+                        concat!("unknown ", $noun, " '{}' (known: ", named_values!(@join $($w),+), ")"),
+                        other
+                    )),
+                }
+            }
+        }
+    };
+    (@join $first:literal $(, $rest:literal)*) => {
+        concat!($first $(, ", ", $rest)*)
+    };
+}
+
+named_values!(Variant, "kernel variant", Plain => "plain", Debug => "debug");
+
+impl Variant {
     pub fn is_plain(&self) -> bool {
         *self == Variant::Plain
-    }
-}
-
-impl std::fmt::Display for Variant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Variant {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "plain" => Ok(Variant::Plain),
-            "debug" => Ok(Variant::Debug),
-            other => Err(format!(
-                "unknown kernel variant '{other}' (known: plain, debug)"
-            )),
-        }
     }
 }
 
@@ -120,33 +132,11 @@ pub enum Abi {
     Compat,
 }
 
-impl Abi {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Abi::Native => "native",
-            Abi::Compat => "compat",
-        }
-    }
+named_values!(Abi, "ABI", Native => "native", Compat => "compat");
 
+impl Abi {
     pub fn is_native(&self) -> bool {
         *self == Abi::Native
-    }
-}
-
-impl std::fmt::Display for Abi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Abi {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s {
-            "native" => Ok(Abi::Native),
-            "compat" => Ok(Abi::Compat),
-            other => Err(format!("unknown ABI '{other}' (known: native, compat)")),
-        }
     }
 }
 
