@@ -6,7 +6,7 @@ use crate::build::kbuild::{self, Built};
 pub use crate::build::source::KernelChoice;
 use crate::matrix::arch::Arch;
 use crate::matrix::kconfig::{self, KernelConfig};
-use crate::matrix::{Cell, Compat, Config, Variant};
+use crate::matrix::{Abi, Cell, Compat, Config, Variant};
 use crate::orchestration::accel::{self, Choice, Decision};
 use crate::orchestration::progress::{Event, KernelEnd};
 pub use crate::report::cell::{cell_has_aio, empty_report, judge_cell, rejudge, CellOptions};
@@ -245,30 +245,16 @@ pub async fn prepare(
     }
     // The guests need nothing from the kernels: both are checked (or built)
     // at once, so a cached run waits for the slower, not for the sum.
-    let guests = futures::future::join_all(arches.iter().map(|a| guest_image(a, None, progress)));
-    // The 32-bit probe for the arches that have compat cells.
-    let compat_arches: Vec<&Arch> = (arches.iter().copied())
-        .filter(|a| {
-            cells
-                .iter()
-                .any(|c| c.arch.name == a.name && !c.abi.is_native())
-        })
-        .collect();
-    let compat_guests = futures::future::join_all(compat_arches.iter().map(|a| async {
-        let native = guest::build(a).await.map_err(|e| format!("{e:#}"))?;
-        guest_image(a, Some(&native), progress).await
+    let images = futures::future::join_all(arches.iter().map(|a| {
+        let compat = (cells.iter()).any(|c| c.arch.name == a.name && !c.abi.is_native());
+        guest_images(a, compat, progress)
     }));
-    let (mut built_kernels, guests, compat_guests) = tokio::join!(
-        kernels(cells, choice, extra, jobs, progress),
-        guests,
-        compat_guests
-    );
-    let guests: BTreeMap<&str, Result<PathBuf, String>> =
-        arches.iter().map(|a| a.name.as_str()).zip(guests).collect();
-    let compat_guests: BTreeMap<&str, Result<PathBuf, String>> =
-        (compat_arches.iter().map(|a| a.name.as_str()))
-            .zip(compat_guests)
-            .collect();
+    let (mut built_kernels, images) =
+        tokio::join!(kernels(cells, choice, extra, jobs, progress), images);
+    let (guests, compat_guests): (BTreeMap<&str, _>, BTreeMap<&str, _>) = (arches.iter())
+        .zip(images)
+        .map(|(a, (native, compat))| ((a.name.as_str(), native), (a.name.as_str(), compat)))
+        .unzip();
     // One accelerator decision per arch, with the first of its kernels
     // that built.
     let accels = futures::future::join_all(arches.iter().map(|a| {
@@ -326,7 +312,7 @@ pub async fn prepare(
                     key: built.key,
                 },
                 initrd,
-                initrd_compat: compat_guests.get(arch.name.as_str()).cloned(),
+                initrd_compat: compat_guests[arch.name.as_str()].clone(),
                 accel,
                 arch,
             })
@@ -336,33 +322,48 @@ pub async fn prepare(
     out
 }
 
-/// The guest-init initramfs for `arch`, built (or found cached); with
-/// `native` (the arch's own guest-init), the compat cells' one: that as
-/// /init and the 32-bit build beside it.
-async fn guest_image(
+/// The guest-init initramfs of `arch`'s native cells and, with `compat`,
+/// the one of its compat cells (the same /init, and the 32-bit build beside
+/// it as /init32), each built (or found cached); the native guest-init is
+/// built once for both.
+async fn guest_images(
     arch: &Arch,
-    native: Option<&Path>,
+    compat: bool,
     progress: Progress<'_>,
-) -> Result<PathBuf, String> {
-    let abi = match native {
-        Some(_) => crate::matrix::Abi::Compat,
-        None => crate::matrix::Abi::Native,
+) -> (Result<PathBuf, String>, Option<Result<PathBuf, String>>) {
+    let (native, bin32) = tokio::join!(guest_bin(arch, Abi::Native, progress), async {
+        match compat {
+            true => Some(guest_bin(arch, Abi::Compat, progress).await),
+            false => None,
+        }
+    });
+    let assemble = |init: &Result<PathBuf, String>, init32: Option<PathBuf>| {
+        let init = init.clone();
+        async move {
+            let init = init?;
+            tokio::task::spawn_blocking(move || initramfs::assemble(&init, init32.as_deref()))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("{e:#}"))
+        }
     };
+    let native_cpio = assemble(&native, None).await;
+    let compat_cpio = match bin32 {
+        Some(Ok(b)) => Some(assemble(&native, Some(b)).await),
+        Some(Err(e)) => Some(Err(e)),
+        None => None,
+    };
+    (native_cpio, compat_cpio)
+}
+
+/// One guest-init binary of `arch` for `abi`, built (or found cached).
+async fn guest_bin(arch: &Arch, abi: Abi, progress: Progress<'_>) -> Result<PathBuf, String> {
     let target = guest::Target::of(arch, abi).map_err(|e| format!("{e:#}"))?;
     let label = format!("guest {}", target.name);
     progress(Event::step(&label, "building guest-init"));
-    let native = native.map(Path::to_path_buf);
-    let g = async {
-        let bin = guest::build_for(&target).await?;
-        let cpio = tokio::task::spawn_blocking(move || match native {
-            Some(init) => initramfs::assemble(&init, Some(&bin)),
-            None => initramfs::assemble(&bin, None),
-        })
-        .await??;
-        Ok::<_, anyhow::Error>(cpio)
-    }
-    .await
-    .map_err(|e| format!("{e:#}"));
+    let g = guest::build_for(&target)
+        .await
+        .map_err(|e| format!("{e:#}"));
     progress(Event::GuestDone {
         label,
         ok: g.is_ok(),
